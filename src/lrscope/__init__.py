@@ -1,0 +1,17 @@
+"""lrscope: which learning rate, and is training converging, slow, oscillating or diverging -- and why.
+
+    import lrscope as ls
+    obj = ls.objectives.formula("x**2", x0=[10.0])
+    res = ls.sweep(obj, lrs=[0.001, 0.1, 1.0, 1.1], optimizer=ls.optim.gd(), steps=100)
+    res.verdicts[3].kind        # 'diverged'
+    ls.theory.analyze(obj)      # L=2, mu=2, stable_below=1.0, optimal=0.5
+"""
+
+from . import diagnose, objectives, optim, schedules, theory
+from .diagnose import Verdict
+from .run import SweepResult, sweep
+from .theory import Analysis, analyze
+
+__version__ = "0.1.0"
+__all__ = ["objectives", "optim", "schedules", "theory", "diagnose", "sweep", "SweepResult", "Verdict",
+           "Analysis", "analyze", "__version__"]

@@ -1,0 +1,248 @@
+"""Verdicts: is a run converged, slow, oscillating or diverged -- and why, and what to do.
+
+A pure function of a loss curve (and, when known, the parameter path, the learning rate and the stability bound).
+The tests, in order:
+
+1. **diverged** -- the loss or the parameters left the finite numbers, or the loss ended far above its start
+   (more than ``start + 10·m``, with m the scale of the loss);
+2. **converged** -- the cost stopped decreasing significantly over the last tenth of the run (by less than
+   ``tol``·m), the parameters settled (full-batch runs), and the point reached is a minimum: the loss is as low as
+   the best known value, or the gradient has shrunk by 1000×. The step reported is the first from which the loss
+   stays within ``10·tol``·m of its final value and the parameters within 1% of their total travel;
+3. **oscillating** -- not converged, and the steps keep reversing direction (consecutive parameter steps point
+   against each other) or the loss goes up and down, without settling;
+4. **slow** -- anything else: still decreasing at the end of the budget (with an estimate of the steps still
+   needed), or stalled well above what other learning rates reached.
+
+m is ``max(|start − best|, 1e-12·|start|)``, where *best* is the lowest loss known: the objective's exact minimum,
+or the best value any configuration of the sweep reached.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+KINDS = ("converged", "slow", "oscillating", "diverged")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What happened to one configuration: ``kind`` (one of converged/slow/oscillating/diverged), the ``step``
+    where it converged or diverged (None otherwise), a one-line ``reason`` and one line of ``advice``;
+    ``steps_needed`` estimates the extra steps a slow run needs."""
+
+    kind: str
+    step: int | None
+    reason: str
+    advice: str
+    steps_needed: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _first_nonfinite(losses: np.ndarray, params: np.ndarray | None) -> int | None:
+    bad = ~np.isfinite(losses)
+    if params is not None:
+        bad |= ~np.all(np.isfinite(params), axis=tuple(range(1, params.ndim)))
+    idx = np.flatnonzero(bad)
+    return int(idx[0]) if idx.size else None
+
+
+def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float | None = None,
+                   grad_norms=None, bound: float | None = None, optimal: float | None = None,
+                   bound_name: str = "2/L", stochastic: bool = False, tol: float = 1e-4) -> Verdict:
+    """The verdict for one run from its loss curve ``losses`` (T+1 values, one per iterate).
+
+    Optional evidence sharpens it: ``params`` (T+1, d) the path, ``grad_norms`` per step, ``best`` the lowest loss
+    known (exact minimum or best of a sweep), ``lr`` the learning rate and ``bound``/``optimal`` from theory (the
+    largest stable α and the best constant α) for advice such as "α=1.1 > 2/L=1.0: lower it".
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    if losses.ndim != 1 or losses.size < 2:
+        raise ValueError("losses: need a 1-D curve of at least 2 values")
+    params = None if params is None else np.asarray(params, dtype=np.float64)
+    advice = _Advice(lr, bound, optimal, bound_name, stochastic)
+
+    # 1. diverged: non-finite
+    bad = _first_nonfinite(losses, params)
+    if bad is not None:
+        if bad == 0:
+            return Verdict("diverged", 0, "the loss is not finite at the start point",
+                           "check the objective and the start point: the problem is not the learning rate")
+        return Verdict("diverged", bad, f"the loss left the finite numbers at step {bad} "
+                       f"(it was {_g(losses[bad - 1])} the step before)", advice.diverged())
+    f0, fT = losses[0], losses[-1]
+    T = losses.size - 1
+    best = float(np.min(losses)) if best is None or not np.isfinite(best) else min(float(best), float(np.min(losses)))
+    m = max(abs(f0 - best), 1e-12 * abs(f0), 1e-300)
+
+    # 1'. diverged: far above the start
+    if fT > f0 + 10 * m or (fT > f0 + m and _rising(losses)):
+        below = np.flatnonzero(losses <= f0)
+        step = int(below[-1] + 1) if below.size else 0      # from here on the loss stays above its start
+        return Verdict("diverged", step, f"the loss rose above its start at step {step} and grew from {_g(f0)} "
+                       f"to {_g(fT)}", advice.diverged())
+
+    w = min(T, max(2, T // 10))
+    recent = losses[-w - 1:]
+    if stochastic:     # compare window means: noise must not hide a trend or fake one
+        half = max(1, recent.size // 2)
+        decrease = float(np.mean(recent[:half]) - np.mean(recent[half:]))
+        noise = float(np.std(np.diff(recent))) if recent.size > 2 else 0.0
+        flat = decrease <= max(tol * m, 2.0 * noise / math.sqrt(half))
+    else:
+        decrease = float(recent[0] - recent[-1])
+        flat = abs(decrease) <= tol * m
+    settled = True
+    travel = None
+    if params is not None and not stochastic:
+        travel = float(np.linalg.norm(params[-1] - params[0]))
+        moved = float(np.linalg.norm(params[-1] - params[-w - 1]))
+        settled = moved <= 1e-2 * max(travel, 1e-12)
+    near_best = fT - best <= (0.05 if stochastic else 1e-2) * m
+    grad_shrunk = False
+    if grad_norms is not None:
+        gn = np.asarray(grad_norms, dtype=np.float64)
+        grad_shrunk = bool(gn.size > 1 and np.isfinite(gn[-1]) and gn[-1] <= 1e-3 * max(gn[0], 1e-300))
+
+    # 2. converged
+    if flat and settled and (near_best or grad_shrunk):
+        step = _settling_step(losses, params, 10 * tol * m if not stochastic else 0.05 * m)
+        return Verdict("converged", step, f"the loss fell from {_g(f0)} to {_g(fT)} and stopped decreasing "
+                       f"by step {step}" + ("; the parameters settled" if params is not None and not stochastic
+                                           else ""), advice.converged())
+
+    # 3. oscillating
+    zigzag = _zigzag(params[-w - 1:]) if params is not None else 0.0
+    flips = _sign_flips(np.diff(recent))
+    if zigzag < -0.5 or (flips > 0.4 and (flat or stochastic) and not near_best):
+        what = ("the steps keep reversing direction (the iterates jump across the valley)" if zigzag < -0.5
+                else "the loss keeps going up and down")
+        level = f"; loss {_g(fT)} vs best {_g(best)}" if not near_best else ""
+        return Verdict("oscillating", None, what + level, advice.oscillating())
+
+    # 4. slow
+    if flat and not near_best:
+        return Verdict("slow", None, f"the loss stalled at {_g(fT)}, far above the best {_g(best)} "
+                       f"(it fell only {100 * (f0 - fT) / m:.3g}% of the way)", advice.stalled())
+    needed = _steps_needed(losses, w, tol * m)
+    more = f"; about {needed} more steps needed" if needed is not None else ""
+    return Verdict("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
+                   f"in {T} steps){more}", advice.slow(needed), steps_needed=needed)
+
+
+def _rising(losses: np.ndarray) -> bool:
+    """The loss grows over the last third of the run in most steps."""
+    tail = np.diff(losses[-max(3, losses.size // 3):])
+    return tail.size > 0 and np.mean(tail > 0) > 0.6
+
+
+def _zigzag(path: np.ndarray) -> float:
+    """Mean cosine between consecutive parameter steps (−1: every step reverses the last)."""
+    steps = np.diff(path, axis=0)
+    norms = np.linalg.norm(steps, axis=1)
+    a, b, na, nb = steps[1:], steps[:-1], norms[1:], norms[:-1]
+    ok = (na > 0) & (nb > 0)
+    if not np.any(ok):
+        return 0.0
+    return float(np.mean(np.einsum("ij,ij->i", a[ok], b[ok]) / (na[ok] * nb[ok])))
+
+
+def _sign_flips(diffs: np.ndarray) -> float:
+    s = np.sign(diffs[diffs != 0])
+    return float(np.mean(s[1:] != s[:-1])) if s.size > 2 else 0.0
+
+
+def _settling_step(losses, params, loss_tol) -> int:
+    """First step from which the loss stays within ``loss_tol`` of its final value and, if known, the parameters
+    within 1% of their total travel of their final value."""
+    ok = np.abs(losses - losses[-1]) <= loss_tol
+    if params is not None:
+        dist = np.linalg.norm(params - params[-1], axis=1)
+        ok &= dist <= 1e-2 * max(float(np.linalg.norm(params[0] - params[-1])), 1e-300)
+    not_ok = np.flatnonzero(~ok)
+    return int(not_ok[-1] + 1) if not_ok.size else 0
+
+
+def _steps_needed(losses, w, target_decrease) -> int | None:
+    """Extra steps until the loss falls by less than ``target_decrease`` per window, assuming its per-step
+    decrease keeps shrinking at the geometric rate seen over the last two windows (linear convergence)."""
+    if losses.size < 2 * w + 1:
+        return None
+    d_now = losses[-w - 1] - losses[-1]
+    d_before = losses[-2 * w - 1] - losses[-w - 1]
+    if d_now <= 0 or d_before <= 0:
+        return None
+    rate = (d_now / d_before) ** (1.0 / w)
+    if rate >= 1.0:
+        return None
+    if d_now <= target_decrease:
+        return 0
+    return int(math.ceil(math.log(target_decrease / d_now) / math.log(rate)))
+
+
+class _Advice:
+    """One line of advice per verdict, tied to the stability bound when theory knows it."""
+
+    def __init__(self, lr, bound, optimal, bound_name, stochastic):
+        self.lr, self.bound, self.optimal, self.name, self.stochastic = lr, bound, optimal, bound_name, stochastic
+
+    def _a(self):
+        return f"α={self.lr:g}"
+
+    def _known(self):
+        return self.lr is not None and self.bound is not None and np.isfinite(self.bound)
+
+    def _target(self):
+        return f" (the best constant α is about {self.optimal:.3g})" if self.optimal is not None else ""
+
+    def diverged(self) -> str:
+        if self._known() and self.lr >= self.bound:
+            return f"{self._a()} > {self.name}={self.bound:.3g}: lower it below {self.bound:.3g}{self._target()}"
+        if self._known():
+            return (f"{self._a()} is below {self.name}={self.bound:.3g} at the start, but the curvature grows along "
+                    f"the path: lower α (try {self.lr / 10:.3g})")
+        if self.lr is not None:
+            return f"lower the learning rate: try {self.lr / 10:.3g} (10× smaller)"
+        return "lower the learning rate by 10×"
+
+    def oscillating(self) -> str:
+        if self._known() and self.lr >= self.bound:
+            return (f"{self._a()} ≥ {self.name}={self.bound:.3g}: the iterates cannot settle; lower it below "
+                    f"{self.bound:.3g}{self._target()}")
+        if self._known():
+            share = self.lr / self.bound
+            return (f"{self._a()} is {share:.0%} of {self.name}={self.bound:.3g}: it overshoots; lower it"
+                    + (f" toward {self.optimal:.3g}" if self.optimal is not None and self.optimal < self.lr else ""))
+        if self.stochastic:
+            return "gradient noise: lower α, use a decaying schedule, or a larger batch"
+        if self.lr is not None:
+            return f"lower α (try {self.lr / 3:.3g}) or damp it with a decaying schedule"
+        return "lower the learning rate"
+
+    def slow(self, needed) -> str:
+        if self._known() and self.optimal is not None and self.lr < 0.5 * self.optimal:
+            return (f"{self._a()} is {self.bound / self.lr:.3g}× below {self.name}={self.bound:.3g}: "
+                    f"raise it toward {self.optimal:.3g}")
+        if self.lr is not None:
+            return f"raise α (try {3 * self.lr:.3g}) or run {'about ' + str(needed) + ' ' if needed else ''}more steps"
+        return "raise the learning rate or run longer"
+
+    def stalled(self) -> str:
+        if self._known() and self.optimal is not None and self.lr < 0.5 * self.optimal:
+            return f"{self._a()} is far below {self.name}={self.bound:.3g}: raise it toward {self.optimal:.3g}"
+        return ("progress stopped early: raise α, or decay it more slowly if a schedule is shrinking it"
+                if self.lr is not None else "raise the learning rate")
+
+    def converged(self) -> str:
+        if self._known() and self.optimal is not None and self.lr < 0.3 * self.optimal:
+            return f"fine; α≈{self.optimal:.3g} would get there in fewer steps"
+        return "good choice: nothing to change"

@@ -1,0 +1,291 @@
+"""The runner: many learning rates (and hyperparameters) trained at once, with traces of every step.
+
+``sweep(objective, lrs, optimizer, steps)`` runs K configurations as one NumPy computation on ``(K, d)`` arrays:
+batch gradient descent by default, stochastic (``batch_size=1``) or mini-batch on data-set objectives, with the same
+sample order for every configuration (common random numbers, from ``seed``). Overflow and NaN never raise: a
+configuration that leaves the finite numbers is marked diverged at that step and its trace ends there (NaN after);
+the others run on. The result carries the curves, a verdict per configuration and the theory that explains them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from . import diagnose as _diagnose
+from . import theory as _theory
+from .objectives.base import Objective, as_batch
+from .optim import Optimizer, gd
+from .schedules import PlateauSchedule, Schedule
+
+MAX_KEPT_PARAMS = 50_000_000     # parameter history kept by default up to this many numbers (400 MB)
+
+
+@dataclass
+class SweepResult:
+    """Traces of a sweep, one row per configuration.
+
+    ``losses`` (K, T+1): the full objective at every iterate (the start included); ``params`` (K, T+1, d) the
+    iterates (``None`` if not kept); ``lr_used`` (K, T) the learning rate of each update; ``grad_norms`` (K, T) the
+    norm of the gradient each update used; ``batch_losses`` (K, T) the mini-batch losses (stochastic runs only);
+    ``diverged_at`` (K,) the first step with a non-finite value, −1 if none; ``verdicts`` one
+    :class:`~lrscope.diagnose.Verdict` each; ``analysis`` the theory (L, μ, 2/L, ...) when it could be computed.
+    """
+
+    objective: Objective
+    optimizer: Optimizer
+    schedule: object
+    lrs: np.ndarray
+    hyperparams: dict
+    losses: np.ndarray
+    params: np.ndarray | None
+    lr_used: np.ndarray
+    grad_norms: np.ndarray
+    batch_losses: np.ndarray | None
+    diverged_at: np.ndarray
+    steps: int
+    batch_size: int | None
+    seed: int
+    analysis: _theory.Analysis | None = None
+    verdicts: list = field(default_factory=list)
+
+    @property
+    def K(self) -> int:
+        return int(self.lrs.shape[0])
+
+    @property
+    def final_losses(self) -> np.ndarray:
+        """Loss at the last finite iterate of each configuration (inf for one that diverged at the start)."""
+        out = np.full(self.K, np.inf)
+        for k in range(self.K):
+            finite = self.losses[k][np.isfinite(self.losses[k])]
+            if finite.size:
+                out[k] = finite[-1]
+        return out
+
+    @property
+    def best_losses(self) -> np.ndarray:
+        return np.array([np.nanmin(np.where(np.isfinite(r), r, np.nan)) if np.isfinite(r).any() else np.inf
+                         for r in self.losses])
+
+    def best(self) -> int:
+        """Index of the configuration with the lowest final loss among those that did not diverge."""
+        final = np.where(self.diverged_at < 0, self.final_losses, np.inf)
+        return int(np.argmin(final))
+
+    def config(self, k: int) -> dict:
+        """Hyperparameters of configuration ``k``: the learning rate and every optimizer setting."""
+        return {"lr": float(self.lrs[k]), **{name: float(v[k]) for name, v in self.hyperparams.items()}}
+
+    def to_dict(self, include_params: bool = True) -> dict:
+        """Everything as plain Python (for JSON): per configuration the hyperparameters, losses, LR and parameters
+        per step, and the verdict."""
+
+        def clean(a):
+            return [None if not np.isfinite(x) else float(x) for x in np.ravel(a)]
+
+        configs = []
+        for k in range(self.K):
+            entry = {"hyperparams": self.config(k), "losses": clean(self.losses[k]), "lr": clean(self.lr_used[k]),
+                     "grad_norms": clean(self.grad_norms[k]),
+                     "diverged_at": None if self.diverged_at[k] < 0 else int(self.diverged_at[k]),
+                     "verdict": self.verdicts[k].to_dict() if self.verdicts else None}
+            if include_params and self.params is not None:
+                entry["params"] = [clean(p) for p in self.params[k]]
+            configs.append(entry)
+        return {"objective": self.objective.name, "variables": list(self.objective.variables),
+                "optimizer": repr(self.optimizer), "schedule": repr(self.schedule) if self.schedule else "constant",
+                "steps": self.steps, "batch_size": self.batch_size, "seed": self.seed,
+                "theory": self.analysis.to_dict() if self.analysis else None, "configs": configs}
+
+
+def _check_lrs(lrs, default) -> np.ndarray:
+    if lrs is None:
+        lrs = [default]
+    try:
+        arr = np.atleast_1d(np.asarray(lrs, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise TypeError(f"lrs: expected a list of numbers, got {lrs!r}") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"lrs: expected a non-empty 1-D list of learning rates, got shape {arr.shape}")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(f"lrs: every learning rate must be a finite number > 0, got {lrs!r}")
+    return arr
+
+
+def _check_int(value, name, minimum=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _batches(n: int, batch_size: int, rng: np.random.Generator):
+    """Endless mini-batches: a fresh permutation of the n rows each epoch, cut into batches (last one smaller)."""
+    while True:
+        order = rng.permutation(n)
+        for start in range(0, n, batch_size):
+            yield order[start:start + batch_size]
+
+
+def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, steps: int | None = None, *,
+          schedule: Schedule | PlateauSchedule | None = None, batch_size: int | None = None,
+          epochs: int | None = None, seed: int = 0, x0=None, eval_every: int | None = None,
+          keep_params: bool | None = None, analyze: bool = True,
+          progress: Callable[[int, int], None] | None = None) -> SweepResult:
+    """Run ``optimizer`` from the same start with every learning rate in ``lrs`` at once; return traces and verdicts.
+
+    ``steps`` updates (default 100), or ``epochs`` passes over the data with ``batch_size`` rows per step (data-set
+    objectives; ``batch_size=1`` is SGD, omitted is full-batch GD). ``schedule`` scales each configuration's α over the
+    steps. In stochastic runs the full loss is recorded every ``eval_every`` steps (default: about 50 times an epoch;
+    values in between repeat the last one). ``progress(done, total)`` is called as the run advances.
+    """
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
+    optimizer = gd() if optimizer is None else optimizer
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"optimizer: expected an lrscope optimizer such as ls.optim.adam(), got {optimizer!r}")
+    if schedule is not None and not isinstance(schedule, (Schedule, PlateauSchedule)):
+        raise TypeError(f"schedule: expected an lrscope schedule such as ls.schedules.cosine(), got {schedule!r}")
+    lrs = _check_lrs(lrs, optimizer.default_lr)
+    K, d = lrs.shape[0], objective.dim
+    seed = _check_int(seed, "seed", 0)
+
+    n = objective.n_samples
+    if batch_size is not None:
+        if n is None:
+            raise ValueError(f"batch_size: objective {objective.name!r} has no data samples; "
+                             f"mini-batches need a data set (ls.objectives.dataset)")
+        batch_size = _check_int(batch_size, "batch_size")
+        if batch_size > n:
+            raise ValueError(f"batch_size: {batch_size} is larger than the data set ({n} samples)")
+    if epochs is not None:
+        if steps is not None:
+            raise ValueError("steps, epochs: give one or the other")
+        if n is None:
+            raise ValueError(f"epochs: objective {objective.name!r} has no data samples; use steps")
+        steps = _check_int(epochs, "epochs") * math.ceil(n / (batch_size or n))
+    steps = 100 if steps is None else _check_int(steps, "steps")
+    stochastic = batch_size is not None and batch_size < n
+    if eval_every is None:
+        eval_every = max(1, math.ceil(n / batch_size) // 50) if stochastic else 1
+    eval_every = _check_int(eval_every, "eval_every")
+
+    start = np.broadcast_to(objective.x0 if x0 is None else as_batch(x0, d, "x0"), (K, d)).astype(np.float64)
+    if not np.all(np.isfinite(start)):
+        raise ValueError("x0: must be finite")
+    hyper = optimizer.per_config(K)
+    if keep_params is None:
+        keep_params = K * (steps + 1) * d <= MAX_KEPT_PARAMS
+
+    # learning rate of every step: a table for pure schedules, state for reduce-on-plateau
+    plateau = schedule if isinstance(schedule, PlateauSchedule) else None
+    table = schedule(np.arange(steps), lrs, steps) if isinstance(schedule, Schedule) else None
+    if table is not None and (not np.all(np.isfinite(table)) or np.any(table < 0)):
+        raise ValueError(f"schedule: {schedule!r} gives negative or non-finite learning rates")
+    plateau_state = plateau.init(lrs) if plateau else None
+
+    losses = np.empty((steps + 1, K))
+    lr_used = np.empty((steps, K))
+    gnorm = np.empty((steps, K))
+    kept = np.empty((steps + 1, K, d)) if keep_params else None
+    batch_losses = np.empty((steps, K)) if stochastic else None
+
+    vg, update = objective.value_and_grad, optimizer.update
+    batches = _batches(n, batch_size, np.random.default_rng(seed)) if stochastic else None
+    report = max(1, steps // 100)
+    p = start.copy()
+    with np.errstate(all="ignore"):
+        state = optimizer.init(p)
+        for t in range(steps):
+            lr_t = table[t] if table is not None else (plateau.lr(plateau_state) if plateau else lrs)
+            if stochastic:
+                loss, g = vg(p, next(batches))
+                batch_losses[t] = loss
+                losses[t] = objective.value(p) if t % eval_every == 0 else losses[t - 1]
+            else:
+                loss, g = vg(p)
+                losses[t] = loss
+            gnorm[t] = np.sqrt(np.einsum("kd,kd->k", g, g))
+            lr_used[t] = lr_t
+            if kept is not None:
+                kept[t] = p
+            step, state = update(g, state, p, lr_t)
+            p = p + step
+            if plateau:
+                plateau_state = plateau.update(plateau_state, loss)
+            if progress is not None and (t + 1) % report == 0:
+                progress(t + 1, steps)
+        losses[steps] = objective.value(p)
+        if kept is not None:
+            kept[steps] = p
+
+    losses, lr_used, gnorm = losses.T.copy(), lr_used.T.copy(), gnorm.T.copy()
+    batch_losses = None if batch_losses is None else batch_losses.T.copy()
+    params = None if kept is None else kept.transpose(1, 0, 2).copy()
+    diverged_at = _freeze_diverged(losses, params, batch_losses, gnorm, p)
+
+    result = SweepResult(objective, optimizer, schedule, lrs, hyper, losses, params, lr_used, gnorm, batch_losses,
+                         diverged_at, steps, batch_size, seed)
+    if analyze:
+        result.analysis = _safe_analysis(objective)
+    result.verdicts = verdicts(result)
+    return result
+
+
+def _freeze_diverged(losses, params, batch_losses, gnorm, final_params) -> np.ndarray:
+    """Find each configuration's first non-finite step and blank its trace from there (NaN): it is frozen."""
+    K, T1 = losses.shape
+    bad = ~np.isfinite(losses)
+    if batch_losses is not None:
+        bad[:, :-1] |= ~np.isfinite(batch_losses)
+    if params is not None:
+        bad |= ~np.all(np.isfinite(params), axis=2)
+    bad[:, -1] |= ~np.all(np.isfinite(final_params), axis=1)
+    diverged_at = np.where(bad.any(axis=1), bad.argmax(axis=1), -1)
+    for k in np.flatnonzero(diverged_at >= 0):
+        t = diverged_at[k]
+        losses[k, t:] = np.nan
+        gnorm[k, t:] = np.nan
+        if params is not None:
+            params[k, t:] = np.nan
+        if batch_losses is not None:
+            batch_losses[k, t:] = np.nan
+    return diverged_at
+
+
+def _safe_analysis(objective: Objective) -> _theory.Analysis | None:
+    """Theory for advice; None where the curvature cannot be computed (e.g. not finite at the start)."""
+    try:
+        with np.errstate(all="ignore"):
+            return _theory.analyze(objective)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
+        return None
+
+
+def verdicts(result: SweepResult) -> list:
+    """A :class:`~lrscope.diagnose.Verdict` per configuration of ``result``, with advice tied to the theory."""
+    best = result.objective.minimum
+    finite = result.losses[np.isfinite(result.losses)]
+    sweep_best = float(finite.min()) if finite.size else None
+    if best is None:
+        best = sweep_best
+    elif sweep_best is not None:
+        best = min(best, sweep_best)
+    analysis = result.analysis
+    limits = analysis.stability_limit(result.optimizer) if analysis else None
+    bound_name = {"gd": "2/L", "heavy_ball": "2(1+β)/((1-τ)L)", "nesterov": "2(1+β)/((1+2β)L)"}.get(
+        result.optimizer.kind, "2/L")
+    if result.optimizer.name == "momentum[ema]":
+        bound_name = "2(1+β)/((1-β)L)"
+    optimal = analysis.optimal if analysis and result.optimizer.kind == "gd" else None
+    out = []
+    for k in range(result.K):
+        bound = None if limits is None else float(np.broadcast_to(limits, (result.K,))[k])
+        out.append(_diagnose.diagnose_curve(
+            result.losses[k], None if result.params is None else result.params[k], lr=float(result.lrs[k]),
+            best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal, bound_name=bound_name,
+            stochastic=result.batch_losses is not None))
+    return out

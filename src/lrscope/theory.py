@@ -1,0 +1,175 @@
+"""What theory says about the learning rate: L, μ, the stable range (0, 2/L), the optimal step 2/(L+μ), predicted rates.
+
+For gradient descent on a quadratic with Hessian eigenvalues in [μ, L], the error is multiplied each step by at most
+ρ(α) = max|1 − αλ| = max(|1 − αμ|, |1 − αL|), so GD converges iff 0 < α < 2/L, and ρ is smallest, (κ−1)/(κ+1)
+with κ = L/μ, at α* = 2/(L+μ). L and μ are exact for quadratics and least squares (a constant Hessian); elsewhere they
+are the extreme eigenvalues of the Hessian at a point (the start, or the worst point along a path), found exactly
+from a known Hessian when the dimension is small, and by Lanczos iteration on Hessian-vector products otherwise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
+
+from .objectives.base import Objective, as_point
+
+DENSE_LIMIT = 400          # dimensions up to which a Hessian is built and decomposed exactly
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Curvature of an objective and what it implies for a constant learning rate.
+
+    ``L`` (largest Hessian eigenvalue) and ``mu`` (smallest); ``exact`` says whether they hold globally (constant
+    Hessian) rather than at ``where``; ``stable_below`` = 2/L; ``optimal`` = 2/(L+μ) when μ > 0, else 1/L.
+    """
+
+    L: float
+    mu: float
+    exact: bool
+    where: str
+    method: str
+
+    @property
+    def stable_below(self) -> float:
+        return 2.0 / self.L if self.L > 0 else np.inf
+
+    @property
+    def strongly_convex(self) -> bool:
+        return self.mu > 1e-12 * max(abs(self.L), 1e-300)
+
+    @property
+    def optimal(self) -> float:
+        if self.L <= 0:
+            return np.inf
+        return 2.0 / (self.L + self.mu) if self.strongly_convex else 1.0 / self.L
+
+    @property
+    def condition(self) -> float:
+        return self.L / self.mu if self.strongly_convex else np.inf
+
+    def contraction(self, lr) -> np.ndarray:
+        """Predicted factor by which GD shrinks the distance to the minimum per step: max(|1−αμ|, |1−αL|)."""
+        a = np.asarray(lr, dtype=np.float64)
+        mu = max(self.mu, 0.0)
+        return np.maximum(np.abs(1.0 - a * mu), np.abs(1.0 - a * self.L))
+
+    def predicted_steps(self, lr, tol: float = 1e-6) -> np.ndarray:
+        """Steps for GD to shrink the error by ``tol`` (log tol / log ρ); inf where ρ ≥ 1."""
+        rho = self.contraction(lr)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            steps = np.where(rho < 1, np.ceil(np.log(tol) / np.log(np.where(rho > 0, rho, 1e-300))), np.inf)
+        return np.where(rho == 0, 1.0, steps)
+
+    def stability_limit(self, optimizer=None) -> float | None:
+        """Largest stable constant α on a quadratic with this L, for the optimizer's kind (None if unknown).
+
+        GD: 2/L. Heavy ball (torch form b ← βb + (1−τ)g): α(1−τ)L < 2(1+β). EMA momentum is τ = β.
+        Nesterov: αL < 2(1+β)/(1+2β). Adaptive methods (Adam, RMSProp, AdaGrad) rescale the step: no such bound.
+        """
+        if self.L <= 0:
+            return None
+        kind = "gd" if optimizer is None else optimizer.kind
+        if kind == "gd":
+            return 2.0 / self.L
+        hp = optimizer.hyperparams
+        beta = np.asarray(hp.get("beta", 0.0), dtype=np.float64)
+        if kind == "heavy_ball":
+            damp = beta if optimizer.name == "momentum[ema]" else np.asarray(hp.get("dampening", 0.0))
+            with np.errstate(divide="ignore"):
+                limit = 2.0 * (1.0 + beta) / ((1.0 - damp) * self.L)
+        elif kind == "nesterov":
+            limit = 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) * self.L)
+        else:
+            return None
+        return limit if np.ndim(limit) else float(limit)
+
+    def position(self, lr) -> str:
+        """Where α sits: 'unstable (> 2/L)', 'stable, above optimal', 'near optimal', 'stable, below optimal'."""
+        a = float(lr)
+        if a >= self.stable_below:
+            return "unstable (α ≥ 2/L)"
+        if abs(a - self.optimal) <= 0.1 * self.optimal:
+            return "near optimal"
+        return "stable, above optimal" if a > self.optimal else "stable, below optimal"
+
+    def summary(self) -> str:
+        kind = "exact" if self.exact else f"at {self.where}"
+        opt = "2/(L+mu)" if self.strongly_convex else "1/L"
+        return (f"L = {self.L:.6g}, mu = {self.mu:.6g} ({kind}); stable for 0 < α < 2/L = {self.stable_below:.6g}; "
+                f"optimal constant α = {opt} = {self.optimal:.6g}; condition number {self.condition:.4g}")
+
+    def to_dict(self) -> dict:
+        return {"L": self.L, "mu": self.mu, "exact": self.exact, "where": self.where, "method": self.method,
+                "stable_below": self.stable_below, "optimal": self.optimal, "condition": self.condition}
+
+
+def _dense_extremes(H: np.ndarray) -> tuple[float, float]:
+    eig = np.linalg.eigvalsh(0.5 * (H + H.T))
+    return float(eig[-1]), float(eig[0])
+
+
+def _lanczos_extremes(objective: Objective, point: np.ndarray, tol: float, max_iter: int) -> tuple[float, float]:
+    d = objective.dim
+    op = LinearOperator((d, d), matvec=lambda v: objective.hvp(point, np.ravel(v)), dtype=np.float64)
+    v0 = np.random.default_rng(0).standard_normal(d)
+    values = []
+    for which in ("LA", "SA"):
+        try:
+            values.append(float(eigsh(op, k=1, which=which, tol=tol, maxiter=max_iter, v0=v0,
+                                      return_eigenvectors=False)[0]))
+        except ArpackNoConvergence as exc:       # keep the best estimate found
+            if len(exc.eigenvalues) == 0:
+                raise
+            values.append(float(exc.eigenvalues[0]))
+    return values[0], values[1]
+
+
+def curvature_at(objective: Objective, point, tol: float = 1e-8, max_iter: int = 300) -> tuple[float, float, str]:
+    """Largest and smallest Hessian eigenvalue at ``point`` and the method used."""
+    point = as_point(point, objective.dim, "at")
+    if objective.dim <= DENSE_LIMIT:
+        H = objective.hessian(point)
+        method = "exact Hessian"
+        if H is None:      # build it column by column from Hessian-vector products
+            H = np.column_stack([objective.hvp(point, e) for e in np.eye(objective.dim)])
+            method = "Hessian from Hessian-vector products"
+        if not np.all(np.isfinite(H)):
+            raise ValueError("at: the Hessian is not finite at this point")
+        L, mu = _dense_extremes(H)
+        return L, mu, method
+    L, mu = _lanczos_extremes(objective, point, tol, max_iter)
+    return L, mu, "Lanczos on Hessian-vector products"
+
+
+def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_iter: int = 300) -> Analysis:
+    """L, μ and the learning-rate facts they imply for ``objective``.
+
+    Exact and global where the Hessian is constant (quadratics, least squares). Otherwise at the point ``at``
+    (default: the objective's start point), or -- with ``path``, an array of points such as ``result.params[k]`` --
+    the largest L and smallest μ over up to 20 points along it.
+    """
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
+    H = objective.constant_hessian()
+    if H is not None and at is None and path is None:
+        L, mu = _dense_extremes(H)
+        return Analysis(L, mu, True, "everywhere", "exact (constant Hessian)")
+    if path is not None:
+        points = np.asarray(path, dtype=np.float64)
+        if points.ndim != 2 or points.shape[1] != objective.dim:
+            raise ValueError(f"path: expected shape (n, {objective.dim}), got {points.shape}")
+        points = points[np.all(np.isfinite(points), axis=1)]
+        if points.shape[0] == 0:
+            raise ValueError("path: has no finite points")
+        picks = points[np.unique(np.linspace(0, points.shape[0] - 1, min(20, points.shape[0])).astype(int))]
+        found = [curvature_at(objective, p, tol, max_iter) for p in picks]
+        return Analysis(max(f[0] for f in found), min(f[1] for f in found), False,
+                        f"the worst of {len(picks)} points along the path", found[0][2])
+    point = objective.x0 if at is None else at
+    L, mu, method = curvature_at(objective, point, tol, max_iter)
+    where = "the start point" if at is None else "the given point"
+    return Analysis(L, mu, H is not None, where, method)
