@@ -9,6 +9,7 @@ the others run on. The result carries the curves, a verdict per configuration an
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -22,6 +23,7 @@ from .optim import Optimizer, gd
 from .schedules import PlateauSchedule, Schedule
 
 MAX_KEPT_PARAMS = 50_000_000     # parameter history kept by default up to this many numbers (400 MB)
+CHEAP_EVALUATION = 500_000       # samples × dimension × configurations below which the full loss is taken every step
 
 
 @dataclass
@@ -49,6 +51,7 @@ class SweepResult:
     steps: int
     batch_size: int | None
     seed: int
+    eval_every: int = 1
     analysis: _theory.Analysis | None = None
     verdicts: list = field(default_factory=list)
 
@@ -169,8 +172,9 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
         steps = _check_int(epochs, "epochs") * math.ceil(n / (batch_size or n))
     steps = 100 if steps is None else _check_int(steps, "steps")
     stochastic = batch_size is not None and batch_size < n
-    if eval_every is None:
-        eval_every = max(1, math.ceil(n / batch_size) // 50) if stochastic else 1
+    if eval_every is None:      # the full loss is cheap on small data: every step; else about 50 times an epoch
+        cheap = n is None or n * d * K <= CHEAP_EVALUATION
+        eval_every = 1 if not stochastic or cheap else max(1, math.ceil(n / batch_size) // 50)
     eval_every = _check_int(eval_every, "eval_every")
 
     start = np.broadcast_to(objective.x0 if x0 is None else as_batch(x0, d, "x0"), (K, d)).astype(np.float64)
@@ -228,7 +232,7 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
     diverged_at = _freeze_diverged(losses, params, batch_losses, gnorm, p)
 
     result = SweepResult(objective, optimizer, schedule, lrs, hyper, losses, params, lr_used, gnorm, batch_losses,
-                         diverged_at, steps, batch_size, seed)
+                         diverged_at, steps, batch_size, seed, eval_every)
     if analyze:
         result.analysis = _safe_analysis(objective)
     result.verdicts = verdicts(result)
@@ -281,11 +285,17 @@ def verdicts(result: SweepResult) -> list:
     if result.optimizer.name == "momentum[ema]":
         bound_name = "2(1+β)/((1-β)L)"
     optimal = analysis.optimal if analysis and result.optimizer.kind == "gd" else None
+    stochastic = result.batch_losses is not None
+    # only the steps where the full loss was evaluated are evidence (the rest repeat it)
+    seen = np.unique(np.r_[np.arange(0, result.steps + 1, result.eval_every), result.steps])
     out = []
     for k in range(result.K):
         bound = None if limits is None else float(np.broadcast_to(limits, (result.K,))[k])
-        out.append(_diagnose.diagnose_curve(
-            result.losses[k], None if result.params is None else result.params[k], lr=float(result.lrs[k]),
-            best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal, bound_name=bound_name,
-            stochastic=result.batch_losses is not None))
+        verdict = _diagnose.diagnose_curve(
+            result.losses[k, seen], None if result.params is None else result.params[k, seen],
+            lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
+            bound_name=bound_name, stochastic=stochastic)
+        if verdict.step is not None:       # back to step numbers
+            verdict = dataclasses.replace(verdict, step=int(seen[min(verdict.step, seen.size - 1)]))
+        out.append(verdict)
     return out

@@ -1,0 +1,110 @@
+"""Theory oracles on quadratics: the bound 2/L, the optimal step 2/(L+μ), the contraction max|1−αλ| (reference)."""
+
+import numpy as np
+import pytest
+
+import lrscope as ls
+
+
+def test_x_squared_analysis():
+    a = ls.theory.analyze(ls.objectives.formula("x**2", x0=[10.0]))
+    assert (a.L, a.mu, a.stable_below, a.optimal) == (2.0, 2.0, 1.0, 0.5)
+    assert a.exact
+    np.testing.assert_allclose(a.contraction([0.1, 0.5, 1.0, 1.1]), [0.8, 0.0, 1.0, 1.2])
+
+
+def test_quadratic_eigenvalues_are_exact():
+    q = ls.objectives.quadratic([1.0, 4.0, 25.0], rotate=3)
+    a = ls.theory.analyze(q)
+    assert a.L == pytest.approx(25.0, rel=1e-12)
+    assert a.mu == pytest.approx(1.0, rel=1e-12)
+    assert a.condition == pytest.approx(25.0, rel=1e-12)
+    assert a.optimal == pytest.approx(2 / 26, rel=1e-12)
+
+
+@pytest.mark.parametrize("eigenvalues", [(1.0, 10.0), (0.5, 2.0, 30.0)])
+def test_just_below_two_over_L_converges_just_above_diverges(eigenvalues):
+    q = ls.objectives.quadratic(eigenvalues, rotate=1, b=np.ones(len(eigenvalues)))
+    bound = ls.theory.analyze(q).stable_below
+    res = ls.sweep(q, lrs=[0.98 * bound, 1.02 * bound], steps=3000)
+    assert res.verdicts[0].kind == "converged"
+    assert res.verdicts[1].kind == "diverged"
+    assert "2/L" in res.verdicts[1].advice
+
+
+def test_optimal_step_beats_its_neighbours():
+    q = ls.objectives.quadratic((1.0, 10.0), rotate=True)
+    a = ls.theory.analyze(q)
+    lrs = a.optimal * np.array([0.7, 0.85, 1.0, 1.15, 1.3])
+    res = ls.sweep(q, lrs=lrs, steps=60)
+    dist = np.linalg.norm(res.params[:, -1] - q.minimizer, axis=1)
+    assert np.argmin(dist) == 2
+
+
+@pytest.mark.parametrize("lr", [0.02, 0.1, 0.15, 0.19])
+def test_measured_contraction_matches_theory(lr):
+    q = ls.objectives.quadratic((1.0, 10.0), rotate=2, x0=[3.0, -4.0])
+    a = ls.theory.analyze(q)
+    res = ls.sweep(q, lrs=[lr], steps=200)
+    err = np.linalg.norm(res.params[0] - q.minimizer, axis=1)
+    measured = (err[-1] / err[-21]) ** (1 / 20)          # asymptotic rate over the last 20 steps
+    assert measured == pytest.approx(float(a.contraction(lr)), rel=1e-6)
+
+
+def test_least_squares_is_exact_and_standardizing_improves_conditioning():
+    raw = ls.theory.analyze(ls.objectives.dataset("diabetes", standardize=False))
+    std = ls.theory.analyze(ls.objectives.dataset("diabetes"))
+    assert raw.exact and std.exact
+    assert raw.condition > 100 * std.condition
+    X = ls.objectives.dataset("diabetes").X
+    eig = np.linalg.eigvalsh(X.T @ X / X.shape[0])
+    assert std.L == pytest.approx(eig[-1], rel=1e-12) and std.mu == pytest.approx(eig[0], rel=1e-10)
+
+
+def test_lanczos_on_hvp_matches_dense_hessian():
+    obj = ls.objectives.dataset("digits")          # d = 650 > dense limit: Lanczos on exact HVPs
+    rng = np.random.default_rng(0)
+    point = 0.01 * rng.standard_normal(obj.dim)
+    a = ls.theory.analyze(obj, at=point)
+    assert "Lanczos" in a.method
+    H = np.column_stack([obj.hvp(point, e) for e in np.eye(obj.dim)])
+    eig = np.linalg.eigvalsh(0.5 * (H + H.T))
+    assert a.L == pytest.approx(eig[-1], rel=1e-6)
+    assert a.mu == pytest.approx(eig[0], abs=1e-8)
+
+
+def test_rosenbrock_curvature_at_start_and_along_path():
+    r = ls.objectives.rosenbrock()
+    a = ls.theory.analyze(r)
+    H = r.hessian(r.x0)
+    assert a.L == pytest.approx(np.linalg.eigvalsh(H)[-1], rel=1e-12)
+    res = ls.sweep(r, lrs=[1e-3], steps=500)
+    along = ls.theory.analyze(r, path=res.params[0])
+    assert along.L >= a.L and "path" in along.where
+
+
+def test_momentum_stability_limits():
+    q = ls.objectives.square()
+    a = ls.theory.analyze(q)
+    hb = ls.optim.momentum(beta=0.5, form="heavy_ball")
+    assert a.stability_limit(hb) == pytest.approx(2 * 1.5 / 2)
+    res = ls.sweep(q, lrs=[0.97 * 1.5, 1.03 * 1.5], optimizer=hb, steps=2000)
+    assert [v.kind for v in res.verdicts] == ["converged", "diverged"]
+    nag = ls.optim.nesterov(beta=0.5)
+    limit = a.stability_limit(nag)
+    assert limit == pytest.approx(2 * 1.5 / (2 * 2))
+    res = ls.sweep(q, lrs=[0.97 * limit, 1.03 * limit], optimizer=nag, steps=2000)
+    assert [v.kind for v in res.verdicts] == ["converged", "diverged"]
+    ema = ls.optim.momentum(beta=0.5)
+    limit = a.stability_limit(ema)
+    res = ls.sweep(q, lrs=[0.97 * limit, 1.03 * limit], optimizer=ema, steps=2000)
+    assert [v.kind for v in res.verdicts] == ["converged", "diverged"]
+
+
+def test_predicted_steps():
+    a = ls.theory.analyze(ls.objectives.square())
+    assert a.predicted_steps(0.5) == 1
+    assert np.isinf(a.predicted_steps(1.1))
+    n = int(a.predicted_steps(0.1, tol=1e-6))
+    res = ls.sweep(ls.objectives.square(), lrs=[0.1], steps=n)
+    assert abs(res.params[0, n, 0]) <= 10 * 1e-6 < abs(res.params[0, n - 2, 0])
