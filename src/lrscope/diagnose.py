@@ -173,20 +173,38 @@ def _settling_step(losses, params, loss_tol) -> int:
 
 
 def _steps_needed(losses, w, target_decrease) -> int | None:
-    """Extra steps until the loss falls by less than ``target_decrease`` per window, assuming its per-step
-    decrease keeps shrinking at the geometric rate seen over the last two windows (linear convergence)."""
-    if losses.size < 2 * w + 1:
+    """Extra steps until the convergence test would pass, if the loss keeps approaching its limit geometrically.
+
+    The tail is modelled as f(t) = c + A·ρᵗ, with ρ from the decreases over the last two windows (ρʷ = D_now/D_before);
+    the answer is the first n at which the decrease over the test's window (a tenth of the longer run) is below
+    ``target_decrease``. ``None`` when the loss is not shrinking geometrically (no basis for an estimate).
+    """
+    T = losses.size - 1
+    if T < 2 * w:
         return None
     d_now = losses[-w - 1] - losses[-1]
     d_before = losses[-2 * w - 1] - losses[-w - 1]
-    if d_now <= 0 or d_before <= 0:
+    if d_now <= 0 or d_before <= 0 or d_now >= d_before:
         return None
-    rate = (d_now / d_before) ** (1.0 / w)
-    if rate >= 1.0:
-        return None
-    if d_now <= target_decrease:
+    rho = (d_now / d_before) ** (1.0 / w)
+    amplitude = d_now / (rho ** -w - 1.0)          # A·ρᵀ: what is left to fall
+
+    def window_decrease(n):
+        w_future = min(T + n, max(2, (T + n) // 10))
+        return amplitude * rho ** n * (rho ** -w_future - 1.0)
+
+    if window_decrease(0) <= target_decrease:
         return 0
-    return int(math.ceil(math.log(target_decrease / d_now) / math.log(rate)))
+    hi = 1
+    while window_decrease(hi) > target_decrease:
+        hi *= 2
+        if hi > 10**12:
+            return None
+    lo = hi // 2
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if window_decrease(mid) > target_decrease else (lo, mid)
+    return hi
 
 
 class _Advice:

@@ -1,0 +1,92 @@
+"""Verdicts on hand-made curves: each kind, its step, its reason and its advice."""
+
+import numpy as np
+import pytest
+
+import lrscope as ls
+from lrscope.diagnose import diagnose_curve
+
+
+def test_geometric_decrease_converges_with_the_step():
+    losses = 100 * 0.5 ** np.arange(60)
+    v = diagnose_curve(losses, best=0.0)
+    assert v.kind == "converged"
+    assert v.step == int(np.ceil(np.log2(100 / (10 * 1e-4 * 100))))    # within 10·tol·m of the end
+
+
+def test_nan_is_diverged_at_its_step():
+    losses = np.array([1.0, 2.0, 4.0, np.inf, np.nan])
+    v = diagnose_curve(losses, lr=2.0, bound=1.0, optimal=0.5)
+    assert (v.kind, v.step) == ("diverged", 3)
+    assert "α=2 > 2/L=1" in v.advice
+
+
+def test_growth_is_diverged():
+    v = diagnose_curve(np.geomspace(1, 1e4, 50), best=0.0)
+    assert v.kind == "diverged" and v.step == 1
+
+
+def test_linear_decrease_is_slow_with_no_geometric_estimate():
+    losses = 100 - 0.1 * np.arange(101)
+    v = diagnose_curve(losses, best=0.0, lr=0.01)
+    assert v.kind == "slow" and "still falling" in v.reason
+
+
+def test_slow_geometric_decrease_estimates_the_steps_needed():
+    rate = 0.99
+    losses = 100 * rate ** np.arange(201)
+    v = diagnose_curve(losses, best=0.0)
+    assert v.kind == "slow"
+    # check the estimate: after that many more steps the curve would pass the convergence test
+    more = v.steps_needed
+    longer = 100 * rate ** np.arange(201 + more + 2)
+    assert diagnose_curve(longer, best=0.0).kind == "converged"
+    shorter = 100 * rate ** np.arange(201 + more - 10)
+    assert diagnose_curve(shorter, best=0.0).kind == "slow"
+
+
+def test_bouncing_iterates_are_oscillating():
+    t = np.arange(101)
+    params = (10.0 * (-1.0) ** t)[:, None]
+    losses = params[:, 0] ** 2
+    v = diagnose_curve(losses, params, best=0.0, lr=1.0, bound=1.0, optimal=0.5)
+    assert v.kind == "oscillating" and "reversing" in v.reason
+    assert "lower it below 1" in v.advice
+
+
+def test_stall_far_above_the_best_is_slow():
+    losses = np.r_[np.linspace(100, 60, 20), np.full(81, 60.0)]
+    v = diagnose_curve(losses, best=0.0, lr=0.1)
+    assert v.kind == "slow" and "stalled" in v.reason
+
+
+def test_stationary_point_with_tiny_gradient_is_converged_even_above_best():
+    # a run that settles at a local minimum / saddle: loss flat, gradient gone
+    losses = np.r_[np.linspace(5, 1, 30), np.full(71, 1.0)]
+    grads = np.r_[np.linspace(3, 1e-5, 30), np.full(70, 1e-9)]
+    v = diagnose_curve(losses, best=0.0, grad_norms=grads)
+    assert v.kind == "converged"
+
+
+def test_input_checks():
+    with pytest.raises(ValueError, match="losses"):
+        diagnose_curve([1.0])
+
+
+def test_verdict_kinds_over_a_decade_sweep_on_an_ill_conditioned_bowl():
+    q = ls.objectives.quadratic(condition=100, dim=2)
+    res = ls.sweep(q, lrs=[1e-4, 1e-2, 1.5e-2, 0.0199, 0.021], steps=100)
+    kinds = [v.kind for v in res.verdicts]
+    assert kinds[0] == "slow" and kinds[-1] == "diverged"
+    assert kinds[3] == "oscillating"
+    assert "2/L=0.02" in res.verdicts[-1].advice
+
+
+@pytest.mark.parametrize("lr", [0.001, 0.01])
+def test_steps_needed_estimate_is_right_on_x_squared(lr):
+    obj = ls.objectives.square()
+    first = ls.sweep(obj, lrs=[lr, 0.5], steps=100)
+    more = first.verdicts[0].steps_needed
+    assert first.verdicts[0].kind == "slow" and more > 0
+    assert ls.sweep(obj, lrs=[lr, 0.5], steps=100 + more).verdicts[0].kind == "converged"
+    assert ls.sweep(obj, lrs=[lr, 0.5], steps=100 + int(0.95 * more)).verdicts[0].kind == "slow"

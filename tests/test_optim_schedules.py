@@ -1,0 +1,92 @@
+"""Optimizer and schedule construction: ranges checked, names explained, schedules shaped (K configurations)."""
+
+import numpy as np
+import pytest
+
+import lrscope as ls
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: ls.optim.momentum(beta=1.0), "beta"),
+    (lambda: ls.optim.momentum(beta=-0.1), "beta"),
+    (lambda: ls.optim.momentum(form="nesterov"), "form"),
+    (lambda: ls.optim.momentum(dampening=0.5), "dampening"),
+    (lambda: ls.optim.adam(beta1=1.5), "beta1"),
+    (lambda: ls.optim.adam(beta2=[0.9, 1.0]), "beta2"),
+    (lambda: ls.optim.adam(eps=-1), "eps"),
+    (lambda: ls.optim.rmsprop(alpha=float("nan")), "alpha"),
+    (lambda: ls.optim.gd(weight_decay=[[0.1]]), "weight_decay"),
+    (lambda: ls.optim.get("lion"), "optimizer"),
+])
+def test_optimizer_bad_hyperparameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_optimizer_type_errors_and_repr():
+    with pytest.raises(TypeError, match="beta"):
+        ls.optim.momentum(beta="high")
+    with pytest.raises(TypeError, match="adam"):
+        ls.optim.get("adam", momentum=0.9)
+    assert repr(ls.optim.adam(beta1=[0.8, 0.9])) == "adam(beta1=[0.8, 0.9], beta2=0.999, eps=1e-08, weight_decay=0)"
+    assert ls.optim.get("sgd").name == "gd"
+
+
+@pytest.mark.parametrize("make", [ls.schedules.constant, lambda: ls.schedules.inverse_time(0.1),
+                                  lambda: ls.schedules.step_decay(5), lambda: ls.schedules.exponential(0.1),
+                                  ls.schedules.cosine, lambda: ls.schedules.warm_restarts(7, 2),
+                                  lambda: ls.schedules.warmup(5, then=ls.schedules.cosine()),
+                                  ls.schedules.one_cycle])
+def test_schedules_are_tables_of_steps_by_configurations(make):
+    table = make()(np.arange(50), [0.1, 1.0], 50)
+    assert table.shape == (50, 2)
+    np.testing.assert_allclose(table[:, 1], 10 * table[:, 0], rtol=1e-12)     # proportional to the base rate
+    assert np.all(table >= 0)
+
+
+def test_course_schedules_formulas():
+    t = np.arange(20)
+    np.testing.assert_allclose(ls.schedules.inverse_time(0.5)(t, [2.0])[:, 0], 2.0 / (1 + 0.5 * t))
+    np.testing.assert_allclose(ls.schedules.exponential(0.1)(t, [2.0])[:, 0], 2.0 * np.exp(-0.1 * t))
+    np.testing.assert_allclose(ls.schedules.step_decay(5, 0.5)(t, [1.0])[:, 0], 0.5 ** (t // 5))
+    cos = ls.schedules.cosine()(t, [1.0], 20)[:, 0]
+    assert cos[0] == 1.0 and cos[10] == pytest.approx(0.5) and np.all(np.diff(cos) < 0)
+    sgdr = ls.schedules.warm_restarts(5, t_mult=2)(t, [1.0])[:, 0]
+    assert sgdr[0] == sgdr[5] == sgdr[15] == 1.0 and sgdr[4] < 0.2     # restarts at 5 and 5 + 10
+    wu = ls.schedules.warmup(4, start_factor=0.0)(t, [1.0])[:, 0]
+    np.testing.assert_allclose(wu[:5], [0, 0.25, 0.5, 0.75, 1.0])
+
+
+def test_decaying_too_fast_stalls_before_the_minimum():
+    # the course's pitfall: a fast decay freezes progress; the verdict says it stalled, not converged
+    q = ls.objectives.quadratic((1.0, 10.0))
+    res = ls.sweep(q, lrs=[0.05, 0.05], schedule=None, steps=300)
+    fast = ls.sweep(q, lrs=[0.05], schedule=ls.schedules.exponential(0.2), steps=300)
+    assert res.verdicts[0].kind == "converged"
+    assert fast.lr_used[0, -1] < 1e-20
+    v = fast.verdicts[0]
+    assert v.kind == "slow" and "stalled" in v.reason
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: ls.schedules.step_decay(0), "step_size"),
+    (lambda: ls.schedules.exponential(), "exponential"),
+    (lambda: ls.schedules.exponential(0.1, gamma=0.9), "exponential"),
+    (lambda: ls.schedules.inverse_time(-1), "k"),
+    (lambda: ls.schedules.cosine(t_max=0), "t_max"),
+    (lambda: ls.schedules.warmup(0), "steps"),
+    (lambda: ls.schedules.warmup(5, start_factor=2.0), "start_factor"),
+    (lambda: ls.schedules.one_cycle(pct_start=1.5), "pct_start"),
+    (lambda: ls.schedules.one_cycle(anneal="exp"), "anneal"),
+    (lambda: ls.schedules.reduce_on_plateau(factor=1.0), "factor"),
+    (lambda: ls.schedules.reduce_on_plateau(threshold_mode="x"), "threshold_mode"),
+    (lambda: ls.schedules.get("sawtooth"), "schedule"),
+])
+def test_schedule_bad_parameters(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+def test_warmup_cannot_wrap_plateau():
+    with pytest.raises(TypeError, match="then"):
+        ls.schedules.warmup(5, then=ls.schedules.reduce_on_plateau())
