@@ -234,7 +234,7 @@ def _adam(name, beta1, beta2, eps, weight_decay, amsgrad, decoupled) -> Optimize
         if amsgrad:
             vmax = np.maximum(vmax, v)
         # m̂/(√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ), arranged as torch.optim.Adam does
-        denom = np.sqrt(vmax if amsgrad else v) / np.sqrt(1.0 - b2 ** t) + e
+        denom = np.sqrt(vmax if amsgrad else v) / (1.0 - b2 ** t) ** 0.5 + e
         step = -(lr / (1.0 - b1 ** t)) * m / denom
         if decoupled and wd is not None:
             step = step - lr * wd * params

@@ -193,6 +193,8 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
 
     losses = np.empty((steps + 1, K))
     lr_used = np.empty((steps, K))
+    # gradients are stored and their norms taken at the end (one vectorized pass) when that fits in memory
+    grads = np.empty((steps, K, d)) if keep_params else None
     gnorm = np.empty((steps, K))
     kept = np.empty((steps + 1, K, d)) if keep_params else None
     batch_losses = np.empty((steps, K)) if stochastic else None
@@ -212,7 +214,10 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
             else:
                 loss, g = vg(p)
                 losses[t] = loss
-            gnorm[t] = np.sqrt(np.einsum("kd,kd->k", g, g))
+            if grads is not None:
+                grads[t] = g
+            else:
+                gnorm[t] = np.sqrt(np.einsum("kd,kd->k", g, g))
             lr_used[t] = lr_t
             if kept is not None:
                 kept[t] = p
@@ -226,6 +231,10 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
         if kept is not None:
             kept[steps] = p
 
+    if grads is not None:
+        with np.errstate(all="ignore"):
+            gnorm = np.sqrt(np.einsum("tkd,tkd->tk", grads, grads))
+        del grads
     losses, lr_used, gnorm = losses.T.copy(), lr_used.T.copy(), gnorm.T.copy()
     batch_losses = None if batch_losses is None else batch_losses.T.copy()
     params = None if kept is None else kept.transpose(1, 0, 2).copy()
