@@ -65,7 +65,7 @@ def test_decaying_too_fast_stalls_before_the_minimum():
     assert res.verdicts[0].kind == "converged"
     assert fast.lr_used[0, -1] < 1e-20
     v = fast.verdicts[0]
-    assert v.kind == "slow" and "stalled" in v.reason
+    assert v.kind == "slow" and "stalled" in v.reason and "decay it more slowly" in v.advice
 
 
 @pytest.mark.parametrize("make, match", [

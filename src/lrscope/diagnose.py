@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 KINDS = ("converged", "slow", "oscillating", "diverged")
-STOCHASTIC_TOL = 1e-2      # in stochastic runs, a window-mean decrease below 1% of the scale is "flat"
+STOCHASTIC_TOL = 1e-3      # stochastic runs: a window-mean decrease below 0.1% of the scale (or the noise) is flat
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,11 @@ def _g(x: float) -> str:
     return f"{x:.3g}"
 
 
+def _times(ratio: float) -> str:
+    """A ratio as people say it: 1000×, 48×, 2.7×."""
+    return f"{ratio:,.0f}×" if ratio >= 10 else f"{ratio:.2g}×"
+
+
 def _first_nonfinite(losses: np.ndarray, params: np.ndarray | None) -> int | None:
     bad = ~np.isfinite(losses)
     if params is not None:
@@ -59,10 +64,11 @@ def _first_nonfinite(losses: np.ndarray, params: np.ndarray | None) -> int | Non
 
 def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float | None = None,
                    grad_norms=None, bound: float | None = None, optimal: float | None = None,
-                   bound_name: str = "2/L", stochastic: bool = False, tol: float = 1e-4) -> Verdict:
+                   bound_name: str = "2/L", stochastic: bool = False, final_lr: float | None = None,
+                   tol: float = 1e-4) -> Verdict:
     """The verdict for one run from its loss curve ``losses`` (T+1 values, one per iterate).
 
-    Optional evidence sharpens it: ``params`` (T+1, d) the path, ``grad_norms`` per step, ``best`` the lowest loss
+    Optional evidence sharpens it: ``params`` (T+1, d) the path, ``grad_norms`` per step, ``final_lr`` the rate at the end (a schedule may have shrunk it), ``best`` the lowest loss
     known (exact minimum or best of a sweep), ``lr`` the learning rate and ``bound``/``optimal`` from theory (the
     largest stable α and the best constant α) for advice such as "α=1.1 > 2/L=1.0: lower it".
     """
@@ -70,7 +76,7 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
     if losses.ndim != 1 or losses.size < 2:
         raise ValueError("losses: need a 1-D curve of at least 2 values")
     params = None if params is None else np.asarray(params, dtype=np.float64)
-    advice = _Advice(lr, bound, optimal, bound_name, stochastic)
+    advice = _Advice(lr, bound, optimal, bound_name, stochastic, final_lr)
 
     # 1. diverged: non-finite
     bad = _first_nonfinite(losses, params)
@@ -97,7 +103,8 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
     if stochastic:     # compare the means of the last two windows: noise must not hide a trend or fake one
         previous = losses[-2 * w - 1:-w - 1] if losses.size > 2 * w else losses[:1]
         decrease = float(np.mean(previous) - np.mean(losses[-w:]))
-        flat = decrease <= STOCHASTIC_TOL * m
+        noise = float(np.std(losses[-w:]))
+        flat = decrease <= max(STOCHASTIC_TOL * m, 2.0 * noise)
     else:
         decrease = float(recent[0] - recent[-1])
         flat = abs(decrease) <= tol * m
@@ -131,12 +138,16 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
 
     # 4. slow
     if flat and not near_best:
-        return Verdict("slow", None, f"the loss stalled at {_g(fT)}, far above the best {_g(best)} "
-                       f"(it fell only {100 * (f0 - fT) / m:.3g}% of the way)", advice.stalled())
-    needed = _steps_needed(losses, w, tol * m)
-    more = f"; about {needed} more steps needed" if needed is not None else ""
+        where = "the noise floor of this α" if stochastic else f"{100 * (f0 - fT) / m:.3g}% of the way down"
+        return Verdict("slow", None, f"the loss stalled at {_g(fT)} ({where}), well above the best "
+                       f"{_g(best)}", advice.stalled())
+    if flat:
+        return Verdict("slow", None, f"the loss has almost stopped falling ({_g(fT)}) but the parameters are "
+                       f"still moving", advice.slow(None))
+    needed = None if stochastic else _steps_needed(losses, w, tol * m)
+    more = f"; about {needed} more steps needed" if needed else ""
     return Verdict("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
-                   f"in {T} steps){more}", advice.slow(needed), steps_needed=needed)
+                   f"in {T} steps){more}", advice.slow(needed), steps_needed=needed or None)
 
 
 def _rising(losses: np.ndarray) -> bool:
@@ -210,8 +221,9 @@ def _steps_needed(losses, w, target_decrease) -> int | None:
 class _Advice:
     """One line of advice per verdict, tied to the stability bound when theory knows it."""
 
-    def __init__(self, lr, bound, optimal, bound_name, stochastic):
+    def __init__(self, lr, bound, optimal, bound_name, stochastic, final_lr=None):
         self.lr, self.bound, self.optimal, self.name, self.stochastic = lr, bound, optimal, bound_name, stochastic
+        self.final_lr = final_lr
 
     def _a(self):
         return f"α={self.lr:g}"
@@ -248,13 +260,16 @@ class _Advice:
 
     def slow(self, needed) -> str:
         if self._known() and self.optimal is not None and self.lr < 0.5 * self.optimal:
-            return (f"{self._a()} is {self.bound / self.lr:.3g}× below {self.name}={self.bound:.3g}: "
+            return (f"{self._a()} is {_times(self.bound / self.lr)} below {self.name}={self.bound:.3g}: "
                     f"raise it toward {self.optimal:.3g}")
         if self.lr is not None:
             return f"raise α (try {3 * self.lr:.3g}) or run {'about ' + str(needed) + ' ' if needed else ''}more steps"
         return "raise the learning rate or run longer"
 
     def stalled(self) -> str:
+        if self.lr is not None and self.final_lr is not None and self.final_lr < 0.01 * self.lr:
+            return (f"the schedule shrank α from {self.lr:.3g} to {self.final_lr:.3g} before the minimum: "
+                    f"decay it more slowly")
         if self._known() and self.optimal is not None and self.lr < 0.5 * self.optimal:
             return f"{self._a()} is far below {self.name}={self.bound:.3g}: raise it toward {self.optimal:.3g}"
         return ("progress stopped early: raise α, or decay it more slowly if a schedule is shrinking it"

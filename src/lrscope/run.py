@@ -303,7 +303,7 @@ def verdicts(result: SweepResult) -> list:
         verdict = _diagnose.diagnose_curve(
             result.losses[k, seen], None if result.params is None else result.params[k, seen],
             lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
-            bound_name=bound_name, stochastic=stochastic)
+            bound_name=bound_name, stochastic=stochastic, final_lr=float(result.lr_used[k, -1]))
         if verdict.step is not None:       # back to step numbers
             verdict = dataclasses.replace(verdict, step=int(seen[min(verdict.step, seen.size - 1)]))
         out.append(verdict)

@@ -98,9 +98,19 @@ class Analysis:
 
     def summary(self) -> str:
         kind = "exact" if self.exact else f"at {self.where}"
-        opt = "2/(L+mu)" if self.strongly_convex else "1/L"
-        return (f"L = {self.L:.6g}, mu = {self.mu:.6g} ({kind}); stable for 0 < α < 2/L = {self.stable_below:.6g}; "
-                f"optimal constant α = {opt} = {self.optimal:.6g}; condition number {self.condition:.4g}")
+        head = f"L = {self.L:.6g}, mu = {self.mu:.6g} ({kind})"
+        if self.L <= 0:
+            return head + "; no positive curvature here (concave): curvature gives no bound on α"
+        if self.strongly_convex:
+            return (f"{head}; stable for 0 < α < 2/L = {self.stable_below:.6g}; optimal constant α = 2/(L+mu) = "
+                    f"{self.optimal:.6g}; condition number {self.condition:.4g}")
+        shape = "not convex here" if self.mu < 0 else "not strongly convex"
+        return (f"{head}, {shape}; stable for 0 < α < 2/L = {self.stable_below:.6g}; a safe constant α is 1/L = "
+                f"{self.optimal:.6g}")
+
+    def __repr__(self) -> str:
+        return (f"Analysis(L={self.L:.6g}, mu={self.mu:.6g}, stable_below={self.stable_below:.6g}, "
+                f"optimal={self.optimal:.6g}, condition={self.condition:.4g}, exact={self.exact})")
 
     def to_dict(self) -> dict:
         return {"L": self.L, "mu": self.mu, "exact": self.exact, "where": self.where, "method": self.method,
