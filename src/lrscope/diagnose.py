@@ -122,7 +122,12 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
 
     # 2. converged
     if flat and settled and (near_best or grad_shrunk):
-        step = _settling_step(losses, params, 10 * tol * m if not stochastic else 0.05 * m)
+        if stochastic:     # settle on the trend, not on the noise: a moving average over half a window
+            span = max(1, w // 2)
+            trend = np.convolve(losses, np.ones(span) / span, mode="valid")
+            step = _settling_step(trend, None, STOCHASTIC_TOL * 10 * m + 2.0 * noise) + span - 1
+        else:
+            step = _settling_step(losses, params, 10 * tol * m)
         return Verdict("converged", step, f"the loss fell from {_g(f0)} to {_g(fT)} and stopped decreasing "
                        f"by step {step}" + ("; the parameters settled" if params is not None and not stochastic
                                            else ""), advice.converged())
@@ -259,6 +264,9 @@ class _Advice:
         return "lower the learning rate"
 
     def slow(self, needed) -> str:
+        if self.stochastic and self.lr is not None:
+            limit = f"; full-batch theory allows up to {self.name}={self.bound:.3g}" if self._known() else ""
+            return f"raise α (try {3 * self.lr:.3g}) or train longer{limit}"
         if self._known() and self.optimal is not None and self.lr < 0.5 * self.optimal:
             return (f"{self._a()} is {_times(self.bound / self.lr)} below {self.name}={self.bound:.3g}: "
                     f"raise it toward {self.optimal:.3g}")
@@ -276,6 +284,8 @@ class _Advice:
                 if self.lr is not None else "raise the learning rate")
 
     def converged(self) -> str:
+        if self.stochastic:
+            return "good choice; a decaying schedule (or a larger batch) would lower the noise floor further"
         if self._known() and self.optimal is not None and self.lr < 0.3 * self.optimal:
             return f"fine; α≈{self.optimal:.3g} would get there in fewer steps"
         return "good choice: nothing to change"
