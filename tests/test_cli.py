@@ -1,9 +1,21 @@
+"""The lrscope command, driven for real: every subcommand, outputs checked against the core, every bad input."""
+
+import csv
+import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
-from lrscope.cli import main
+import lrscope as ls
+from lrscope.cli import main, parse_values
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def run(*argv):
+    return subprocess.run([sys.executable, "-m", "lrscope.cli", *argv], capture_output=True, text=True, timeout=300)
 
 
 def test_demo_prints_the_worked_examples(capsys):
@@ -15,23 +27,119 @@ def test_demo_prints_the_worked_examples(capsys):
 
 def test_demo_writes_a_real_png(tmp_path):
     path = tmp_path / "curves.png"
-    assert main(["demo", "--plot", str(path)]) == 0
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["demo", "--plot", str(path), "--quiet"]) == 0
+    assert path.read_bytes()[:8] == PNG
 
 
-@pytest.mark.parametrize("argv, needle", [
+def test_version_and_help():
+    assert run("--version").stdout.strip() == f"lrscope {ls.__version__}"
+    for cmd in ("demo", "sweep", "bound"):
+        proc = run(cmd, "--help")
+        assert proc.returncode == 0 and "example" in proc.stdout
+
+
+def test_sweep_json_matches_the_core(tmp_path):
+    out = tmp_path / "r.json"
+    proc = run("sweep", "--objective", "x**2", "--x0", "10", "--lr", "0.001,0.01,0.1,1.1", "--steps", "100",
+               "--json", str(out), "--plot", str(tmp_path / "c.png"), "--csv", str(tmp_path / "c.csv"))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    core = ls.sweep(ls.objectives.formula("x**2", x0=[10.0]), lrs=[0.001, 0.01, 0.1, 1.1], steps=100)
+    assert [c["verdict"]["kind"] for c in data["configs"]] == [v.kind for v in core.verdicts]
+    assert data["configs"][2]["params"][:3] == [[10.0], [8.0], [6.4]]
+    np.testing.assert_array_equal(np.array(data["configs"][3]["losses"], dtype=float), core.losses[3])
+    assert data["configs"][3]["verdict"]["advice"] == core.verdicts[3].advice
+    assert data["configs"][0]["lr"] == [0.001] * 100
+    assert (tmp_path / "c.png").read_bytes()[:8] == PNG
+    rows = list(csv.DictReader(open(tmp_path / "c.csv")))
+    assert len(rows) == 4 * 101 and rows[2 * 101 + 1]["loss"] == repr(64.0) and rows[0]["verdict"] == "slow"
+    assert "diverged" in proc.stdout and "2/L" in proc.stdout
+
+
+def test_sweep_json_to_stdout_is_pure_json():
+    proc = run("sweep", "-o", "rosenbrock", "--optimizer", "adam", "--lr", "1e-3:1e-1:3", "--steps", "50",
+               "--json", "-")
+    assert proc.returncode == 0
+    data = json.loads(proc.stdout)
+    assert len(data["configs"]) == 3 and data["optimizer"].startswith("adam")
+
+
+def test_sweep_grid_over_lr_and_beta(tmp_path):
+    out = tmp_path / "g.json"
+    proc = run("sweep", "-o", "quadratic", "--optimizer", "momentum", "--form", "heavy_ball", "--lr", "0.01,0.1",
+               "--beta", "0.5,0.9", "--steps", "50", "--json", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    configs = [c["hyperparams"] for c in json.loads(out.read_text())["configs"]]
+    assert [(c["lr"], c["beta"]) for c in configs] == [(0.01, 0.5), (0.01, 0.9), (0.1, 0.5), (0.1, 0.9)]
+
+
+def test_sweep_dataset_minibatch_epochs(tmp_path):
+    proc = run("sweep", "--dataset", "wine", "--batch-size", "32", "--optimizer", "momentum", "--lr", "0.01,0.1,1",
+               "--epochs", "2", "--json", str(tmp_path / "w.json"), "-q")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((tmp_path / "w.json").read_text())
+    assert data["steps"] == 2 * 6 and data["batch_size"] == 32
+
+
+def test_sweep_schedule_params_and_warmup(tmp_path):
+    out = tmp_path / "s.json"
+    proc = run("sweep", "-o", "rosenbrock", "--lr", "1e-3", "--steps", "30", "--schedule", "step",
+               "-S", "step_size=10", "-S", "gamma=0.5", "--warmup", "5", "--json", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    lr = json.loads(out.read_text())["configs"][0]["lr"]
+    assert lr[0] == pytest.approx(1e-4) and lr[5] == 1e-3 and lr[15] == 5e-4
+
+
+def test_bound_on_data_and_formula():
+    proc = run("bound", "--dataset", "diabetes", "--model", "linear")
+    assert proc.returncode == 0, proc.stderr
+    a = ls.theory.analyze(ls.objectives.dataset("diabetes"))
+    assert f"{a.stable_below:.6g}" in proc.stdout and "raw features" in proc.stdout
+    proc = run("bound", "-o", "x**2 + 10*y**2", "--lr", "0.01,0.09,0.11")
+    assert proc.returncode == 0 and "unstable" in proc.stdout and "0.0909091" in proc.stdout
+
+
+def test_parse_values():
+    np.testing.assert_allclose(parse_values("1e-4:1e-1:4", "--lr"), [1e-4, 1e-3, 1e-2, 1e-1])
+    assert parse_values("0.1, 0.2", "--lr").tolist() == [0.1, 0.2]
+
+
+BAD = [
+    (["sweep", "--objective", "nosuchfunction(x)"], "--objective"),
+    (["sweep", "--objective", "__import__('os').system('true')"], "--objective"),
+    (["sweep", "--objective", "x.real"], "attribute"),
+    (["sweep", "--lr", "-1"], "--lr"),
+    (["sweep", "--lr", "abc"], "--lr"),
+    (["sweep", "--lr", "0.1,,0.2"], "--lr"),
+    (["sweep", "--lr", "1:0:x"], "--lr"),
+    (["sweep", "--steps", "0"], "--steps"),
+    (["sweep", "--steps", "ten"], "--steps"),
+    (["sweep", "-o", "rosenbrock", "--x0", "1"], "--x0"),
+    (["sweep", "--optimizer", "lion"], "--optimizer"),
+    (["sweep", "--optimizer", "gd", "--beta", "0.9"], "--beta"),
+    (["sweep", "--optimizer", "momentum", "--beta", "1.5"], "--beta"),
+    (["sweep", "--schedule", "sawtooth"], "--schedule"),
+    (["sweep", "--schedule", "step", "-S", "gamma=0.5"], "--schedule-param"),
+    (["sweep", "--schedule", "cosine", "-S", "wobble=1"], "--schedule-param"),
+    (["sweep", "--plot", "/nonexistent-dir/x.png"], "--plot"),
+    (["sweep", "--plot", "out.txt"], "--plot"),
+    (["sweep", "--json", "/nonexistent-dir/x.json"], "--json"),
+    (["sweep", "--batch-size", "8"], "--batch-size"),
+    (["sweep", "--dataset", "digits", "--batch-size", "100000"], "--batch-size"),
+    (["sweep", "--dataset", "mnist"], "--dataset"),
+    (["sweep", "--dataset", "digits", "--model", "linear"], "--model"),
+    (["sweep", "--dataset", "digits", "--objective", "x**2"], "--objective"),
+    (["sweep", "--epochs", "3"], "--epochs"),
+    (["bound", "--objective", "x**2", "--at", "1,2"], "--at"),
     (["demo", "--steps", "0"], "--steps"),
-    (["demo", "--steps", "abc"], "--steps"),
     (["nonsense"], "invalid choice"),
-])
+]
+
+
+@pytest.mark.parametrize("argv, needle", BAD, ids=[" ".join(a) for a, _ in BAD])
 def test_bad_input_is_one_line_and_status_2(argv, needle):
-    proc = subprocess.run([sys.executable, "-m", "lrscope.cli", *argv], capture_output=True, text=True)
-    assert proc.returncode == 2
+    proc = run(*argv)
+    assert proc.returncode == 2, proc.stdout
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
-
-
-def test_unwritable_plot_path(capsys):
-    assert main(["demo", "--plot", "/nonexistent-dir/x.png"]) == 2
-    assert "--plot" in capsys.readouterr().err

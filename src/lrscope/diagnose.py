@@ -7,7 +7,7 @@ The tests, in order:
    (more than ``start + 10·m``, with m the scale of the loss);
 2. **converged** -- the cost stopped decreasing significantly over the last tenth of the run (by less than
    ``tol``·m), the parameters settled (full-batch runs), and the point reached is a minimum: the loss is as low as
-   the best known value, or the gradient has shrunk by 1000×. The step reported is the first from which the loss
+   the best known value, or the gradient has shrunk by 10,000×. The step reported is the first from which the loss
    stays within ``10·tol``·m of its final value and the parameters within 1% of their total travel;
 3. **oscillating** -- not converged, and the steps keep reversing direction (consecutive parameter steps point
    against each other) or the loss goes up and down, without settling;
@@ -114,11 +114,11 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
         travel = float(np.linalg.norm(params[-1] - params[0]))
         moved = float(np.linalg.norm(params[-1] - params[-w - 1]))
         settled = moved <= 1e-2 * max(travel, 1e-12)
-    near_best = fT - best <= (0.05 if stochastic else 1e-2) * m
+    near_best = fT - best <= (0.05 if stochastic else tol) * m
     grad_shrunk = False
     if grad_norms is not None:
         gn = np.asarray(grad_norms, dtype=np.float64)
-        grad_shrunk = bool(gn.size > 1 and np.isfinite(gn[-1]) and gn[-1] <= 1e-3 * max(gn[0], 1e-300))
+        grad_shrunk = bool(gn.size > 1 and np.isfinite(gn[-1]) and gn[-1] <= 1e-4 * max(gn[0], 1e-300))
 
     # 2. converged
     if flat and settled and (near_best or grad_shrunk):
@@ -149,7 +149,8 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
     if flat:
         return Verdict("slow", None, f"the loss has almost stopped falling ({_g(fT)}) but the parameters are "
                        f"still moving", advice.slow(None))
-    needed = None if stochastic else _steps_needed(losses, w, tol * m)
+    decayed = final_lr is not None and lr is not None and final_lr < 0.1 * lr     # a schedule shrank α
+    needed = None if stochastic or decayed else _steps_needed(losses, w, tol * m)
     more = f"; about {needed} more steps needed" if needed else ""
     return Verdict("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
                    f"in {T} steps){more}", advice.slow(needed), steps_needed=needed or None)

@@ -1,0 +1,117 @@
+"""Static pictures of a sweep (matplotlib): loss curves coloured by verdict, trajectories over the contour map.
+
+Optional: needs matplotlib (``pip install 'lrscope[all]'``). Only reads results; the core never imports this.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+VERDICT_COLORS = {"converged": "#2ca02c", "slow": "#ff7f0e", "oscillating": "#9467bd", "diverged": "#d62728"}
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError:
+        raise ImportError("plots need matplotlib: pip install 'lrscope[all]'") from None
+    if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo") and not _interactive():
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def _interactive() -> bool:
+    import sys
+    return hasattr(sys, "ps1")
+
+
+def _label(result, k: int) -> str:
+    swept = {name: v for name, v in result.hyperparams.items() if np.unique(v).size > 1}
+    extra = "".join(f", {name}={v[k]:g}" for name, v in swept.items())
+    return f"α={result.lrs[k]:.3g}{extra}: {result.verdicts[k].kind}"
+
+
+def plot_curves(result, ax=None):
+    """Loss per step for every configuration on a log axis, one colour per verdict. Losses that can be ≤ 0 are drawn
+    as the gap to the lowest value seen (loss − best), so the log axis still works."""
+    plt = _pyplot()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 5))
+    losses = result.losses
+    finite = losses[np.isfinite(losses)]
+    floor = float(finite.min()) if finite.size else 0.0
+    gap = floor <= 0
+    for k in range(result.K):
+        y = losses[k] - floor if gap else losses[k]
+        y = np.where(y > 0, y, np.nan)
+        kind = result.verdicts[k].kind
+        ax.plot(np.arange(y.size), y, color=VERDICT_COLORS[kind], alpha=0.85, lw=1.5, label=_label(result, k))
+        if result.diverged_at[k] > 0:
+            t = result.diverged_at[k] - 1
+            ax.plot([t], [y[t]], "x", color=VERDICT_COLORS["diverged"], ms=8)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss − best" if gap else "loss")
+    ax.set_title(f"{result.objective.name} · {result.optimizer.name}")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def plot_trajectories(result, ax=None, grid: int = 200):
+    """For two-parameter objectives: contour lines of the loss and every configuration's path over them."""
+    plt = _pyplot()
+    if result.objective.dim != 2 or result.params is None:
+        raise ValueError("trajectories: need a two-parameter objective and kept parameters")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 5))
+    paths = result.params
+    pts = paths[np.all(np.isfinite(paths), axis=2)]
+    x0 = result.objective.x0
+    ref = result.objective.minimizer if result.objective.minimizer is not None else x0
+    core = np.vstack([pts, x0[None], np.asarray(ref)[None]])
+    lo, hi = np.percentile(core, 2, axis=0), np.percentile(core, 98, axis=0)
+    lo, hi = np.minimum(lo, np.minimum(x0, ref)), np.maximum(hi, np.maximum(x0, ref))
+    pad = 0.15 * np.maximum(hi - lo, 1e-3)
+    lo, hi = lo - pad, hi + pad
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid))
+    with np.errstate(all="ignore"):
+        z = result.objective.value(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
+    zf = z[np.isfinite(z)]
+    if zf.size:
+        levels = np.unique(np.quantile(zf, np.linspace(0.0, 0.95, 25)))
+        if levels.size > 1:
+            ax.contour(gx, gy, z, levels=levels, cmap="Greys", linewidths=0.6, alpha=0.8)
+    for k in range(result.K):
+        p = paths[k][np.all(np.isfinite(paths[k]), axis=1)]
+        ax.plot(p[:, 0], p[:, 1], ".-", ms=2.5, lw=1, color=VERDICT_COLORS[result.verdicts[k].kind],
+                label=f"α={result.lrs[k]:.3g}")
+    ax.plot([x0[0]], [x0[1]], "ko", ms=5, label="start")
+    if result.objective.minimizer is not None:
+        m = result.objective.minimizer
+        ax.plot([m[0]], [m[1]], "*", color="gold", mec="k", ms=12, label="minimum")
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    names = result.objective.variables
+    ax.set_xlabel(names[0])
+    ax.set_ylabel(names[1])
+    ax.set_title("paths over the loss contours")
+    ax.legend(fontsize=7, loc="best")
+    return ax
+
+
+def save_sweep_figure(result, path: str, dpi: int = 110) -> None:
+    """Write the loss curves (and, for two-parameter objectives, the paths over the contours) to an image file."""
+    plt = _pyplot()
+    two_d = result.objective.dim == 2 and result.params is not None
+    fig, axes = plt.subplots(1, 2 if two_d else 1, figsize=(13 if two_d else 8, 5))
+    axes = np.atleast_1d(axes)
+    plot_curves(result, axes[0])
+    if two_d:
+        plot_trajectories(result, axes[1])
+    fig.tight_layout()
+    try:
+        fig.savefig(path, dpi=dpi)
+    finally:
+        plt.close(fig)
