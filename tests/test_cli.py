@@ -33,7 +33,7 @@ def test_demo_writes_a_real_png(tmp_path):
 
 def test_version_and_help():
     assert run("--version").stdout.strip() == f"lrscope {ls.__version__}"
-    for cmd in ("demo", "sweep", "bound"):
+    for cmd in ("demo", "sweep", "bound", "find"):
         proc = run(cmd, "--help")
         assert proc.returncode == 0 and "example" in proc.stdout
 
@@ -99,6 +99,17 @@ def test_bound_on_data_and_formula():
     assert proc.returncode == 0 and "unstable" in proc.stdout and "0.0909091" in proc.stdout
 
 
+def test_find_on_data_with_plot_and_json(tmp_path):
+    proc = run("find", "--dataset", "breast_cancer", "--model", "logistic", "--plot", str(tmp_path / "range.png"),
+               "--json", str(tmp_path / "f.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "range.png").read_bytes()[:8] == PNG
+    data = json.loads((tmp_path / "f.json").read_text())
+    core = ls.find(ls.objectives.dataset("breast_cancer"))
+    assert data["suggestion"] == core.suggestion
+    assert f"{core.suggestion:.4g}" in proc.stdout and "valley" in proc.stdout
+
+
 def test_parse_values():
     np.testing.assert_allclose(parse_values("1e-4:1e-1:4", "--lr"), [1e-4, 1e-3, 1e-2, 1e-1])
     assert parse_values("0.1, 0.2", "--lr").tolist() == [0.1, 0.2]
@@ -132,6 +143,11 @@ BAD = [
     (["sweep", "--epochs", "3"], "--epochs"),
     (["bound", "--objective", "x**2", "--at", "1,2"], "--at"),
     (["demo", "--steps", "0"], "--steps"),
+    (["find", "--start", "1", "--end", "0.1"], "--start"),
+    (["find", "--start", "-1"], "--start"),
+    (["find", "--steps", "2"], "--steps"),
+    (["find", "--optimizer", "momentum", "--beta", "0.5,0.9"], "--beta"),
+    (["find", "--objective", "log(x)", "--x0", "-1"], "not the learning rate"),
     (["nonsense"], "invalid choice"),
 ]
 

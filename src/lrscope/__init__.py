@@ -9,9 +9,10 @@
 
 from . import diagnose, objectives, optim, schedules, theory
 from .diagnose import Verdict
+from .finder import FindResult, find
 from .run import SweepResult, sweep
 from .theory import Analysis, analyze
 
 __version__ = "0.1.0"
 __all__ = ["objectives", "optim", "schedules", "theory", "diagnose", "sweep", "SweepResult", "Verdict",
-           "Analysis", "analyze", "__version__"]
+           "Analysis", "analyze", "find", "FindResult", "__version__"]

@@ -3,6 +3,7 @@
     lrscope demo                      the course examples, reproduced and explained
     lrscope sweep --objective "x**2" --x0 10 --lr 0.001,0.01,0.1,1.1 --steps 100 --plot curves.png
     lrscope bound --dataset diabetes --model linear
+    lrscope find  --dataset breast_cancer --model logistic --plot range.png
 
 Every mistake on the command line is one line on stderr and exit status 2, never a traceback.
 """
@@ -434,6 +435,57 @@ def cmd_bound(args) -> int:
     return 0
 
 
+def cmd_find(args) -> int:
+    from .finder import find
+    console = _console(args)
+    for path, option in ((args.plot, "--plot"), (args.json, "--json")):
+        _check_writable(path, option)
+    obj = build_objective(args)
+    name, fixed, swept = build_optimizer(args, 0)
+    if swept:
+        raise UsageError(f"--{next(iter(swept)).replace('_', '-')}: find takes one value per hyperparameter")
+    optimizer = optim.get(name, **fixed)
+    start = _number(args.start, "--start")
+    end = _number(args.end, "--end")
+    if start <= 0 or end <= 0:
+        raise UsageError(f"--start, --end: must be > 0, got {args.start}, {args.end}")
+    if start >= end:
+        raise UsageError(f"--start, --end: start ({start:g}) must be below end ({end:g})")
+    progress = _Progress(not args.quiet and sys.stderr.isatty(), "range test")
+    try:
+        res = find(obj, optimizer, start=start, end=end, steps=args.steps, mode=args.mode,
+                   batch_size=args.batch_size, seeds=args.seeds, seed=args.seed, verify_steps=args.verify_steps,
+                   progress=progress)
+    finally:
+        progress.close()
+    if args.json == "-":
+        json.dump(res.to_dict(), sys.stdout)
+        sys.stdout.write("\n")
+        return 0
+    if args.json:
+        with _open_for_writing(args.json, "--json") as fh:
+            json.dump(res.to_dict(), fh)
+    if args.plot:
+        try:
+            res.plot(path=args.plot)
+        except OSError as exc:
+            raise UsageError(f"--plot: cannot write {args.plot}: {exc.strerror or exc}") from None
+    rows = [(rule, _fmt(v) if v is not None else "—") for rule, v in res.methods.items()]
+    _table(f"LR range test on {obj.name} with {optimizer!r}", ["rule", "suggested α"], rows, console)
+    rows = [(f"{c:.4g}", _fmt(f)) for c, f in zip(res.candidates, res.candidate_losses)]
+    _table(f"Verification: each candidate trained for {args.verify_steps or args.steps} steps",
+           ["α", "loss reached"], rows, console)
+    bound = f"; stability cap 2/λ_max = {res.bound:.4g}" if res.bound is not None else ""
+    _say(console, f"Suggested learning rate: [bold]{res.suggestion:.4g}[/bold] (works almost as well from "
+                  f"{res.interval[0]:.3g} to {res.interval[1]:.3g}){bound}; {res.steps_used} training steps used.")
+    for note in res.notes:
+        _say(console, f"Note: {note}.")
+    for path, what in ((args.json, "JSON"), (args.plot, "plot")):
+        if path:
+            _say(console, f"wrote {what}: {path}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     def error(self, message):          # one line, exit status 2
@@ -506,6 +558,36 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--quiet", "-q", action="store_true", help="no table, no progress bar (for scripts)")
     sw.set_defaults(func=cmd_sweep)
 
+    fd = sub.add_parser("find", help="LR range test with a verified suggestion",
+                        description="Raise α exponentially from --start to --end, read the curve with several rules, "
+                                    "then train the candidates briefly and recommend the one that really works best.",
+                        epilog="examples:\n  lrscope find --dataset breast_cancer --model logistic --plot range.png\n"
+                               "  lrscope find -o rosenbrock --optimizer adam\n"
+                               "  lrscope find --dataset digits --batch-size 32 --optimizer momentum --beta 0.9",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _add_objective_options(fd)
+    g = fd.add_argument_group("range test")
+    g.add_argument("--optimizer", default="gd", help=f"one of {', '.join(optim.OPTIMIZERS)} (default gd)")
+    g.add_argument("--start", default="1e-7", help="smallest α (default 1e-7)")
+    g.add_argument("--end", default="10", help="largest α (default 10)")
+    g.add_argument("--steps", type=int, default=100, help="steps of the ramp (default 100)")
+    g.add_argument("--mode", choices=["exp", "linear"], default="exp", help="ramp shape (default exp)")
+    g.add_argument("--batch-size", type=int, help="rows per step (data sets)")
+    g.add_argument("--seeds", type=int, default=3, help="sample orders averaged into the band (default 3)")
+    g.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    g.add_argument("--verify-steps", type=int, help="budget of each verification run (default: --steps)")
+    h = fd.add_argument_group("optimizer hyperparameters")
+    for option, (_, owners) in HYPER_OPTIONS.items():
+        h.add_argument("--" + option.replace("_", "-"), dest=option, metavar="V", help=f"({', '.join(owners)})")
+    h.add_argument("--form", choices=["ema", "heavy_ball"], help="momentum form")
+    h.add_argument("--centered", action="store_true", help="(rmsprop) centered variant")
+    h.add_argument("--amsgrad", action="store_true", help="(adam, adamw) AMSGrad variant")
+    o = fd.add_argument_group("output")
+    o.add_argument("--json", metavar="FILE", help="write the result as JSON ('-' for stdout)")
+    o.add_argument("--plot", metavar="FILE.png", help="the range-test chart with every rule's pick")
+    o.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    fd.set_defaults(func=cmd_find)
+
     bd = sub.add_parser("bound", help="L, μ, the stable range 2/L and the optimal α",
                         description="Curvature of the objective and what it says about the learning rate.",
                         epilog="examples:\n  lrscope bound --dataset diabetes --model linear\n"
@@ -537,7 +619,7 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        for option in ("steps", "epochs", "batch_size", "warmup"):
+        for option in ("steps", "epochs", "batch_size", "warmup", "seeds", "verify_steps"):
             value = getattr(args, option, None)
             if value is not None and value < 1:
                 raise UsageError(f"--{option.replace('_', '-')}: must be >= 1, got {value}")

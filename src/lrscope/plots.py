@@ -115,3 +115,42 @@ def save_sweep_figure(result, path: str, dpi: int = 110) -> None:
         fig.savefig(path, dpi=dpi)
     finally:
         plt.close(fig)
+
+
+def plot_range_test(result, ax=None, path: str | None = None):
+    """The LR range test: the smoothed loss against α (log), the band over seeds, each rule's pick, the stability
+    bound when known, and the verified suggestion with its interval."""
+    plt = _pyplot()
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(8, 5))
+    ax.fill_between(result.lrs, result.band[0], result.band[1], color="tab:blue", alpha=0.2, label="band over seeds")
+    ax.plot(result.lrs, result.smoothed, color="tab:blue", lw=2, label="smoothed loss")
+    styles = {"steepest": ("tab:orange", "--"), "valley": ("tab:purple", "--"), "min/10": ("tab:gray", "--")}
+    for name, (color, ls) in styles.items():
+        v = result.methods.get(name)
+        if v is not None:
+            ax.axvline(v, color=color, ls=ls, lw=1, label=f"{name}: {v:.3g}")
+    if result.bound is not None:
+        ax.axvline(result.bound, color="tab:red", lw=1.5, label=f"stability bound: {result.bound:.3g}")
+    lo, hi = result.interval
+    ax.axvspan(lo, hi, color="tab:green", alpha=0.12)
+    ax.axvline(result.suggestion, color="tab:green", lw=2.5, label=f"lrscope (verified): {result.suggestion:.3g}")
+    finite = result.smoothed[np.isfinite(result.smoothed)]
+    if finite.size:
+        top = max(finite[0], np.percentile(finite, 5)) * 1.5 if finite[0] > 0 else finite.max()
+        ax.set_ylim(min(finite.min(), np.nanmin(result.band[0])) - 0.05 * abs(top), top)
+    ax.set_xscale("log")
+    ax.set_xlabel("learning rate α")
+    ax.set_ylabel("loss")
+    ax.set_title(f"LR range test · {result.objective_name}")
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(True, which="major", alpha=0.3)
+    if path is not None:
+        (fig or ax.figure).tight_layout()
+        try:
+            (fig or ax.figure).savefig(path, dpi=110)
+        finally:
+            if fig is not None:
+                plt.close(fig)
+    return ax

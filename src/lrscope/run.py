@@ -54,6 +54,7 @@ class SweepResult:
     eval_every: int = 1
     analysis: _theory.Analysis | None = None
     verdicts: list = field(default_factory=list)
+    final_params: np.ndarray | None = None
 
     @property
     def K(self) -> int:
@@ -137,13 +138,16 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
           schedule: Schedule | PlateauSchedule | None = None, batch_size: int | None = None,
           epochs: int | None = None, seed: int = 0, x0=None, eval_every: int | None = None,
           keep_params: bool | None = None, analyze: bool = True,
-          progress: Callable[[int, int], None] | None = None) -> SweepResult:
+          progress: Callable[[int, int], None] | None = None,
+          stop: Callable[[int, np.ndarray], bool] | None = None) -> SweepResult:
     """Run ``optimizer`` from the same start with every learning rate in ``lrs`` at once; return traces and verdicts.
 
     ``steps`` updates (default 100), or ``epochs`` passes over the data with ``batch_size`` rows per step (data-set
     objectives; ``batch_size=1`` is SGD, omitted is full-batch GD). ``schedule`` scales each configuration's α over the
     steps. In stochastic runs the full loss is recorded every ``eval_every`` steps (default: about 50 times an epoch;
-    values in between repeat the last one). ``progress(done, total)`` is called as the run advances.
+    values in between repeat the last one). ``progress(done, total)`` is called as the run advances;
+    ``stop(t, losses_t)``, called after each update with the losses that step used, ends the run early when it
+    returns True (the result then has fewer steps).
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
@@ -227,9 +231,17 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
                 plateau_state = plateau.update(plateau_state, loss)
             if progress is not None and (t + 1) % report == 0:
                 progress(t + 1, steps)
+            if stop is not None and stop(t, loss):
+                steps = t + 1
+                break
         losses[steps] = objective.value(p)
         if kept is not None:
             kept[steps] = p
+    if steps < lr_used.shape[0]:          # stopped early: keep what ran
+        losses, lr_used, gnorm = losses[:steps + 1], lr_used[:steps], gnorm[:steps]
+        grads = None if grads is None else grads[:steps]
+        kept = None if kept is None else kept[:steps + 1]
+        batch_losses = None if batch_losses is None else batch_losses[:steps]
 
     if grads is not None:
         with np.errstate(all="ignore"):
@@ -244,6 +256,7 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
                          diverged_at, steps, batch_size, seed, eval_every)
     if analyze:
         result.analysis = _safe_analysis(objective)
+    result.final_params = p
     result.verdicts = verdicts(result)
     return result
 

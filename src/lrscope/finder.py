@@ -1,0 +1,298 @@
+"""The LR range test, with a suggestion that is checked before it is given.
+
+The classic test (Smith 2015; torch-lr-finder, fastai's ``lr_find``) raises α exponentially from tiny to huge over
+a few hundred steps and reads a learning rate off the loss curve: the steepest descent, the middle of the longest
+valley, or the minimum divided by 10. Each rule reads one noisy curve, so each can be far off. lrscope does three
+things more:
+
+1. **a band, not one curve** -- on data sets the test runs with several sample orders (seeds) and the curves are
+   smoothed (debiased EMA) and averaged, so a lucky or unlucky batch does not move the pick;
+2. **verification** -- the rules' picks and their neighbours (×/÷ 3) are then trained for a short budget, all at
+   once in one vectorized sweep with the same batches, and the one that lowers the loss most is recommended; the
+   candidates whose result is close to the best give the interval;
+3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
+   is recommended only if it is below the bound measured where its own verification run ended (the curvature often
+   falls along the path, as for logistic regression); otherwise it sits at the edge of stability and is passed over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import theory as _theory
+from .objectives.base import Objective
+from .optim import Optimizer, gd
+from .run import sweep
+from .schedules import Schedule
+
+
+@dataclass
+class FindResult:
+    """The range test and the recommendation.
+
+    ``lrs`` the learning rate of each step of the test; ``losses`` (seeds, steps) the raw loss of each step;
+    ``smoothed`` the debiased-EMA curve averaged over seeds (``band`` its spread: min and max over seeds);
+    ``methods`` what each rule suggests; ``suggestion`` the verified pick and ``interval`` the range of learning rates
+    that trained almost as well; ``candidates`` and ``candidate_losses`` the verification sweep; ``bound`` the
+    stability bound used as a cap (None if not applicable); ``steps_used`` the compute in training steps.
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    band: np.ndarray
+    methods: dict
+    suggestion: float
+    interval: tuple
+    candidates: np.ndarray
+    candidate_losses: np.ndarray
+    bound: float | None
+    steps_used: int
+    objective_name: str = ""
+    notes: list = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        def clean(a):
+            return [None if not np.isfinite(x) else float(x) for x in np.ravel(a)]
+        return {"objective": self.objective_name, "lrs": clean(self.lrs), "smoothed": clean(self.smoothed),
+                "losses": [clean(r) for r in self.losses], "methods": {k: _float(v) for k, v in self.methods.items()},
+                "suggestion": self.suggestion, "interval": list(self.interval), "bound": self.bound,
+                "candidates": clean(self.candidates), "candidate_losses": clean(self.candidate_losses),
+                "steps_used": self.steps_used, "notes": self.notes}
+
+    def plot(self, ax=None, path: str | None = None):
+        """The range-test curve with its band, each rule's pick, the 2/L bound when known and the verified pick."""
+        from .plots import plot_range_test
+        return plot_range_test(self, ax=ax, path=path)
+
+
+def _float(v):
+    return None if v is None or not np.isfinite(v) else float(v)
+
+
+def smooth(losses: np.ndarray, beta: float = 0.9) -> np.ndarray:
+    """Debiased exponential moving average: s_t = (β·a_{t−1} + (1−β)·x_t)/(1 − β^(t+1)), as in Adam's bias correction."""
+    out = np.empty_like(losses, dtype=np.float64)
+    avg = 0.0
+    for t, x in enumerate(losses):
+        avg = beta * avg + (1 - beta) * x
+        out[t] = avg / (1 - beta ** (t + 1))
+    return out
+
+
+def _ramp(start: float, end: float, steps: int, mode: str) -> Schedule:
+    """The test's schedule: α_t from ``start`` to ``end`` over ``steps`` steps, exponentially or linearly."""
+    ratio = end / start
+
+    def fn(t, base, total):
+        frac = t / max(steps - 1, 1)
+        if mode == "exp":
+            return base * ratio ** frac
+        return base * (1.0 + (ratio - 1.0) * frac)
+
+    return Schedule(f"range_test[{mode}]", fn, {"start": start, "end": end, "steps": steps})
+
+
+def steepest(lrs, curve) -> float | None:
+    """The rule of torch-lr-finder: where the smoothed loss falls fastest per log(α), before its minimum."""
+    stop = int(np.nanargmin(curve)) + 1
+    if stop < 3:
+        return None
+    slope = np.gradient(curve[:stop], np.log(lrs[:stop]))
+    return float(lrs[int(np.nanargmin(slope))])
+
+
+def valley(lrs, curve) -> float | None:
+    """A fastai-style rule: the longest stretch over which the loss keeps going down, read at its middle."""
+    n = curve.size
+    if n < 3:
+        return None
+    run = np.ones(n, dtype=int)              # length of the longest decreasing subsequence ending at i
+    origin = np.arange(n)                    # where that subsequence starts
+    for i in range(1, n):
+        smaller = np.flatnonzero(curve[:i] > curve[i])
+        if smaller.size:
+            j = smaller[np.argmax(run[smaller])]
+            run[i], origin[i] = run[j] + 1, origin[j]
+    end = int(np.argmax(run))
+    begin = int(origin[end])
+    return float(lrs[begin + (end - begin) // 2])
+
+
+def min_over_ten(lrs, curve) -> float:
+    """The rule of thumb: the learning rate at the lowest smoothed loss, divided by 10."""
+    return float(lrs[int(np.nanargmin(curve))] / 10.0)
+
+
+def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
+         steps: int = 100, mode: str = "exp", batch_size: int | None = None, seeds: int = 3, beta: float = 0.9,
+         diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None, seed: int = 0,
+         progress=None) -> FindResult:
+    """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
+
+    ``start``/``end``/``steps``/``mode``: the ramp (exponential by default). The test stops once the smoothed loss
+    exceeds ``diverge_factor`` × its best. On data sets ``batch_size`` rows per step and ``seeds`` sample orders;
+    ``verify_steps`` (default: ``steps``) is the budget of each verification run.
+    """
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
+    optimizer = gd() if optimizer is None else optimizer
+    for name, value in (("start", start), ("end", end)):
+        if not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name}: must be a number > 0, got {value!r}")
+    if start >= end:
+        raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")
+    if mode not in ("exp", "linear"):
+        raise ValueError(f"mode: expected 'exp' or 'linear', got {mode!r}")
+    for name, value, low in (("steps", steps, 5), ("seeds", seeds, 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+            raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+    if not 0 <= beta < 1:
+        raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
+    if not diverge_factor > 1:
+        raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
+    verify_steps = steps if verify_steps is None else verify_steps
+    if isinstance(verify_steps, bool) or not isinstance(verify_steps, (int, np.integer)) or verify_steps < 1:
+        raise ValueError(f"verify_steps: expected an integer >= 1, got {verify_steps!r}")
+    if batch_size is not None and objective.n_samples is None:
+        raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
+    stochastic = batch_size is not None and objective.n_samples is not None and batch_size < objective.n_samples
+    n_seeds = seeds if stochastic else 1
+    ramp = _ramp(float(start), float(end), steps, mode)
+
+    # 1. the range test, once per sample order (seed), each stopped when its smoothed loss blows up
+    curves, used = [], 0
+    for s in range(n_seeds):
+        tracker = _DivergenceStop(beta, diverge_factor)
+        res = sweep(objective, lrs=[start], optimizer=optimizer, steps=steps, schedule=ramp, batch_size=batch_size,
+                    seed=seed + s, eval_every=steps + 1, keep_params=False, analyze=False, stop=tracker,
+                    progress=None if progress is None else (lambda d, t, s=s: progress(s * steps + d, n_seeds * steps)))
+        raw = res.batch_losses[0] if res.batch_losses is not None else res.losses[0, :-1]
+        used += res.steps
+        if not np.isfinite(raw[0]):
+            raise ValueError("objective: the loss is not finite at the start: the problem is not the learning rate")
+        curves.append(np.r_[raw, np.full(steps - raw.size, np.nan)])
+    losses = np.array(curves)
+    lrs = ramp(np.arange(steps), [start], steps)[:, 0]
+    smooths = np.array([smooth(np.where(np.isfinite(c), c, np.nan), beta) for c in losses])
+    # the band: average over seeds where all seeds are finite and below the blow-up
+    valid = np.all(np.isfinite(smooths), axis=0)
+    cut = int(np.argmin(valid)) if not valid.all() else steps
+    if cut < 5:
+        raise ValueError(f"start: the loss blows up within {cut} steps of the test; lower start (now {start:g})")
+    lrs_v, mean = lrs[:cut], smooths[:, :cut].mean(axis=0)
+    band = np.vstack([smooths[:, :cut].min(axis=0), smooths[:, :cut].max(axis=0)])
+    best_i = int(np.argmin(mean))
+    notes = []
+    if mean[best_i] >= mean[0] * (1 - 1e-3):
+        notes.append("the loss never fell during the test: start is too high, or the problem is not the "
+                     "learning rate")
+
+    methods = {"steepest": steepest(lrs_v, mean), "valley": valley(lrs_v, mean), "min/10": min_over_ten(lrs_v, mean)}
+
+    # 2. the sanity cap for optimizers whose stability theory is known
+    bound = None
+    if optimizer.kind != "adaptive":
+        try:
+            with np.errstate(all="ignore"):
+                limit = _theory.analyze(objective).stability_limit(optimizer)
+            bound = None if limit is None else float(np.min(limit))
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
+            bound = None
+
+    # 3. verification: the rules' picks and a log grid below the loss minimum, trained at once on the same batches,
+    #    then a finer look around the winner
+    lr_at_min = float(lrs_v[best_i])
+    picks = [v for v in methods.values() if v is not None and np.isfinite(v)]
+    grid = np.geomspace(lr_at_min / 100.0, lr_at_min, 7)
+    cands = _dedupe(np.r_[picks, grid], None, start, end)
+    if not verify:
+        suggestion = float(methods["valley"] or methods["min/10"])
+        methods["lrscope"] = suggestion
+        return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
+                          np.full(cands.size, np.nan), bound, used, objective.name, notes)
+    final, f0, ends = _train_briefly(objective, optimizer, cands, verify_steps, batch_size, seed)
+    used += verify_steps * cands.size
+    if not np.any(np.isfinite(final)):
+        raise ValueError("objective: every candidate learning rate diverged in verification; lower start or end")
+    winner = float(cands[int(np.argmin(final))])
+    finer = _dedupe(winner * np.array([10 ** (-1 / 6), 10 ** (1 / 6)]), None, start, end)
+    finer = finer[~np.isin(np.round(np.log10(finer), 2), np.round(np.log10(cands), 2))]
+    if finer.size:
+        more, _, more_ends = _train_briefly(objective, optimizer, finer, verify_steps, batch_size, seed)
+        used += verify_steps * finer.size
+        cands, final, ends = np.r_[cands, finer], np.r_[final, more], np.vstack([ends, more_ends])
+        order = np.argsort(cands)
+        cands, final, ends = cands[order], final[order], ends[order]
+    # the sanity cap: a pick above the stability bound where its own run ended sits at the edge of stability
+    for k in np.argsort(final):
+        if not np.isfinite(final[k]) or bound is None or cands[k] < 0.99 * bound:
+            break
+        limit = _limit_at(objective, optimizer, ends[k])
+        if limit is None or cands[k] < 0.99 * limit:
+            notes.append(f"the pick {cands[k]:.3g} is above 2/λ_max = {bound:.3g} at the start, but the curvature "
+                         f"falls along the path (2/λ_max = {limit:.3g} where its run ends)" if limit else
+                         f"the pick {cands[k]:.3g} is above 2/λ_max = {bound:.3g} at the start")
+            break
+        final[k] = np.inf          # unstable where it ended: not recommended
+    k = int(np.argmin(final))
+    suggestion = float(cands[k])
+    gain = f0 - final
+    good = cands[np.isfinite(final) & (gain >= 0.9 * gain[k])] if gain[k] > 0 else cands[[k]]
+    methods["lrscope"] = suggestion
+    return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (float(good.min()), float(good.max())),
+                      cands, final, bound, used, objective.name, notes)
+
+
+def _dedupe(cands, bound, start, end) -> np.ndarray:
+    """Sorted unique candidates (to 2 decimals of log10), below the stability cap and within the tested range."""
+    cands = 10.0 ** np.unique(np.round(np.log10(np.asarray(cands, dtype=np.float64)), 2))
+    if bound is not None and np.any(cands < 0.99 * bound):
+        cands = cands[cands < 0.99 * bound]
+    return cands[(cands >= start / 10) & (cands <= end)]
+
+
+def _train_briefly(objective, optimizer, cands, steps, batch_size, seed):
+    """Final loss of each candidate after ``steps`` steps (mean over the last tenth: robust to noise); inf if it
+    diverged. All candidates in one vectorized sweep with the same batches."""
+    check = sweep(objective, lrs=cands, optimizer=optimizer, steps=steps, batch_size=batch_size, seed=seed,
+                  keep_params=False, analyze=False)
+    tail = max(1, steps // 10)
+    final = np.array([np.mean(r[-tail - 1:]) if np.all(np.isfinite(r[-tail - 1:])) else np.inf for r in check.losses])
+    return final, float(check.losses[0, 0]), check.final_params
+
+
+def _limit_at(objective, optimizer, point) -> float | None:
+    """The optimizer's stability bound from the curvature at ``point`` (None if it cannot be measured)."""
+    if not np.all(np.isfinite(point)):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            limit = _theory.analyze(objective, at=point).stability_limit(optimizer)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
+        return None
+    return None if limit is None else float(np.min(limit))
+
+
+class _DivergenceStop:
+    """Stop the ramp once the smoothed loss exceeds ``factor`` × its best so far (or is not finite)."""
+
+    def __init__(self, beta: float, factor: float):
+        self.beta, self.factor, self.avg, self.best, self.first, self.t = beta, factor, 0.0, np.inf, None, 0
+
+    def __call__(self, t: int, loss) -> bool:
+        x = float(np.asarray(loss).ravel()[0])
+        if not np.isfinite(x):
+            return True
+        self.t += 1
+        self.avg = self.beta * self.avg + (1 - self.beta) * x
+        s = self.avg / (1 - self.beta ** self.t)
+        self.first = s if self.first is None else self.first
+        self.best = min(self.best, s)
+        if self.t <= 5:
+            return False
+        if self.best > 0:          # as torch-lr-finder: a multiple of the best loss
+            return s > self.factor * self.best
+        return s - self.best > (self.factor - 1) * max(self.first - self.best, 1e-12)

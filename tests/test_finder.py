@@ -1,0 +1,95 @@
+"""The LR range test: rules side by side, a verified suggestion, the stability cap, clear errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+import lrscope as ls
+from lrscope.finder import min_over_ten, smooth, steepest, valley
+
+
+def test_suggestion_on_a_quadratic_is_near_the_theoretical_optimum_and_below_the_bound():
+    q = ls.objectives.quadratic((1.0, 10.0), rotate=True)
+    a = ls.theory.analyze(q)
+    res = ls.find(q)
+    assert res.bound == pytest.approx(a.stable_below)
+    assert res.suggestion < a.stable_below
+    assert 0.5 * a.optimal <= res.suggestion <= 1.5 * a.optimal
+    assert res.interval[0] <= res.suggestion <= res.interval[1]
+    assert set(res.methods) == {"steepest", "valley", "min/10", "lrscope"}
+
+
+def test_verified_pick_beats_or_ties_every_rule_on_its_own_verification():
+    obj = ls.objectives.dataset("wine")
+    res = ls.find(obj, optimizer=ls.optim.momentum(0.9), batch_size=16)
+    final = dict(zip(np.round(np.log10(res.candidates), 2), res.candidate_losses))
+    best = final[np.round(np.log10(res.suggestion), 2)]
+    assert best == min(res.candidate_losses)
+    assert res.losses.shape[0] == 3                         # three sample orders averaged into the band
+    assert np.all(res.band[0] <= res.smoothed + 1e-12) and np.all(res.smoothed <= res.band[1] + 1e-12)
+
+
+def test_suggestion_trains_nearly_as_well_as_the_best_of_a_grid():
+    obj = ls.objectives.dataset("breast_cancer")
+    res = ls.find(obj)
+    grid = np.geomspace(1e-4, 10, 13)
+    budget = 100
+    sw = ls.sweep(obj, lrs=np.r_[grid, res.suggestion], steps=budget)
+    finals = np.where(np.isfinite(sw.final_losses), sw.final_losses, np.inf)
+    assert finals[-1] <= 1.2 * finals[:-1].min()
+    assert res.steps_used < 13 * budget
+
+
+def test_rules_on_a_synthetic_curve():
+    lrs = np.geomspace(1e-6, 10, 200)
+    x = np.log10(lrs)
+    curve = 1.0 / (1 + np.exp(3 * (x + 2))) + np.exp(3 * (x - 0.5))   # falls around 1e-2, explodes past 1
+    assert 1e-3 < steepest(lrs, curve) < 1e-1
+    v = valley(lrs, curve)
+    assert 1e-4 < v < 1.0
+    assert min_over_ten(lrs, curve) == pytest.approx(lrs[np.argmin(curve)] / 10)
+
+
+def test_smoothing_is_debiased():
+    s = smooth(np.full(10, 3.0), 0.9)
+    np.testing.assert_allclose(s, 3.0)
+
+
+def test_the_ramp_stops_when_the_loss_blows_up():
+    res = ls.find(ls.objectives.square(), steps=200)
+    assert res.lrs[-1] < 10.0            # stopped before the end of the ramp
+    assert res.lrs.size < 200
+
+
+def test_result_is_json_ready_and_plots(tmp_path):
+    res = ls.find(ls.objectives.rosenbrock(), optimizer=ls.optim.adam())
+    json.dumps(res.to_dict())
+    path = tmp_path / "range.png"
+    res.plot(path=str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(start=1.0, end=0.1), "start"),
+    (dict(start=-1.0), "start"),
+    (dict(end=0.0), "end"),
+    (dict(steps=2), "steps"),
+    (dict(mode="cubic"), "mode"),
+    (dict(seeds=0), "seeds"),
+    (dict(batch_size=8), "batch_size"),
+    (dict(verify_steps=0), "verify_steps"),
+])
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ls.find(ls.objectives.square(), **kwargs)
+
+
+def test_nan_loss_from_the_first_step_says_it_is_not_the_learning_rate():
+    with pytest.raises(ValueError, match="not the learning rate"):
+        ls.find(ls.objectives.formula("log(x)", x0=[-1.0]))
+
+
+def test_flat_loss_gets_a_note():
+    res = ls.find(ls.objectives.formula("0*x + 1 + 0*y"))
+    assert any("never fell" in note for note in res.notes)
