@@ -475,7 +475,7 @@ def cmd_find(args) -> int:
     rows = [(f"{c:.4g}", _fmt(f)) for c, f in zip(res.candidates, res.candidate_losses)]
     _table(f"Verification: each candidate trained for {args.verify_steps or args.steps} steps",
            ["α", "loss reached"], rows, console)
-    bound = f"; stability cap 2/λ_max = {res.bound:.4g}" if res.bound is not None else ""
+    bound = f"; 2/λ_max at the start = {res.bound:.4g}" if res.bound is not None else ""
     _say(console, f"Suggested learning rate: [bold]{res.suggestion:.4g}[/bold] (works almost as well from "
                   f"{res.interval[0]:.3g} to {res.interval[1]:.3g}){bound}; {res.steps_used} training steps used.")
     for note in res.notes:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import re
+import warnings
 
 import numpy as np
 
@@ -440,7 +441,9 @@ def parse(text: str, variables=None) -> tuple[Expr, tuple[str, ...]]:
         raise ValueError("formula: names with '__' are not allowed")
     source = text.strip().replace("^", "**")
     try:
-        tree = ast.parse(source, mode="eval")
+        with warnings.catch_warnings():          # e.g. "invalid decimal literal" for "2x": the error says it
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as exc:
         column = f" at column {exc.offset}" if exc.offset else ""
         raise ValueError(f"formula: invalid syntax{column}: {text.strip()[:60]!r}") from None
