@@ -486,6 +486,22 @@ def cmd_find(args) -> int:
     return 0
 
 
+def cmd_serve(args) -> int:
+    try:
+        import uvicorn
+        from .web.app import app
+    except ImportError:
+        raise UsageError("serve: needs the web extra: pip install 'lrscope[all]'") from None
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port: must be 1..65535, got {args.port}")
+    print(f"lrscope explorer on http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    except OSError as exc:
+        raise UsageError(f"--port: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------------------------
 class _Parser(argparse.ArgumentParser):
     def error(self, message):          # one line, exit status 2
@@ -587,6 +603,14 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--plot", metavar="FILE.png", help="the range-test chart with every rule's pick")
     o.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     fd.set_defaults(func=cmd_find)
+
+    sv = sub.add_parser("serve", help="the interactive explorer in your browser",
+                        description="Start the explorer: compare training curves for several learning rates, live.",
+                        epilog="example: lrscope serve --port 8000   then open http://127.0.0.1:8000/",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.set_defaults(func=cmd_serve)
 
     bd = sub.add_parser("bound", help="L, μ, the stable range 2/L and the optimal α",
                         description="Curvature of the objective and what it says about the learning rate.",

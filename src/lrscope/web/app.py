@@ -1,0 +1,293 @@
+"""The explorer's API (FastAPI): it validates a plan, calls the core, and returns what the page draws.
+
+Endpoints: ``GET /`` the page, ``GET /api/options`` what can be chosen, ``POST /api/sweep`` curves + verdicts + theory
++ the landscape, ``POST /api/find`` the LR range test. Requests are bounded so one cannot take the server down; a
+bound exceeded or a bad formula is a 422 with a message that says which. Handlers are plain ``def`` functions, so
+FastAPI runs the numerical work in its thread pool and the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+from fastapi import FastAPI, HTTPException
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from pydantic import BaseModel, Field
+
+from .. import __version__, objectives, optim, schedules
+from ..finder import find
+from ..run import sweep
+
+MAX_CONFIGS = 32
+MAX_STEPS = 5000
+MAX_WORK = 3e9              # configurations × steps × (rows touched per step) × dimension
+MAX_POINTS = 600            # points per curve sent to the page
+TABLE_STEPS = 12
+
+BUILTIN_DEFAULTS = {
+    "x2": {"label": "x² (the course example)", "x0": [10.0], "lrs": [0.001, 0.1, 0.5, 1.1]},
+    "quadratic": {"label": "quadratic bowl, condition 10", "x0": [10.0, 10.0], "lrs": [0.01, 0.1, 0.18, 0.21]},
+    "rosenbrock": {"label": "Rosenbrock valley", "x0": [-1.2, 1.0], "lrs": [1e-4, 1e-3, 2e-3, 5e-3]},
+    "beale": {"label": "Beale", "x0": [1.0, 1.0], "lrs": [1e-3, 1e-2, 3e-2, 1e-1]},
+    "himmelblau": {"label": "Himmelblau (four minima)", "x0": [0.0, 0.0], "lrs": [1e-3, 1e-2, 2e-2, 5e-2]},
+    "saddle": {"label": "saddle ½x² + ¼y⁴ − ½y²", "x0": [2.0, 0.01], "lrs": [0.01, 0.1, 0.5, 2.5]},
+}
+OPTIMIZER_PARAMS = {
+    "gd": {"weight_decay": 0.0},
+    "momentum": {"beta": 0.9, "form": "ema", "dampening": 0.0, "weight_decay": 0.0},
+    "nesterov": {"beta": 0.9, "weight_decay": 0.0},
+    "adagrad": {"eps": 1e-10, "lr_decay": 0.0, "weight_decay": 0.0},
+    "rmsprop": {"alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "centered": False, "weight_decay": 0.0},
+    "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
+    "adamw": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01, "amsgrad": False},
+}
+SCHEDULE_PARAMS = {
+    "constant": {},
+    "inverse_time": {"k": 0.01},
+    "step_decay": {"step_size": 100, "gamma": 0.5},
+    "exponential": {"k": 0.005},
+    "cosine": {"eta_min": 0.0},
+    "warm_restarts": {"t_0": 100, "t_mult": 2, "eta_min": 0.0},
+    "one_cycle": {"pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4},
+    "reduce_on_plateau": {"factor": 0.5, "patience": 10, "threshold": 1e-4},
+}
+
+
+class ObjectiveSpec(BaseModel):
+    kind: Literal["builtin", "formula", "dataset"] = "builtin"
+    name: str = Field("x2", max_length=40)
+    formula: str | None = Field(None, max_length=500)
+    x0: list[float] | None = Field(None, max_length=20)
+    dataset: str | None = Field(None, max_length=40)
+    model: str | None = Field(None, max_length=40)
+    standardize: bool = True
+
+
+class OptimizerSpec(BaseModel):
+    name: str = Field("gd", max_length=20)
+    params: dict[str, float | bool | str] = Field(default_factory=dict, max_length=10)
+
+
+class ScheduleSpec(BaseModel):
+    name: str = Field("constant", max_length=30)
+    params: dict[str, float | int | bool | str] = Field(default_factory=dict, max_length=10)
+    warmup: int | None = Field(None, ge=1, le=MAX_STEPS)
+
+
+class SweepRequest(BaseModel):
+    objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    schedule: ScheduleSpec | None = None
+    lrs: list[float] = Field(default_factory=lambda: [0.001, 0.1, 1.1], min_length=1)
+    steps: int = Field(100, ge=1)
+    batch_size: int | None = Field(None, ge=1)
+    seed: int = Field(0, ge=0, le=2**31)
+    landscape: bool = True
+
+
+class FindRequest(BaseModel):
+    objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    batch_size: int | None = Field(None, ge=1)
+    steps: int = Field(100, ge=5, le=1000)
+    seed: int = Field(0, ge=0, le=2**31)
+
+
+def _bad(message: str) -> HTTPException:
+    return HTTPException(status_code=422, detail=message)
+
+
+def build_objective(spec: ObjectiveSpec):
+    if spec.kind == "dataset":
+        if not spec.dataset:
+            raise _bad("objective.dataset: choose a data set")
+        return objectives.dataset(spec.dataset, spec.model or None, standardize=spec.standardize)
+    if spec.kind == "formula":
+        if not spec.formula:
+            raise _bad("objective.formula: type a formula, e.g. x**2 + 10*y**2")
+        return objectives.formula(spec.formula, x0=spec.x0)
+    if spec.name not in objectives.BUILTINS:
+        raise _bad(f"objective.name: unknown built-in {spec.name!r}; choose one of {', '.join(BUILTIN_DEFAULTS)}")
+    make = objectives.BUILTINS[spec.name]
+    return make() if spec.x0 is None else make(x0=spec.x0)
+
+
+def build_optimizer(spec: OptimizerSpec, k: int):
+    if spec.name not in OPTIMIZER_PARAMS:
+        raise _bad(f"optimizer.name: unknown {spec.name!r}; choose one of {', '.join(OPTIMIZER_PARAMS)}")
+    allowed = OPTIMIZER_PARAMS[spec.name]
+    unknown = set(spec.params) - set(allowed)
+    if unknown:
+        raise _bad(f"optimizer.params: {', '.join(sorted(unknown))} not a parameter of {spec.name} "
+                   f"(it takes {', '.join(allowed) or 'none'})")
+    return optim.get(spec.name, **spec.params)
+
+
+def build_schedule(spec: ScheduleSpec | None):
+    if spec is None:
+        return None
+    if spec.name not in SCHEDULE_PARAMS:
+        raise _bad(f"schedule.name: unknown {spec.name!r}; choose one of {', '.join(SCHEDULE_PARAMS)}")
+    allowed = SCHEDULE_PARAMS[spec.name]
+    unknown = set(spec.params) - set(allowed)
+    if unknown:
+        raise _bad(f"schedule.params: {', '.join(sorted(unknown))} not a parameter of {spec.name}")
+    params = {k: (int(v) if k in ("step_size", "patience", "t_0", "t_mult") else v)
+              for k, v in {**allowed, **spec.params}.items()}
+    main = None if spec.name == "constant" else schedules.get(spec.name, **params)
+    if spec.warmup:
+        if isinstance(main, schedules.PlateauSchedule):
+            raise _bad("schedule.warmup: cannot be combined with reduce_on_plateau")
+        return schedules.warmup(spec.warmup, then=main)
+    return main
+
+
+def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> None:
+    """Refuse requests too big to answer quickly, saying which bound they exceed."""
+    if k > MAX_CONFIGS:
+        raise _bad(f"lrs: at most {MAX_CONFIGS} learning rates per request, got {k}")
+    if steps > MAX_STEPS:
+        raise _bad(f"steps: at most {MAX_STEPS}, got {steps}")
+    rows = 1 if obj.n_samples is None else (batch_size or obj.n_samples) + (obj.n_samples if batch_size else 0)
+    work = k * steps * rows * obj.dim
+    if work > MAX_WORK:
+        raise _bad(f"work: {k} rates × {steps} steps × {rows} rows × {obj.dim} parameters = {work:.2g} exceeds "
+                   f"the bound {MAX_WORK:.0g}; use fewer steps, rates or a smaller batch")
+
+
+def _thin(n: int) -> np.ndarray:
+    """Indices of at most MAX_POINTS steps out of n, first and last included."""
+    if n <= MAX_POINTS:
+        return np.arange(n)
+    return np.unique(np.r_[np.linspace(0, n - 1, MAX_POINTS).astype(int), n - 1])
+
+
+def _clean(a) -> list:
+    a = np.asarray(a, dtype=np.float64)
+    return [None if not np.isfinite(x) else float(x) for x in a.ravel()]
+
+
+def landscape(obj, res) -> dict | None:
+    """What to draw the paths on: f(x) for one parameter, a contour grid for two."""
+    if res.params is None or obj.dim > 2:
+        return None
+    shown = res.params if obj.dim == 2 else res.params[:, :TABLE_STEPS]     # 1-D: the first iterates are drawn
+    pts = shown[np.all(np.isfinite(shown), axis=2)]
+    ref = obj.minimizer if obj.minimizer is not None else obj.x0
+    core = np.vstack([pts, obj.x0[None], np.asarray(ref)[None]])
+    lo, hi = np.percentile(core, 1, axis=0), np.percentile(core, 99, axis=0)
+    lo, hi = np.minimum(lo, np.minimum(obj.x0, ref)), np.maximum(hi, np.maximum(obj.x0, ref))
+    pad = 0.15 * np.maximum(hi - lo, 1e-3)
+    lo, hi = lo - pad, hi + pad
+    with np.errstate(all="ignore"):
+        if obj.dim == 1:
+            xs = np.linspace(lo[0], hi[0], 300)
+            return {"kind": "curve", "x": _clean(xs), "f": _clean(obj.value(xs[:, None]))}
+        n = 80
+        gx, gy = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
+        X, Y = np.meshgrid(gx, gy)
+        Z = obj.value(np.column_stack([X.ravel(), Y.ravel()])).reshape(n, n)
+    finite = Z[np.isfinite(Z)]
+    shift = float(finite.min()) if finite.size else 0.0
+    return {"kind": "contour", "x": _clean(gx), "y": _clean(gy),
+            "z": [_clean(np.log10(np.maximum(row - shift, 0) + 1e-12 + 1e-6 * (np.ptp(finite) if finite.size else 1)))
+                  for row in Z],
+            "z_is": "log10(loss − min + ε)"}
+
+
+def sweep_payload(obj, res) -> dict:
+    idx = _thin(res.steps + 1)
+    configs = []
+    for k in range(res.K):
+        v = res.verdicts[k]
+        entry = {"lr": float(res.lrs[k]), "hyperparams": res.config(k), "steps": idx.tolist(),
+                 "loss": _clean(res.losses[k, idx]), "lr_used": _clean(res.lr_used[k, idx[idx < res.steps]]),
+                 "final_loss": _clean([res.final_losses[k]])[0], "best_loss": _clean([res.best_losses[k]])[0],
+                 "diverged_at": None if res.diverged_at[k] < 0 else int(res.diverged_at[k]),
+                 "verdict": v.to_dict()}
+        if res.params is not None and obj.dim <= 2:
+            entry["path"] = [_clean(res.params[k, idx, i]) for i in range(obj.dim)]
+        if res.params is not None:
+            entry["table"] = [[int(t), _clean([res.losses[k, t]])[0], _clean(res.params[k, t, :min(obj.dim, 4)])]
+                              for t in range(min(TABLE_STEPS, res.steps + 1))]
+        configs.append(entry)
+    a = res.analysis
+    th = None
+    if a is not None:
+        limit = a.stability_limit(res.optimizer)
+        th = {**{k: (None if not np.isfinite(v) else v) if isinstance(v, float) else v for k, v in a.to_dict().items()},
+              "summary": a.summary(), "limit": None if limit is None else _clean(np.ravel(limit))[0],
+              "contraction": _clean(a.contraction(res.lrs)), "optimizer_kind": res.optimizer.kind}
+    return {"objective": obj.name, "variables": list(obj.variables), "dim": obj.dim, "steps": res.steps,
+            "optimizer": repr(res.optimizer), "configs": configs, "theory": th,
+            "minimum": obj.minimum, "minimizer": None if obj.minimizer is None else _clean(obj.minimizer)}
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(title="lrscope explorer", version=__version__)
+    static = resources.files("lrscope.web") / "static"
+
+    @app.exception_handler(ValueError)
+    def value_error(request, exc):          # the core's ValueErrors name the argument: show them as they are
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @app.exception_handler(TypeError)
+    def type_error(request, exc):
+        return JSONResponse(status_code=422, content={"detail": str(exc)})
+
+    @app.get("/", response_class=HTMLResponse)
+    def index():
+        return HTMLResponse((static / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/static/{name}")
+    def static_file(name: str):
+        if name == "plotly.min.js":
+            import plotly
+            return FileResponse(os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js"),
+                                media_type="application/javascript")
+        if name not in ("app.js", "style.css"):
+            raise HTTPException(status_code=404, detail="not found")
+        media = "application/javascript" if name.endswith(".js") else "text/css"
+        return HTMLResponse((static / name).read_text(encoding="utf-8"), media_type=media)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return HTMLResponse(status_code=204)
+
+    @app.get("/api/options")
+    def options():
+        return {"builtins": BUILTIN_DEFAULTS, "datasets": {k: v[1] for k, v in objectives.DATASETS.items()},
+                "models": list(objectives.datasets.MODELS), "optimizers": OPTIMIZER_PARAMS,
+                "schedules": SCHEDULE_PARAMS, "limits": {"configs": MAX_CONFIGS, "steps": MAX_STEPS,
+                                                         "formula_length": 500, "work": MAX_WORK},
+                "version": __version__}
+
+    @app.post("/api/sweep")
+    def api_sweep(req: SweepRequest):
+        obj = build_objective(req.objective)
+        check_bounds(obj, len(req.lrs), req.steps, req.batch_size)
+        opt = build_optimizer(req.optimizer, len(req.lrs))
+        sched = build_schedule(req.schedule)
+        res = sweep(obj, lrs=req.lrs, optimizer=opt, steps=req.steps, schedule=sched, batch_size=req.batch_size,
+                    seed=req.seed)
+        payload = sweep_payload(obj, res)
+        payload["landscape"] = landscape(obj, res) if req.landscape else None
+        return payload
+
+    @app.post("/api/find")
+    def api_find(req: FindRequest):
+        obj = build_objective(req.objective)
+        check_bounds(obj, 12, 2 * req.steps, req.batch_size)
+        opt = build_optimizer(req.optimizer, 1)
+        res = find(obj, opt, steps=req.steps, batch_size=req.batch_size, seed=req.seed)
+        out = res.to_dict()
+        out["band"] = [_clean(res.band[0]), _clean(res.band[1])]
+        return out
+
+    return app
+
+
+app = create_app()

@@ -1,0 +1,400 @@
+// lrscope explorer: reads the controls, asks the server (/api/sweep, /api/find), draws what comes back.
+// The page only draws; every number comes from the lrscope core on the server.
+"use strict";
+
+const COLORS = { converged: "#2ca02c", slow: "#ff7f0e", oscillating: "#9467bd", diverged: "#d62728" };
+const $ = (id) => document.getElementById(id);
+let OPTIONS = null;
+let state = null;
+let inflight = null;
+let timer = null;
+let lastGood = null;
+
+function defaults() {
+  return {
+    objective: { kind: "builtin", name: "x2", formula: "x**2 + 10*y**2", x0: [10], dataset: "digits", model: "", standardize: true },
+    optimizer: { name: "gd", params: {} },
+    schedule: { name: "constant", params: {}, warmup: 0 },
+    steps: 100, mode: "batch", batch_size: 32,
+    lrs: [0.001, 0.1, 0.5, 1.1],
+  };
+}
+
+// ---------- the shareable URL: the whole setup, as JSON in the hash ----------
+function readHash() {
+  if (location.hash.length < 2) return null;
+  try { return JSON.parse(decodeURIComponent(location.hash.slice(1))); } catch (e) { return null; }
+}
+function writeHash() {
+  const h = "#" + encodeURIComponent(JSON.stringify(state));
+  history.replaceState(null, "", h);
+  $("share").href = location.href;
+}
+
+// ---------- controls ----------
+function option(select, value, label) {
+  const o = document.createElement("option");
+  o.value = value; o.textContent = label; select.appendChild(o);
+}
+
+function fillSelects() {
+  const obj = $("objective");
+  for (const [name, d] of Object.entries(OPTIONS.builtins)) option(obj, "builtin:" + name, d.label);
+  option(obj, "formula:", "a formula you type…");
+  option(obj, "dataset:", "a model on a real data set…");
+  for (const name of Object.keys(OPTIONS.datasets)) option($("dataset"), name, name);
+  option($("model"), "", "(natural model)");
+  for (const m of OPTIONS.models) option($("model"), m, m);
+  for (const name of Object.keys(OPTIONS.optimizers)) option($("optimizer"), name, name);
+  for (const name of Object.keys(OPTIONS.schedules)) option($("schedule"), name, name);
+}
+
+function paramInputs(container, spec, values, onChange) {
+  container.innerHTML = "";
+  for (const [key, def] of Object.entries(spec)) {
+    const label = document.createElement("label");
+    label.textContent = key + " ";
+    let input;
+    if (typeof def === "boolean") {
+      input = document.createElement("input"); input.type = "checkbox";
+      input.checked = key in values ? !!values[key] : def;
+      input.addEventListener("change", () => { values[key] = input.checked; onChange(); });
+      label.className = "inline";
+    } else if (key === "form") {
+      input = document.createElement("select");
+      for (const f of ["ema", "heavy_ball"]) option(input, f, f);
+      input.value = values[key] || def;
+      input.addEventListener("change", () => { values[key] = input.value; onChange(); });
+    } else {
+      input = document.createElement("input"); input.type = "text";
+      input.value = key in values ? values[key] : def;
+      input.addEventListener("input", () => {
+        const v = Number(input.value);
+        if (input.value.trim() !== "" && Number.isFinite(v)) { values[key] = v; onChange(); }
+      });
+    }
+    input.id = "param-" + key;
+    label.appendChild(input);
+    container.appendChild(label);
+  }
+}
+
+function renderLrs() {
+  const box = $("lrs");
+  box.innerHTML = "";
+  state.lrs.forEach((lr, i) => {
+    const row = document.createElement("div");
+    row.className = "lr-row";
+    const slider = document.createElement("input");
+    slider.type = "range"; slider.min = -7; slider.max = 1; slider.step = 0.01;
+    slider.value = Math.log10(lr); slider.id = "lr-slider-" + i; slider.setAttribute("aria-label", "log10 of α " + (i + 1));
+    const num = document.createElement("input");
+    num.type = "text"; num.value = fmt(lr); num.id = "lr-value-" + i; num.setAttribute("aria-label", "α " + (i + 1));
+    const del = document.createElement("button");
+    del.type = "button"; del.textContent = "×"; del.title = "remove";
+    slider.addEventListener("input", () => {
+      state.lrs[i] = Number(Math.pow(10, Number(slider.value)).toPrecision(3));
+      num.value = fmt(state.lrs[i]); schedule();
+    });
+    num.addEventListener("change", () => {
+      const v = Number(num.value);
+      state.lrs[i] = v;                          // the server says what is wrong with a bad value
+      if (v > 0) slider.value = Math.log10(v);
+      schedule();
+    });
+    del.addEventListener("click", () => { if (state.lrs.length > 1) { state.lrs.splice(i, 1); renderLrs(); schedule(); } });
+    row.append(slider, num, del);
+    box.appendChild(row);
+  });
+}
+
+function syncControls() {
+  const o = state.objective;
+  $("objective").value = o.kind === "builtin" ? "builtin:" + o.name : o.kind + ":";
+  $("formula-row").hidden = o.kind !== "formula";
+  $("dataset-row").hidden = o.kind !== "dataset";
+  $("x0-row").hidden = o.kind === "dataset";
+  $("batch-row").hidden = o.kind !== "dataset";
+  $("formula").value = o.formula || "";
+  $("dataset").value = o.dataset || "digits";
+  $("model").value = o.model || "";
+  $("standardize").checked = o.standardize !== false;
+  $("x0").value = (o.x0 || []).join(", ");
+  $("optimizer").value = state.optimizer.name;
+  $("schedule").value = state.schedule.name;
+  $("warmup").value = state.schedule.warmup || 0;
+  $("steps").value = state.steps;
+  $("mode").value = state.mode;
+  $("batch-size").value = state.batch_size;
+  paramInputs($("hyper"), OPTIONS.optimizers[state.optimizer.name] || {}, state.optimizer.params, schedule);
+  paramInputs($("schedule-params"), OPTIONS.schedules[state.schedule.name] || {}, state.schedule.params, schedule);
+  renderLrs();
+}
+
+function wireControls() {
+  $("objective").addEventListener("change", () => {
+    const [kind, name] = $("objective").value.split(":");
+    state.objective.kind = kind;
+    if (kind === "builtin") {
+      const d = OPTIONS.builtins[name];
+      state.objective.name = name; state.objective.x0 = d.x0.slice(); state.lrs = d.lrs.slice();
+    } else if (kind === "formula") {
+      state.objective.x0 = null;
+    }
+    syncControls(); schedule();
+  });
+  $("formula").addEventListener("input", () => { state.objective.formula = $("formula").value; state.objective.x0 = null; schedule(); });
+  $("dataset").addEventListener("change", () => { state.objective.dataset = $("dataset").value; schedule(); });
+  $("model").addEventListener("change", () => { state.objective.model = $("model").value; schedule(); });
+  $("standardize").addEventListener("change", () => { state.objective.standardize = $("standardize").checked; schedule(); });
+  $("x0").addEventListener("change", () => {
+    const txt = $("x0").value.trim();
+    state.objective.x0 = txt === "" ? null : txt.split(/[\s,]+/).map(Number);
+    schedule();
+  });
+  $("optimizer").addEventListener("change", () => { state.optimizer = { name: $("optimizer").value, params: {} }; syncControls(); schedule(); });
+  $("schedule").addEventListener("change", () => { state.schedule = { name: $("schedule").value, params: {}, warmup: state.schedule.warmup }; syncControls(); schedule(); });
+  $("warmup").addEventListener("change", () => { state.schedule.warmup = Number($("warmup").value) || 0; schedule(); });
+  $("steps").addEventListener("change", () => { state.steps = Number($("steps").value); schedule(); });
+  $("mode").addEventListener("change", () => { state.mode = $("mode").value; schedule(); });
+  $("batch-size").addEventListener("change", () => { state.batch_size = Number($("batch-size").value); schedule(); });
+  $("add-lr").addEventListener("click", () => { state.lrs.push(state.lrs[state.lrs.length - 1] * 3); renderLrs(); schedule(); });
+  $("decades").addEventListener("click", () => { state.lrs = [0.1, 0.01, 0.001, 0.0001]; renderLrs(); schedule(); });
+  $("run-find").addEventListener("click", runFind);
+}
+
+// ---------- talking to the server ----------
+function requestBody() {
+  const o = state.objective;
+  const objective = { kind: o.kind, name: o.name, standardize: o.standardize !== false };
+  if (o.kind === "formula") objective.formula = o.formula;
+  if (o.kind === "dataset") { objective.dataset = o.dataset; objective.model = o.model || null; }
+  if (o.kind !== "dataset" && o.x0 && o.x0.length) objective.x0 = o.x0;
+  const body = { objective, optimizer: state.optimizer, lrs: state.lrs, steps: state.steps };
+  if (state.schedule.name !== "constant" || state.schedule.warmup > 0) {
+    body.schedule = { name: state.schedule.name, params: state.schedule.params, warmup: state.schedule.warmup || null };
+  }
+  if (o.kind === "dataset" && state.mode !== "batch") body.batch_size = state.mode === "stochastic" ? 1 : state.batch_size;
+  return body;
+}
+
+function schedule() {
+  writeHash();
+  clearTimeout(timer);
+  timer = setTimeout(run, 60);
+}
+
+function errorText(payload, status) {
+  if (payload && typeof payload.detail === "string") return payload.detail;
+  if (payload && Array.isArray(payload.detail)) {
+    return payload.detail.map((d) => (d.loc ? d.loc.slice(1).join(".") + ": " : "") + d.msg).join("; ");
+  }
+  return "the server answered " + status;
+}
+
+function showError(msg) {
+  const box = $("error");
+  box.textContent = msg;
+  box.hidden = !msg;
+}
+
+async function post(url, body, signal) {
+  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
+  let payload = null;
+  try { payload = await r.json(); } catch (e) { payload = null; }
+  if (!r.ok) throw new Error(errorText(payload, r.status));
+  return payload;
+}
+
+async function run() {
+  if (inflight) inflight.abort();
+  const ctrl = new AbortController();
+  inflight = ctrl;
+  document.body.dataset.busy = "1";
+  try {
+    const data = await post("/api/sweep", requestBody(), ctrl.signal);
+    if (ctrl.signal.aborted) return;
+    showError("");
+    lastGood = data;
+    draw(data);
+  } catch (e) {
+    if (e.name !== "AbortError") showError(e.message);
+  } finally {
+    if (inflight === ctrl) { inflight = null; delete document.body.dataset.busy; }
+  }
+}
+
+// ---------- drawing ----------
+function fmt(x) {
+  if (x === null || x === undefined) return "—";
+  if (x === 0) return "0";
+  const a = Math.abs(x);
+  return a >= 1e-3 && a < 1e5 ? String(Number(x.toPrecision(4))) : x.toExponential(2);
+}
+
+function draw(data) {
+  drawLoss(data);
+  drawVerdicts(data);
+  drawLandscape(data);
+  drawTheory(data);
+  drawTable(data);
+}
+
+function drawLoss(data) {
+  let min = Infinity;
+  for (const c of data.configs) for (const v of c.loss) if (v !== null && v < min) min = v;
+  const gap = min < 0;
+  const traces = data.configs.map((c) => ({
+    x: c.steps, y: c.loss.map((v) => (v === null ? null : gap ? v - min : v)),
+    mode: "lines", name: "α=" + fmt(c.lr) + ": " + c.verdict.kind,
+    line: { color: COLORS[c.verdict.kind], width: 2 },
+  }));
+  Plotly.react("loss-chart", traces, {
+    title: { text: data.objective + " · " + data.optimizer, font: { size: 13 } },
+    xaxis: { title: { text: "step" } }, yaxis: { type: "log", title: { text: gap ? "loss − best" : "loss" } },
+    margin: { t: 40, r: 10, b: 45, l: 60 }, legend: { font: { size: 10 } },
+  }, { responsive: true, displaylogo: false });
+}
+
+function drawVerdicts(data) {
+  const ul = $("verdicts");
+  ul.innerHTML = "";
+  for (const c of data.configs) {
+    const li = document.createElement("li");
+    li.className = c.verdict.kind;
+    li.dataset.lr = c.lr;
+    li.dataset.kind = c.verdict.kind;
+    const head = document.createElement("div");
+    head.innerHTML = "α=" + fmt(c.lr) + " <b></b>";
+    head.querySelector("b").textContent = c.verdict.kind + (c.verdict.step !== null ? " (step " + c.verdict.step + ")" : "");
+    const why = document.createElement("div"); why.textContent = c.verdict.reason;
+    const adv = document.createElement("div"); adv.textContent = "→ " + c.verdict.advice;
+    li.append(head, why, adv);
+    ul.appendChild(li);
+  }
+}
+
+function drawLandscape(data) {
+  const L = data.landscape;
+  const el = $("landscape-chart");
+  if (!L) { Plotly.react(el, [], { title: { text: "(no picture for " + data.dim + " parameters)", font: { size: 13 } } }); return; }
+  const traces = [];
+  if (L.kind === "contour") {
+    traces.push({ type: "contour", x: L.x, y: L.y, z: L.z, colorscale: "Greys", reversescale: true, showscale: false,
+                  contours: { coloring: "lines" }, ncontours: 25, hoverinfo: "skip", name: L.z_is });
+    for (const c of data.configs) {
+      traces.push({ x: c.path[0], y: c.path[1], mode: "lines+markers", marker: { size: 3 },
+                    line: { color: COLORS[c.verdict.kind], width: 1.5 }, name: "α=" + fmt(c.lr) });
+    }
+    if (data.minimizer) traces.push({ x: [data.minimizer[0]], y: [data.minimizer[1]], mode: "markers", name: "minimum",
+                                      marker: { symbol: "star", size: 14, color: "gold", line: { color: "#000", width: 1 } } });
+  } else {
+    traces.push({ x: L.x, y: L.f, mode: "lines", line: { color: "#555" }, name: "f(" + data.variables[0] + ")" });
+    for (const c of data.configs) {
+      const n = Math.min(c.path[0].length, 12);
+      traces.push({ x: c.path[0].slice(0, n), y: c.loss.slice(0, n), mode: "lines+markers", name: "α=" + fmt(c.lr),
+                    line: { color: COLORS[c.verdict.kind], width: 1, dash: "dot" }, marker: { size: 6 } });
+    }
+  }
+  const finite = (a) => a.filter((v) => v !== null);
+  const layout = { title: { text: L.kind === "contour" ? "paths over the loss contours" : "f and the first iterates",
+                   font: { size: 13 } }, margin: { t: 40, r: 10, b: 45, l: 55 }, legend: { font: { size: 10 } },
+                   xaxis: { title: { text: data.variables[0] }, range: [Math.min(...finite(L.x)), Math.max(...finite(L.x))] },
+                   yaxis: { title: { text: L.kind === "contour" ? data.variables[1] : "loss" } } };
+  if (L.kind === "contour") layout.yaxis.range = [Math.min(...finite(L.y)), Math.max(...finite(L.y))];
+  else { const f = finite(L.f); layout.yaxis.range = [Math.min(...f) - 0.05 * (Math.max(...f) - Math.min(...f)), Math.max(...f)]; }
+  Plotly.react(el, traces, layout, { responsive: true, displaylogo: false });
+}
+
+function drawTheory(data) {
+  const th = data.theory;
+  const el = $("theory-chart");
+  if (!th) { Plotly.react(el, [], { title: { text: "theory unavailable here", font: { size: 13 } } }); $("theory-text").textContent = ""; return; }
+  const lrs = data.configs.map((c) => c.lr);
+  const limit = th.limit;
+  const lo = Math.min(...lrs, limit || Infinity, th.optimal || Infinity) / 10;
+  const hi = Math.max(...lrs, limit || 0, th.optimal || 0) * 3;
+  const xs = [];
+  for (let i = 0; i <= 200; i++) xs.push(lo * Math.pow(hi / lo, i / 200));
+  const mu = Math.max(th.mu, 0);
+  const rho = (a) => Math.max(Math.abs(1 - a * mu), Math.abs(1 - a * th.L));
+  const traces = [];
+  if (th.optimizer_kind === "gd" && th.L > 0) {
+    traces.push({ x: xs, y: xs.map(rho), mode: "lines", line: { color: "#555" }, name: "contraction max|1−αλ|" });
+  }
+  traces.push({ x: lrs, y: th.optimizer_kind === "gd" && th.L > 0 ? lrs.map(rho) : lrs.map(() => 1),
+                mode: "markers", marker: { size: 11, color: data.configs.map((c) => COLORS[c.verdict.kind]) },
+                text: data.configs.map((c) => "α=" + fmt(c.lr) + ": " + c.verdict.kind), hoverinfo: "text", name: "your α" });
+  const shapes = [];
+  const annotations = [];
+  if (limit) { shapes.push({ type: "line", x0: limit, x1: limit, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
+               annotations.push({ x: Math.log10(limit), y: 1, yref: "paper", text: "bound " + fmt(limit), showarrow: false, yanchor: "bottom" }); }
+  if (th.optimal && th.optimizer_kind === "gd") {
+    shapes.push({ type: "line", x0: th.optimal, x1: th.optimal, yref: "paper", y0: 0, y1: 1, line: { color: "#2ca02c", dash: "dash" } });
+    annotations.push({ x: Math.log10(th.optimal), y: 0.9, yref: "paper", text: "optimal " + fmt(th.optimal), showarrow: false });
+  }
+  Plotly.react(el, traces, {
+    title: { text: "where each α sits", font: { size: 13 } }, xaxis: { type: "log", title: { text: "α" } },
+    yaxis: { title: { text: "error factor per step" }, range: [0, 2] }, shapes, annotations, showlegend: false,
+    margin: { t: 40, r: 10, b: 45, l: 50 },
+  }, { responsive: true, displaylogo: false });
+  $("theory-text").textContent = "Theory: " + th.summary + (th.optimizer_kind !== "gd" && limit ? " · bound for this optimizer: " + fmt(limit) : "");
+}
+
+function drawTable(data) {
+  const shown = data.configs.slice(0, 4);
+  if (!shown.length || !shown[0].table) { $("table").innerHTML = ""; return; }
+  const v = data.variables[0];
+  let html = "<table id='steps-table'><thead><tr><th>step</th>";
+  for (const c of shown) html += "<th>" + v + " (α=" + fmt(c.lr) + ")</th><th>loss</th>";
+  html += "</tr></thead><tbody>";
+  for (let t = 0; t < shown[0].table.length; t++) {
+    html += "<tr><td>" + t + "</td>";
+    for (const c of shown) {
+      const row = c.table[t];
+      html += "<td>" + fmt(row ? row[2][0] : null) + "</td><td>" + fmt(row ? row[1] : null) + "</td>";
+    }
+    html += "</tr>";
+  }
+  $("table").innerHTML = html + "</tbody></table>";
+}
+
+async function runFind() {
+  $("find-text").textContent = "running…";
+  const body = requestBody();
+  try {
+    const res = await post("/api/find", { objective: body.objective, optimizer: body.optimizer, batch_size: body.batch_size || null });
+    const traces = [
+      { x: res.lrs, y: res.band[0], mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
+      { x: res.lrs, y: res.band[1], mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.2)", name: "band" },
+      { x: res.lrs, y: res.smoothed, mode: "lines", line: { color: "#1f77b4", width: 2 }, name: "smoothed loss" },
+    ];
+    const shapes = [];
+    const colors = { steepest: "#ff7f0e", valley: "#9467bd", "min/10": "#7f7f7f", lrscope: "#2ca02c" };
+    for (const [rule, v] of Object.entries(res.methods)) {
+      if (v) shapes.push({ type: "line", x0: v, x1: v, yref: "paper", y0: 0, y1: 1, line: { color: colors[rule], width: rule === "lrscope" ? 3 : 1, dash: rule === "lrscope" ? "solid" : "dash" } });
+    }
+    if (res.bound) shapes.push({ type: "line", x0: res.bound, x1: res.bound, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
+    Plotly.react("find-chart", traces, { xaxis: { type: "log", title: { text: "α" } }, yaxis: { title: { text: "loss" } },
+      shapes, margin: { t: 20, r: 10, b: 45, l: 55 } }, { responsive: true, displaylogo: false });
+    const rules = Object.entries(res.methods).map(([k, v]) => k + " " + fmt(v)).join(" · ");
+    $("find-text").textContent = "suggested α = " + fmt(res.suggestion) + " (verified; " + fmt(res.interval[0]) + " – " + fmt(res.interval[1]) + ") — " + rules;
+  } catch (e) {
+    $("find-text").textContent = "";
+    showError(e.message);
+  }
+}
+
+async function init() {
+  OPTIONS = await (await fetch("/api/options")).json();
+  fillSelects();
+  const fromUrl = readHash();
+  state = Object.assign(defaults(), fromUrl || {});
+  state.objective = Object.assign(defaults().objective, (fromUrl || {}).objective || {});
+  state.schedule = Object.assign(defaults().schedule, (fromUrl || {}).schedule || {});
+  syncControls();
+  wireControls();
+  schedule();
+}
+
+init();

@@ -1,0 +1,109 @@
+"""The explorer's API: every control reaches the core, every bound is a 422 that says which."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+import lrscope as ls  # noqa: E402
+from lrscope.web.app import MAX_CONFIGS, MAX_STEPS, app  # noqa: E402
+
+client = TestClient(app)
+
+
+def post(body, url="/api/sweep"):
+    return client.post(url, json=body)
+
+
+def test_page_and_assets_are_served_locally():
+    r = client.get("/")
+    assert r.status_code == 200 and "lrscope explorer" in r.text and "/static/plotly.min.js" in r.text
+    assert "cdn" not in r.text.lower()
+    js = client.get("/static/plotly.min.js")
+    assert js.status_code == 200 and len(js.content) > 1_000_000
+    assert client.get("/static/app.js").status_code == 200
+    assert client.get("/static/../app.py").status_code == 404
+
+
+def test_options_list_every_control():
+    o = client.get("/api/options").json()
+    assert set(o["builtins"]) >= {"x2", "quadratic", "rosenbrock", "beale", "himmelblau", "saddle"}
+    assert set(o["optimizers"]) == {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}
+    assert "cosine" in o["schedules"] and "reduce_on_plateau" in o["schedules"]
+    assert o["limits"]["configs"] == MAX_CONFIGS
+
+
+def test_course_example_through_the_api():
+    r = post({"objective": {"kind": "builtin", "name": "x2"}, "lrs": [0.1, 1.1], "steps": 50})
+    assert r.status_code == 200
+    d = r.json()
+    c0, c1 = d["configs"]
+    assert c0["path"][0][:3] == [10.0, 8.0, 6.4] and c1["path"][0][1] == -12.0
+    assert (c0["verdict"]["kind"], c1["verdict"]["kind"]) == ("converged", "diverged")
+    assert d["theory"]["stable_below"] == 1.0 and d["theory"]["optimal"] == 0.5
+    assert d["landscape"]["kind"] == "curve"
+    assert c0["table"][1] == [1, 64.0, [8.0]]
+
+
+def test_matches_the_core_for_a_two_parameter_function_with_schedule_and_optimizer():
+    body = {"objective": {"kind": "builtin", "name": "rosenbrock", "x0": [-1.0, 1.5]},
+            "optimizer": {"name": "adam", "params": {"beta1": 0.8, "amsgrad": True}},
+            "schedule": {"name": "cosine", "params": {"eta_min": 1e-5}, "warmup": 10},
+            "lrs": [1e-3, 1e-2], "steps": 300}
+    d = post(body).json()
+    core = ls.sweep(ls.objectives.rosenbrock(x0=[-1.0, 1.5]), lrs=[1e-3, 1e-2],
+                    optimizer=ls.optim.adam(beta1=0.8, amsgrad=True),
+                    schedule=ls.schedules.warmup(10, then=ls.schedules.cosine(eta_min=1e-5)), steps=300)
+    for k in range(2):
+        np.testing.assert_allclose(d["configs"][k]["loss"], core.losses[k])
+        assert d["configs"][k]["verdict"] == core.verdicts[k].to_dict()
+    assert d["landscape"]["kind"] == "contour" and len(d["landscape"]["z"]) == 80
+
+
+def test_formula_dataset_minibatch_and_every_optimizer():
+    r = post({"objective": {"kind": "formula", "formula": "x^2 + 10*y^2", "x0": [1, 1]}, "lrs": [0.05, 0.11]})
+    assert [c["verdict"]["kind"] for c in r.json()["configs"]] == ["converged", "diverged"]
+    r = post({"objective": {"kind": "dataset", "dataset": "wine", "model": "softmax", "standardize": True},
+              "optimizer": {"name": "momentum", "params": {"beta": 0.9, "form": "heavy_ball"}},
+              "lrs": [0.01, 0.1], "steps": 40, "batch_size": 16})
+    assert r.status_code == 200, r.text
+    assert r.json()["landscape"] is None and r.json()["dim"] == 42
+    for name in ("gd", "nesterov", "adagrad", "rmsprop", "adamw"):
+        assert post({"optimizer": {"name": name}, "lrs": [0.01]}).status_code == 200
+    for name in ("inverse_time", "step_decay", "exponential", "warm_restarts", "one_cycle", "reduce_on_plateau"):
+        assert post({"schedule": {"name": name}, "lrs": [0.01]}).status_code == 200, name
+
+
+def test_range_test_endpoint():
+    r = post({"objective": {"kind": "builtin", "name": "quadratic"}}, url="/api/find")
+    assert r.status_code == 200
+    d = r.json()
+    assert 0 < d["suggestion"] < d["bound"] and set(d["methods"]) == {"steepest", "valley", "min/10", "lrscope"}
+
+
+@pytest.mark.parametrize("body, needle", [
+    ({"lrs": [0.1] * (MAX_CONFIGS + 1)}, "at most"),
+    ({"steps": MAX_STEPS + 1}, "steps"),
+    ({"objective": {"kind": "dataset", "dataset": "digits"}, "lrs": [0.1] * 32, "steps": 5000}, "work"),
+    ({"objective": {"kind": "formula", "formula": "__import__('os')"}}, "formula"),
+    ({"objective": {"kind": "formula", "formula": "x." + "a" * 10}}, "attribute"),
+    ({"objective": {"kind": "formula", "formula": "x" * 600}}, "formula"),
+    ({"objective": {"kind": "formula", "formula": ""}}, "formula"),
+    ({"objective": {"kind": "builtin", "name": "nope"}}, "objective.name"),
+    ({"objective": {"kind": "builtin", "name": "rosenbrock", "x0": [1.0]}}, "x0"),
+    ({"objective": {"kind": "dataset", "dataset": "mnist"}}, "dataset"),
+    ({"lrs": [-1.0]}, "lrs"),
+    ({"lrs": []}, "lrs"),
+    ({"steps": 0}, "steps"),
+    ({"optimizer": {"name": "lion"}}, "optimizer.name"),
+    ({"optimizer": {"name": "gd", "params": {"beta": 0.9}}}, "optimizer.params"),
+    ({"optimizer": {"name": "momentum", "params": {"beta": 2.0}}}, "beta"),
+    ({"schedule": {"name": "sawtooth"}}, "schedule.name"),
+    ({"schedule": {"name": "cosine", "params": {"wobble": 1}}}, "schedule.params"),
+    ({"batch_size": 4}, "batch_size"),
+])
+def test_bad_requests_are_422_with_a_message(body, needle):
+    r = post(body)
+    assert r.status_code == 422
+    assert needle in str(r.json()["detail"])

@@ -1,0 +1,119 @@
+"""The explorer in a real browser: Playwright driving Debian's Chromium against a live uvicorn server."""
+
+import json
+import os
+import shutil
+import socket
+import threading
+import time
+
+import pytest
+
+pytest.importorskip("fastapi")
+uvicorn = pytest.importorskip("uvicorn")
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    from lrscope.web.app import app
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    assert srv.started, "the server did not start"
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing: .ci/run must install Debian's chromium")
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    with playwright_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    pg = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.goto(server + "/")
+    pg.wait_for_selector("#verdicts li")
+    yield pg
+    assert errors == [], errors
+    pg.close()
+
+
+def _loss_data(pg):
+    return pg.evaluate("JSON.stringify(document.getElementById('loss-chart').data.map(t => t.y))")
+
+
+def test_x_squared_with_0_1_and_1_1(page, tmp_path):
+    page.select_option("#objective", "builtin:x2")
+    page.wait_for_selector("#lr-value-3")
+    for i in (3, 2):
+        page.click(f"#lrs .lr-row:nth-child({i + 1}) button")
+    page.fill("#lr-value-0", "0.1")
+    page.dispatch_event("#lr-value-0", "change")
+    page.fill("#lr-value-1", "1.1")
+    page.dispatch_event("#lr-value-1", "change")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2 && "
+                           "document.querySelector('#verdicts li[data-kind=converged][data-lr=\"0.1\"]') && "
+                           "document.querySelector('#verdicts li[data-kind=diverged][data-lr=\"1.1\"]')")
+    assert "−12" in page.inner_text("#table") or "-12" in page.inner_text("#table")
+    assert "6.4" in page.inner_text("#table")
+    page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
+    assert (tmp_path / "explorer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the URL now encodes the whole setup
+    state = json.loads(page.evaluate("decodeURIComponent(location.hash.slice(1))"))
+    assert state["lrs"] == [0.1, 1.1] and state["objective"]["name"] == "x2"
+
+
+def test_moving_a_slider_redraws_the_chart(page):
+    before = _loss_data(page)
+    page.eval_on_selector("#lr-slider-0", "el => { el.value = '-0.5'; el.dispatchEvent(new Event('input')); }")
+    page.wait_for_function(f"JSON.stringify(document.getElementById('loss-chart').data.map(t => t.y)) !== "
+                           f"{json.dumps(before)}")
+    assert page.input_value("#lr-value-0") == "0.316"
+
+
+def test_bad_formula_shows_the_error_in_place(page):
+    page.select_option("#objective", "formula:")
+    page.fill("#formula", "x.real + __import__('os')")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "not allowed" in page.inner_text("#error")
+    assert page.evaluate("document.getElementById('loss-chart').data.length") > 0      # never a blank chart
+    page.fill("#formula", "x**2 + 10*y**2")
+    page.wait_for_selector("#error[hidden]", state="attached")
+
+
+def test_shared_url_restores_the_setup(browser, server):
+    state = {"objective": {"kind": "builtin", "name": "rosenbrock", "x0": [-1.2, 1]}, "lrs": [0.001, 0.005],
+             "optimizer": {"name": "adam", "params": {}}, "steps": 300}
+    pg = browser.new_page()
+    from urllib.parse import quote
+    pg.goto(server + "/#" + quote(json.dumps(state)))
+    pg.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    assert pg.input_value("#optimizer") == "adam" and pg.input_value("#steps") == "300"
+    assert pg.evaluate("document.getElementById('landscape-chart').data[0].type") == "contour"
+    pg.close()
