@@ -181,7 +181,7 @@ function requestBody() {
 function schedule() {
   writeHash();
   clearTimeout(timer);
-  timer = setTimeout(run, 60);
+  timer = setTimeout(run, 30);
 }
 
 function errorText(payload, status) {
@@ -245,7 +245,7 @@ function drawLoss(data) {
   for (const c of data.configs) for (const v of c.loss) if (v !== null && v < min) min = v;
   const gap = min < 0;
   const traces = data.configs.map((c) => ({
-    x: c.steps, y: c.loss.map((v) => (v === null ? null : gap ? v - min : v)),
+    x: data.step_index, y: c.loss.map((v) => (v === null ? null : gap ? v - min : v)),
     mode: "lines", name: "α=" + fmt(c.lr) + ": " + c.verdict.kind,
     line: { color: COLORS[c.verdict.kind], width: 2 },
   }));
@@ -274,17 +274,39 @@ function drawVerdicts(data) {
   }
 }
 
+let contourCache = null;
+
+function pathsFit(data, xs, ys) {
+  const [x0, x1, y0, y1] = [xs[0], xs[xs.length - 1], ys[0], ys[ys.length - 1]];
+  for (const c of data.configs) {
+    const [px, py] = c.path;
+    for (let i = 0; i < px.length; i++) {
+      if (px[i] === null || py[i] === null) continue;
+      if (px[i] < x0 || px[i] > x1 || py[i] < y0 || py[i] > y1) return false;
+    }
+  }
+  return true;
+}
+
 function drawLandscape(data) {
-  const L = data.landscape;
+  let L = data.landscape;
   const el = $("landscape-chart");
   if (!L) { Plotly.react(el, [], { title: { text: "(no picture for " + data.dim + " parameters)", font: { size: 13 } } }); return; }
   const traces = [];
   if (L.kind === "contour") {
-    traces.push({ type: "contour", x: L.x, y: L.y, z: L.z, colorscale: "Greys", reversescale: true, showscale: false,
-                  contours: { coloring: "lines" }, ncontours: 25, hoverinfo: "skip", name: L.z_is });
+    // contouring is the slowest drawing step: keep the last map while the loss is the same and the paths fit in it
+    const key = JSON.stringify(state.objective);
+    if (!(contourCache && contourCache.key === key && pathsFit(data, contourCache.x, contourCache.y))) {
+      contourCache = { key, x: L.x, y: L.y,
+                       trace: { type: "contour", x: L.x, y: L.y, z: L.z, colorscale: "Greys", reversescale: true,
+                                showscale: false, contours: { coloring: "lines" }, ncontours: 25, hoverinfo: "skip",
+                                name: L.z_is } };
+    }
+    L = Object.assign({}, L, { x: contourCache.x, y: contourCache.y });
+    traces.push(contourCache.trace);
     for (const c of data.configs) {
-      traces.push({ x: c.path[0], y: c.path[1], mode: "lines+markers", marker: { size: 3 },
-                    line: { color: COLORS[c.verdict.kind], width: 1.5 }, name: "α=" + fmt(c.lr) });
+      traces.push({ x: c.path[0], y: c.path[1], mode: "lines", line: { color: COLORS[c.verdict.kind], width: 1.5 },
+                    name: "α=" + fmt(c.lr) });
     }
     if (data.minimizer) traces.push({ x: [data.minimizer[0]], y: [data.minimizer[1]], mode: "markers", name: "minimum",
                                       marker: { symbol: "star", size: 14, color: "gold", line: { color: "#000", width: 1 } } });
@@ -377,6 +399,8 @@ async function runFind() {
     if (res.bound) shapes.push({ type: "line", x0: res.bound, x1: res.bound, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
     Plotly.react("find-chart", traces, { xaxis: { type: "log", title: { text: "α" } }, yaxis: { title: { text: "loss" } },
       shapes, margin: { t: 20, r: 10, b: 45, l: 55 } }, { responsive: true, displaylogo: false });
+    $("find-chart").hidden = false;
+    Plotly.Plots.resize("find-chart");
     const rules = Object.entries(res.methods).map(([k, v]) => k + " " + fmt(v)).join(" · ");
     $("find-text").textContent = "suggested α = " + fmt(res.suggestion) + " (verified; " + fmt(res.interval[0]) + " – " + fmt(res.interval[1]) + ") — " + rules;
   } catch (e) {
