@@ -1,0 +1,270 @@
+"""Many learning rates trained at once on your own ``nn.Module``: K copies in one vectorized pass.
+
+The K copies' parameters are stacked along a new leading axis (``torch.func.stack_module_state``); one training step
+is ``vmap(grad(loss ∘ functional_call))`` over the copies -- every copy sees the same batch -- followed by the
+optimizer's update written as tensor arithmetic on the stacked parameters (the formulas of ``torch.optim.SGD`` and
+``torch.optim.Adam``/``AdamW``, with a per-copy learning rate). The result is the core's :class:`SweepResult`, so
+verdicts, plots, the CLI and the explorer work on it unchanged. Models that ``vmap`` cannot handle (e.g. BatchNorm in
+training mode) fall back to K sequential ``torch.optim`` runs, with a warning.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+
+import numpy as np
+import torch
+from torch.func import functional_call, grad_and_value, stack_module_state, vmap
+
+from .. import optim as core_optim
+from ..objectives.base import Objective
+from ..run import SweepResult, verdicts
+from ._state import trainable_parameters
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+
+
+class ModelObjective(Objective):
+    """Describes a PyTorch model's training loss inside a :class:`SweepResult` (evaluation happens in torch)."""
+
+    def __init__(self, model, n_samples):
+        self.name = type(model).__name__
+        flat = torch.cat([p.detach().reshape(-1) for p in trainable_parameters(model)]).cpu().double().numpy()
+        self.x0 = flat
+        self.variables = tuple(name for name, p in model.named_parameters() if p.requires_grad)
+        self.n_samples = n_samples
+
+    def value_and_grad(self, params, rows=None):
+        raise NotImplementedError("a PyTorch model is evaluated with lrscope.torch, not the NumPy core")
+
+
+def _as_batches(data, batch_size, generator):
+    """Batches for one epoch: from a DataLoader as it comes, or from (X, y) tensors in a shuffled order."""
+    if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], torch.Tensor):
+        X, y = data
+        n = X.shape[0]
+        if batch_size is None:
+            return [(X, y)]
+        order = torch.randperm(n, generator=generator)
+        return [(X[order[i:i + batch_size]], y[order[i:i + batch_size]]) for i in range(0, n, batch_size)]
+    return [(b[0], b[1]) for b in data]
+
+
+def _spec(optimizer: str, hyper: dict, k: int, dtype, device):
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
+    defaults = {"sgd": {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0},
+                "momentum": {"momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0},
+                "nesterov": {"momentum": 0.9, "weight_decay": 0.0},
+                "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
+                "adamw": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}}[optimizer]
+    unknown = set(hyper) - set(defaults)
+    if unknown:
+        raise ValueError(f"{', '.join(sorted(unknown))}: not a hyperparameter of {optimizer} "
+                         f"(it takes {', '.join(defaults)})")
+    out = {}
+    for key, default in defaults.items():
+        arr = np.atleast_1d(np.asarray(hyper.get(key, default), dtype=np.float64))
+        if arr.ndim != 1 or arr.shape[0] not in (1, k) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+            raise ValueError(f"{key}: expected a number >= 0 or {k} of them, got {hyper.get(key)!r}")
+        out[key] = torch.as_tensor(np.broadcast_to(arr, (k,)).copy(), dtype=dtype, device=device)
+    return out
+
+
+def _shape(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return v.view(-1, *([1] * (like.dim() - 1)))
+
+
+class _StackedOptimizer:
+    """torch.optim's SGD (momentum, dampening, Nesterov, weight decay) and Adam/AdamW, on stacked parameters."""
+
+    def __init__(self, kind, hp, params):
+        self.kind, self.hp, self.t = kind, hp, 0
+        self.state = {name: {} for name in params}
+
+    @torch.no_grad()
+    def step(self, params, grads, lr):
+        self.t += 1
+        hp = self.hp
+        for name, p in params.items():
+            g = grads[name]
+            st = self.state[name]
+            a = _shape(lr, p)
+            wd = _shape(hp["weight_decay"], p)
+            if self.kind in ("sgd", "momentum", "nesterov"):
+                g = g + wd * p
+                mu = _shape(hp["momentum"], p)
+                if self.kind != "sgd" or bool((hp["momentum"] > 0).any()):
+                    damp = _shape(hp.get("dampening", torch.zeros_like(lr)), p)
+                    buf = g.clone() if "buf" not in st else mu * st["buf"] + (1 - damp) * g
+                    st["buf"] = buf
+                    g = g + mu * buf if self.kind == "nesterov" else buf
+                p.sub_(a * g)
+            else:
+                b1, b2, eps = _shape(hp["beta1"], p), _shape(hp["beta2"], p), _shape(hp["eps"], p)
+                if self.kind == "adamw":
+                    p.mul_(1 - a * wd)
+                else:
+                    g = g + wd * p
+                m = st.get("m", torch.zeros_like(p)).mul(b1).add((1 - b1) * g)
+                v = st.get("v", torch.zeros_like(p)).mul(b2).add((1 - b2) * g * g)
+                st["m"], st["v"] = m, v
+                bc1, bc2 = 1 - b1 ** self.t, 1 - b2 ** self.t
+                p.sub_((a / bc1) * m / (v.sqrt() / bc2.sqrt() + eps))
+
+
+def _torch_optimizer(kind, params, lr, hp, k):
+    h = {key: float(v[k]) for key, v in hp.items()}
+    if kind in ("sgd", "momentum", "nesterov"):
+        return torch.optim.SGD(params, lr=lr, momentum=h["momentum"], dampening=h.get("dampening", 0.0),
+                               weight_decay=h["weight_decay"], nesterov=kind == "nesterov", foreach=False)
+    cls = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
+    return cls(params, lr=lr, betas=(h["beta1"], h["beta2"]), eps=h["eps"], weight_decay=h["weight_decay"],
+               foreach=False)
+
+
+def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd", epochs: int = 1,
+          batch_size: int | None = None, seed: int = 0, eval_every: int | None = None, vectorize: bool | None = None,
+          **hyperparams) -> SweepResult:
+    """Train K copies of ``model`` (all starting from its current weights) at the K learning rates ``lrs``.
+
+    ``data``: a DataLoader (its batches are used as they come, the same for every copy) or ``(X, y)`` tensors
+    (shuffled with ``seed``, ``batch_size`` rows per step). ``optimizer``: ``sgd``, ``momentum``, ``nesterov``,
+    ``adam`` or ``adamw``, with torch.optim's hyperparameters (``momentum``, ``dampening``, ``beta1``, ``beta2``,
+    ``eps``, ``weight_decay``), each a number or one per learning rate. The model itself is not changed.
+    ``losses`` are the full training loss (evaluated every ``eval_every`` steps, default once an epoch);
+    ``batch_losses`` the loss of every step.
+    """
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    trainable_parameters(model)
+    lr_arr = np.atleast_1d(np.asarray(lrs, dtype=np.float64))
+    if lr_arr.ndim != 1 or lr_arr.size == 0:
+        raise ValueError("lrs: expected a non-empty list of learning rates")
+    if not np.all(np.isfinite(lr_arr)) or np.any(lr_arr <= 0):
+        raise ValueError(f"lrs: every learning rate must be > 0, got {lrs!r}")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs: expected an integer >= 1, got {epochs!r}")
+    K = lr_arr.size
+    first = next(iter(model.parameters()))
+    dtype, device = first.dtype, first.device
+    hp = _spec(optimizer, hyperparams, K, dtype, device)
+    generator = torch.Generator().manual_seed(seed)
+    epoch_batches = [_as_batches(data, batch_size, generator) for _ in range(epochs)]
+    if not epoch_batches[0]:
+        raise ValueError("data: has no batches")
+    x_all = torch.cat([b[0] for b in epoch_batches[0]])
+    y_all = torch.cat([b[1] for b in epoch_batches[0]])
+    if x_all.shape[0] != y_all.shape[0]:
+        raise ValueError(f"data: {x_all.shape[0]} inputs but {y_all.shape[0]} targets")
+    steps_per_epoch = len(epoch_batches[0])
+    steps = sum(len(b) for b in epoch_batches)
+    eval_every = steps_per_epoch if eval_every is None else int(eval_every)
+    lr_t = torch.as_tensor(lr_arr, dtype=dtype, device=device)
+
+    if vectorize is None or vectorize:
+        try:
+            traces = _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr_t, optimizer, hp, eval_every)
+        except Exception as exc:                  # vmap cannot trace this model: say so, then do it one by one
+            if vectorize:
+                raise
+            warnings.warn(f"lrscope.torch.sweep: this model cannot be vectorized ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0][:120]}); training the {K} copies one after another",
+                          RuntimeWarning, stacklevel=2)
+            traces = _sequential(model, loss_fn, epoch_batches, x_all, y_all, lr_arr, optimizer, hp, eval_every)
+    else:
+        traces = _sequential(model, loss_fn, epoch_batches, x_all, y_all, lr_arr, optimizer, hp, eval_every)
+    losses, batch_losses, gnorms, finals = traces
+
+    hyper_np = {key: v.detach().cpu().double().numpy() for key, v in hp.items()}
+    kind = "adaptive" if optimizer in ("adam", "adamw") else ("nesterov" if optimizer == "nesterov" else
+                                                              ("heavy_ball" if optimizer == "momentum" else "gd"))
+    descriptor = core_optim.Optimizer(optimizer, None, None, hyper_np, kind=kind)
+    obj = ModelObjective(model, int(x_all.shape[0]))
+    lr_used = np.broadcast_to(lr_arr[:, None], (K, steps)).copy()
+    from ..run import _freeze_diverged
+    diverged = _freeze_diverged(losses, None, batch_losses, gnorms, finals)
+    result = SweepResult(obj, descriptor, None, lr_arr, hyper_np, losses, None, lr_used, gnorms, batch_losses,
+                         diverged, steps, batch_size, seed, eval_every)
+    result.final_params = finals
+    result.verdicts = verdicts(result)
+    return result
+
+
+def _full_loss(loss_one, params, buffers, x, y, K):
+    return vmap(loss_one, in_dims=(0, 0, None, None))(params, buffers, x, y)
+
+
+def _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr, kind, hp, eval_every):
+    K = lr.shape[0]
+    base = copy.deepcopy(model)
+    copies = [base] * K
+    params, buffers = stack_module_state(copies)
+    params = {n: p.detach().clone() for n, p in params.items() if n in dict(base.named_parameters())
+              and dict(base.named_parameters())[n].requires_grad}
+    frozen = {n: p.detach() for n, p in stack_module_state(copies)[0].items() if n not in params}
+    buffers = {**buffers, **frozen}
+    skeleton = copy.deepcopy(model).to("meta")
+
+    def loss_one(p, b, x, y):
+        out = functional_call(skeleton, {**p, **b}, (x,))
+        return loss_fn(out, y)
+
+    step_fn = vmap(grad_and_value(loss_one), in_dims=(0, 0, None, None))
+    opt = _StackedOptimizer(kind, hp, params)
+    steps = sum(len(b) for b in epoch_batches)
+    losses = np.full((K, steps + 1), np.nan)
+    batch_losses = np.empty((K, steps))
+    gnorms = np.empty((K, steps))
+    with torch.no_grad():
+        losses[:, 0] = _full_loss(loss_one, params, buffers, x_all, y_all, K).double().cpu().numpy()
+    t = 0
+    for batches in epoch_batches:
+        for x, y in batches:
+            grads, loss = step_fn(params, buffers, x, y)
+            batch_losses[:, t] = loss.detach().double().cpu().numpy()
+            sq = sum(g.reshape(K, -1).pow(2).sum(1) for g in grads.values())
+            gnorms[:, t] = sq.sqrt().detach().double().cpu().numpy()
+            opt.step(params, grads, lr)
+            t += 1
+            if t % eval_every == 0 or t == steps:
+                with torch.no_grad():
+                    losses[:, t] = _full_loss(loss_one, params, buffers, x_all, y_all, K).double().cpu().numpy()
+            else:
+                losses[:, t] = losses[:, t - 1]
+    finals = np.concatenate([p.detach().reshape(K, -1).double().cpu().numpy() for p in params.values()], axis=1)
+    return losses, batch_losses, gnorms, finals
+
+
+def _sequential(model, loss_fn, epoch_batches, x_all, y_all, lrs, kind, hp, eval_every):
+    K = lrs.size
+    steps = sum(len(b) for b in epoch_batches)
+    losses = np.full((K, steps + 1), np.nan)
+    batch_losses = np.empty((K, steps))
+    gnorms = np.empty((K, steps))
+    finals = []
+    for k in range(K):
+        m = copy.deepcopy(model)
+        params = [p for p in m.parameters() if p.requires_grad]
+        opt = _torch_optimizer(kind, params, float(lrs[k]), hp, k)
+        with torch.no_grad():
+            losses[k, 0] = float(loss_fn(m(x_all), y_all))
+        t = 0
+        for batches in epoch_batches:
+            for x, y in batches:
+                opt.zero_grad()
+                loss = loss_fn(m(x), y)
+                loss.backward()
+                batch_losses[k, t] = float(loss.detach())
+                gnorms[k, t] = math.sqrt(sum(float(p.grad.pow(2).sum()) for p in params if p.grad is not None))
+                opt.step()
+                t += 1
+                if t % eval_every == 0 or t == steps:
+                    with torch.no_grad():
+                        losses[k, t] = float(loss_fn(m(x_all), y_all))
+                else:
+                    losses[k, t] = losses[k, t - 1]
+        finals.append(torch.cat([p.detach().reshape(-1) for p in params]).double().cpu().numpy())
+    return losses, batch_losses, gnorms, np.array(finals)
