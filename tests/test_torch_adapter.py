@@ -139,7 +139,7 @@ def test_monitor_leaves_a_good_run_alone_and_sees_the_plateau():
     kinds = [a.verdict.kind for a in mon.alarms]
     assert "diverged" not in kinds and "oscillating" not in kinds
     assert mon.verdict.kind in ("converged", "slow")
-    assert len(mon.losses) == len(mon.grad_norms) == 1500
+    assert len(mon.losses) == 1500 and len(mon.grad_norms) == 15 and mon.grad_norm_steps[:2] == [0, 100]
 
 
 def test_monitor_nan_is_immediate_and_reduce_lowers_every_param_group():

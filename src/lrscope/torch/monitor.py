@@ -8,7 +8,8 @@
         if monitor.should_stop:
             break
 
-It keeps the loss, gradient-norm and learning-rate history, and raises:
+It keeps the loss and learning-rate history (and the gradient norm every ``grad_norm_every`` steps: reading every gradient
+costs more than the rest of the monitor), and raises:
 
 - **diverged** at once on NaN/inf, or when the loss is more than ``diverge_factor`` × its scale above the best so far
   for two steps in a row (a blow-up at α far above 2/λ_max shows within a few steps);
@@ -24,12 +25,14 @@ stability: λ_max rising towards 2/α.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
 from ..diagnose import Verdict, diagnose_curve
+
+MAX_DIAGNOSED = 400          # points of history a periodic check looks at
 
 
 @dataclass(frozen=True)
@@ -48,9 +51,9 @@ class Alarm:
 class Monitor:
     """Watches a training run; see the module docstring."""
 
-    def __init__(self, optimizer: torch.optim.Optimizer | None = None, *, check_every: int = 50,
+    def __init__(self, optimizer: torch.optim.Optimizer | None = None, *, check_every: int = 200,
                  diverge_factor: float = 10.0, on_alarm: str | None = None, reduce_factor: float = 0.1,
-                 track_grad_norm: bool = True, sharpness_every: int | None = None, loss_fn=None,
+                 grad_norm_every: int | None = 100, sharpness_every: int | None = None, loss_fn=None,
                  sharpness_data=None, quiet_kinds=("slow",)):
         if on_alarm not in (None, "stop", "reduce"):
             raise ValueError(f"on_alarm: expected None, 'stop' or 'reduce', got {on_alarm!r}")
@@ -66,11 +69,14 @@ class Monitor:
             raise ValueError("sharpness_every: needs loss_fn and sharpness_data (a batch)")
         self.optimizer = optimizer
         self.check_every, self.diverge_factor = check_every, diverge_factor
-        self.on_alarm, self.reduce_factor, self.track_grad_norm = on_alarm, reduce_factor, track_grad_norm
+        if grad_norm_every is not None and (not isinstance(grad_norm_every, int) or grad_norm_every < 1):
+            raise ValueError(f"grad_norm_every: expected an integer >= 1 or None, got {grad_norm_every!r}")
+        self.on_alarm, self.reduce_factor, self.grad_norm_every = on_alarm, reduce_factor, grad_norm_every
         self.sharpness_every, self.loss_fn, self.sharpness_data = sharpness_every, loss_fn, sharpness_data
         self.quiet_kinds = tuple(quiet_kinds)
         self.losses: list[float] = []
-        self.grad_norms: list[float] = []
+        self.grad_norms: list[float] = []                        # every grad_norm_every steps (cheap enough)
+        self.grad_norm_steps: list[int] = []
         self.lrs: list[float] = []
         self.sharpness: list[tuple[int, float, float]] = []      # (step, λ_max, lr)
         self.alarms: list[Alarm] = []
@@ -100,15 +106,16 @@ class Monitor:
     def update(self, loss, model: torch.nn.Module | None = None) -> Alarm | None:
         """Record one step (``loss``: a tensor or a number; ``model``: to read the gradient norm after backward).
         Returns the alarm raised at this step, if any."""
-        value = float(loss.detach()) if isinstance(loss, torch.Tensor) else float(loss)
+        value = loss.item() if isinstance(loss, torch.Tensor) else float(loss)
+        t = len(self.losses)
         self.losses.append(value)
         if self.optimizer is not None:
-            self.lrs.append(float(self.optimizer.param_groups[0]["lr"]))
-        if model is not None and self.track_grad_norm:
+            self.lrs.append(self.optimizer.param_groups[0]["lr"])
+        if model is not None and self.grad_norm_every and t % self.grad_norm_every == 0:
             grads = [p.grad for p in model.parameters() if p.grad is not None]
-            self.grad_norms.append(float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))))
-                                   if grads else math.nan)
-        t = self.step - 1
+            if grads:
+                self.grad_norms.append(float(torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))))
+                self.grad_norm_steps.append(t)
         if self.sharpness_every and model is not None and t % self.sharpness_every == 0:
             self._measure_sharpness(model, t)
         if self._cooldown > 0:
@@ -135,15 +142,19 @@ class Monitor:
 
     # ------------------------------------------------------------------------------------------------------------
     def _diagnose(self) -> Verdict:
-        losses = np.asarray(self.losses, dtype=np.float64)
+        n = len(self.losses)
+        stride = max(1, -(-n // MAX_DIAGNOSED))           # a long history is thinned, so a check costs the same
+        idx = np.unique(np.r_[np.arange(0, n, stride), n - 1])
+        losses = np.asarray(self.losses, dtype=np.float64)[idx]
         lr = self.lrs[0] if self.lrs else None
         bound = None
         if self.sharpness:
             lam = self.sharpness[-1][1]
             bound = 2.0 / lam if lam > 0 else None
-        return diagnose_curve(losses, lr=lr, bound=bound, bound_name="2/λ_max", stochastic=True,
-                              final_lr=self.lrs[-1] if self.lrs else None,
-                              grad_norms=np.asarray(self.grad_norms) if self.grad_norms else None)
+        v = diagnose_curve(losses, lr=lr, bound=bound, bound_name="2/λ_max", stochastic=True,
+                           final_lr=self.lrs[-1] if self.lrs else None,
+                           grad_norms=np.asarray(self.grad_norms) if self.grad_norms else None)
+        return v if v.step is None else replace(v, step=int(idx[min(v.step, idx.size - 1)]))
 
     def _lower_advice(self) -> str:
         if self.sharpness:

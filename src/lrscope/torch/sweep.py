@@ -78,41 +78,56 @@ def _shape(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 class _StackedOptimizer:
-    """torch.optim's SGD (momentum, dampening, Nesterov, weight decay) and Adam/AdamW, on stacked parameters."""
+    """torch.optim's SGD (momentum, dampening, Nesterov, weight decay) and Adam/AdamW, on stacked parameters.
 
-    def __init__(self, kind, hp, params):
-        self.kind, self.hp, self.t = kind, hp, 0
+    Hyperparameters are per copy: each is kept as a (K, 1, ..., 1) view per parameter shape, made once; the updates
+    are in place.
+    """
+
+    def __init__(self, kind, hp, params, lr):
+        self.kind, self.t = kind, 0
         self.state = {name: {} for name in params}
+        self.views = {}
+        for name, p in params.items():
+            v = {key: _shape(val, p) for key, val in hp.items()}
+            v["lr"] = _shape(lr, p)
+            v["neg_lr"] = -v["lr"]
+            if kind in ("sgd", "momentum", "nesterov"):
+                v["keep"] = 1 - v.get("dampening", torch.zeros_like(v["lr"]))
+                v["use_momentum"] = bool((hp["momentum"] > 0).any())
+                v["use_wd"] = bool((hp["weight_decay"] > 0).any())
+            else:
+                v["one_minus_b1"], v["one_minus_b2"] = 1 - v["beta1"], 1 - v["beta2"]
+                v["decay"] = 1 - v["lr"] * v["weight_decay"]
+                v["use_wd"] = bool((hp["weight_decay"] > 0).any())
+            self.views[name] = v
 
     @torch.no_grad()
-    def step(self, params, grads, lr):
+    def step(self, params, grads):
         self.t += 1
-        hp = self.hp
         for name, p in params.items():
-            g = grads[name]
-            st = self.state[name]
-            a = _shape(lr, p)
-            wd = _shape(hp["weight_decay"], p)
+            g, st, v = grads[name], self.state[name], self.views[name]
             if self.kind in ("sgd", "momentum", "nesterov"):
-                g = g + wd * p
-                mu = _shape(hp["momentum"], p)
-                if self.kind != "sgd" or bool((hp["momentum"] > 0).any()):
-                    damp = _shape(hp.get("dampening", torch.zeros_like(lr)), p)
-                    buf = g.clone() if "buf" not in st else mu * st["buf"] + (1 - damp) * g
-                    st["buf"] = buf
-                    g = g + mu * buf if self.kind == "nesterov" else buf
-                p.sub_(a * g)
+                if v["use_wd"]:
+                    g = g + v["weight_decay"] * p
+                if v["use_momentum"]:
+                    if "buf" not in st:
+                        st["buf"] = g.clone()
+                    else:
+                        st["buf"].mul_(v["momentum"]).addcmul_(v["keep"], g)
+                    g = g + v["momentum"] * st["buf"] if self.kind == "nesterov" else st["buf"]
+                p.addcmul_(v["neg_lr"], g)
             else:
-                b1, b2, eps = _shape(hp["beta1"], p), _shape(hp["beta2"], p), _shape(hp["eps"], p)
-                if self.kind == "adamw":
-                    p.mul_(1 - a * wd)
-                else:
-                    g = g + wd * p
-                m = st.get("m", torch.zeros_like(p)).mul(b1).add((1 - b1) * g)
-                v = st.get("v", torch.zeros_like(p)).mul(b2).add((1 - b2) * g * g)
-                st["m"], st["v"] = m, v
-                bc1, bc2 = 1 - b1 ** self.t, 1 - b2 ** self.t
-                p.sub_((a / bc1) * m / (v.sqrt() / bc2.sqrt() + eps))
+                if self.kind == "adamw" and v["use_wd"]:
+                    p.mul_(v["decay"])
+                elif v["use_wd"]:
+                    g = g + v["weight_decay"] * p
+                if "m" not in st:
+                    st["m"], st["v"] = torch.zeros_like(p), torch.zeros_like(p)
+                st["m"].mul_(v["beta1"]).addcmul_(v["one_minus_b1"], g)
+                st["v"].mul_(v["beta2"]).addcmul_(v["one_minus_b2"], g * g)
+                bc1, bc2 = 1 - v["beta1"] ** self.t, (1 - v["beta2"] ** self.t).sqrt()
+                p.addcdiv_(st["m"] * (v["neg_lr"] / bc1), st["v"].sqrt().div_(bc2).add_(v["eps"]))
 
 
 def _torch_optimizer(kind, params, lr, hp, k):
@@ -213,29 +228,35 @@ def _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr, kind, hp, eval_
         return loss_fn(out, y)
 
     step_fn = vmap(grad_and_value(loss_one), in_dims=(0, 0, None, None))
-    opt = _StackedOptimizer(kind, hp, params)
+    opt = _StackedOptimizer(kind, hp, params, lr)
     steps = sum(len(b) for b in epoch_batches)
-    losses = np.full((K, steps + 1), np.nan)
-    batch_losses = np.empty((K, steps))
-    gnorms = np.empty((K, steps))
+    evaluated = {}                       # step -> (K,) full loss; kept on the device until the end
+    batch_losses, gnorms = [], []
     with torch.no_grad():
-        losses[:, 0] = _full_loss(loss_one, params, buffers, x_all, y_all, K).double().cpu().numpy()
+        evaluated[0] = _full_loss(loss_one, params, buffers, x_all, y_all, K)
     t = 0
     for batches in epoch_batches:
         for x, y in batches:
             grads, loss = step_fn(params, buffers, x, y)
-            batch_losses[:, t] = loss.detach().double().cpu().numpy()
-            sq = sum(g.reshape(K, -1).pow(2).sum(1) for g in grads.values())
-            gnorms[:, t] = sq.sqrt().detach().double().cpu().numpy()
-            opt.step(params, grads, lr)
+            batch_losses.append(loss.detach())
+            with torch.no_grad():
+                gnorms.append(torch.linalg.vector_norm(
+                    torch.stack([torch.linalg.vector_norm(g.reshape(K, -1), dim=1) for g in grads.values()]), dim=0))
+            opt.step(params, grads)
             t += 1
             if t % eval_every == 0 or t == steps:
                 with torch.no_grad():
-                    losses[:, t] = _full_loss(loss_one, params, buffers, x_all, y_all, K).double().cpu().numpy()
-            else:
-                losses[:, t] = losses[:, t - 1]
+                    evaluated[t] = _full_loss(loss_one, params, buffers, x_all, y_all, K)
+    losses = np.full((K, steps + 1), np.nan)
+    last = None
+    for s_ in range(steps + 1):           # between evaluations the last value is repeated (as the core does)
+        if s_ in evaluated:
+            last = evaluated[s_].double().cpu().numpy()
+        losses[:, s_] = last
+    batch_np = torch.stack(batch_losses, dim=1).double().cpu().numpy()
+    gnorm_np = torch.stack(gnorms, dim=1).double().cpu().numpy()
     finals = np.concatenate([p.detach().reshape(K, -1).double().cpu().numpy() for p in params.values()], axis=1)
-    return losses, batch_losses, gnorms, finals
+    return losses, batch_np, gnorm_np, finals
 
 
 def _sequential(model, loss_fn, epoch_batches, x_all, y_all, lrs, kind, hp, eval_every):
