@@ -11,8 +11,9 @@ try:
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError("lrscope.torch needs PyTorch: pip install 'lrscope[torch]'") from exc
 
+from .finder import lr_find
 from .monitor import Alarm, Monitor
 from .sharpness import Sharpness, hessian_vector_product, sharpness
 from .sweep import sweep
 
-__all__ = ["Monitor", "Alarm", "sharpness", "Sharpness", "hessian_vector_product", "sweep"]
+__all__ = ["lr_find", "Monitor", "Alarm", "sharpness", "Sharpness", "hessian_vector_product", "sweep"]

@@ -1,0 +1,219 @@
+"""The LR range test on your own model, with the verified suggestion of :func:`lrscope.find` -- and no side effects.
+
+    res = lr_find(model, loss_fn, train_loader, optimizer)     # a FindResult, as for core objectives
+    res.suggestion, res.interval, res.methods
+    res.plot(path="range.png")
+
+Works with any ``torch.optim`` optimizer and several param groups (scaled together: each group keeps its ratio to
+the first), gradient accumulation, autocast (AMP), and an optional validation loader for the curve. Afterwards the
+model's parameters and buffers, the optimizer's state and hyperparameters and the random-number states are exactly
+as before the call (bit-identical), also when it fails half way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+import torch
+
+from ..finder import FindResult, min_over_ten, smooth, steepest, valley
+from ._state import preserved_state, trainable_parameters
+from .sharpness import sharpness
+
+
+def _stability_bound(optimizer, lam: float) -> float | None:
+    """2/λ adjusted for torch's SGD momentum (heavy ball, dampening τ): 2(1+β)/((1−τ)λ); None for adaptive ones."""
+    if not isinstance(optimizer, torch.optim.SGD) or lam <= 0:
+        return None
+    g = optimizer.param_groups[0]
+    beta, damp = g.get("momentum", 0.0), g.get("dampening", 0.0)
+    if g.get("nesterov", False):
+        return 2 * (1 + beta) / ((1 + 2 * beta) * lam)
+    return 2 * (1 + beta) / ((1 - damp) * lam) if damp < 1 else None
+
+
+class _Trainer:
+    """Runs optimizer steps on the user's model: accumulation, autocast, lr set on every group (kept in ratio)."""
+
+    def __init__(self, model, loss_fn, loader, optimizer, accumulation_steps, autocast):
+        self.model, self.loss_fn, self.loader, self.opt = model, loss_fn, loader, optimizer
+        self.accumulation_steps, self.autocast = accumulation_steps, autocast
+        first = optimizer.param_groups[0]["lr"]
+        self.ratios = [g["lr"] / first if first else 1.0 for g in optimizer.param_groups]
+        self.device = next(model.parameters()).device
+        self._iter = None
+
+    def batches(self):
+        if self._iter is None:
+            self._iter = iter(self.loader)
+        try:
+            return next(self._iter)
+        except StopIteration:
+            self._iter = iter(self.loader)
+            try:
+                return next(self._iter)
+            except StopIteration:
+                raise ValueError("train_loader: is empty") from None
+
+    def restart(self):
+        self._iter = None
+
+    def set_lr(self, lr: float):
+        for g, r in zip(self.opt.param_groups, self.ratios):
+            g["lr"] = lr * r
+
+    def step(self) -> float:
+        self.model.train()
+        self.opt.zero_grad()
+        total = 0.0
+        for _ in range(self.accumulation_steps):
+            x, y = self.batches()[:2]
+            ctx = (torch.autocast(device_type=self.device.type) if self.autocast else contextlib.nullcontext())
+            with ctx:
+                loss = self.loss_fn(self.model(x), y)
+            (loss / self.accumulation_steps).backward()
+            total += float(loss.detach()) / self.accumulation_steps
+        if math.isfinite(total):
+            self.opt.step()
+        return total
+
+    @torch.no_grad()
+    def evaluate(self, loader) -> float:
+        was = self.model.training
+        self.model.eval()
+        total, count = 0.0, 0
+        for batch in loader:
+            x, y = batch[0], batch[1]
+            total += float(self.loss_fn(self.model(x), y)) * x.shape[0]
+            count += x.shape[0]
+        self.model.train(was)
+        if count == 0:
+            raise ValueError("val_loader: is empty")
+        return total / count
+
+
+def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.optim.Optimizer, *,
+            start: float = 1e-7, end: float = 10.0, steps: int = 100, mode: str = "exp", beta: float = 0.9,
+            diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
+            verify: bool = True, verify_steps: int | None = None, seed: int = 0) -> FindResult:
+    """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
+    linear), stopped when the smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid
+    below the loss minimum are trained for ``verify_steps`` steps from the same starting state, and the one with
+    the lowest loss is recommended. Everything is restored afterwards."""
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
+    trainable_parameters(model)
+    for name, value in (("start", start), ("end", end)):
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"{name}: must be a number > 0, got {value!r}")
+    if start >= end:
+        raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")
+    if mode not in ("exp", "linear"):
+        raise ValueError(f"mode: expected 'exp' or 'linear', got {mode!r}")
+    for name, value, low in (("steps", steps, 5), ("accumulation_steps", accumulation_steps, 1)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+    verify_steps = steps if verify_steps is None else verify_steps
+    if not isinstance(verify_steps, int) or verify_steps < 1:
+        raise ValueError(f"verify_steps: expected an integer >= 1, got {verify_steps!r}")
+    ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
+
+    with preserved_state(model, optimizer):
+        torch.manual_seed(seed)
+        trainer = _Trainer(model, loss_fn, train_loader, optimizer, accumulation_steps, autocast)
+        first_batch = trainer.batches()
+        trainer.restart()
+        lam = None
+        try:
+            lam = sharpness(model, loss_fn, (first_batch[0], first_batch[1]), max_iter=30).lambda_max
+        except (ValueError, RuntimeError):
+            lam = None
+        bound = None if lam is None else _stability_bound(optimizer, lam)
+
+        # 1. the range test
+        raw, used, avg, best = [], 0, 0.0, math.inf
+        for t, lr in enumerate(ramp):
+            trainer.set_lr(float(lr))
+            loss = trainer.step()
+            used += accumulation_steps
+            if val_loader is not None and math.isfinite(loss):
+                loss = trainer.evaluate(val_loader)
+            if t == 0 and not math.isfinite(loss):
+                raise ValueError("model: the loss is not finite at the first step: the problem is not the "
+                                 "learning rate (check the data, the model and the loss function)")
+            raw.append(loss)
+            if not math.isfinite(loss):
+                break
+            avg = beta * avg + (1 - beta) * loss
+            s = avg / (1 - beta ** (t + 1))
+            best = min(best, s)
+            if t > 5 and ((best > 0 and s > diverge_factor * best) or
+                          (best <= 0 and s - best > (diverge_factor - 1) * abs(raw[0] - best))):
+                break
+    raw = np.asarray(raw, dtype=np.float64)
+    curve = smooth(np.where(np.isfinite(raw), raw, np.nan), beta)
+    cut = int(np.argmin(np.isfinite(curve))) if not np.all(np.isfinite(curve)) else curve.size
+    if cut < 5:
+        raise ValueError(f"start: the loss blows up within {cut} steps; lower start (now {start:g})")
+    lrs, mean = ramp[:cut], curve[:cut]
+    notes = []
+    if np.min(mean) >= mean[0] * (1 - 1e-3):
+        notes.append("the loss never fell during the test: start is too high, or the problem is not the "
+                     "learning rate")
+    methods = {"steepest": steepest(lrs, mean), "valley": valley(lrs, mean), "min/10": min_over_ten(lrs, mean)}
+    band = np.vstack([mean, mean])
+    lr_at_min = float(lrs[int(np.argmin(mean))])
+    picks = [v for v in methods.values() if v is not None]
+    cands = 10.0 ** np.unique(np.round(np.log10(np.r_[picks, np.geomspace(lr_at_min / 100, lr_at_min, 7)]), 2))
+    cands = cands[(cands >= start / 10) & (cands <= end)]
+    if not verify:
+        suggestion = float(methods["valley"] or methods["min/10"])
+        methods["lrscope"] = suggestion
+        return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
+                          np.full(cands.size, np.nan), bound, used, type(model).__name__, notes)
+
+    # 2. verification: each candidate trained from the same state, on the same batches
+    finals = []
+    for lr in cands:
+        with preserved_state(model, optimizer):
+            torch.manual_seed(seed)
+            trainer = _Trainer(model, loss_fn, train_loader, optimizer, accumulation_steps, autocast)
+            trainer.set_lr(float(lr))
+            history = []
+            for _ in range(verify_steps):
+                history.append(trainer.step())
+                used += accumulation_steps
+                if not math.isfinite(history[-1]):
+                    break
+            tail = history[-max(1, verify_steps // 10):]
+            final = float(np.mean(tail)) if len(history) == verify_steps and np.all(np.isfinite(tail)) else np.inf
+            if val_loader is not None and np.isfinite(final):
+                final = trainer.evaluate(val_loader)
+            if bound is not None and lr >= 0.99 * bound and np.isfinite(final):
+                # the sanity cap: above 2/λ_max at the start, keep it only if stable where its run ended
+                x, y = trainer.batches()[:2]
+                try:
+                    lam_end = sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max
+                    limit = _stability_bound(optimizer, lam_end)
+                except (ValueError, RuntimeError):
+                    limit = None
+                if limit is not None and lr >= 0.99 * limit:
+                    final = np.inf
+            finals.append(final)
+    finals = np.asarray(finals)
+    if not np.any(np.isfinite(finals)):
+        raise ValueError("model: every candidate learning rate diverged in verification; lower end")
+    k = int(np.argmin(finals))
+    first_loss = float(raw[0])
+    gain = first_loss - finals
+    good = cands[np.isfinite(finals) & (gain >= 0.9 * gain[k])] if gain[k] > 0 else cands[[k]]
+    methods["lrscope"] = float(cands[k])
+    if bound is not None and cands[k] > bound:
+        notes.append(f"the pick {cands[k]:.3g} is above 2/λ_max = {bound:.3g} at the start, but stable where its "
+                     f"verification run ended")
+    return FindResult(lrs, raw[None, :cut], mean, band, methods, float(cands[k]), (float(good.min()),
+                      float(good.max())), cands, finals, bound, used, type(model).__name__, notes)

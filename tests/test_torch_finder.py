@@ -1,0 +1,133 @@
+"""lrscope.torch.lr_find: a verified suggestion, and the model, optimizer and RNG exactly as before."""
+
+import random
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from lrscope import FindResult  # noqa: E402
+from lrscope.torch import lr_find  # noqa: E402
+
+
+def setup(seed=0, bn=False):
+    torch.manual_seed(seed)
+    layers = [torch.nn.Linear(8, 16)] + ([torch.nn.BatchNorm1d(16)] if bn else []) + [torch.nn.ReLU(),
+                                                                                        torch.nn.Linear(16, 3)]
+    model = torch.nn.Sequential(*layers)
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(256, 8, generator=g)
+    y = (X[:, 0] > 0).long() + (X[:, 1] > 0.5).long()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=32, shuffle=True)
+    return model, loader
+
+
+def snapshot(model, opt):
+    return ({k: v.clone() for k, v in model.state_dict().items()},
+            [(k, {kk: (vv.clone() if torch.is_tensor(vv) else vv) for kk, vv in st.items()})
+             for k, st in opt.state_dict()["state"].items()],
+            [dict(g) for g in opt.state_dict()["param_groups"]],
+            torch.get_rng_state().clone(), np.random.get_state()[1].copy(), random.getstate())
+
+
+def assert_same(a, b):
+    for k in a[0]:
+        assert torch.equal(a[0][k], b[0][k]), k
+    assert len(a[1]) == len(b[1])
+    for (k1, s1), (k2, s2) in zip(a[1], b[1]):
+        for key in s1:
+            v1, v2 = s1[key], s2[key]
+            assert torch.equal(v1, v2) if torch.is_tensor(v1) else v1 == v2
+    assert a[2] == b[2]
+    assert torch.equal(a[3], b[3]) and np.array_equal(a[4], b[4]) and a[5] == b[5]
+
+
+def test_suggestion_is_verified_and_everything_is_restored():
+    model, loader = setup(bn=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = next(iter(loader))
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    opt.step()                                          # some optimizer state to keep
+    before = snapshot(model, opt)
+    res = lr_find(model, torch.nn.functional.cross_entropy, loader, opt, steps=60, verify_steps=30)
+    assert_same(before, snapshot(model, opt))
+    assert isinstance(res, FindResult)
+    assert res.candidate_losses[list(res.candidates).index(res.suggestion)] == np.min(res.candidate_losses)
+    assert res.interval[0] <= res.suggestion <= res.interval[1]
+    assert set(res.methods) == {"steepest", "valley", "min/10", "lrscope"}
+    assert res.bound is not None and res.steps_used > 60
+
+
+def test_state_is_restored_when_the_call_fails_half_way():
+    model, loader = setup()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    before = snapshot(model, opt)
+    calls = {"n": 0}
+
+    def flaky_loss(out, y):
+        calls["n"] += 1
+        if calls["n"] == 20:
+            raise RuntimeError("disk on fire")
+        return torch.nn.functional.cross_entropy(out, y)
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        lr_find(model, flaky_loss, loader, opt, steps=50)
+    assert_same(before, snapshot(model, opt))
+
+
+def test_param_groups_are_scaled_together_and_adam_works():
+    model, loader = setup()
+    opt = torch.optim.Adam([{"params": model[0].parameters(), "lr": 1e-3},
+                            {"params": model[2].parameters(), "lr": 1e-4}])
+    seen = []
+    original_step = opt.step
+
+    def spy(*a, **k):
+        seen.append([g["lr"] for g in opt.param_groups])
+        return original_step(*a, **k)
+
+    opt.step = spy
+    res = lr_find(model, torch.nn.functional.cross_entropy, loader, opt, steps=40, verify_steps=10)
+    opt.step = original_step
+    assert all(abs(b / a - 0.1) < 1e-12 for a, b in seen)
+    assert res.bound is None                     # no curvature bound for an adaptive optimizer
+    assert [g["lr"] for g in opt.param_groups] == [1e-3, 1e-4]
+
+
+def test_validation_loss_and_accumulation():
+    model, loader = setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    res = lr_find(model, torch.nn.functional.cross_entropy, loader, opt, steps=30, verify_steps=10,
+                  val_loader=loader, accumulation_steps=2)
+    assert res.steps_used >= 2 * 30 and np.isfinite(res.suggestion)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(start=1.0, end=0.5), "start"),
+    (dict(start=-1.0), "start"),
+    (dict(end=0), "end"),
+    (dict(steps=3), "steps"),
+    (dict(mode="cubic"), "mode"),
+    (dict(accumulation_steps=0), "accumulation_steps"),
+])
+def test_bad_arguments(kwargs, match):
+    model, loader = setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=match):
+        lr_find(model, torch.nn.functional.cross_entropy, loader, opt, **kwargs)
+
+
+def test_empty_loader_no_parameters_and_nan_loss():
+    model, loader = setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    empty = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(0, 8), torch.zeros(0).long()))
+    with pytest.raises(ValueError, match="empty"):
+        lr_find(model, torch.nn.functional.cross_entropy, empty, opt)
+    frozen = torch.nn.Sequential(torch.nn.ReLU())
+    with pytest.raises(ValueError, match="no trainable parameters"):
+        lr_find(frozen, torch.nn.functional.cross_entropy, loader, torch.optim.SGD(model.parameters(), lr=0.1))
+    before = snapshot(model, opt)
+    with pytest.raises(ValueError, match="not the learning rate"):
+        lr_find(model, lambda out, y: torch.nn.functional.cross_entropy(out, y) * float("nan"), loader, opt)
+    assert_same(before, snapshot(model, opt))
