@@ -20,12 +20,13 @@ def test_suggestion_on_a_quadratic_is_near_the_theoretical_optimum_and_below_the
     assert set(res.methods) == {"steepest", "valley", "min/10", "lrscope"}
 
 
-def test_verified_pick_beats_or_ties_every_rule_on_its_own_verification():
+def test_verified_pick_is_the_best_finalist_of_successive_halving():
     obj = ls.objectives.dataset("wine")
     res = ls.find(obj, optimizer=ls.optim.momentum(0.9), batch_size=16)
-    final = dict(zip(np.round(np.log10(res.candidates), 2), res.candidate_losses))
-    best = final[np.round(np.log10(res.suggestion), 2)]
-    assert best == min(res.candidate_losses)
+    assert res.suggestion in res.finalists
+    assert res.finalist_losses[list(res.finalists).index(res.suggestion)] == np.min(res.finalist_losses)
+    best_third = np.sort(res.candidates[np.argsort(res.candidate_losses)[:res.finalists.size]])
+    np.testing.assert_array_equal(best_third, res.finalists)
     assert res.losses.shape[0] == 3                         # three sample orders averaged into the band
     assert np.all(res.band[0] <= res.smoothed + 1e-12) and np.all(res.smoothed <= res.band[1] + 1e-12)
 

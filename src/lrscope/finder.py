@@ -7,9 +7,10 @@ things more:
 
 1. **a band, not one curve** -- on data sets the test runs with several sample orders (seeds) and the curves are
    smoothed (debiased EMA) and averaged, so a lucky or unlucky batch does not move the pick;
-2. **verification** -- the rules' picks and their neighbours (×/÷ 3) are then trained for a short budget, all at
-   once in one vectorized sweep with the same batches, and the one that lowers the loss most is recommended; the
-   candidates whose result is close to the best give the interval;
+2. **verification** -- the rules' picks and a log grid below the loss minimum are then trained for a short budget,
+   all at once in one vectorized sweep with the same batches; the best third run again 4× as long (successive
+   halving: a short run flatters a rate that is fast at first and unstable later), and the one that lowers the loss
+   most is recommended; the finalists whose result is close to the best give the interval;
 3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
    is recommended only if it is below the bound measured where its own verification run ended (the curvature often
    falls along the path, as for logistic regression); otherwise it sits at the edge of stability and is passed over.
@@ -27,6 +28,8 @@ from .optim import Optimizer, gd
 from .run import sweep
 from .schedules import Schedule
 
+FINAL_FACTOR = 4            # the finalists' verification runs are this many times longer than the first round
+
 
 @dataclass
 class FindResult:
@@ -35,7 +38,8 @@ class FindResult:
     ``lrs`` the learning rate of each step of the test; ``losses`` (seeds, steps) the raw loss of each step;
     ``smoothed`` the debiased-EMA curve averaged over seeds (``band`` its spread: min and max over seeds);
     ``methods`` what each rule suggests; ``suggestion`` the verified pick and ``interval`` the range of learning rates
-    that trained almost as well; ``candidates`` and ``candidate_losses`` the verification sweep; ``bound`` the
+    that trained almost as well; ``candidates`` and ``candidate_losses`` the first verification round,
+    ``finalists`` and ``finalist_losses`` the second (4× longer) round among the best third; ``bound`` the
     stability bound used as a cap (None if not applicable); ``steps_used`` the compute in training steps.
     """
 
@@ -52,6 +56,8 @@ class FindResult:
     steps_used: int
     objective_name: str = ""
     notes: list = field(default_factory=list)
+    finalists: np.ndarray | None = None
+    finalist_losses: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         def clean(a):
@@ -60,6 +66,8 @@ class FindResult:
                 "losses": [clean(r) for r in self.losses], "methods": {k: _float(v) for k, v in self.methods.items()},
                 "suggestion": self.suggestion, "interval": list(self.interval), "bound": self.bound,
                 "candidates": clean(self.candidates), "candidate_losses": clean(self.candidate_losses),
+                "finalists": None if self.finalists is None else clean(self.finalists),
+                "finalist_losses": None if self.finalist_losses is None else clean(self.finalist_losses),
                 "steps_used": self.steps_used, "notes": self.notes}
 
     def plot(self, ax=None, path: str | None = None):
@@ -134,7 +142,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
 
     ``start``/``end``/``steps``/``mode``: the ramp (exponential by default). The test stops once the smoothed loss
     exceeds ``diverge_factor`` × its best. On data sets ``batch_size`` rows per step and ``seeds`` sample orders;
-    ``verify_steps`` (default: ``steps``) is the budget of each verification run.
+    ``verify_steps`` (default: a quarter of ``steps``) is the length of the first verification round; the best
+    third of the candidates then run 4× as long.
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
@@ -153,7 +162,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
     if not diverge_factor > 1:
         raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
-    verify_steps = steps if verify_steps is None else verify_steps
+    verify_steps = max(10, steps // 4) if verify_steps is None else verify_steps
     if isinstance(verify_steps, bool) or not isinstance(verify_steps, (int, np.integer)) or verify_steps < 1:
         raise ValueError(f"verify_steps: expected an integer >= 1, got {verify_steps!r}")
     if batch_size is not None and objective.n_samples is None:
@@ -202,8 +211,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
             bound = None
 
-    # 3. verification: the rules' picks and a log grid below the loss minimum, trained at once on the same batches,
-    #    then a finer look around the winner
+    # 3. verification: the rules' picks and a log grid below the loss minimum, trained at once on the same batches
     lr_at_min = float(lrs_v[best_i])
     picks = [v for v in methods.values() if v is not None and np.isfinite(v)]
     grid = np.geomspace(lr_at_min / 100.0, lr_at_min, 7)
@@ -213,37 +221,38 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         methods["lrscope"] = suggestion
         return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
                           np.full(cands.size, np.nan), bound, used, objective.name, notes)
-    final, f0, ends = _train_briefly(objective, optimizer, cands, verify_steps, batch_size, seed)
+    # successive halving: every candidate for verify_steps, then the best third again for 4× as long (a short run
+    # flatters a rate that is too large -- fast at first, unstable later -- and hides one that settles late)
+    first, f0, _ = _train_briefly(objective, optimizer, cands, verify_steps, batch_size, seed)
     used += verify_steps * cands.size
-    if not np.any(np.isfinite(final)):
+    if not np.any(np.isfinite(first)):
         raise ValueError("objective: every candidate learning rate diverged in verification; lower start or end")
-    winner = float(cands[int(np.argmin(final))])
-    finer = _dedupe(winner * np.array([10 ** (-1 / 6), 10 ** (1 / 6)]), None, start, end)
-    finer = finer[~np.isin(np.round(np.log10(finer), 2), np.round(np.log10(cands), 2))]
-    if finer.size:
-        more, _, more_ends = _train_briefly(objective, optimizer, finer, verify_steps, batch_size, seed)
-        used += verify_steps * finer.size
-        cands, final, ends = np.r_[cands, finer], np.r_[final, more], np.vstack([ends, more_ends])
-        order = np.argsort(cands)
-        cands, final, ends = cands[order], final[order], ends[order]
+    order = np.argsort(first)
+    n_final = min(int(np.isfinite(first).sum()), max(2, -(-cands.size // 3)))
+    finalists = np.sort(cands[order[:n_final]])
+    final, _, ends = _train_briefly(objective, optimizer, finalists, FINAL_FACTOR * verify_steps, batch_size, seed)
+    used += FINAL_FACTOR * verify_steps * finalists.size
     # the sanity cap: a pick above the stability bound where its own run ended sits at the edge of stability
     for k in np.argsort(final):
-        if not np.isfinite(final[k]) or bound is None or cands[k] < 0.99 * bound:
+        if not np.isfinite(final[k]) or bound is None or finalists[k] < 0.99 * bound:
             break
         limit = _limit_at(objective, optimizer, ends[k])
-        if limit is None or cands[k] < 0.99 * limit:
-            notes.append(f"the pick {cands[k]:.3g} is above 2/λ_max = {bound:.3g} at the start, but the curvature "
-                         f"falls along the path (2/λ_max = {limit:.3g} where its run ends)" if limit else
-                         f"the pick {cands[k]:.3g} is above 2/λ_max = {bound:.3g} at the start")
+        if limit is None or finalists[k] < 0.99 * limit:
+            notes.append(f"the pick {finalists[k]:.3g} is above 2/λ_max = {bound:.3g} at the start, but the "
+                         f"curvature falls along the path (2/λ_max = {limit:.3g} where its run ends)" if limit else
+                         f"the pick {finalists[k]:.3g} is above 2/λ_max = {bound:.3g} at the start")
             break
         final[k] = np.inf          # unstable where it ended: not recommended
-    k = int(np.argmin(final))
-    suggestion = float(cands[k])
+    if not np.any(np.isfinite(final)):      # every finalist failed the longer run: fall back on the first round
+        suggestion = float(cands[int(np.argmin(first))])
+    else:
+        k = int(np.argmin(final))
+        suggestion = float(finalists[k])
     gain = f0 - final
-    good = cands[np.isfinite(final) & (gain >= 0.9 * gain[k])] if gain[k] > 0 else cands[[k]]
+    good = finalists[np.isfinite(final) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([suggestion])
     methods["lrscope"] = suggestion
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (float(good.min()), float(good.max())),
-                      cands, final, bound, used, objective.name, notes)
+                      cands, first, bound, used, objective.name, notes, finalists, final)
 
 
 def _dedupe(cands, bound, start, end) -> np.ndarray:

@@ -18,7 +18,7 @@ import math
 import numpy as np
 import torch
 
-from ..finder import FindResult, min_over_ten, smooth, steepest, valley
+from ..finder import FINAL_FACTOR, FindResult, min_over_ten, smooth, steepest, valley
 from ._state import preserved_state, trainable_parameters
 from .sharpness import sharpness
 
@@ -100,8 +100,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             verify: bool = True, verify_steps: int | None = None, seed: int = 0) -> FindResult:
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
     linear), stopped when the smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid
-    below the loss minimum are trained for ``verify_steps`` steps from the same starting state, and the one with
-    the lowest loss is recommended. Everything is restored afterwards."""
+    below the loss minimum are trained for ``verify_steps`` steps from the same starting state, the best third again
+    for 4× as long, and the one with the lowest loss is recommended. Everything is restored afterwards."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -117,7 +117,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     for name, value, low in (("steps", steps, 5), ("accumulation_steps", accumulation_steps, 1)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
-    verify_steps = steps if verify_steps is None else verify_steps
+    verify_steps = max(10, steps // 4) if verify_steps is None else verify_steps
     if not isinstance(verify_steps, int) or verify_steps < 1:
         raise ValueError(f"verify_steps: expected an integer >= 1, got {verify_steps!r}")
     ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
@@ -176,44 +176,61 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
                           np.full(cands.size, np.nan), bound, used, type(model).__name__, notes)
 
-    # 2. verification: each candidate trained from the same state, on the same batches
-    finals = []
-    for lr in cands:
+    # 2. verification by successive halving: every candidate for verify_steps from the same state on the same
+    #    batches, then the best third again for 4× as long
+    def train(lr, n_steps):
         with preserved_state(model, optimizer):
             torch.manual_seed(seed)
             trainer = _Trainer(model, loss_fn, train_loader, optimizer, accumulation_steps, autocast)
             trainer.set_lr(float(lr))
             history = []
-            for _ in range(verify_steps):
+            for _ in range(n_steps):
                 history.append(trainer.step())
-                used += accumulation_steps
                 if not math.isfinite(history[-1]):
                     break
-            tail = history[-max(1, verify_steps // 10):]
-            final = float(np.mean(tail)) if len(history) == verify_steps and np.all(np.isfinite(tail)) else np.inf
+            tail = history[-max(1, n_steps // 4):]
+            final = float(np.mean(tail)) if len(history) == n_steps and np.all(np.isfinite(tail)) else np.inf
             if val_loader is not None and np.isfinite(final):
                 final = trainer.evaluate(val_loader)
             if bound is not None and lr >= 0.99 * bound and np.isfinite(final):
                 # the sanity cap: above 2/λ_max at the start, keep it only if stable where its run ended
                 x, y = trainer.batches()[:2]
                 try:
-                    lam_end = sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max
-                    limit = _stability_bound(optimizer, lam_end)
+                    limit = _stability_bound(optimizer, sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max)
                 except (ValueError, RuntimeError):
                     limit = None
                 if limit is not None and lr >= 0.99 * limit:
                     final = np.inf
-            finals.append(final)
-    finals = np.asarray(finals)
-    if not np.any(np.isfinite(finals)):
+            return final, len(history) * accumulation_steps
+
+    first = []
+    for lr in cands:
+        f, n = train(lr, verify_steps)
+        first.append(f)
+        used += n
+    first = np.asarray(first)
+    if not np.any(np.isfinite(first)):
         raise ValueError("model: every candidate learning rate diverged in verification; lower end")
-    k = int(np.argmin(finals))
+    n_final = min(int(np.isfinite(first).sum()), max(2, -(-cands.size // 3)))
+    finalists = np.sort(cands[np.argsort(first)[:n_final]])
+    finals = []
+    for lr in finalists:
+        f, n = train(lr, FINAL_FACTOR * verify_steps)
+        finals.append(f)
+        used += n
+    finals = np.asarray(finals)
+    if np.any(np.isfinite(finals)):
+        k = int(np.argmin(finals))
+        suggestion = float(finalists[k])
+    else:                                    # every finalist failed the longer run: fall back on the first round
+        suggestion = float(cands[int(np.argmin(first))])
     first_loss = float(raw[0])
     gain = first_loss - finals
-    good = cands[np.isfinite(finals) & (gain >= 0.9 * gain[k])] if gain[k] > 0 else cands[[k]]
-    methods["lrscope"] = float(cands[k])
-    if bound is not None and cands[k] > bound:
-        notes.append(f"the pick {cands[k]:.3g} is above 2/λ_max = {bound:.3g} at the start, but stable where its "
+    good = (finalists[np.isfinite(finals) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0
+            else np.array([suggestion]))
+    methods["lrscope"] = suggestion
+    if bound is not None and suggestion > bound:
+        notes.append(f"the pick {suggestion:.3g} is above 2/λ_max = {bound:.3g} at the start, but stable where its "
                      f"verification run ended")
-    return FindResult(lrs, raw[None, :cut], mean, band, methods, float(cands[k]), (float(good.min()),
-                      float(good.max())), cands, finals, bound, used, type(model).__name__, notes)
+    return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, (float(good.min()), float(good.max())),
+                      cands, first, bound, used, type(model).__name__, notes, finalists, finals)

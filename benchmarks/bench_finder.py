@@ -1,0 +1,224 @@
+"""Quality of the LR range test: does the suggested learning rate actually train well?
+
+Seven problems that span the field. For each, every learning rate is judged the same way: train for the problem's
+budget, read the final training loss. The reference is the best of a 13-point log grid (13 × budget steps of
+compute). Against it, in the same run:
+
+- **lrscope**: ``ls.find`` (or ``lrscope.torch.lr_find``) -- range test, then the verified pick;
+- **torch-lr-finder** (benchmark-only dependency): its range test on the same model and data, steepest-gradient pick;
+- **valley**: a fastai-style valley rule read off lrscope's own range-test curve (no verification);
+
+and the compute each used, in training steps. Targets: lrscope within 1.2× of the best-of-grid loss on every problem,
+at ≤ 15% of the grid's compute, and at least as good as torch-lr-finder everywhere.
+
+Run by hand: ``python benchmarks/bench_finder.py`` (a few minutes on 2 cores). Needs ``pip install torch-lr-finder``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import time
+
+import numpy as np
+import torch
+from sklearn.datasets import load_digits
+
+import lrscope as ls
+import lrscope.torch as lt
+
+torch.set_num_threads(2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# torch-lr-finder on a torch twin of each problem
+# ---------------------------------------------------------------------------------------------------------------
+def torch_lr_finder_pick(model, optimizer, criterion, loader, num_iter=100, start=1e-7, end=10.0):
+    from torch_lr_finder import LRFinder
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    for g in optimizer.param_groups:
+        g["lr"] = start
+    finder = LRFinder(model, optimizer, criterion, device="cpu")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        finder.range_test(loader, end_lr=end, num_iter=num_iter)
+        fig, ax = plt.subplots()
+        try:
+            _, lr = finder.plot(ax=ax, suggest_lr=True)
+        except Exception:           # too few points after its skip_start/skip_end trimming
+            lr = None
+        plt.close(fig)
+    used = len(finder.history["lr"])
+    finder.reset()
+    return lr, used
+
+
+class Linear(torch.nn.Module):
+    """The torch twin of an lrscope data-set model: one linear layer, zero-initialised as lrscope's x0."""
+
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.lin = torch.nn.Linear(n_in, n_out, dtype=torch.float64)
+        torch.nn.init.zeros_(self.lin.weight)
+        torch.nn.init.zeros_(self.lin.bias)
+
+    def forward(self, x):
+        return self.lin(x)
+
+
+class RosenbrockModule(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([-1.2, 1.0], dtype=torch.float64))
+
+    def forward(self, x):
+        return (1 - self.w[0]) ** 2 + 100 * (self.w[1] - self.w[0] ** 2) ** 2 + 0 * x.sum()
+
+
+def twin(obj, kind):
+    """(model, criterion, dataset) in torch for an lrscope objective."""
+    if kind == "rosenbrock":
+        ds = torch.utils.data.TensorDataset(torch.zeros(1000, 1, dtype=torch.float64),
+                                            torch.zeros(1000, dtype=torch.float64))
+        return RosenbrockModule(), (lambda out, y: out), ds
+    X = torch.tensor(obj.X[:, :-1])
+    if kind == "linear":
+        y = torch.tensor(obj.y)[:, None]
+        return Linear(X.shape[1], 1), (lambda out, t: 0.5 * torch.mean((out - t) ** 2)), \
+            torch.utils.data.TensorDataset(X, y)
+    if kind == "logistic":
+        y = torch.tensor(obj.y)[:, None]
+        return Linear(X.shape[1], 1), torch.nn.functional.binary_cross_entropy_with_logits, \
+            torch.utils.data.TensorDataset(X, y)
+    y = torch.tensor(np.argmax(obj.onehot, axis=1))
+    return Linear(X.shape[1], obj.n_classes), torch.nn.functional.cross_entropy, torch.utils.data.TensorDataset(X, y)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def core_problem(name, obj, kind, optimizer, torch_opt, grid, budget, batch_size=None, find_kw=None):
+    """One NumPy-core problem: grid, lrscope, valley, torch-lr-finder, each pick trained with ls.sweep."""
+    t0 = time.perf_counter()
+    steps_kw = {"epochs": budget} if batch_size else {"steps": budget}
+    res = ls.find(obj, optimizer=optimizer, batch_size=batch_size, **(find_kw or {}))
+    model, criterion, ds = twin(obj, kind)
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size or len(ds), shuffle=batch_size is not None,
+                                         generator=torch.Generator().manual_seed(0))
+    tlf, tlf_used = torch_lr_finder_pick(model, torch_opt(model.parameters()), criterion, loader)
+    picks = {"lrscope": res.suggestion, "valley": res.methods["valley"], "torch-lr-finder": tlf}
+    lrs = np.r_[grid, [v for v in picks.values() if v is not None]]
+    sw = ls.sweep(obj, lrs=lrs, optimizer=optimizer, batch_size=batch_size, analyze=False, **steps_kw)
+    final = np.where(sw.diverged_at < 0, sw.final_losses, np.inf)
+    per_run = sw.steps
+    out = {"grid": final[:len(grid)], "grid_lrs": grid, "grid_steps": len(grid) * per_run, "picks": picks,
+           "lrscope_steps": res.steps_used, "tlf_steps": tlf_used, "seconds": time.perf_counter() - t0}
+    i = len(grid)
+    for key, v in picks.items():
+        if v is not None:
+            out[key] = final[i]
+            i += 1
+        else:
+            out[key] = np.inf
+    return name, out
+
+
+def digits_tensors():
+    d = load_digits()
+    X = (d.data - d.data.mean(0)) / (d.data.std(0) + 1e-8)
+    return torch.tensor(X, dtype=torch.float32), torch.tensor(d.target)
+
+
+def torch_problem(name, make_model, make_opt, sweep_opt, sweep_kw, grid, epochs, images=False, find_kw=None):
+    t0 = time.perf_counter()
+    X, y = digits_tensors()
+    if images:
+        X = X.reshape(-1, 1, 8, 8)
+    ds = torch.utils.data.TensorDataset(X, y)
+
+    def loader():          # a fresh loader with the same seed for every method: the same batch order for all
+        return torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True,
+                                           generator=torch.Generator().manual_seed(0))
+
+    loss = torch.nn.functional.cross_entropy
+    model = make_model()
+    res = lt.lr_find(model, loss, loader(), make_opt(model.parameters()), **(find_kw or {}))
+    tlf_model = make_model()
+    tlf, tlf_used = torch_lr_finder_pick(tlf_model, make_opt(tlf_model.parameters()), loss, loader())
+    picks = {"lrscope": res.suggestion, "valley": res.methods["valley"], "torch-lr-finder": tlf}
+    lrs = np.r_[grid, [v for v in picks.values() if v is not None]]
+    sw = lt.sweep(make_model(), loss, loader(), list(lrs), optimizer=sweep_opt, epochs=epochs, **sweep_kw)
+    final = np.where(np.isfinite(sw.losses[:, -1]), sw.losses[:, -1], np.inf)
+    out = {"grid": final[:len(grid)], "grid_lrs": grid, "grid_steps": len(grid) * sw.steps, "picks": picks,
+           "lrscope_steps": res.steps_used, "tlf_steps": tlf_used, "seconds": time.perf_counter() - t0}
+    i = len(grid)
+    for key, v in picks.items():
+        if v is not None:
+            out[key] = final[i]
+            i += 1
+        else:
+            out[key] = np.inf
+    return name, out
+
+
+def mlp():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+
+
+def cnn():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                               torch.nn.Flatten(), torch.nn.Linear(8 * 4 * 4, 10))
+
+
+def main():
+    sgd = lambda p: torch.optim.SGD(p, lr=1e-7)                          # noqa: E731
+    hb = lambda p: torch.optim.SGD(p, lr=1e-7, momentum=0.9)             # noqa: E731
+    adam = lambda p: torch.optim.Adam(p, lr=1e-7)                        # noqa: E731
+    B = 500
+    core_find = {"steps": 100, "verify_steps": B // 20}
+    rows = [
+        core_problem("least squares, diabetes raw (GD)", ls.objectives.dataset("diabetes", standardize=False),
+                     "linear", ls.optim.gd(), sgd, np.geomspace(1e-7, 1e-1, 13), B, find_kw=core_find),
+        core_problem("least squares, diabetes standardized (GD)", ls.objectives.dataset("diabetes"), "linear",
+                     ls.optim.gd(), sgd, np.geomspace(1e-4, 1e2, 13), B, find_kw=core_find),
+        core_problem("logistic, breast_cancer raw (GD)", ls.objectives.dataset("breast_cancer", standardize=False),
+                     "logistic", ls.optim.gd(), sgd, np.geomspace(1e-9, 1e-3, 13), B, find_kw=core_find),
+        core_problem("softmax, digits (momentum 0.9, batch 32, 5 epochs)", ls.objectives.dataset("digits"),
+                     "softmax", ls.optim.momentum(0.9, form="heavy_ball"), hb, np.geomspace(1e-4, 1e2, 13), 5,
+                     batch_size=32, find_kw={"steps": 80, "seeds": 2, "verify_steps": 12}),
+        core_problem("Rosenbrock (Adam, 1000 steps)", ls.objectives.rosenbrock(), "rosenbrock", ls.optim.adam(), adam,
+                     np.geomspace(1e-5, 1e1, 13), 1000, find_kw={"steps": 100, "verify_steps": 50}),
+        torch_problem("MLP 64-64-10, digits (SGD momentum 0.9, 5 epochs)", mlp, hb, "momentum", {"momentum": 0.9},
+                      np.geomspace(1e-4, 1e2, 13), 5, find_kw={"steps": 60, "verify_steps": 7}),
+        torch_problem("small CNN, digits (Adam, 5 epochs)", cnn, adam, "adam", {}, np.geomspace(1e-5, 1e1, 13), 5,
+                      images=True, find_kw={"steps": 60, "verify_steps": 7}),
+    ]
+    head = (f"{'problem':52s} {'best of grid':>12s} {'lrscope':>18s} {'torch-lr-finder':>18s} {'valley':>18s} "
+            f"{'compute: grid / lrscope / tlf':>30s}")
+    print(head)
+    print("-" * len(head))
+    ok = True
+    for name, r in rows:
+        best = float(np.min(r["grid"]))
+        bi = int(np.argmin(r["grid"]))
+
+        def cell(key):
+            v = r[key]
+            ratio = v / best if best > 0 else (1.0 if v <= best else math.inf)
+            text = f"{ratio:4.2f}x" if ratio < 1000 else f"{ratio:.0e}x"
+            return f"{v:9.4g} ({text})" if np.isfinite(v) else f"{'diverged':>9s}        "
+
+        share = r["lrscope_steps"] / r["grid_steps"]
+        print(f"{name:52s} {best:12.4g} {cell('lrscope'):>18s} {cell('torch-lr-finder'):>18s} {cell('valley'):>18s} "
+              f"{r['grid_steps']:>8d} / {r['lrscope_steps']:5d} ({share:4.0%}) / {r['tlf_steps']:3d}")
+        print(f"{'':52s} α: {r['grid_lrs'][bi]:.3g}{'':6s} "
+              + "  ".join(f"{k}={v:.3g}" if v is not None else f"{k}=none" for k, v in r["picks"].items()))
+        good = best <= 0 or r["lrscope"] <= 1.2 * best
+        ok &= good and share <= 0.15 and r["lrscope"] <= r["torch-lr-finder"] * (1 + 1e-9)
+    print("all targets met" if ok else "some targets missed (see above)")
+
+
+if __name__ == "__main__":
+    main()
