@@ -136,14 +136,15 @@ def min_over_ten(lrs, curve) -> float:
 
 def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
          steps: int = 100, mode: str = "exp", batch_size: int | None = None, seeds: int = 3, beta: float = 0.9,
-         diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None, seed: int = 0,
-         progress=None) -> FindResult:
+         diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
+         final_steps: int | None = None, seed: int = 0, progress=None) -> FindResult:
     """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
 
     ``start``/``end``/``steps``/``mode``: the ramp (exponential by default). The test stops once the smoothed loss
     exceeds ``diverge_factor`` × its best. On data sets ``batch_size`` rows per step and ``seeds`` sample orders;
     ``verify_steps`` (default: a quarter of ``steps``) is the length of the first verification round; the best
-    third of the candidates then run 4× as long.
+    third of the candidates then run ``final_steps`` (default 4 × ``verify_steps``): give it a good part of the
+    budget you will train for, since a short run flatters rates that are fast at first and unstable later.
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
@@ -163,8 +164,10 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     if not diverge_factor > 1:
         raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
     verify_steps = max(10, steps // 4) if verify_steps is None else verify_steps
-    if isinstance(verify_steps, bool) or not isinstance(verify_steps, (int, np.integer)) or verify_steps < 1:
-        raise ValueError(f"verify_steps: expected an integer >= 1, got {verify_steps!r}")
+    final_steps = FINAL_FACTOR * verify_steps if final_steps is None else final_steps
+    for name, value in (("verify_steps", verify_steps), ("final_steps", final_steps)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
     if batch_size is not None and objective.n_samples is None:
         raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
     stochastic = batch_size is not None and objective.n_samples is not None and batch_size < objective.n_samples
@@ -230,8 +233,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     order = np.argsort(first)
     n_final = min(int(np.isfinite(first).sum()), max(2, -(-cands.size // 3)))
     finalists = np.sort(cands[order[:n_final]])
-    final, _, ends = _train_briefly(objective, optimizer, finalists, FINAL_FACTOR * verify_steps, batch_size, seed)
-    used += FINAL_FACTOR * verify_steps * finalists.size
+    final, _, ends = _train_briefly(objective, optimizer, finalists, final_steps, batch_size, seed)
+    used += final_steps * finalists.size
     # the sanity cap: a pick above the stability bound where its own run ended sits at the edge of stability
     for k in np.argsort(final):
         if not np.isfinite(final[k]) or bound is None or finalists[k] < 0.99 * bound:

@@ -97,11 +97,13 @@ class _Trainer:
 def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.optim.Optimizer, *,
             start: float = 1e-7, end: float = 10.0, steps: int = 100, mode: str = "exp", beta: float = 0.9,
             diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
-            verify: bool = True, verify_steps: int | None = None, seed: int = 0) -> FindResult:
+            verify: bool = True, verify_steps: int | None = None, final_steps: int | None = None,
+            seed: int = 0) -> FindResult:
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
     linear), stopped when the smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid
     below the loss minimum are trained for ``verify_steps`` steps from the same starting state, the best third again
-    for 4× as long, and the one with the lowest loss is recommended. Everything is restored afterwards."""
+    for ``final_steps`` (default 4 × ``verify_steps``), and the one with the lowest loss is recommended.
+    Everything is restored afterwards."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -118,8 +120,10 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
     verify_steps = max(10, steps // 4) if verify_steps is None else verify_steps
-    if not isinstance(verify_steps, int) or verify_steps < 1:
-        raise ValueError(f"verify_steps: expected an integer >= 1, got {verify_steps!r}")
+    final_steps = FINAL_FACTOR * verify_steps if final_steps is None else final_steps
+    for name, value in (("verify_steps", verify_steps), ("final_steps", final_steps)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
     ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
 
     with preserved_state(model, optimizer):
@@ -215,7 +219,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
     finals = []
     for lr in finalists:
-        f, n = train(lr, FINAL_FACTOR * verify_steps)
+        f, n = train(lr, final_steps)
         finals.append(f)
         used += n
     finals = np.asarray(finals)
