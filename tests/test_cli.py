@@ -110,6 +110,21 @@ def test_find_on_data_with_plot_and_json(tmp_path):
     assert f"{core.suggestion:.4g}" in proc.stdout and "valley" in proc.stdout
 
 
+def test_sweep_and_bound_with_a_pytorch_model(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "m.json"
+    proc = run("sweep", "--dataset", "digits", "--model", "mlp", "--optimizer", "momentum", "--beta", "0.9",
+               "--lr", "0.01,0.1,3", "--epochs", "2", "--json", str(out), "-q")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    kinds = [c["verdict"]["kind"] for c in data["configs"]]
+    assert kinds[2] == "diverged" and kinds[1] in ("converged", "slow")
+    assert data["configs"][1]["hyperparams"]["momentum"] == 0.9
+    proc = run("bound", "--dataset", "digits", "--model", "cnn")
+    assert proc.returncode == 0, proc.stderr
+    assert "λ_max" in proc.stdout and "2/λ_max" in proc.stdout
+
+
 def test_parse_values():
     np.testing.assert_allclose(parse_values("1e-4:1e-1:4", "--lr"), [1e-4, 1e-3, 1e-2, 1e-1])
     assert parse_values("0.1, 0.2", "--lr").tolist() == [0.1, 0.2]
@@ -148,6 +163,10 @@ BAD = [
     (["find", "--steps", "2"], "--steps"),
     (["find", "--optimizer", "momentum", "--beta", "0.5,0.9"], "--beta"),
     (["find", "--objective", "log(x)", "--x0", "-1"], "not the learning rate"),
+    (["sweep", "--dataset", "wine", "--model", "cnn"], "--model"),
+    (["sweep", "--model", "mlp"], "--model"),
+    (["sweep", "--dataset", "digits", "--model", "mlp", "--optimizer", "rmsprop"], "--optimizer"),
+    (["sweep", "--dataset", "digits", "--model", "mlp", "--steps", "10"], "--steps"),
     (["nonsense"], "invalid choice"),
 ]
 

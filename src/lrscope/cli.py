@@ -24,6 +24,9 @@ from . import __version__, objectives, optim, schedules, theory
 from .run import sweep
 
 VERDICT_STYLE = {"converged": "green", "slow": "yellow", "oscillating": "magenta", "diverged": "red"}
+TORCH_MODELS = ("mlp", "cnn")          # models trained through lrscope.torch (needs PyTorch)
+TORCH_OPTIMIZERS = {"gd": "sgd", "sgd": "sgd", "momentum": "momentum", "nesterov": "nesterov", "adam": "adam",
+                    "adamw": "adamw"}
 
 # optimizer hyperparameters that the command line exposes: option name -> (keyword, optimizers that take it)
 HYPER_OPTIONS = {
@@ -317,10 +320,57 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def _torch_model(args):
+    """A built-in PyTorch model on a data set, for --model mlp/cnn."""
+    if not args.dataset:
+        raise UsageError(f"--model: {args.model} needs --dataset")
+    try:
+        from .torch.models import build
+    except ImportError:
+        raise UsageError(f"--model: {args.model} needs PyTorch: pip install 'lrscope[torch]'") from None
+    return build(args.model, args.dataset, seed=args.seed if hasattr(args, "seed") else 0)
+
+
+def _torch_sweep(args, console) -> int:
+    from .torch import sweep as torch_sweep
+    if args.optimizer not in TORCH_OPTIMIZERS:
+        raise UsageError(f"--optimizer: {args.optimizer} is not available for PyTorch models; choose one of "
+                         f"{', '.join(TORCH_OPTIMIZERS)}")
+    if args.steps is not None:
+        raise UsageError("--steps: PyTorch models train for --epochs")
+    if args.schedule or args.warmup:
+        raise UsageError("--schedule: not available for PyTorch models yet")
+    if args.form == "ema" or args.centered or args.amsgrad or args.raw:
+        raise UsageError("--form/--centered/--amsgrad/--raw: not available for PyTorch models")
+    kind = TORCH_OPTIMIZERS[args.optimizer]
+    hyper = {}
+    names = {"beta": "momentum", "dampening": "dampening", "beta1": "beta1", "beta2": "beta2", "eps": "eps",
+             "weight_decay": "weight_decay"}
+    for option, key in names.items():
+        text = getattr(args, option)
+        if text is not None:
+            hyper[key] = parse_values(text, "--" + option.replace("_", "-"))
+    lrs = parse_values(args.lr, "--lr", positive=True) if args.lr else np.array([0.01 if kind != "adam" else 1e-3])
+    swept = {k: v for k, v in hyper.items() if v.size > 1}
+    grid = list(itertools.product(lrs, *swept.values()))
+    grid_lrs = [g[0] for g in grid]
+    per = {k: ([g[i + 1] for g in grid] if k in swept else float(v[0]))
+           for i, (k, v) in enumerate(hyper.items())}
+    net, loss, X, y = _torch_model(args)
+    try:
+        res = torch_sweep(net, loss, (X, y), grid_lrs, optimizer=kind, epochs=args.epochs or 3,
+                          batch_size=args.batch_size or 64, seed=args.seed, **per)
+    except ValueError as exc:
+        raise UsageError(_as_option(str(exc))) from None
+    return _report_sweep(args, res, {k.replace("momentum", "momentum"): v for k, v in swept.items()}, console)
+
+
 def cmd_sweep(args) -> int:
     console = _console(args)
     for path, option in ((args.plot, "--plot"), (args.csv, "--csv"), (args.json, "--json")):
         _check_writable(path, option)
+    if args.model in TORCH_MODELS:
+        return _torch_sweep(args, console)
     obj = build_objective(args)
     lrs = parse_values(args.lr, "--lr", positive=True) if args.lr else None
     name, fixed, swept = build_optimizer(args, 0)
@@ -339,7 +389,10 @@ def cmd_sweep(args) -> int:
                     batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, progress=progress)
     finally:
         progress.close()
+    return _report_sweep(args, res, swept, console)
 
+
+def _report_sweep(args, res, swept, console) -> int:
     if args.json == "-":
         json.dump(res.to_dict(), sys.stdout)
         sys.stdout.write("\n")
@@ -405,8 +458,25 @@ def _csv_number(x):
     return repr(float(x)) if np.isfinite(x) else ""
 
 
+def _torch_bound(args, console) -> int:
+    from .torch import sharpness
+    net, loss, X, y = _torch_model(args)
+    s = sharpness(net, loss, (X, y), smallest=True, trace=True)
+    rows = [("λ_max (largest Hessian eigenvalue)", _fmt(s.lambda_max)), ("λ_min (smallest)", _fmt(s.lambda_min)),
+            ("trace (Hutchinson estimate)", _fmt(s.trace)),
+            ("stable range for gradient descent", f"0 < α < 2/λ_max = {_fmt(s.bound)}"),
+            ("Hessian-vector products used", str(s.hvps))]
+    _table(f"{args.model} on {args.dataset}: curvature at the initial weights (full data)", ["quantity", "value"],
+           rows, console)
+    _say(console, "The curvature of a network changes as it trains (it tends to rise towards 2/α: the edge of "
+                  "stability); lrscope.torch.Monitor(sharpness_every=N) tracks it during your own training.")
+    return 0
+
+
 def cmd_bound(args) -> int:
     console = _console(args)
+    if args.model in TORCH_MODELS:
+        return _torch_bound(args, console)
     obj = build_objective(args)
     at = None if args.at is None else parse_values(args.at, "--at")
     a = theory.analyze(obj, at=at)
@@ -514,8 +584,9 @@ def _add_objective_options(p):
                                              "formula such as \"x**2 + 10*y**2\" (default x2)")
     g.add_argument("--x0", help="start point, comma-separated, one number per variable (e.g. 10 or -1.2,1)")
     g.add_argument("--dataset", "-d", choices=list(objectives.DATASETS), help="a scikit-learn data set")
-    g.add_argument("--model", "-m", choices=list(objectives.datasets.MODELS),
-                   help="linear (least squares), logistic or softmax (default: the data set's natural one)")
+    g.add_argument("--model", "-m", choices=list(objectives.datasets.MODELS) + list(TORCH_MODELS),
+                   help="linear (least squares), logistic or softmax (default: the data set's natural one); "
+                        "mlp or cnn: a small PyTorch network, trained with lrscope.torch")
     g.add_argument("--raw", action="store_true", help="do not standardize the features")
     g.add_argument("--l2", type=float, default=0.0, help="L2 penalty l2/2·‖w‖² (default 0)")
 

@@ -98,6 +98,19 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
         return Verdict("diverged", step, f"the loss rose above its start at step {step} and grew from {_g(f0)} "
                        f"to {_g(fT)}", advice.diverged())
 
+    # 1''. diverged: no net progress at all -- it ended above its start after rising past it (training collapsed)
+    if fT > f0 + tol * m and np.max(losses) > f0 + tol * m and not stochastic_noise_only(losses, stochastic, m):
+        return Verdict("diverged", int(np.argmax(losses > f0 + tol * m)), f"the loss ended above its start "
+                       f"({_g(f0)} → {_g(fT)}) while the best known is {_g(best)}: training went backwards",
+                       advice.diverged())
+
+    # 1'''. diverged: it gave back more than half of what it had gained (the loss rose again from its low)
+    low_at = int(np.argmin(losses))
+    gained = f0 - losses[low_at]
+    if gained > tol * m and fT - losses[low_at] > 0.5 * gained:
+        return Verdict("diverged", low_at, f"the loss rose again after step {low_at}, from its low {_g(losses[low_at])} "
+                       f"to {_g(fT)} (start {_g(f0)})", advice.diverged())
+
     w = min(T, max(2, T // 10))
     recent = losses[-w - 1:]
     if stochastic:     # compare the means of the last two windows: noise must not hide a trend or fake one
@@ -154,6 +167,11 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
     more = f"; about {needed} more steps needed" if needed else ""
     return Verdict("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
                    f"in {T} steps){more}", advice.slow(needed), steps_needed=needed or None)
+
+
+def stochastic_noise_only(losses: np.ndarray, stochastic: bool, m: float) -> bool:
+    """In a stochastic run, an end slightly above the start can be noise: only more than 5% of the scale counts."""
+    return stochastic and losses[-1] - losses[0] <= 0.05 * m
 
 
 def _rising(losses: np.ndarray) -> bool:

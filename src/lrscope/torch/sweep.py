@@ -64,13 +64,14 @@ def _spec(optimizer: str, hyper: dict, k: int, dtype, device):
     if unknown:
         raise ValueError(f"{', '.join(sorted(unknown))}: not a hyperparameter of {optimizer} "
                          f"(it takes {', '.join(defaults)})")
-    out = {}
+    out, exact = {}, {}
     for key, default in defaults.items():
         arr = np.atleast_1d(np.asarray(hyper.get(key, default), dtype=np.float64))
         if arr.ndim != 1 or arr.shape[0] not in (1, k) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
             raise ValueError(f"{key}: expected a number >= 0 or {k} of them, got {hyper.get(key)!r}")
-        out[key] = torch.as_tensor(np.broadcast_to(arr, (k,)).copy(), dtype=dtype, device=device)
-    return out
+        exact[key] = np.broadcast_to(arr, (k,)).copy()
+        out[key] = torch.as_tensor(exact[key], dtype=dtype, device=device)
+    return out, exact
 
 
 def _shape(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -149,7 +150,7 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
     (shuffled with ``seed``, ``batch_size`` rows per step). ``optimizer``: ``sgd``, ``momentum``, ``nesterov``,
     ``adam`` or ``adamw``, with torch.optim's hyperparameters (``momentum``, ``dampening``, ``beta1``, ``beta2``,
     ``eps``, ``weight_decay``), each a number or one per learning rate. The model itself is not changed.
-    ``losses`` are the full training loss (evaluated every ``eval_every`` steps, default once an epoch);
+    ``losses`` are the full training loss (evaluated every ``eval_every`` steps, default 10 times an epoch);
     ``batch_losses`` the loss of every step.
     """
     if not isinstance(model, torch.nn.Module):
@@ -165,7 +166,7 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
     K = lr_arr.size
     first = next(iter(model.parameters()))
     dtype, device = first.dtype, first.device
-    hp = _spec(optimizer, hyperparams, K, dtype, device)
+    hp, hyper_np = _spec(optimizer, hyperparams, K, dtype, device)
     generator = torch.Generator().manual_seed(seed)
     epoch_batches = [_as_batches(data, batch_size, generator) for _ in range(epochs)]
     if not epoch_batches[0]:
@@ -176,7 +177,8 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
         raise ValueError(f"data: {x_all.shape[0]} inputs but {y_all.shape[0]} targets")
     steps_per_epoch = len(epoch_batches[0])
     steps = sum(len(b) for b in epoch_batches)
-    eval_every = steps_per_epoch if eval_every is None else int(eval_every)
+    # the full training loss 10 times an epoch by default: enough points for a verdict, cheap next to training
+    eval_every = max(1, steps_per_epoch // 10) if eval_every is None else int(eval_every)
     lr_t = torch.as_tensor(lr_arr, dtype=dtype, device=device)
 
     if vectorize is None or vectorize:
@@ -193,7 +195,6 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
         traces = _sequential(model, loss_fn, epoch_batches, x_all, y_all, lr_arr, optimizer, hp, eval_every)
     losses, batch_losses, gnorms, finals = traces
 
-    hyper_np = {key: v.detach().cpu().double().numpy() for key, v in hp.items()}
     kind = "adaptive" if optimizer in ("adam", "adamw") else ("nesterov" if optimizer == "nesterov" else
                                                               ("heavy_ball" if optimizer == "momentum" else "gd"))
     descriptor = core_optim.Optimizer(optimizer, None, None, hyper_np, kind=kind)
