@@ -125,6 +125,16 @@ def test_sweep_and_bound_with_a_pytorch_model(tmp_path):
     assert "λ_max" in proc.stdout and "2/λ_max" in proc.stdout
 
 
+def test_serve_on_a_busy_port_is_one_line():
+    import socket
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = run("serve", "--port", str(port))
+    assert proc.returncode == 2 and "--port" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_parse_values():
     np.testing.assert_allclose(parse_values("1e-4:1e-1:4", "--lr"), [1e-4, 1e-3, 1e-2, 1e-1])
     assert parse_values("0.1, 0.2", "--lr").tolist() == [0.1, 0.2]

@@ -117,3 +117,12 @@ def test_shared_url_restores_the_setup(browser, server):
     assert pg.input_value("#optimizer") == "adam" and pg.input_value("#steps") == "300"
     assert pg.evaluate("document.getElementById('landscape-chart').data[0].type") == "contour"
     pg.close()
+
+
+def test_range_test_button_draws_the_chart_and_the_suggestion(page):
+    page.select_option("#objective", "builtin:quadratic")
+    page.wait_for_function("document.querySelector('#verdicts li') !== null")
+    page.click("#run-find")
+    page.wait_for_function("document.getElementById('find-text').textContent.includes('suggested α')")
+    assert page.evaluate("document.getElementById('find-chart').data.length") >= 3
+    assert "verified" in page.inner_text("#find-text")

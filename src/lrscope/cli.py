@@ -564,6 +564,12 @@ def cmd_serve(args) -> int:
         raise UsageError("serve: needs the web extra: pip install 'lrscope[all]'") from None
     if not 0 < args.port < 65536:
         raise UsageError(f"--port: must be 1..65535, got {args.port}")
+    import socket
+    try:                                    # fail with one clear line before uvicorn logs its own
+        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+            probe.bind((args.host, args.port))
+    except OSError as exc:
+        raise UsageError(f"--port: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     print(f"lrscope explorer on http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
