@@ -10,7 +10,9 @@ things more:
 2. **verification** -- the rules' picks and a log grid below the loss minimum are then trained for a short budget,
    all at once in one vectorized sweep with the same batches; the best third run again 4× as long (successive
    halving: a short run flatters a rate that is fast at first and unstable later), and the one that lowers the loss
-   most is recommended; the finalists whose result is close to the best give the interval;
+   most is recommended -- unless twice that rate already fails, in which case it sits at the edge of stability and
+   lrscope backs off to half of it (skipped where theory gives the exact bound: GD on quadratics); the finalists
+   whose result is close to the best give the interval;
 3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
    is recommended only if it is below the bound measured where its own verification run ended (the curvature often
    falls along the path, as for logistic regression); otherwise it sits at the edge of stability and is passed over.
@@ -251,11 +253,41 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     else:
         k = int(np.argmin(final))
         suggestion = float(finalists[k])
+        # the margin check, where no exact bound is known: a rate whose double already fails sits at the edge of
+        # stability, and longer training (sharpening) would push it over -- back off to half of it
+        exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
+        if not exact:
+            doubled, _, _ = _train_briefly(objective, optimizer, np.array([2 * suggestion]), final_steps,
+                                           batch_size, seed)
+            used += final_steps
+            if much_worse(doubled[0], final[k], f0):
+                half = suggestion / 2
+                lower = finalists <= half * 1.0001
+                if np.any(lower & np.isfinite(final)):
+                    j = int(np.argmin(np.where(lower, final, np.inf)))
+                    backed = float(finalists[j])
+                else:
+                    more, _, _ = _train_briefly(objective, optimizer, np.array([half]), final_steps, batch_size, seed)
+                    used += final_steps
+                    finalists, final = np.r_[finalists, half], np.r_[final, more]
+                    order = np.argsort(finalists)
+                    finalists, final = finalists[order], final[order]
+                    backed = half
+                notes.append(f"backed off from {suggestion:.3g} to {backed:.3g}: twice {suggestion:.3g} already "
+                             f"fails, so {suggestion:.3g} is at the edge of stability")
+                suggestion = backed
     gain = f0 - final
     good = finalists[np.isfinite(final) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([suggestion])
     methods["lrscope"] = suggestion
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (float(good.min()), float(good.max())),
                       cands, first, bound, used, objective.name, notes, finalists, final)
+
+
+def much_worse(doubled: float, best: float, start: float) -> bool:
+    """Whether training at twice a rate fails: it diverges, gives back half the gain, or ends 10× higher."""
+    if not np.isfinite(doubled):
+        return True
+    return doubled - best > 0.5 * max(start - best, 0.0) or (best > 0 and doubled > 10 * best)
 
 
 def _dedupe(cands, bound, start, end) -> np.ndarray:
