@@ -177,7 +177,7 @@ def main():
     hb = lambda p: torch.optim.SGD(p, lr=1e-7, momentum=0.9)             # noqa: E731
     adam = lambda p: torch.optim.Adam(p, lr=1e-7)                        # noqa: E731
     B = 500
-    core_find = {"steps": 100, "verify_steps": 40, "final_steps": 150}
+    core_find = {"steps": 100, "verify_steps": 30, "final_steps": 120}
     rows = [
         core_problem("least squares, diabetes raw (GD)", ls.objectives.dataset("diabetes", standardize=False),
                      "linear", ls.optim.gd(), sgd, np.geomspace(1e-7, 1e-1, 13), B, find_kw=core_find),

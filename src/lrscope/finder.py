@@ -11,8 +11,9 @@ things more:
    all at once in one vectorized sweep with the same batches; the best third run again 4× as long (successive
    halving: a short run flatters a rate that is fast at first and unstable later), and the one that lowers the loss
    most is recommended -- unless twice that rate already fails, in which case it sits at the edge of stability and
-   lrscope backs off to half of it (skipped where theory gives the exact bound: GD on quadratics); the finalists
-   whose result is close to the best give the interval;
+   lrscope backs off to half of it; a double that does better is taken instead (twice at most). These probes are
+   skipped where theory gives the exact bound (GD on quadratics). The finalists whose result is close to the best
+   give the interval;
 3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
    is recommended only if it is below the bound measured where its own verification run ended (the curvature often
    falls along the path, as for logistic regression); otherwise it sits at the edge of stability and is passed over.
@@ -31,6 +32,7 @@ from .run import sweep
 from .schedules import Schedule
 
 FINAL_FACTOR = 4            # the finalists' verification runs are this many times longer than the first round
+MAX_PROBES = 2              # doublings tried above the winner of the finalists' round
 
 
 @dataclass
@@ -254,33 +256,45 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         k = int(np.argmin(final))
         suggestion = float(finalists[k])
         # the margin check, where no exact bound is known: a rate whose double already fails sits at the edge of
-        # stability, and longer training (sharpening) would push it over -- back off to half of it
+        # stability, and longer training (sharpening) would push it over -- back off to half of it. A double that
+        # does better instead is taken, and doubled again (at most MAX_PROBES times): the first short round can
+        # eliminate a rate that overshoots at first and settles later
         exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
-        if not exact:
+        best_loss = final[k]
+        for _ in range(0 if exact else MAX_PROBES):
             doubled, _, _ = _train_briefly(objective, optimizer, np.array([2 * suggestion]), final_steps,
                                            batch_size, seed)
             used += final_steps
-            if much_worse(doubled[0], final[k], f0):
+            finalists, final = _with(finalists, final, 2 * suggestion, doubled[0])
+            if much_worse(doubled[0], best_loss, f0):
                 half = suggestion / 2
-                lower = finalists <= half * 1.0001
-                if np.any(lower & np.isfinite(final)):
-                    j = int(np.argmin(np.where(lower, final, np.inf)))
-                    backed = float(finalists[j])
+                lower = (finalists <= half * 1.0001) & np.isfinite(final)
+                if np.any(lower):
+                    backed = float(finalists[int(np.argmin(np.where(lower, final, np.inf)))])
                 else:
                     more, _, _ = _train_briefly(objective, optimizer, np.array([half]), final_steps, batch_size, seed)
                     used += final_steps
-                    finalists, final = np.r_[finalists, half], np.r_[final, more]
-                    order = np.argsort(finalists)
-                    finalists, final = finalists[order], final[order]
+                    finalists, final = _with(finalists, final, half, more[0])
                     backed = half
                 notes.append(f"backed off from {suggestion:.3g} to {backed:.3g}: twice {suggestion:.3g} already "
                              f"fails, so {suggestion:.3g} is at the edge of stability")
                 suggestion = backed
+                break
+            if doubled[0] >= best_loss:
+                break
+            suggestion, best_loss = 2 * suggestion, float(doubled[0])
     gain = f0 - final
     good = finalists[np.isfinite(final) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([suggestion])
     methods["lrscope"] = suggestion
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (float(good.min()), float(good.max())),
                       cands, first, bound, used, objective.name, notes, finalists, final)
+
+
+def _with(rates, losses, rate, loss):
+    """Add one verified (rate, loss) to the finalists, kept sorted by rate."""
+    rates, losses = np.r_[rates, rate], np.r_[losses, loss]
+    order = np.argsort(rates)
+    return rates[order], losses[order]
 
 
 def much_worse(doubled: float, best: float, start: float) -> bool:

@@ -18,7 +18,7 @@ import math
 import numpy as np
 import torch
 
-from ..finder import FINAL_FACTOR, FindResult, min_over_ten, much_worse, smooth, steepest, valley
+from ..finder import FINAL_FACTOR, MAX_PROBES, FindResult, _with, min_over_ten, much_worse, smooth, steepest, valley
 from ._state import preserved_state, trainable_parameters
 from .sharpness import sharpness
 
@@ -226,24 +226,30 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     if np.any(np.isfinite(finals)):
         k = int(np.argmin(finals))
         suggestion = float(finalists[k])
-        # the margin check: a rate whose double already fails sits at the edge of stability -- back off to half
-        doubled, n = train(2 * suggestion, final_steps)
-        used += n
-        if much_worse(doubled, finals[k], float(raw[0])):
-            half = suggestion / 2
-            lower = finalists <= half * 1.0001
-            if np.any(lower & np.isfinite(finals)):
-                backed = float(finalists[int(np.argmin(np.where(lower, finals, np.inf)))])
-            else:
-                f, n = train(half, final_steps)
-                used += n
-                finalists, finals = np.r_[finalists, half], np.r_[finals, f]
-                order = np.argsort(finalists)
-                finalists, finals = finalists[order], finals[order]
-                backed = half
-            notes.append(f"backed off from {suggestion:.3g} to {backed:.3g}: twice {suggestion:.3g} already fails, "
-                         f"so {suggestion:.3g} is at the edge of stability")
-            suggestion = backed
+        # the margin check: a rate whose double already fails sits at the edge of stability -- back off to half;
+        # a double that does better is taken instead, and doubled again (at most MAX_PROBES times)
+        best_loss = float(finals[k])
+        for _ in range(MAX_PROBES):
+            doubled, n = train(2 * suggestion, final_steps)
+            used += n
+            finalists, finals = _with(finalists, finals, 2 * suggestion, doubled)
+            if much_worse(doubled, best_loss, float(raw[0])):
+                half = suggestion / 2
+                lower = (finalists <= half * 1.0001) & np.isfinite(finals)
+                if np.any(lower):
+                    backed = float(finalists[int(np.argmin(np.where(lower, finals, np.inf)))])
+                else:
+                    f, n = train(half, final_steps)
+                    used += n
+                    finalists, finals = _with(finalists, finals, half, f)
+                    backed = half
+                notes.append(f"backed off from {suggestion:.3g} to {backed:.3g}: twice {suggestion:.3g} already "
+                             f"fails, so {suggestion:.3g} is at the edge of stability")
+                suggestion = backed
+                break
+            if doubled >= best_loss:
+                break
+            suggestion, best_loss = 2 * suggestion, float(doubled)
     else:                                    # every finalist failed the longer run: fall back on the first round
         suggestion = float(cands[int(np.argmin(first))])
     first_loss = float(raw[0])
