@@ -107,20 +107,24 @@ def core_problem(name, obj, kind, optimizer, torch_opt, grid, budget, batch_size
                                          generator=torch.Generator().manual_seed(0))
     tlf, tlf_used = torch_lr_finder_pick(model, torch_opt(model.parameters()), criterion, loader)
     picks = {"lrscope": res.suggestion, "valley": res.methods["valley"], "torch-lr-finder": tlf}
-    lrs = np.r_[grid, [v for v in picks.values() if v is not None]]
-    sw = ls.sweep(obj, lrs=lrs, optimizer=optimizer, batch_size=batch_size, analyze=False, **steps_kw)
+    sw = ls.sweep(obj, lrs=np.r_[grid, _given(picks)], optimizer=optimizer, batch_size=batch_size, analyze=False,
+                  **steps_kw)
     final = np.where(sw.diverged_at < 0, sw.final_losses, np.inf)
-    per_run = sw.steps
-    out = {"grid": final[:len(grid)], "grid_lrs": grid, "grid_steps": len(grid) * per_run, "picks": picks,
-           "lrscope_steps": res.steps_used, "tlf_steps": tlf_used, "seconds": time.perf_counter() - t0}
-    i = len(grid)
+    return name, _scores(grid, picks, final, sw.steps, res.steps_used, tlf_used, t0)
+
+
+def _given(picks):
+    return [v for v in picks.values() if v is not None]
+
+
+def _scores(grid, picks, final, steps, lrscope_steps, tlf_steps, t0):
+    """The grid's losses, then each method's: ``final`` holds the grid first, then the picks that exist in order."""
+    out = {"grid": final[:len(grid)], "grid_lrs": grid, "grid_steps": len(grid) * steps, "picks": picks,
+           "lrscope_steps": lrscope_steps, "tlf_steps": tlf_steps, "seconds": time.perf_counter() - t0}
+    rest = iter(final[len(grid):])
     for key, v in picks.items():
-        if v is not None:
-            out[key] = final[i]
-            i += 1
-        else:
-            out[key] = np.inf
-    return name, out
+        out[key] = next(rest) if v is not None else np.inf
+    return out
 
 
 def digits_tensors():
@@ -146,19 +150,10 @@ def torch_problem(name, make_model, make_opt, sweep_opt, sweep_kw, grid, epochs,
     tlf_model = make_model()
     tlf, tlf_used = torch_lr_finder_pick(tlf_model, make_opt(tlf_model.parameters()), loss, loader())
     picks = {"lrscope": res.suggestion, "valley": res.methods["valley"], "torch-lr-finder": tlf}
-    lrs = np.r_[grid, [v for v in picks.values() if v is not None]]
-    sw = lt.sweep(make_model(), loss, loader(), list(lrs), optimizer=sweep_opt, epochs=epochs, **sweep_kw)
+    sw = lt.sweep(make_model(), loss, loader(), list(np.r_[grid, _given(picks)]), optimizer=sweep_opt, epochs=epochs,
+                  **sweep_kw)
     final = np.where(np.isfinite(sw.losses[:, -1]), sw.losses[:, -1], np.inf)
-    out = {"grid": final[:len(grid)], "grid_lrs": grid, "grid_steps": len(grid) * sw.steps, "picks": picks,
-           "lrscope_steps": res.steps_used, "tlf_steps": tlf_used, "seconds": time.perf_counter() - t0}
-    i = len(grid)
-    for key, v in picks.items():
-        if v is not None:
-            out[key] = final[i]
-            i += 1
-        else:
-            out[key] = np.inf
-    return name, out
+    return name, _scores(grid, picks, final, sw.steps, res.steps_used, tlf_used, t0)
 
 
 def mlp():

@@ -525,7 +525,7 @@ def cmd_find(args) -> int:
     try:
         res = find(obj, optimizer, start=start, end=end, steps=args.steps, mode=args.mode,
                    batch_size=args.batch_size, seeds=args.seeds, seed=args.seed, verify_steps=args.verify_steps,
-                   progress=progress)
+                   final_steps=args.final_steps, progress=progress)
     finally:
         progress.close()
     if args.json == "-":
@@ -543,8 +543,11 @@ def cmd_find(args) -> int:
     rows = [(rule, _fmt(v) if v is not None else "—") for rule, v in res.methods.items()]
     _table(f"LR range test on {obj.name} with {optimizer!r}", ["rule", "suggested α"], rows, console)
     rows = [(f"{c:.4g}", _fmt(f)) for c, f in zip(res.candidates, res.candidate_losses)]
-    _table(f"Verification: each candidate trained for {args.verify_steps or args.steps} steps",
-           ["α", "loss reached"], rows, console)
+    _table("Verification, first round (every candidate, same batches)", ["α", "loss reached"], rows, console)
+    if res.finalists is not None:
+        rows = [(f"{c:.4g}", _fmt(f)) for c, f in zip(res.finalists, res.finalist_losses)]
+        _table("Second round (the best third, longer; and the probes above the winner)", ["α", "loss reached"], rows,
+               console)
     bound = f"; 2/λ_max at the start = {res.bound:.4g}" if res.bound is not None else ""
     _say(console, f"Suggested learning rate: [bold]{res.suggestion:.4g}[/bold] (works almost as well from "
                   f"{res.interval[0]:.3g} to {res.interval[1]:.3g}){bound}; {res.steps_used} training steps used.")
@@ -597,6 +600,15 @@ def _add_objective_options(p):
     g.add_argument("--l2", type=float, default=0.0, help="L2 penalty l2/2·‖w‖² (default 0)")
 
 
+def _add_hyper_options(parser, title: str) -> None:
+    h = parser.add_argument_group(title)
+    for option, (_, owners) in HYPER_OPTIONS.items():
+        h.add_argument("--" + option.replace("_", "-"), dest=option, metavar="V", help=f"({', '.join(owners)})")
+    h.add_argument("--form", choices=["ema", "heavy_ball"], help="momentum form (default ema: v=βv+(1−β)g)")
+    h.add_argument("--centered", action="store_true", help="(rmsprop) centered variant")
+    h.add_argument("--amsgrad", action="store_true", help="(adam, adamw) AMSGrad variant")
+
+
 EXAMPLES_SWEEP = """examples:
   lrscope sweep --objective "x**2" --x0 10 --lr 0.001,0.01,0.1,1.1 --steps 100 --plot curves.png
   lrscope sweep --objective rosenbrock --optimizer adam --lr 1e-4:1e-1:12 --schedule cosine --steps 2000
@@ -638,12 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--schedule-param", "-S", action="append", metavar="KEY=VALUE",
                    help="a schedule parameter, e.g. -S step_size=100 -S gamma=0.5 (repeatable)")
     g.add_argument("--warmup", type=int, metavar="STEPS", help="linear warmup before the schedule")
-    h = sw.add_argument_group("optimizer hyperparameters (a list sweeps them: every combination with --lr)")
-    for option, (_, owners) in HYPER_OPTIONS.items():
-        h.add_argument("--" + option.replace("_", "-"), dest=option, metavar="V", help=f"({', '.join(owners)})")
-    h.add_argument("--form", choices=["ema", "heavy_ball"], help="momentum form (default ema: v=βv+(1−β)g)")
-    h.add_argument("--centered", action="store_true", help="(rmsprop) centered variant")
-    h.add_argument("--amsgrad", action="store_true", help="(adam, adamw) AMSGrad variant")
+    _add_hyper_options(sw, "optimizer hyperparameters (a list sweeps them: every combination with --lr)")
     o = sw.add_argument_group("output")
     o.add_argument("--json", metavar="FILE", help="write the full result as JSON ('-' for stdout)")
     o.add_argument("--csv", metavar="FILE", help="write the curves as CSV (one row per configuration and step)")
@@ -668,13 +675,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=int, help="rows per step (data sets)")
     g.add_argument("--seeds", type=int, default=3, help="sample orders averaged into the band (default 3)")
     g.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
-    g.add_argument("--verify-steps", type=int, help="budget of each verification run (default: --steps)")
-    h = fd.add_argument_group("optimizer hyperparameters")
-    for option, (_, owners) in HYPER_OPTIONS.items():
-        h.add_argument("--" + option.replace("_", "-"), dest=option, metavar="V", help=f"({', '.join(owners)})")
-    h.add_argument("--form", choices=["ema", "heavy_ball"], help="momentum form")
-    h.add_argument("--centered", action="store_true", help="(rmsprop) centered variant")
-    h.add_argument("--amsgrad", action="store_true", help="(adam, adamw) AMSGrad variant")
+    g.add_argument("--verify-steps", type=int, help="first verification round, per candidate (default: a quarter "
+                                                      "of --steps)")
+    g.add_argument("--final-steps", type=int, help="second round for the best third (default: 4 × --verify-steps); "
+                                                     "give it a good part of the budget you will train for")
+    _add_hyper_options(fd, "optimizer hyperparameters")
     o = fd.add_argument_group("output")
     o.add_argument("--json", metavar="FILE", help="write the result as JSON ('-' for stdout)")
     o.add_argument("--plot", metavar="FILE.png", help="the range-test chart with every rule's pick")
@@ -720,7 +725,7 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        for option in ("steps", "epochs", "batch_size", "warmup", "seeds", "verify_steps"):
+        for option in ("steps", "epochs", "batch_size", "warmup", "seeds", "verify_steps", "final_steps"):
             value = getattr(args, option, None)
             if value is not None and value < 1:
                 raise UsageError(f"--{option.replace('_', '-')}: must be >= 1, got {value}")

@@ -153,25 +153,9 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
     optimizer = gd() if optimizer is None else optimizer
-    for name, value in (("start", start), ("end", end)):
-        if not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-            raise ValueError(f"{name}: must be a number > 0, got {value!r}")
-    if start >= end:
-        raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")
-    if mode not in ("exp", "linear"):
-        raise ValueError(f"mode: expected 'exp' or 'linear', got {mode!r}")
-    for name, value, low in (("steps", steps, 5), ("seeds", seeds, 1)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-            raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
-    if not 0 <= beta < 1:
-        raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
-    if not diverge_factor > 1:
-        raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
-    verify_steps = max(10, steps // 4) if verify_steps is None else verify_steps
-    final_steps = FINAL_FACTOR * verify_steps if final_steps is None else final_steps
-    for name, value in (("verify_steps", verify_steps), ("final_steps", final_steps)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+    verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor)
+    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
+        raise ValueError(f"seeds: expected an integer >= 1, got {seeds!r}")
     if batch_size is not None and objective.n_samples is None:
         raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
     stochastic = batch_size is not None and objective.n_samples is not None and batch_size < objective.n_samples
@@ -302,6 +286,32 @@ def much_worse(doubled: float, best: float, start: float) -> bool:
     if not np.isfinite(doubled):
         return True
     return doubled - best > 0.5 * max(start - best, 0.0) or (best > 0 and doubled > 10 * best)
+
+
+def _count(value, name: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, diverge_factor=4.0):
+    """Check the range test's settings (shared by ``find`` and ``lrscope.torch.lr_find``); fill in the defaults of
+    the verification rounds: a quarter of ``steps`` (at least 10), then 4× that for the finalists."""
+    for name, value in (("start", start), ("end", end)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name}: must be a number > 0, got {value!r}")
+    if start >= end:
+        raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")
+    if mode not in ("exp", "linear"):
+        raise ValueError(f"mode: expected 'exp' or 'linear', got {mode!r}")
+    steps = _count(steps, "steps", 5)
+    if not 0 <= beta < 1:
+        raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
+    if not diverge_factor > 1:
+        raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
+    verify_steps = _count(max(10, steps // 4) if verify_steps is None else verify_steps, "verify_steps", 1)
+    final_steps = _count(FINAL_FACTOR * verify_steps if final_steps is None else final_steps, "final_steps", 1)
+    return verify_steps, final_steps
 
 
 def _dedupe(cands, bound, start, end) -> np.ndarray:

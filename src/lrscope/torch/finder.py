@@ -18,7 +18,8 @@ import math
 import numpy as np
 import torch
 
-from ..finder import FINAL_FACTOR, MAX_PROBES, FindResult, _with, min_over_ten, much_worse, smooth, steepest, valley
+from ..finder import (MAX_PROBES, FindResult, _with, check_plan, min_over_ten, much_worse, smooth, steepest,
+                      valley)
 from ._state import preserved_state, trainable_parameters
 from .sharpness import sharpness
 
@@ -109,21 +110,9 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
     trainable_parameters(model)
-    for name, value in (("start", start), ("end", end)):
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-            raise ValueError(f"{name}: must be a number > 0, got {value!r}")
-    if start >= end:
-        raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")
-    if mode not in ("exp", "linear"):
-        raise ValueError(f"mode: expected 'exp' or 'linear', got {mode!r}")
-    for name, value, low in (("steps", steps, 5), ("accumulation_steps", accumulation_steps, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
-    verify_steps = max(10, steps // 4) if verify_steps is None else verify_steps
-    final_steps = FINAL_FACTOR * verify_steps if final_steps is None else final_steps
-    for name, value in (("verify_steps", verify_steps), ("final_steps", final_steps)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}: expected an integer >= 1, got {value!r}")
+    verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor)
+    if isinstance(accumulation_steps, bool) or not isinstance(accumulation_steps, int) or accumulation_steps < 1:
+        raise ValueError(f"accumulation_steps: expected an integer >= 1, got {accumulation_steps!r}")
     ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
 
     with preserved_state(model, optimizer):
