@@ -174,6 +174,18 @@ def stochastic_noise_only(losses: np.ndarray, stochastic: bool, m: float) -> boo
     return stochastic and losses[-1] - losses[0] <= 0.05 * m
 
 
+def smooth(losses, beta: float = 0.9) -> np.ndarray:
+    """Debiased exponential moving average: s_t = a_t/(1 − β^(t+1)), a_t = β·a_{t−1} + (1−β)·x_t (Adam's bias
+    correction), so the first values are not pulled towards zero."""
+    losses = np.asarray(losses, dtype=np.float64)
+    out = np.empty_like(losses)
+    avg = 0.0
+    for t, x in enumerate(losses):
+        avg = beta * avg + (1 - beta) * x
+        out[t] = avg / (1 - beta ** (t + 1))
+    return out
+
+
 def _rising(losses: np.ndarray) -> bool:
     """The loss grows over the last third of the run in most steps."""
     tail = np.diff(losses[-max(3, losses.size // 3):])

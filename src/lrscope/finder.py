@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import theory as _theory
+from .diagnose import smooth
 from .objectives.base import Objective
 from .optim import Optimizer, gd
 from .run import sweep
@@ -82,16 +83,6 @@ class FindResult:
 
 def _float(v):
     return None if v is None or not np.isfinite(v) else float(v)
-
-
-def smooth(losses: np.ndarray, beta: float = 0.9) -> np.ndarray:
-    """Debiased exponential moving average: s_t = (β·a_{t−1} + (1−β)·x_t)/(1 − β^(t+1)), as in Adam's bias correction."""
-    out = np.empty_like(losses, dtype=np.float64)
-    avg = 0.0
-    for t, x in enumerate(losses):
-        avg = beta * avg + (1 - beta) * x
-        out[t] = avg / (1 - beta ** (t + 1))
-    return out
 
 
 def _ramp(start: float, end: float, steps: int, mode: str) -> Schedule:

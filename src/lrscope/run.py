@@ -291,8 +291,12 @@ def _safe_analysis(objective: Objective) -> _theory.Analysis | None:
         return None
 
 
-def verdicts(result: SweepResult) -> list:
-    """A :class:`~lrscope.diagnose.Verdict` per configuration of ``result``, with advice tied to the theory."""
+def verdicts(result: SweepResult, curve: str = "losses") -> list:
+    """A :class:`~lrscope.diagnose.Verdict` per configuration of ``result``, with advice tied to the theory.
+
+    ``curve="batch"`` judges the per-step mini-batch losses instead of the full loss (for runs where the full loss
+    was evaluated only a few times, as ``lrscope.torch.sweep`` does by default to stay fast).
+    """
     best = result.objective.minimum
     finite = result.losses[np.isfinite(result.losses)]
     sweep_best = float(finite.min()) if finite.size else None
@@ -308,13 +312,21 @@ def verdicts(result: SweepResult) -> list:
         bound_name = "2(1+β)/((1-β)L)"
     optimal = analysis.optimal if analysis and result.optimizer.kind == "gd" else None
     stochastic = result.batch_losses is not None
-    # only the steps where the full loss was evaluated are evidence (the rest repeat it)
-    seen = np.unique(np.r_[np.arange(0, result.steps + 1, result.eval_every), result.steps])
+    if curve == "batch":
+        if result.batch_losses is None:
+            raise ValueError("curve: this result has no mini-batch losses")
+        # per-batch losses differ from batch to batch: judge their debiased moving average (β = 0.9)
+        curves = np.array([_diagnose.smooth(row) if np.all(np.isfinite(row)) else row for row in result.batch_losses])
+        seen, paths = np.arange(result.steps), None
+    else:
+        # only the steps where the full loss was evaluated are evidence (the rest repeat it)
+        seen = np.unique(np.r_[np.arange(0, result.steps + 1, result.eval_every), result.steps])
+        curves, paths = result.losses[:, seen], None if result.params is None else result.params[:, seen]
     out = []
     for k in range(result.K):
         bound = None if limits is None else float(np.broadcast_to(limits, (result.K,))[k])
         verdict = _diagnose.diagnose_curve(
-            result.losses[k, seen], None if result.params is None else result.params[k, seen],
+            curves[k], None if paths is None else paths[k],
             lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
             bound_name=bound_name, stochastic=stochastic, final_lr=float(result.lr_used[k, -1]))
         if verdict.step is not None:       # back to step numbers

@@ -24,6 +24,7 @@ from ..run import SweepResult, verdicts
 from ._state import trainable_parameters
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+MIN_EVALUATIONS = 20        # fewer full-loss evaluations than this: the verdicts read the batch losses
 
 
 class ModelObjective(Objective):
@@ -150,8 +151,9 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
     (shuffled with ``seed``, ``batch_size`` rows per step). ``optimizer``: ``sgd``, ``momentum``, ``nesterov``,
     ``adam`` or ``adamw``, with torch.optim's hyperparameters (``momentum``, ``dampening``, ``beta1``, ``beta2``,
     ``eps``, ``weight_decay``), each a number or one per learning rate. The model itself is not changed.
-    ``losses`` are the full training loss (evaluated every ``eval_every`` steps, default 10 times an epoch);
-    ``batch_losses`` the loss of every step.
+    ``losses`` are the full training loss (evaluated every ``eval_every`` steps, default once an epoch);
+    ``batch_losses`` the loss of every step; the verdicts read the batch losses when the full loss was evaluated
+    fewer than 20 times.
     """
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
@@ -177,8 +179,9 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
         raise ValueError(f"data: {x_all.shape[0]} inputs but {y_all.shape[0]} targets")
     steps_per_epoch = len(epoch_batches[0])
     steps = sum(len(b) for b in epoch_batches)
-    # the full training loss 10 times an epoch by default: enough points for a verdict, cheap next to training
-    eval_every = max(1, steps_per_epoch // 10) if eval_every is None else int(eval_every)
+    # the full training loss once an epoch by default (a full pass costs as much as many training steps); the
+    # verdicts then read the per-step batch losses, which cost nothing
+    eval_every = steps_per_epoch if eval_every is None else int(eval_every)
     lr_t = torch.as_tensor(lr_arr, dtype=dtype, device=device)
 
     if vectorize is None or vectorize:
@@ -205,7 +208,8 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
     result = SweepResult(obj, descriptor, None, lr_arr, hyper_np, losses, None, lr_used, gnorms, batch_losses,
                          diverged, steps, batch_size, seed, eval_every)
     result.final_params = finals
-    result.verdicts = verdicts(result)
+    sparse = len(range(0, steps + 1, eval_every)) < MIN_EVALUATIONS
+    result.verdicts = verdicts(result, curve="batch" if sparse else "losses")
     return result
 
 
