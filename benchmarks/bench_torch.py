@@ -63,6 +63,7 @@ def main():
     for k in [int(s) for s in args.ks.split(",")]:
         lrs = list(np.geomspace(1e-3, 0.3, k))
         lt.sweep(model, torch.nn.functional.cross_entropy, data, lrs[:1], optimizer="momentum", epochs=1)  # warm
+        sequential(model, data, lrs[:1], 1)
         t0 = time.perf_counter()
         lt.sweep(model, torch.nn.functional.cross_entropy, data, lrs, optimizer="momentum", epochs=epochs)
         t_vec = time.perf_counter() - t0

@@ -1,7 +1,9 @@
 """Many learning rates trained at once on your own ``nn.Module``: K copies in one vectorized pass.
 
 The K copies' parameters are stacked along a new leading axis (``torch.func.stack_module_state``); one training step
-is ``vmap(grad(loss ∘ functional_call))`` over the copies -- every copy sees the same batch -- followed by the
+is ``vmap(grad(loss ∘ functional_call))`` over the copies -- every copy sees the same batch; for a plain MLP
+(``nn.Sequential`` of Linear layers and activations) the copies' layers are batched matrix products instead, which
+is faster -- followed by the
 optimizer's update written as tensor arithmetic on the stacked parameters (the formulas of ``torch.optim.SGD`` and
 ``torch.optim.Adam``/``AdamW``, with a per-copy learning rate). The result is the core's :class:`SweepResult`, so
 verdicts, plots, the CLI and the explorer work on it unchanged. Models that ``vmap`` cannot handle (e.g. BatchNorm in
@@ -213,45 +215,112 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
     return result
 
 
-def _full_loss(loss_one, params, buffers, x, y, K):
-    return vmap(loss_one, in_dims=(0, 0, None, None))(params, buffers, x, y)
+ELEMENTWISE = (torch.nn.ReLU, torch.nn.Tanh, torch.nn.Sigmoid, torch.nn.GELU, torch.nn.LeakyReLU, torch.nn.ELU,
+               torch.nn.SiLU, torch.nn.Softplus, torch.nn.Identity)
 
 
-def _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr, kind, hp, eval_every):
-    K = lr.shape[0]
+def _mlp_plan(model):
+    """For an ``nn.Sequential`` of Linear layers and element-wise activations: its layers, else None."""
+    if not isinstance(model, torch.nn.Sequential) or len(model) == 0:
+        return None
+    plan = []
+    for name, layer in model.named_children():
+        if isinstance(layer, torch.nn.Linear):
+            if not all(p.requires_grad for p in layer.parameters()):
+                return None
+            plan.append(("linear", name, layer.bias is not None))
+        elif isinstance(layer, ELEMENTWISE):
+            plan.append(("act", name, layer))
+        else:
+            return None
+    return plan if any(kind == "linear" for kind, *_ in plan) else None
+
+
+def _bmm_functions(model, loss_fn, K, plan):
+    """The fast path for MLPs: the K copies' layers as batched matrix products (one autograd graph for all)."""
+    params = {n: p.detach().unsqueeze(0).repeat(K, *([1] * p.dim())).clone() for n, p in model.named_parameters()}
+
+    def forward(p, x):
+        h = x
+        for kind, name, extra in plan:
+            if kind == "linear":
+                w = p[f"{name}.weight"]
+                h = torch.matmul(h, w.transpose(1, 2))                  # (n, i) or (K, n, i) -> (K, n, o)
+                if extra:
+                    h = h + p[f"{name}.bias"].unsqueeze(1)
+            else:
+                h = extra(h)
+        return h
+
+    def losses_of(p, x, y):
+        out = forward(p, x)
+        return torch.stack([loss_fn(out[k], y) for k in range(K)])
+
+    names = list(params)
+
+    def step_fn(p, x, y):
+        leaves = {n: t.requires_grad_(True) for n, t in p.items()}
+        losses = losses_of(leaves, x, y)
+        grads = torch.autograd.grad(losses.sum(), [leaves[n] for n in names])
+        for t in leaves.values():
+            t.requires_grad_(False)
+        return dict(zip(names, grads)), losses.detach()
+
+    def full_loss(p, x, y):
+        with torch.no_grad():
+            return losses_of(p, x, y)
+
+    return params, step_fn, full_loss
+
+
+def _vmap_functions(model, loss_fn, K):
+    """The general path: ``vmap`` over ``functional_call`` of stacked copies (buffers such as BatchNorm's too)."""
     base = copy.deepcopy(model)
     copies = [base] * K
     params, buffers = stack_module_state(copies)
-    params = {n: p.detach().clone() for n, p in params.items() if n in dict(base.named_parameters())
-              and dict(base.named_parameters())[n].requires_grad}
-    frozen = {n: p.detach() for n, p in stack_module_state(copies)[0].items() if n not in params}
+    trainable = {n for n, p in base.named_parameters() if p.requires_grad}
+    frozen = {n: p.detach() for n, p in params.items() if n not in trainable}
+    params = {n: p.detach().clone() for n, p in params.items() if n in trainable}
     buffers = {**buffers, **frozen}
     skeleton = copy.deepcopy(model).to("meta")
 
     def loss_one(p, b, x, y):
-        out = functional_call(skeleton, {**p, **b}, (x,))
-        return loss_fn(out, y)
+        return loss_fn(functional_call(skeleton, {**p, **b}, (x,)), y)
 
-    step_fn = vmap(grad_and_value(loss_one), in_dims=(0, 0, None, None))
+    grad_fn = vmap(grad_and_value(loss_one), in_dims=(0, 0, None, None))
+
+    def step_fn(p, x, y):
+        grads, losses = grad_fn(p, buffers, x, y)
+        return grads, losses.detach()
+
+    def full_loss(p, x, y):
+        with torch.no_grad():
+            return vmap(loss_one, in_dims=(0, 0, None, None))(p, buffers, x, y)
+
+    return params, step_fn, full_loss
+
+
+def _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr, kind, hp, eval_every):
+    K = lr.shape[0]
+    plan = _mlp_plan(model)
+    params, step_fn, full_loss = (_bmm_functions(model, loss_fn, K, plan) if plan is not None
+                                  else _vmap_functions(model, loss_fn, K))
     opt = _StackedOptimizer(kind, hp, params, lr)
     steps = sum(len(b) for b in epoch_batches)
-    evaluated = {}                       # step -> (K,) full loss; kept on the device until the end
+    evaluated = {0: full_loss(params, x_all, y_all)}    # step -> (K,) full loss; kept on the device until the end
     batch_losses, gnorms = [], []
-    with torch.no_grad():
-        evaluated[0] = _full_loss(loss_one, params, buffers, x_all, y_all, K)
     t = 0
     for batches in epoch_batches:
         for x, y in batches:
-            grads, loss = step_fn(params, buffers, x, y)
-            batch_losses.append(loss.detach())
+            grads, loss = step_fn(params, x, y)
+            batch_losses.append(loss)
             with torch.no_grad():
-                gnorms.append(torch.linalg.vector_norm(
-                    torch.stack([torch.linalg.vector_norm(g.reshape(K, -1), dim=1) for g in grads.values()]), dim=0))
+                gnorms.append(torch.linalg.vector_norm(torch.stack(
+                    [torch.linalg.vector_norm(g, dim=tuple(range(1, g.dim()))) for g in grads.values()]), dim=0))
             opt.step(params, grads)
             t += 1
             if t % eval_every == 0 or t == steps:
-                with torch.no_grad():
-                    evaluated[t] = _full_loss(loss_one, params, buffers, x_all, y_all, K)
+                evaluated[t] = full_loss(params, x_all, y_all)
     losses = np.full((K, steps + 1), np.nan)
     last = None
     for s_ in range(steps + 1):           # between evaluations the last value is repeated (as the core does)
