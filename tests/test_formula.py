@@ -49,6 +49,8 @@ HOSTILE = [
     "   ",
     "sin",
     "1 + 2",
+    "x + 1/(2-2)",
+    "0**-1 + x",
 ]
 
 
@@ -133,6 +135,12 @@ def test_gradient_text_round_trips_through_the_parser():
     for i, text in enumerate(obj.gradient_text):
         again = ls.objectives.formula(text, variables=obj.variables)
         np.testing.assert_allclose(again.value(pts), obj.grad(pts)[:, i], rtol=1e-12)
+
+
+def test_division_by_zero_at_run_time_is_inf_not_an_exception():
+    obj = ls.objectives.formula("x/(y - 1) + (2 - 2*1)*x")
+    v, g = obj.value_and_grad(np.array([[1.0, 1.0]]))
+    assert np.isinf(v[0])
 
 
 def test_evaluation_outside_the_domain_is_nan_not_an_exception():

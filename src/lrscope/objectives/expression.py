@@ -84,7 +84,7 @@ class Const(Expr):
         return 100 if self.value >= 0 else 3
 
     def evaluate(self, env):
-        return self.value
+        return np.float64(self.value)        # NumPy semantics: 1/0 is inf (data), never ZeroDivisionError
 
     def diff(self, index):
         return Const(0.0)
@@ -277,7 +277,9 @@ def mul(a: Expr, b: Expr) -> Expr:
 
 
 def divide(a: Expr, b: Expr) -> Expr:
-    if isinstance(a, Const) and isinstance(b, Const) and b.value != 0.0:
+    if isinstance(a, Const) and isinstance(b, Const):
+        if b.value == 0.0:
+            raise ValueError("formula: division by zero in a constant")
         return Const(a.value / b.value)
     if _is(a, 0.0):
         return Const(0.0)
