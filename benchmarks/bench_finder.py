@@ -11,7 +11,7 @@ compute). Against it, in the same run:
 and the compute each used, in training steps. Targets: lrscope within 1.2× of the best-of-grid loss on every problem,
 at ≤ 15% of the grid's compute, and at least as good as torch-lr-finder everywhere.
 
-Run by hand: ``python benchmarks/bench_finder.py`` (a few minutes on 2 cores). Needs ``pip install torch-lr-finder``.
+Run by hand: ``pip install -e ".[bench]" && python benchmarks/bench_finder.py`` (about 20 s on 2 cores).
 """
 
 from __future__ import annotations

@@ -56,6 +56,15 @@ def test_sweep_json_matches_the_core(tmp_path):
     assert "diverged" in proc.stdout and "2/L" in proc.stdout
 
 
+def test_two_parameter_plot_has_curves_and_paths(tmp_path):
+    path = tmp_path / "rosen.png"
+    proc = run("sweep", "-o", "rosenbrock", "--lr", "1e-4,1e-3,5e-3", "--steps", "300", "--plot", str(path), "-q")
+    assert proc.returncode == 0, proc.stderr
+    from PIL import Image
+    with Image.open(path) as img:
+        assert img.size[0] > 1.5 * img.size[1]        # two panels side by side: curves and the contour map
+
+
 def test_sweep_json_to_stdout_is_pure_json():
     proc = run("sweep", "-o", "rosenbrock", "--optimizer", "adam", "--lr", "1e-3:1e-1:3", "--steps", "50",
                "--json", "-")
