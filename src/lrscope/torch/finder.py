@@ -196,22 +196,19 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                     final = np.inf
             return final, len(history) * accumulation_steps
 
-    first = []
-    for lr in cands:
-        f, n = train(lr, verify_steps)
-        first.append(f)
-        used += n
-    first = np.asarray(first)
+    def round_of(rates, n_steps):
+        """Each rate trained for n_steps from the same state: their losses and the steps spent."""
+        results = [train(lr, n_steps) for lr in rates]
+        return np.array([f for f, _ in results]), sum(n for _, n in results)
+
+    first, n = round_of(cands, verify_steps)
+    used += n
     if not np.any(np.isfinite(first)):
         raise ValueError("model: every candidate learning rate diverged in verification; lower end")
     n_final = min(int(np.isfinite(first).sum()), max(2, -(-cands.size // 3)))
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
-    finals = []
-    for lr in finalists:
-        f, n = train(lr, final_steps)
-        finals.append(f)
-        used += n
-    finals = np.asarray(finals)
+    finals, n = round_of(finalists, final_steps)
+    used += n
     if np.any(np.isfinite(finals)):
         k = int(np.argmin(finals))
         suggestion = float(finalists[k])
