@@ -90,3 +90,17 @@ def test_steps_needed_estimate_is_right_on_x_squared(lr):
     assert first.verdicts[0].kind == "slow" and more > 0
     assert ls.sweep(obj, lrs=[lr, 0.5], steps=100 + more).verdicts[0].kind == "converged"
     assert ls.sweep(obj, lrs=[lr, 0.5], steps=100 + int(0.95 * more)).verdicts[0].kind == "slow"
+
+
+def test_a_thinned_curve_speaks_in_the_run_s_own_steps():
+    losses = 100 * 0.99 ** np.arange(0, 2001, 100)          # recorded every 100 steps
+    steps = np.arange(0, 2001, 100)
+    v = diagnose_curve(losses, best=0.0, stochastic=True, steps=steps)
+    assert "in 2000 steps" in v.reason
+    with pytest.raises(ValueError, match="steps"):
+        diagnose_curve(losses, steps=steps[:-1])
+
+
+def test_flat_direction_is_mu_zero_not_negative():
+    a = ls.theory.analyze(ls.objectives.dataset("wine"))
+    assert a.mu == 0.0 and not a.strongly_convex and "not strongly convex" in a.summary()

@@ -21,7 +21,7 @@ or the best value any configuration of the sweep reached.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -65,16 +65,43 @@ def _first_nonfinite(losses: np.ndarray, params: np.ndarray | None) -> int | Non
 def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float | None = None,
                    grad_norms=None, bound: float | None = None, optimal: float | None = None,
                    bound_name: str = "2/L", stochastic: bool = False, final_lr: float | None = None,
-                   tol: float = 1e-4) -> Verdict:
+                   steps=None, tol: float = 1e-4) -> Verdict:
     """The verdict for one run from its loss curve ``losses`` (T+1 values, one per iterate).
 
     Optional evidence sharpens it: ``params`` (T+1, d) the path, ``grad_norms`` per step, ``final_lr`` the rate at the end (a schedule may have shrunk it), ``best`` the lowest loss
     known (exact minimum or best of a sweep), ``lr`` the learning rate and ``bound``/``optimal`` from theory (the
-    largest stable α and the best constant α) for advice such as "α=1.1 > 2/L=1.0: lower it".
+    largest stable α and the best constant α) for advice such as "α=1.1 > 2/L=1.0: lower it". ``steps``: the step
+    number of each point when the curve was recorded every few steps (the verdict then speaks in those steps).
     """
     losses = np.asarray(losses, dtype=np.float64)
     if losses.ndim != 1 or losses.size < 2:
         raise ValueError("losses: need a 1-D curve of at least 2 values")
+    if steps is not None and len(steps) != losses.size:
+        raise ValueError(f"steps: need one step number per loss ({losses.size}), got {len(steps)}")
+    verdict = _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic,
+                               final_lr, tol)
+    if steps is None:
+        return verdict
+    return _in_steps(verdict, np.asarray(steps), losses.size - 1)
+
+
+def _in_steps(verdict: Verdict, steps: np.ndarray, last: int) -> Verdict:
+    """A verdict computed on a thinned curve, told in the run's own step numbers (its step, and 'step N' /
+    'in N steps' in the reason)."""
+    import re
+
+    def real(match):
+        i = int(match.group(2))
+        return f"{match.group(1)}{int(steps[min(i, last)])}{match.group(3)}"
+
+    reason = re.sub(r"(step )(\d+)()", real, verdict.reason)
+    reason = re.sub(r"(in )(\d+)( steps)", real, reason)
+    step = None if verdict.step is None else int(steps[min(verdict.step, last)])
+    return replace(verdict, step=step, reason=reason)
+
+
+def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic, final_lr, tol):
+    """The verdict, with steps counted as positions in ``losses``."""
     params = None if params is None else np.asarray(params, dtype=np.float64)
     advice = _Advice(lr, bound, optimal, bound_name, stochastic, final_lr)
 

@@ -9,7 +9,6 @@ the others run on. The result carries the curves, a verdict per configuration an
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Callable
@@ -325,11 +324,9 @@ def verdicts(result: SweepResult, curve: str = "losses") -> list:
     out = []
     for k in range(result.K):
         bound = None if limits is None else float(np.broadcast_to(limits, (result.K,))[k])
-        verdict = _diagnose.diagnose_curve(
+        out.append(_diagnose.diagnose_curve(
             curves[k], None if paths is None else paths[k],
             lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
-            bound_name=bound_name, stochastic=stochastic, final_lr=float(result.lr_used[k, -1]))
-        if verdict.step is not None:       # back to step numbers
-            verdict = dataclasses.replace(verdict, step=int(seen[min(verdict.step, seen.size - 1)]))
-        out.append(verdict)
+            bound_name=bound_name, stochastic=stochastic, final_lr=float(result.lr_used[k, -1]),
+            steps=None if seen.size == curves.shape[1] and seen[-1] == seen.size - 1 else seen))
     return out

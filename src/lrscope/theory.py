@@ -119,7 +119,12 @@ class Analysis:
 
 def _dense_extremes(H: np.ndarray) -> tuple[float, float]:
     eig = np.linalg.eigvalsh(0.5 * (H + H.T))
-    return float(eig[-1]), float(eig[0])
+    return float(eig[-1]), _zeroed(float(eig[0]), float(eig[-1]))
+
+
+def _zeroed(mu: float, L: float) -> float:
+    """μ within rounding of zero (a flat direction, as softmax regression has) is zero, not 'negative'."""
+    return 0.0 if abs(mu) <= 1e-10 * max(abs(L), 1e-300) else mu
 
 
 def _lanczos_extremes(objective: Objective, point: np.ndarray, tol: float, max_iter: int) -> tuple[float, float]:
@@ -152,7 +157,7 @@ def curvature_at(objective: Objective, point, tol: float = 1e-8, max_iter: int =
         L, mu = _dense_extremes(H)
         return L, mu, method
     L, mu = _lanczos_extremes(objective, point, tol, max_iter)
-    return L, mu, "Lanczos on Hessian-vector products"
+    return L, _zeroed(mu, L), "Lanczos on Hessian-vector products"
 
 
 def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_iter: int = 300) -> Analysis:

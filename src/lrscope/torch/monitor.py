@@ -25,7 +25,7 @@ stability: λ_max rising towards 2/α.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -151,10 +151,9 @@ class Monitor:
         if self.sharpness:
             lam = self.sharpness[-1][1]
             bound = 2.0 / lam if lam > 0 else None
-        v = diagnose_curve(losses, lr=lr, bound=bound, bound_name="2/λ_max", stochastic=True,
-                           final_lr=self.lrs[-1] if self.lrs else None,
-                           grad_norms=np.asarray(self.grad_norms) if self.grad_norms else None)
-        return v if v.step is None else replace(v, step=int(idx[min(v.step, idx.size - 1)]))
+        return diagnose_curve(losses, lr=lr, bound=bound, bound_name="2/λ_max", stochastic=True,
+                              final_lr=self.lrs[-1] if self.lrs else None, steps=idx,
+                              grad_norms=np.asarray(self.grad_norms) if self.grad_norms else None)
 
     def _lower_advice(self) -> str:
         if self.sharpness:
