@@ -73,6 +73,18 @@ def test_sweep_json_to_stdout_is_pure_json():
     assert len(data["configs"]) == 3 and data["optimizer"].startswith("adam")
 
 
+def test_json_is_strict_even_where_theory_has_infinities():
+    # softmax regression has a flat direction: condition number and 2/(L+mu) are infinite, JSON gets null
+    proc = run("sweep", "--dataset", "wine", "--lr", "0.1", "--steps", "20", "--json", "-")
+    assert proc.returncode == 0, proc.stderr
+
+    def refuse(name):
+        raise AssertionError(f"non-standard JSON constant {name}")
+
+    data = json.loads(proc.stdout, parse_constant=refuse)
+    assert data["theory"]["condition"] is None and data["theory"]["mu"] == 0.0
+
+
 def test_sweep_grid_over_lr_and_beta(tmp_path):
     out = tmp_path / "g.json"
     proc = run("sweep", "-o", "quadratic", "--optimizer", "momentum", "--form", "heavy_ball", "--lr", "0.01,0.1",
@@ -132,6 +144,10 @@ def test_sweep_and_bound_with_a_pytorch_model(tmp_path):
     proc = run("bound", "--dataset", "digits", "--model", "cnn")
     assert proc.returncode == 0, proc.stderr
     assert "λ_max" in proc.stdout and "2/λ_max" in proc.stdout
+    proc = run("find", "--dataset", "digits", "--model", "mlp", "--optimizer", "adam", "--steps", "30",
+               "--verify-steps", "4", "--final-steps", "8", "--json", str(tmp_path / "f.json"))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads((tmp_path / "f.json").read_text())["suggestion"] > 0 and "mlp on" in proc.stdout
 
 
 def test_serve_on_a_busy_port_is_one_line():

@@ -123,7 +123,7 @@ def build_objective(args):
     return objectives.get(name, x0=x0)
 
 
-def build_optimizer(args, k_lrs: int):
+def build_optimizer(args):
     """The optimizer and the grid of configurations: every combination of the swept values (lr × β × ...)."""
     name = args.optimizer
     if name not in optim.OPTIMIZERS:
@@ -362,7 +362,7 @@ def _torch_sweep(args, console) -> int:
                           batch_size=args.batch_size or 64, seed=args.seed, **per)
     except ValueError as exc:
         raise UsageError(_as_option(str(exc))) from None
-    return _report_sweep(args, res, {k.replace("momentum", "momentum"): v for k, v in swept.items()}, console)
+    return _report_sweep(args, res, swept, console)
 
 
 def cmd_sweep(args) -> int:
@@ -373,7 +373,7 @@ def cmd_sweep(args) -> int:
         return _torch_sweep(args, console)
     obj = build_objective(args)
     lrs = parse_values(args.lr, "--lr", positive=True) if args.lr else None
-    name, fixed, swept = build_optimizer(args, 0)
+    name, fixed, swept = build_optimizer(args)
     sched = build_schedule(args)
     if lrs is None:
         lrs = np.array([optim.get(name, **fixed).default_lr])
@@ -505,29 +505,61 @@ def cmd_bound(args) -> int:
     return 0
 
 
+def _torch_find(args, start, end):
+    """The range test on a built-in PyTorch model (--model mlp/cnn), through lrscope.torch.lr_find."""
+    import torch
+    from .torch import lr_find
+    if args.optimizer not in TORCH_OPTIMIZERS:
+        raise UsageError(f"--optimizer: {args.optimizer} is not available for PyTorch models; choose one of "
+                         f"{', '.join(TORCH_OPTIMIZERS)}")
+    name, fixed, swept = build_optimizer(args)
+    if swept:
+        raise UsageError(f"--{next(iter(swept)).replace('_', '-')}: find takes one value per hyperparameter")
+    net, loss, X, y = _torch_model(args)
+    kind = TORCH_OPTIMIZERS[args.optimizer]
+    wd = fixed.get("weight_decay", 0.0)
+    if kind in ("adam", "adamw"):
+        cls = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
+        opt = cls(net.parameters(), lr=start, betas=(fixed.get("beta1", 0.9), fixed.get("beta2", 0.999)),
+                  eps=fixed.get("eps", 1e-8), weight_decay=fixed.get("weight_decay", 0.01 if kind == "adamw" else 0))
+    else:
+        beta = fixed.get("beta", 0.9 if kind in ("momentum", "nesterov") else 0.0)
+        opt = torch.optim.SGD(net.parameters(), lr=start, momentum=beta, nesterov=kind == "nesterov",
+                              dampening=fixed.get("dampening", 0.0), weight_decay=wd)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=args.batch_size or 64,
+                                         shuffle=True, generator=torch.Generator().manual_seed(args.seed))
+    res = lr_find(net, loss, loader, opt, start=start, end=end, steps=args.steps, mode=args.mode,
+                  verify_steps=args.verify_steps, final_steps=args.final_steps, seed=args.seed)
+    return res, f"{args.model} on {args.dataset}", f"{type(opt).__name__}"
+
+
 def cmd_find(args) -> int:
     from .finder import find
     console = _console(args)
     for path, option in ((args.plot, "--plot"), (args.json, "--json")):
         _check_writable(path, option)
-    obj = build_objective(args)
-    name, fixed, swept = build_optimizer(args, 0)
-    if swept:
-        raise UsageError(f"--{next(iter(swept)).replace('_', '-')}: find takes one value per hyperparameter")
-    optimizer = optim.get(name, **fixed)
     start = _number(args.start, "--start")
     end = _number(args.end, "--end")
     if start <= 0 or end <= 0:
         raise UsageError(f"--start, --end: must be > 0, got {args.start}, {args.end}")
     if start >= end:
         raise UsageError(f"--start, --end: start ({start:g}) must be below end ({end:g})")
-    progress = _Progress(not args.quiet and sys.stderr.isatty(), "range test")
-    try:
-        res = find(obj, optimizer, start=start, end=end, steps=args.steps, mode=args.mode,
-                   batch_size=args.batch_size, seeds=args.seeds, seed=args.seed, verify_steps=args.verify_steps,
-                   final_steps=args.final_steps, progress=progress)
-    finally:
-        progress.close()
+    if args.model in TORCH_MODELS:
+        res, what, optimizer = _torch_find(args, start, end)
+    else:
+        obj = build_objective(args)
+        name, fixed, swept = build_optimizer(args)
+        if swept:
+            raise UsageError(f"--{next(iter(swept)).replace('_', '-')}: find takes one value per hyperparameter")
+        optimizer = optim.get(name, **fixed)
+        progress = _Progress(not args.quiet and sys.stderr.isatty(), "range test")
+        try:
+            res = find(obj, optimizer, start=start, end=end, steps=args.steps, mode=args.mode,
+                       batch_size=args.batch_size, seeds=args.seeds, seed=args.seed, verify_steps=args.verify_steps,
+                       final_steps=args.final_steps, progress=progress)
+        finally:
+            progress.close()
+        what = obj.name
     if args.json == "-":
         json.dump(res.to_dict(), sys.stdout)
         sys.stdout.write("\n")
@@ -541,7 +573,7 @@ def cmd_find(args) -> int:
         except OSError as exc:
             raise UsageError(f"--plot: cannot write {args.plot}: {exc.strerror or exc}") from None
     rows = [(rule, _fmt(v) if v is not None else "—") for rule, v in res.methods.items()]
-    _table(f"LR range test on {obj.name} with {optimizer!r}", ["rule", "suggested α"], rows, console)
+    _table(f"LR range test on {what} with {optimizer}", ["rule", "suggested α"], rows, console)
     rows = [(f"{c:.4g}", _fmt(f)) for c, f in zip(res.candidates, res.candidate_losses)]
     _table("Verification, first round (every candidate, same batches)", ["α", "loss reached"], rows, console)
     if res.finalists is not None:
@@ -663,7 +695,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "then train the candidates briefly and recommend the one that really works best.",
                         epilog="examples:\n  lrscope find --dataset breast_cancer --model logistic --plot range.png\n"
                                "  lrscope find -o rosenbrock --optimizer adam\n"
-                               "  lrscope find --dataset digits --batch-size 32 --optimizer momentum --beta 0.9",
+                               "  lrscope find --dataset digits --batch-size 32 --optimizer momentum --beta 0.9\n"
+                               "  lrscope find --dataset digits --model mlp --optimizer adam",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_objective_options(fd)
     g = fd.add_argument_group("range test")

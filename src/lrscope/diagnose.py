@@ -21,6 +21,7 @@ or the best value any configuration of the sweep reached.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -88,7 +89,6 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
 def _in_steps(verdict: Verdict, steps: np.ndarray, last: int) -> Verdict:
     """A verdict computed on a thinned curve, told in the run's own step numbers (its step, and 'step N' /
     'in N steps' in the reason)."""
-    import re
 
     def real(match):
         i = int(match.group(2))
@@ -126,7 +126,7 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
                        f"to {_g(fT)}", advice.diverged())
 
     # 1''. diverged: no net progress at all -- it ended above its start after rising past it (training collapsed)
-    if fT > f0 + tol * m and np.max(losses) > f0 + tol * m and not stochastic_noise_only(losses, stochastic, m):
+    if fT > f0 + tol * m and np.max(losses) > f0 + tol * m and not _noise_only(losses, stochastic, m):
         return Verdict("diverged", int(np.argmax(losses > f0 + tol * m)), f"the loss ended above its start "
                        f"({_g(f0)} → {_g(fT)}) while the best known is {_g(best)}: training went backwards",
                        advice.diverged())
@@ -196,7 +196,7 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
                    f"in {T} steps){more}", advice.slow(needed), steps_needed=needed or None)
 
 
-def stochastic_noise_only(losses: np.ndarray, stochastic: bool, m: float) -> bool:
+def _noise_only(losses: np.ndarray, stochastic: bool, m: float) -> bool:
     """In a stochastic run, an end slightly above the start can be noise: only more than 5% of the scale counts."""
     return stochastic and losses[-1] - losses[0] <= 0.05 * m
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import theory as _theory
+from .checks import integer
 from .diagnose import smooth
 from .objectives.base import Objective
 from .optim import Optimizer, gd
@@ -145,8 +146,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
     optimizer = gd() if optimizer is None else optimizer
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor)
-    if isinstance(seeds, bool) or not isinstance(seeds, (int, np.integer)) or seeds < 1:
-        raise ValueError(f"seeds: expected an integer >= 1, got {seeds!r}")
+    integer(seeds, "seeds")
     if batch_size is not None and objective.n_samples is None:
         raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
     stochastic = batch_size is not None and objective.n_samples is not None and batch_size < objective.n_samples
@@ -175,13 +175,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         raise ValueError(f"start: the loss blows up within {cut} steps of the test; lower start (now {start:g})")
     lrs_v, mean = lrs[:cut], smooths[:, :cut].mean(axis=0)
     band = np.vstack([smooths[:, :cut].min(axis=0), smooths[:, :cut].max(axis=0)])
-    best_i = int(np.argmin(mean))
-    notes = []
-    if mean[best_i] >= mean[0] * (1 - 1e-3):
-        notes.append("the loss never fell during the test: start is too high, or the problem is not the "
-                     "learning rate")
-
-    methods = {"steepest": steepest(lrs_v, mean), "valley": valley(lrs_v, mean), "min/10": min_over_ten(lrs_v, mean)}
+    methods, cands, notes = read_curve(lrs_v, mean, start, end)
 
     # 2. the sanity cap for optimizers whose stability theory is known
     bound = None
@@ -193,11 +187,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
             bound = None
 
-    # 3. verification: the rules' picks and a log grid below the loss minimum, trained at once on the same batches
-    lr_at_min = float(lrs_v[best_i])
-    picks = [v for v in methods.values() if v is not None and np.isfinite(v)]
-    grid = np.geomspace(lr_at_min / 100.0, lr_at_min, 7)
-    cands = _dedupe(np.r_[picks, grid], None, start, end)
+    # 3. verification: the candidates trained at once on the same batches
     if not verify:
         suggestion = float(methods["valley"] or methods["min/10"])
         methods["lrscope"] = suggestion
@@ -279,12 +269,6 @@ def much_worse(doubled: float, best: float, start: float) -> bool:
     return doubled - best > 0.5 * max(start - best, 0.0) or (best > 0 and doubled > 10 * best)
 
 
-def _count(value, name: str, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name}: expected an integer >= {low}, got {value!r}")
-    return int(value)
-
-
 def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, diverge_factor=4.0):
     """Check the range test's settings (shared by ``find`` and ``lrscope.torch.lr_find``); fill in the defaults of
     the verification rounds: a quarter of ``steps`` (at least 10), then 4× that for the finalists."""
@@ -295,22 +279,28 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
         raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")
     if mode not in ("exp", "linear"):
         raise ValueError(f"mode: expected 'exp' or 'linear', got {mode!r}")
-    steps = _count(steps, "steps", 5)
+    steps = integer(steps, "steps", 5)
     if not 0 <= beta < 1:
         raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
     if not diverge_factor > 1:
         raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
-    verify_steps = _count(max(10, steps // 4) if verify_steps is None else verify_steps, "verify_steps", 1)
-    final_steps = _count(FINAL_FACTOR * verify_steps if final_steps is None else final_steps, "final_steps", 1)
+    verify_steps = integer(max(10, steps // 4) if verify_steps is None else verify_steps, "verify_steps", 1)
+    final_steps = integer(FINAL_FACTOR * verify_steps if final_steps is None else final_steps, "final_steps", 1)
     return verify_steps, final_steps
 
 
-def _dedupe(cands, bound, start, end) -> np.ndarray:
-    """Sorted unique candidates (to 2 decimals of log10), below the stability cap and within the tested range."""
-    cands = 10.0 ** np.unique(np.round(np.log10(np.asarray(cands, dtype=np.float64)), 2))
-    if bound is not None and np.any(cands < 0.99 * bound):
-        cands = cands[cands < 0.99 * bound]
-    return cands[(cands >= start / 10) & (cands <= end)]
+def read_curve(lrs, curve, start, end):
+    """What a smoothed range-test curve says: each rule's pick, the candidates to verify (the picks and a log grid
+    over the two decades below the loss minimum, unique to 2 decimals of log10, within the tested range) and notes."""
+    notes = []
+    if np.min(curve) >= curve[0] * (1 - 1e-3):
+        notes.append("the loss never fell during the test: start is too high, or the problem is not the "
+                     "learning rate")
+    methods = {"steepest": steepest(lrs, curve), "valley": valley(lrs, curve), "min/10": min_over_ten(lrs, curve)}
+    lr_at_min = float(lrs[int(np.argmin(curve))])
+    picks = [v for v in methods.values() if v is not None and np.isfinite(v)]
+    cands = 10.0 ** np.unique(np.round(np.log10(np.r_[picks, np.geomspace(lr_at_min / 100, lr_at_min, 7)]), 2))
+    return methods, cands[(cands >= start / 10) & (cands <= end)], notes
 
 
 def _train_briefly(objective, optimizer, cands, steps, batch_size, seed):

@@ -25,7 +25,7 @@ class Optimizer:
     update: Callable[..., tuple[np.ndarray, Any]]
     hyperparams: dict = field(default_factory=dict)
     default_lr: float = 0.01
-    kind: str = "gd"   # what the stability theory knows: "gd", "heavy_ball", "nesterov" or "adaptive"
+    kind: str = "gd"   # what the stability theory knows: gd, ema_momentum, heavy_ball, nesterov or adaptive
 
     def per_config(self, k: int) -> dict[str, np.ndarray]:
         """Each hyperparameter as a ``(k,)`` array (scalars repeated), checking that array lengths match ``k``."""
@@ -127,7 +127,8 @@ def momentum(beta=0.9, form: str = "ema", dampening=0.0, weight_decay=0.0) -> Op
             v = g.copy() if t == 0 else b * v + (1.0 - tau) * g
         return -lr[:, None] * v, (v, t + 1)
 
-    return Optimizer(f"momentum[{form}]", init, update, hyper, default_lr=0.01, kind="heavy_ball")
+    return Optimizer(f"momentum[{form}]", init, update, hyper, default_lr=0.01,
+                     kind="ema_momentum" if form == "ema" else "heavy_ball")
 
 
 def nesterov(beta=0.9, weight_decay=0.0) -> Optimizer:

@@ -16,12 +16,15 @@ from typing import Callable
 import numpy as np
 
 from . import diagnose as _diagnose
+from .checks import integer
 from . import theory as _theory
 from .objectives.base import Objective, as_batch
 from .optim import Optimizer, gd
 from .schedules import PlateauSchedule, Schedule
 
 MAX_KEPT_PARAMS = 50_000_000     # parameter history kept by default up to this many numbers (400 MB)
+BOUND_NAMES = {"gd": "2/L", "ema_momentum": "2(1+β)/((1-β)L)", "heavy_ball": "2(1+β)/((1-τ)L)",
+               "nesterov": "2(1+β)/((1+2β)L)"}        # the stability bound of each optimizer kind, as the advice says it
 CHEAP_EVALUATION = 500_000       # samples × dimension × configurations below which the full loss is taken every step
 
 
@@ -119,12 +122,6 @@ def _check_lrs(lrs, default) -> np.ndarray:
     return arr
 
 
-def _check_int(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _batches(n: int, batch_size: int, rng: np.random.Generator):
     """Endless mini-batches: a fresh permutation of the n rows each epoch, cut into batches (last one smaller)."""
     while True:
@@ -157,14 +154,14 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
         raise TypeError(f"schedule: expected an lrscope schedule such as ls.schedules.cosine(), got {schedule!r}")
     lrs = _check_lrs(lrs, optimizer.default_lr)
     K, d = lrs.shape[0], objective.dim
-    seed = _check_int(seed, "seed", 0)
+    seed = integer(seed, "seed", 0)
 
     n = objective.n_samples
     if batch_size is not None:
         if n is None:
             raise ValueError(f"batch_size: objective {objective.name!r} has no data samples; "
                              f"mini-batches need a data set (ls.objectives.dataset)")
-        batch_size = _check_int(batch_size, "batch_size")
+        batch_size = integer(batch_size, "batch_size")
         if batch_size > n:
             raise ValueError(f"batch_size: {batch_size} is larger than the data set ({n} samples)")
     if epochs is not None:
@@ -172,13 +169,13 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
             raise ValueError("steps, epochs: give one or the other")
         if n is None:
             raise ValueError(f"epochs: objective {objective.name!r} has no data samples; use steps")
-        steps = _check_int(epochs, "epochs") * math.ceil(n / (batch_size or n))
-    steps = 100 if steps is None else _check_int(steps, "steps")
+        steps = integer(epochs, "epochs") * math.ceil(n / (batch_size or n))
+    steps = 100 if steps is None else integer(steps, "steps")
     stochastic = batch_size is not None and batch_size < n
     if eval_every is None:      # the full loss is cheap on small data: every step; else about 50 times an epoch
         cheap = n is None or n * d * K <= CHEAP_EVALUATION
         eval_every = 1 if not stochastic or cheap else max(1, math.ceil(n / batch_size) // 50)
-    eval_every = _check_int(eval_every, "eval_every")
+    eval_every = integer(eval_every, "eval_every")
 
     start = np.broadcast_to(objective.x0 if x0 is None else as_batch(x0, d, "x0"), (K, d)).astype(np.float64)
     if not np.all(np.isfinite(start)):
@@ -305,10 +302,7 @@ def verdicts(result: SweepResult, curve: str = "losses") -> list:
         best = min(best, sweep_best)
     analysis = result.analysis
     limits = analysis.stability_limit(result.optimizer) if analysis else None
-    bound_name = {"gd": "2/L", "heavy_ball": "2(1+β)/((1-τ)L)", "nesterov": "2(1+β)/((1+2β)L)"}.get(
-        result.optimizer.kind, "2/L")
-    if result.optimizer.name == "momentum[ema]":
-        bound_name = "2(1+β)/((1-β)L)"
+    bound_name = BOUND_NAMES.get(result.optimizer.kind, "2/L")
     optimal = analysis.optimal if analysis and result.optimizer.kind == "gd" else None
     stochastic = result.batch_losses is not None
     if curve == "batch":
@@ -327,6 +321,5 @@ def verdicts(result: SweepResult, curve: str = "losses") -> list:
         out.append(_diagnose.diagnose_curve(
             curves[k], None if paths is None else paths[k],
             lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
-            bound_name=bound_name, stochastic=stochastic, final_lr=float(result.lr_used[k, -1]),
-            steps=None if seen.size == curves.shape[1] and seen[-1] == seen.size - 1 else seen))
+            bound_name=bound_name, stochastic=stochastic, final_lr=float(result.lr_used[k, -1]), steps=seen))
     return out

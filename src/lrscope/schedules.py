@@ -12,11 +12,12 @@ vectorized over K; the runner feeds it the loss of each step (the value the grad
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+
+from .checks import integer, positive
 
 
 @dataclass(frozen=True)
@@ -39,22 +40,6 @@ class Schedule:
         return f"{self.name}({args})"
 
 
-def _positive(value, name, allow_zero=False):
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name}: expected a number, got {value!r}") from None
-    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name}: must be {'>= 0' if allow_zero else '> 0'}, got {value!r}")
-    return v
-
-
-def _count(value, name, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def constant() -> Schedule:
     """α_t = α₀."""
     return Schedule("constant", lambda t, base, total: base + 0.0 * t)
@@ -62,22 +47,22 @@ def constant() -> Schedule:
 
 def inverse_time(k: float = 0.01) -> Schedule:
     """α_t = α₀ / (1 + k·t): the course's inverse-time decay."""
-    k = _positive(k, "k", allow_zero=True)
+    k = positive(k, "k", allow_zero=True)
     return Schedule("inverse_time", lambda t, base, total: base / (1.0 + k * t), {"k": k})
 
 
 def step_decay(step_size: int, gamma: float = 0.1) -> Schedule:
     """α_t = α₀·γ^⌊t / step_size⌋ (``torch.optim.lr_scheduler.StepLR``): drop by γ every ``step_size`` steps."""
-    step_size = _count(step_size, "step_size")
-    gamma = _positive(gamma, "gamma")
+    step_size = integer(step_size, "step_size")
+    gamma = positive(gamma, "gamma")
     return Schedule("step_decay", lambda t, base, total: base * gamma ** np.floor(t / step_size),
                     {"step_size": step_size, "gamma": gamma})
 
 
 def multi_step(milestones, gamma: float = 0.1) -> Schedule:
     """α_t = α₀·γ^(number of milestones ≤ t) (``MultiStepLR``)."""
-    ms = np.sort(np.asarray([_count(m, "milestones") for m in milestones], dtype=np.float64))
-    gamma = _positive(gamma, "gamma")
+    ms = np.sort(np.asarray([integer(m, "milestones") for m in milestones], dtype=np.float64))
+    gamma = positive(gamma, "gamma")
     return Schedule("multi_step", lambda t, base, total: base * gamma ** np.searchsorted(ms, t, side="right"),
                     {"milestones": [int(m) for m in ms], "gamma": gamma})
 
@@ -87,16 +72,16 @@ def exponential(k: float | None = None, *, gamma: float | None = None) -> Schedu
     if (k is None) == (gamma is None):
         raise ValueError("exponential: give exactly one of k (α₀·e^(-kt)) or gamma (α₀·γ^t)")
     if gamma is not None:
-        g = _positive(gamma, "gamma")
+        g = positive(gamma, "gamma")
         return Schedule("exponential", lambda t, base, total: base * g ** t, {"gamma": g})
-    k = _positive(k, "k", allow_zero=True)
+    k = positive(k, "k", allow_zero=True)
     return Schedule("exponential", lambda t, base, total: base * np.exp(-k * t), {"k": k})
 
 
 def cosine(t_max: int | None = None, eta_min: float = 0.0) -> Schedule:
     """α_t = η_min + (α₀ − η_min)(1 + cos(π t / T_max))/2 (``CosineAnnealingLR``); T_max defaults to the run."""
-    t_max = None if t_max is None else _count(t_max, "t_max")
-    eta_min = _positive(eta_min, "eta_min", allow_zero=True)
+    t_max = None if t_max is None else integer(t_max, "t_max")
+    eta_min = positive(eta_min, "eta_min", allow_zero=True)
 
     def fn(t, base, total):
         period = t_max if t_max is not None else max(total, 1)
@@ -108,9 +93,9 @@ def cosine(t_max: int | None = None, eta_min: float = 0.0) -> Schedule:
 def warm_restarts(t_0: int, t_mult: int = 1, eta_min: float = 0.0) -> Schedule:
     """Cosine annealing with warm restarts (SGDR, ``CosineAnnealingWarmRestarts``): a cosine over T₀ steps,
     then α jumps back to α₀ and the next cycle lasts T_mult times longer."""
-    t_0 = _count(t_0, "t_0")
-    t_mult = _count(t_mult, "t_mult")
-    eta_min = _positive(eta_min, "eta_min", allow_zero=True)
+    t_0 = integer(t_0, "t_0")
+    t_mult = integer(t_mult, "t_mult")
+    eta_min = positive(eta_min, "eta_min", allow_zero=True)
 
     def fn(t, base, total):
         last = max(int(t.max()), 0) + 1
@@ -131,8 +116,8 @@ def warm_restarts(t_0: int, t_mult: int = 1, eta_min: float = 0.0) -> Schedule:
 def warmup(steps: int, then: Schedule | None = None, start_factor: float = 0.1) -> Schedule:
     """Linear warmup over ``steps`` steps from ``start_factor``·α₀ to α₀, then the schedule ``then``
     (restarted at step 0, as ``SequentialLR`` does; default constant). Alone, it is ``LinearLR``."""
-    steps = _count(steps, "steps")
-    start_factor = _positive(start_factor, "start_factor", allow_zero=True)
+    steps = integer(steps, "steps")
+    start_factor = positive(start_factor, "start_factor", allow_zero=True)
     if start_factor > 1:
         raise ValueError(f"start_factor: must be <= 1, got {start_factor}")
     if then is not None and not isinstance(then, Schedule):
@@ -152,14 +137,14 @@ def one_cycle(total_steps: int | None = None, pct_start: float = 0.3, anneal: st
               div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False) -> Schedule:
     """The one-cycle policy (``OneCycleLR`` with α₀ as max_lr): rise from α₀/div_factor to α₀ over
     ``pct_start`` of the run, then anneal to α₀/(div_factor·final_div_factor)."""
-    total_steps = None if total_steps is None else _count(total_steps, "total_steps", 2)
-    pct_start = _positive(pct_start, "pct_start")
+    total_steps = None if total_steps is None else integer(total_steps, "total_steps", 2)
+    pct_start = positive(pct_start, "pct_start")
     if pct_start >= 1:
         raise ValueError(f"pct_start: must be in (0, 1), got {pct_start}")
     if anneal not in ("cos", "linear"):
         raise ValueError(f"anneal: expected 'cos' or 'linear', got {anneal!r}")
-    div_factor = _positive(div_factor, "div_factor")
-    final_div_factor = _positive(final_div_factor, "final_div_factor")
+    div_factor = positive(div_factor, "div_factor")
+    final_div_factor = positive(final_div_factor, "final_div_factor")
 
     def interp(start, end, pct):
         if anneal == "cos":
@@ -244,14 +229,14 @@ class PlateauSchedule:
 def reduce_on_plateau(factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
                       cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8) -> PlateauSchedule:
     """Lower α by ``factor`` after ``patience`` steps without improvement (``ReduceLROnPlateau``, mode min)."""
-    factor = _positive(factor, "factor")
+    factor = positive(factor, "factor")
     if factor >= 1:
         raise ValueError(f"factor: must be < 1, got {factor}")
     if threshold_mode not in ("rel", "abs"):
         raise ValueError(f"threshold_mode: expected 'rel' or 'abs', got {threshold_mode!r}")
-    return PlateauSchedule(factor, _count(patience, "patience", 0), _positive(threshold, "threshold", True),
-                           threshold_mode, _count(cooldown, "cooldown", 0), _positive(min_lr, "min_lr", True),
-                           _positive(eps, "eps", True))
+    return PlateauSchedule(factor, integer(patience, "patience", 0), positive(threshold, "threshold", True),
+                           threshold_mode, integer(cooldown, "cooldown", 0), positive(min_lr, "min_lr", True),
+                           positive(eps, "eps", True))
 
 
 SCHEDULES = {"constant": constant, "inverse_time": inverse_time, "step": step_decay, "step_decay": step_decay,

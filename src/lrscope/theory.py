@@ -77,8 +77,8 @@ class Analysis:
             return 2.0 / self.L
         hp = optimizer.hyperparams
         beta = np.asarray(hp.get("beta", 0.0), dtype=np.float64)
-        if kind == "heavy_ball":
-            damp = beta if optimizer.name == "momentum[ema]" else np.asarray(hp.get("dampening", 0.0))
+        if kind in ("heavy_ball", "ema_momentum"):
+            damp = beta if kind == "ema_momentum" else np.asarray(hp.get("dampening", 0.0))
             with np.errstate(divide="ignore"):
                 limit = 2.0 * (1.0 + beta) / ((1.0 - damp) * self.L)
         elif kind == "nesterov":
@@ -113,8 +113,12 @@ class Analysis:
                 f"optimal={self.optimal:.6g}, condition={self.condition:.4g}, exact={self.exact})")
 
     def to_dict(self) -> dict:
+        """Plain values for JSON; an infinite quantity (no bound, condition of a flat direction) is None."""
+        def finite(x):
+            return float(x) if np.isfinite(x) else None
         return {"L": self.L, "mu": self.mu, "exact": self.exact, "where": self.where, "method": self.method,
-                "stable_below": self.stable_below, "optimal": self.optimal, "condition": self.condition}
+                "stable_below": finite(self.stable_below), "optimal": finite(self.optimal),
+                "condition": finite(self.condition), "summary": self.summary()}
 
 
 def _dense_extremes(H: np.ndarray) -> tuple[float, float]:

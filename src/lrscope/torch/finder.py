@@ -18,8 +18,8 @@ import math
 import numpy as np
 import torch
 
-from ..finder import (MAX_PROBES, FindResult, _with, check_plan, min_over_ten, much_worse, smooth, steepest,
-                      valley)
+from ..checks import integer
+from ..finder import MAX_PROBES, FindResult, _with, check_plan, much_worse, read_curve, smooth
 from ._state import preserved_state, trainable_parameters
 from .sharpness import sharpness
 
@@ -111,8 +111,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
     trainable_parameters(model)
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor)
-    if isinstance(accumulation_steps, bool) or not isinstance(accumulation_steps, int) or accumulation_steps < 1:
-        raise ValueError(f"accumulation_steps: expected an integer >= 1, got {accumulation_steps!r}")
+    integer(accumulation_steps, "accumulation_steps")
     ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
 
     with preserved_state(model, optimizer):
@@ -153,16 +152,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     if cut < 5:
         raise ValueError(f"start: the loss blows up within {cut} steps; lower start (now {start:g})")
     lrs, mean = ramp[:cut], curve[:cut]
-    notes = []
-    if np.min(mean) >= mean[0] * (1 - 1e-3):
-        notes.append("the loss never fell during the test: start is too high, or the problem is not the "
-                     "learning rate")
-    methods = {"steepest": steepest(lrs, mean), "valley": valley(lrs, mean), "min/10": min_over_ten(lrs, mean)}
+    methods, cands, notes = read_curve(lrs, mean, start, end)
     band = np.vstack([mean, mean])
-    lr_at_min = float(lrs[int(np.argmin(mean))])
-    picks = [v for v in methods.values() if v is not None]
-    cands = 10.0 ** np.unique(np.round(np.log10(np.r_[picks, np.geomspace(lr_at_min / 100, lr_at_min, 7)]), 2))
-    cands = cands[(cands >= start / 10) & (cands <= end)]
     if not verify:
         suggestion = float(methods["valley"] or methods["min/10"])
         methods["lrscope"] = suggestion

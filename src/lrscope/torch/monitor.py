@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..checks import integer
 from ..diagnose import Verdict, diagnose_curve
 
 MAX_DIAGNOSED = 400          # points of history a periodic check looks at
@@ -59,8 +60,7 @@ class Monitor:
             raise ValueError(f"on_alarm: expected None, 'stop' or 'reduce', got {on_alarm!r}")
         if on_alarm == "reduce" and optimizer is None:
             raise ValueError("on_alarm: 'reduce' needs the optimizer")
-        if not isinstance(check_every, int) or check_every < 5:
-            raise ValueError(f"check_every: expected an integer >= 5, got {check_every!r}")
+        integer(check_every, "check_every", 5)
         if not diverge_factor > 1:
             raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
         if not 0 < reduce_factor < 1:
@@ -69,8 +69,8 @@ class Monitor:
             raise ValueError("sharpness_every: needs loss_fn and sharpness_data (a batch)")
         self.optimizer = optimizer
         self.check_every, self.diverge_factor = check_every, diverge_factor
-        if grad_norm_every is not None and (not isinstance(grad_norm_every, int) or grad_norm_every < 1):
-            raise ValueError(f"grad_norm_every: expected an integer >= 1 or None, got {grad_norm_every!r}")
+        if grad_norm_every is not None:
+            integer(grad_norm_every, "grad_norm_every")
         self.on_alarm, self.reduce_factor, self.grad_norm_every = on_alarm, reduce_factor, grad_norm_every
         self.sharpness_every, self.loss_fn, self.sharpness_data = sharpness_every, loss_fn, sharpness_data
         self.quiet_kinds = tuple(quiet_kinds)

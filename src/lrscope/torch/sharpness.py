@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..checks import integer
 from ._state import preserved_state, trainable_parameters
 
 
@@ -130,8 +131,7 @@ def sharpness(model: torch.nn.Module, loss_fn, data, *, lr: float | None = None,
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not callable(loss_fn):
         raise TypeError("loss_fn: must be callable as loss_fn(outputs, targets)")
-    if not isinstance(max_iter, int) or max_iter < 1:
-        raise ValueError(f"max_iter: expected an integer >= 1, got {max_iter!r}")
+    integer(max_iter, "max_iter")
     if optimizer is not None and lr is None:
         lr = float(optimizer.param_groups[0]["lr"])
     if lr is not None and (not math.isfinite(lr) or lr <= 0):

@@ -22,7 +22,8 @@ from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
 from .. import optim as core_optim
 from ..objectives.base import Objective
-from ..run import SweepResult, verdicts
+from ..checks import integer
+from ..run import SweepResult, _freeze_diverged, verdicts
 from ._state import trainable_parameters
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
@@ -165,8 +166,7 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
         raise ValueError("lrs: expected a non-empty list of learning rates")
     if not np.all(np.isfinite(lr_arr)) or np.any(lr_arr <= 0):
         raise ValueError(f"lrs: every learning rate must be > 0, got {lrs!r}")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs: expected an integer >= 1, got {epochs!r}")
+    integer(epochs, "epochs")
     K = lr_arr.size
     first = next(iter(model.parameters()))
     dtype, device = first.dtype, first.device
@@ -205,7 +205,6 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
     descriptor = core_optim.Optimizer(optimizer, None, None, hyper_np, kind=kind)
     obj = ModelObjective(model, int(x_all.shape[0]))
     lr_used = np.broadcast_to(lr_arr[:, None], (K, steps)).copy()
-    from ..run import _freeze_diverged
     diverged = _freeze_diverged(losses, None, batch_losses, gnorms, finals)
     result = SweepResult(obj, descriptor, None, lr_arr, hyper_np, losses, None, lr_used, gnorms, batch_losses,
                          diverged, steps, batch_size, seed, eval_every)

@@ -116,7 +116,7 @@ def build_objective(spec: ObjectiveSpec):
     return make() if spec.x0 is None else make(x0=spec.x0)
 
 
-def build_optimizer(spec: OptimizerSpec, k: int):
+def build_optimizer(spec: OptimizerSpec):
     if spec.name not in OPTIMIZER_PARAMS:
         raise _bad(f"optimizer.name: unknown {spec.name!r}; choose one of {', '.join(OPTIMIZER_PARAMS)}")
     allowed = OPTIMIZER_PARAMS[spec.name]
@@ -234,8 +234,7 @@ def sweep_payload(obj, res) -> dict:
     th = None
     if a is not None:
         limit = a.stability_limit(res.optimizer)
-        th = {**{k: (None if not np.isfinite(v) else v) if isinstance(v, float) else v for k, v in a.to_dict().items()},
-              "summary": a.summary(), "limit": None if limit is None else _clean(np.ravel(limit))[0],
+        th = {**a.to_dict(), "limit": None if limit is None else _clean(np.ravel(limit))[0],
               "contraction": _clean(a.contraction(res.lrs)), "optimizer_kind": res.optimizer.kind}
     return {"objective": obj.name, "variables": list(obj.variables), "dim": obj.dim, "steps": res.steps,
             "step_index": idx.tolist(),
@@ -291,7 +290,7 @@ def create_app() -> FastAPI:
     def api_sweep(req: SweepRequest):
         obj = build_objective(req.objective)
         check_bounds(obj, len(req.lrs), req.steps, req.batch_size)
-        opt = build_optimizer(req.optimizer, len(req.lrs))
+        opt = build_optimizer(req.optimizer)
         sched = build_schedule(req.schedule)
         res = sweep(obj, lrs=req.lrs, optimizer=opt, steps=req.steps, schedule=sched, batch_size=req.batch_size,
                     seed=req.seed)
@@ -302,8 +301,8 @@ def create_app() -> FastAPI:
     @app.post("/api/find")
     def api_find(req: FindRequest):
         obj = build_objective(req.objective)
-        check_bounds(obj, 12, 2 * req.steps, req.batch_size)
-        opt = build_optimizer(req.optimizer, 1)
+        check_bounds(obj, 12, 2 * req.steps, req.batch_size)      # ~12 candidates, verification ≈ 2 × the ramp
+        opt = build_optimizer(req.optimizer)
         res = find(obj, opt, steps=req.steps, batch_size=req.batch_size, seed=req.seed)
         out = res.to_dict()
         out["band"] = [_clean(res.band[0]), _clean(res.band[1])]
