@@ -96,3 +96,46 @@ def test_nan_loss_from_the_first_step_says_it_is_not_the_learning_rate():
 def test_flat_loss_gets_a_note():
     res = ls.find(ls.objectives.formula("0*x + 1 + 0*y"))
     assert any("never fell" in note for note in res.notes)
+
+
+def _fake_train(loss_of, calls, cap_above=np.inf):
+    """A stand-in for training: each rate's loss from ``loss_of``; records what was trained and for how long."""
+    def train(rates, steps, final_round):
+        calls.append((np.array(rates, dtype=float), steps))
+        losses = np.array([loss_of(r) for r in rates])
+        return losses, steps * len(rates), np.array([final_round and r > cap_above for r in rates], dtype=bool)
+    return train
+
+
+def test_verification_takes_a_better_double_and_counts_every_step():
+    from lrscope.finder import MAX_PROBES, verify_candidates
+    calls = []
+    # the loss keeps falling up to 0.8, then everything diverges: the short round only saw rates up to 0.1
+    train = _fake_train(lambda r: np.inf if r > 0.8 else 1.0 - r, calls)
+    v = verify_candidates(np.geomspace(1e-3, 0.1, 7), train, 10, 40, start_loss=1.0)
+    assert v.suggestion == pytest.approx(0.4)                       # 0.1 -> 0.2 -> 0.4, two probes
+    probes = [c for c in calls[2:]]
+    assert len(probes) == MAX_PROBES and all(steps == 40 for _, steps in probes)
+    assert v.steps_used == sum(len(r) * s for r, s in calls)
+    assert v.interval[0] <= v.suggestion <= v.interval[1]
+
+
+def test_verification_backs_off_when_the_double_fails_using_known_finalists_first():
+    from lrscope.finder import verify_candidates
+    calls = []
+    train = _fake_train(lambda r: np.inf if r > 0.15 else 1.0 - r, calls)
+    cands = np.array([0.01, 0.02, 0.05, 0.1, 0.2, 0.4])
+    v = verify_candidates(cands, train, 10, 40, start_loss=1.0)
+    # finalists 0.05, 0.1 (0.2, 0.4 diverged in round one); the double of 0.1 (0.2) is trained and diverges
+    assert v.suggestion == pytest.approx(0.05)
+    assert any("backed off from 0.1 to 0.05" in n for n in v.notes)
+    assert len(calls) == 3                     # round one, the finalists, one probe: 0.05 was already known
+
+
+def test_verification_never_recommends_a_capped_rate():
+    from lrscope.finder import verify_candidates
+    calls = []
+    train = _fake_train(lambda r: 1.0 - r, calls, cap_above=0.15)
+    v = verify_candidates(np.array([0.01, 0.05, 0.1, 0.2]), train, 10, 40, start_loss=1.0)
+    assert v.suggestion <= 0.15
+    assert np.all(np.isinf(v.final[v.finalists > 0.15]))

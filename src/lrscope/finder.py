@@ -193,73 +193,118 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         methods["lrscope"] = suggestion
         return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
                           np.full(cands.size, np.nan), bound, used, objective.name, notes)
-    # successive halving: every candidate for verify_steps, then the best third again for 4× as long (a short run
-    # flatters a rate that is too large -- fast at first, unstable later -- and hides one that settles late)
-    first, f0, _ = _train_briefly(objective, optimizer, cands, verify_steps, batch_size, seed)
-    used += verify_steps * cands.size
+    exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
+
+    def train(rates, n_steps, final_round):
+        losses, _, ends = _train_briefly(objective, optimizer, rates, n_steps, batch_size, seed)
+        capped = np.zeros(rates.size, dtype=bool)
+        if final_round and bound is not None:
+            for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * bound)):
+                limit = _limit_at(objective, optimizer, ends[k])
+                capped[k] = limit is None or rates[k] >= 0.99 * limit    # unstable where its own run ended
+        return losses, n_steps * rates.size, capped
+
+    with np.errstate(all="ignore"):
+        f0 = float(objective.value(objective.x0)[0])
+    try:
+        v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=0 if exact else MAX_PROBES)
+    except ValueError as exc:
+        raise ValueError(f"objective: {exc}") from None
+    used += v.steps_used
+    notes += v.notes
+    if bound is not None and v.suggestion > 0.99 * bound:
+        notes.append(f"the pick {v.suggestion:.3g} is above 2/λ_max = {bound:.3g} at the start, but stable where its "
+                     f"verification run ended (the curvature falls along the path)")
+    methods["lrscope"] = v.suggestion
+    return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
+                      used, objective.name, notes, v.finalists, v.final)
+
+
+@dataclass
+class Verification:
+    """The outcome of :func:`verify_candidates`: the pick, the range that trained almost as well, both rounds, the compute."""
+
+    suggestion: float
+    interval: tuple
+    first: np.ndarray
+    finalists: np.ndarray
+    final: np.ndarray
+    steps_used: int
+    notes: list
+
+
+def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_loss: float,
+                      probes: int = MAX_PROBES) -> Verification:
+    """Successive halving with a margin check -- the verification shared by ``find`` and ``lrscope.torch.lr_find``.
+
+    ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
+    and returns (losses, steps spent, capped): a loss is inf where the run diverged; ``capped`` marks the runs that
+    are unstable where they ended (above the stability bound there: the sanity cap) -- never recommended.
+
+    1. every candidate for ``verify_steps``; the best third (at least two) go on;
+    2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
+    3. the margin check, with at most ``probes`` extra runs: the pick's double (a finalist when one lies near it,
+       else trained) -- if it fails, the pick sits at the edge of stability and longer training (sharpening) would
+       push it over, so lrscope backs off to the best rate at or below half of it; if it does better (and is not
+       capped), it is taken and its own double looked at in turn (the first short round can eliminate a rate that
+       overshoots at first and settles later).
+    """
+    first, used, _ = train(cands, verify_steps, False)
     if not np.any(np.isfinite(first)):
-        raise ValueError("objective: every candidate learning rate diverged in verification; lower start or end")
-    order = np.argsort(first)
+        raise ValueError("every candidate learning rate diverged in verification; lower start or end")
     n_final = min(int(np.isfinite(first).sum()), max(2, -(-cands.size // 3)))
-    finalists = np.sort(cands[order[:n_final]])
-    final, _, ends = _train_briefly(objective, optimizer, finalists, final_steps, batch_size, seed)
-    used += final_steps * finalists.size
-    # the sanity cap: a pick above the stability bound where its own run ended sits at the edge of stability
-    for k in np.argsort(final):
-        if not np.isfinite(final[k]) or bound is None or finalists[k] < 0.99 * bound:
+    finalists = np.sort(cands[np.argsort(first)[:n_final]])
+    final, n, capped = train(finalists, final_steps, True)
+    used += n
+    usable = np.where(capped, np.inf, final)
+    if not np.any(np.isfinite(usable)):       # every finalist failed the longer run: fall back on the first round
+        pick = float(cands[int(np.argmin(first))])
+        return Verification(pick, (pick, pick), first, finalists, usable, used,
+                            ["every finalist failed the longer verification run; the pick is the first round's"])
+    pick, notes, runs = float(finalists[int(np.argmin(usable))]), [], 0
+    while True:
+        best = float(final[np.searchsorted(finalists, pick)])
+        near = np.flatnonzero((finalists > pick * 1.0001) & (finalists <= 2.5 * pick))
+        if near.size:                          # a verified rate near the double: no new run needed
+            k = near[int(np.argmin(np.abs(np.log(finalists[near] / (2 * pick)))))]
+        elif runs < probes:
+            loss, n, cap = train(np.array([2 * pick]), final_steps, True)
+            used, runs = used + n, runs + 1
+            finalists, final, capped = _with(finalists, final, capped, 2 * pick, float(loss[0]), bool(cap[0]))
+            k = int(np.searchsorted(finalists, 2 * pick))
+        else:
             break
-        limit = _limit_at(objective, optimizer, ends[k])
-        if limit is None or finalists[k] < 0.99 * limit:
-            notes.append(f"the pick {finalists[k]:.3g} is above 2/λ_max = {bound:.3g} at the start, but the "
-                         f"curvature falls along the path (2/λ_max = {limit:.3g} where its run ends)" if limit else
-                         f"the pick {finalists[k]:.3g} is above 2/λ_max = {bound:.3g} at the start")
+        double, double_loss = float(finalists[k]), float(final[k])
+        if much_worse(double_loss, best, start_loss):
+            below = np.flatnonzero((finalists <= pick / 1.8) & np.isfinite(final) & ~capped)
+            if below.size:
+                backed = float(finalists[below[int(np.argmin(final[below]))]])
+            elif runs < probes:
+                loss, n, cap = train(np.array([pick / 2]), final_steps, True)
+                used, runs = used + n, runs + 1
+                finalists, final, capped = _with(finalists, final, capped, pick / 2, float(loss[0]), bool(cap[0]))
+                backed = pick / 2
+            else:
+                break
+            notes.append(f"backed off from {pick:.3g} to {backed:.3g}: {double:.3g} already fails, so {pick:.3g} "
+                         f"is at the edge of stability")
+            pick = backed
             break
-        final[k] = np.inf          # unstable where it ended: not recommended
-    if not np.any(np.isfinite(final)):      # every finalist failed the longer run: fall back on the first round
-        suggestion = float(cands[int(np.argmin(first))])
-    else:
-        k = int(np.argmin(final))
-        suggestion = float(finalists[k])
-        # the margin check, where no exact bound is known: a rate whose double already fails sits at the edge of
-        # stability, and longer training (sharpening) would push it over -- back off to half of it. A double that
-        # does better instead is taken, and doubled again (at most MAX_PROBES times): the first short round can
-        # eliminate a rate that overshoots at first and settles later
-        exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
-        best_loss = final[k]
-        for _ in range(0 if exact else MAX_PROBES):
-            doubled, _, _ = _train_briefly(objective, optimizer, np.array([2 * suggestion]), final_steps,
-                                           batch_size, seed)
-            used += final_steps
-            finalists, final = _with(finalists, final, 2 * suggestion, doubled[0])
-            if much_worse(doubled[0], best_loss, f0):
-                half = suggestion / 2
-                lower = (finalists <= half * 1.0001) & np.isfinite(final)
-                if np.any(lower):
-                    backed = float(finalists[int(np.argmin(np.where(lower, final, np.inf)))])
-                else:
-                    more, _, _ = _train_briefly(objective, optimizer, np.array([half]), final_steps, batch_size, seed)
-                    used += final_steps
-                    finalists, final = _with(finalists, final, half, more[0])
-                    backed = half
-                notes.append(f"backed off from {suggestion:.3g} to {backed:.3g}: twice {suggestion:.3g} already "
-                             f"fails, so {suggestion:.3g} is at the edge of stability")
-                suggestion = backed
-                break
-            if doubled[0] >= best_loss:
-                break
-            suggestion, best_loss = 2 * suggestion, float(doubled[0])
-    gain = f0 - final
-    good = finalists[np.isfinite(final) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([suggestion])
-    methods["lrscope"] = suggestion
-    return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (float(good.min()), float(good.max())),
-                      cands, first, bound, used, objective.name, notes, finalists, final)
+        if double_loss >= best or capped[k]:
+            break
+        pick = double           # the double does better: take it, and look at its double in turn
+    usable = np.where(capped, np.inf, final)
+    gain = start_loss - usable
+    good = finalists[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
+    return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, finalists, usable,
+                        used, notes)
 
 
-def _with(rates, losses, rate, loss):
-    """Add one verified (rate, loss) to the finalists, kept sorted by rate."""
-    rates, losses = np.r_[rates, rate], np.r_[losses, loss]
+def _with(rates, losses, capped, rate, loss, cap):
+    """Add one verified (rate, loss, capped) to the finalists, kept sorted by rate."""
+    rates, losses, capped = np.r_[rates, rate], np.r_[losses, loss], np.r_[capped, cap]
     order = np.argsort(rates)
-    return rates[order], losses[order]
+    return rates[order], losses[order], capped[order]
 
 
 def much_worse(doubled: float, best: float, start: float) -> bool:

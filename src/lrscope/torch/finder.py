@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..checks import integer
-from ..finder import MAX_PROBES, FindResult, _with, check_plan, much_worse, read_curve, smooth
+from ..finder import FindResult, check_plan, read_curve, smooth, verify_candidates
 from ._state import preserved_state, trainable_parameters
 from .sharpness import sharpness
 
@@ -162,7 +162,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
 
     # 2. verification by successive halving: every candidate for verify_steps from the same state on the same
     #    batches, then the best third again for 4× as long
-    def train(lr, n_steps):
+    def train(lr, n_steps, final_round):
         with preserved_state(model, optimizer):
             torch.manual_seed(seed)
             trainer = _Trainer(model, loss_fn, train_loader, optimizer, accumulation_steps, autocast)
@@ -176,66 +176,33 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             final = float(np.mean(tail)) if len(history) == n_steps and np.all(np.isfinite(tail)) else np.inf
             if val_loader is not None and np.isfinite(final):
                 final = trainer.evaluate(val_loader)
-            if bound is not None and lr >= 0.99 * bound and np.isfinite(final):
-                # the sanity cap: above 2/λ_max at the start, keep it only if stable where its run ended
+            capped = False
+            if final_round and bound is not None and lr >= 0.99 * bound and np.isfinite(final):
+                # the sanity cap: above 2/λ_max at the start, recommend it only if stable where its run ended
                 x, y = trainer.batches()[:2]
                 try:
                     limit = _stability_bound(optimizer, sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max)
                 except (ValueError, RuntimeError):
                     limit = None
-                if limit is not None and lr >= 0.99 * limit:
-                    final = np.inf
-            return final, len(history) * accumulation_steps
+                capped = limit is not None and lr >= 0.99 * limit
+            return final, len(history) * accumulation_steps, capped
 
-    def round_of(rates, n_steps):
-        """Each rate trained for n_steps from the same state: their losses and the steps spent."""
-        results = [train(lr, n_steps) for lr in rates]
-        return np.array([f for f, _ in results]), sum(n for _, n in results)
+    def round_of(rates, n_steps, final_round):
+        """Each rate trained for n_steps from the same state: their losses, the steps spent, which are capped."""
+        results = [train(lr, n_steps, final_round) for lr in rates]
+        return (np.array([r[0] for r in results]), sum(r[1] for r in results),
+                np.array([r[2] for r in results], dtype=bool))
 
-    first, n = round_of(cands, verify_steps)
-    used += n
-    if not np.any(np.isfinite(first)):
-        raise ValueError("model: every candidate learning rate diverged in verification; lower end")
-    n_final = min(int(np.isfinite(first).sum()), max(2, -(-cands.size // 3)))
-    finalists = np.sort(cands[np.argsort(first)[:n_final]])
-    finals, n = round_of(finalists, final_steps)
-    used += n
-    if np.any(np.isfinite(finals)):
-        k = int(np.argmin(finals))
-        suggestion = float(finalists[k])
-        # the margin check: a rate whose double already fails sits at the edge of stability -- back off to half;
-        # a double that does better is taken instead, and doubled again (at most MAX_PROBES times)
-        best_loss = float(finals[k])
-        for _ in range(MAX_PROBES):
-            doubled, n = train(2 * suggestion, final_steps)
-            used += n
-            finalists, finals = _with(finalists, finals, 2 * suggestion, doubled)
-            if much_worse(doubled, best_loss, float(raw[0])):
-                half = suggestion / 2
-                lower = (finalists <= half * 1.0001) & np.isfinite(finals)
-                if np.any(lower):
-                    backed = float(finalists[int(np.argmin(np.where(lower, finals, np.inf)))])
-                else:
-                    f, n = train(half, final_steps)
-                    used += n
-                    finalists, finals = _with(finalists, finals, half, f)
-                    backed = half
-                notes.append(f"backed off from {suggestion:.3g} to {backed:.3g}: twice {suggestion:.3g} already "
-                             f"fails, so {suggestion:.3g} is at the edge of stability")
-                suggestion = backed
-                break
-            if doubled >= best_loss:
-                break
-            suggestion, best_loss = 2 * suggestion, float(doubled)
-    else:                                    # every finalist failed the longer run: fall back on the first round
-        suggestion = float(cands[int(np.argmin(first))])
-    first_loss = float(raw[0])
-    gain = first_loss - finals
-    good = (finalists[np.isfinite(finals) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0
-            else np.array([suggestion]))
+    try:
+        v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]))
+    except ValueError as exc:
+        raise ValueError(f"model: {exc}") from None
+    used += v.steps_used
+    notes += v.notes
+    suggestion = v.suggestion
     methods["lrscope"] = suggestion
     if bound is not None and suggestion > bound:
         notes.append(f"the pick {suggestion:.3g} is above 2/λ_max = {bound:.3g} at the start, but stable where its "
                      f"verification run ended")
-    return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, (float(good.min()), float(good.max())),
-                      cands, first, bound, used, type(model).__name__, notes, finalists, finals)
+    return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, v.interval, cands, v.first, bound, used,
+                      type(model).__name__, notes, v.finalists, v.final)
