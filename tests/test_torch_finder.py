@@ -105,6 +105,17 @@ def test_validation_loss_and_accumulation():
     assert res.steps_used >= 2 * 30 and np.isfinite(res.suggestion)
 
 
+def test_progress_reports_every_step_and_ends_complete():
+    model, loader = setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    calls = []
+    res = lr_find(model, torch.nn.functional.cross_entropy, loader, opt, steps=30, verify_steps=5,
+                  progress=lambda done, total: calls.append((done, total)))
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and all(d <= t for d, t in calls)
+    assert calls[-1][0] == calls[-1][1] == res.steps_used          # one tick per optimizer step, complete at the end
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(start=1.0, end=0.5), "start"),
     (dict(start=-1.0), "start"),

@@ -245,7 +245,7 @@ class _Progress:
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total)
         if self.bar is not None:
-            self.bar.update(self.task, completed=done)
+            self.bar.update(self.task, completed=done, total=total)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -528,8 +528,13 @@ def _torch_find(args, start, end):
                               dampening=fixed.get("dampening", 0.0), weight_decay=wd)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=args.batch_size or 64,
                                          shuffle=True, generator=torch.Generator().manual_seed(args.seed))
-    res = lr_find(net, loss, loader, opt, start=start, end=end, steps=args.steps, mode=args.mode,
-                  verify_steps=args.verify_steps, final_steps=args.final_steps, seed=args.seed)
+    progress = _Progress(not args.quiet and sys.stderr.isatty(), "range test")
+    try:
+        res = lr_find(net, loss, loader, opt, start=start, end=end, steps=args.steps, mode=args.mode,
+                      verify_steps=args.verify_steps, final_steps=args.final_steps, seed=args.seed,
+                      progress=progress)
+    finally:
+        progress.close()
     return res, f"{args.model} on {args.dataset}", f"{type(opt).__name__}"
 
 

@@ -99,12 +99,13 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             start: float = 1e-7, end: float = 10.0, steps: int = 100, mode: str = "exp", beta: float = 0.9,
             diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
             verify: bool = True, verify_steps: int | None = None, final_steps: int | None = None,
-            seed: int = 0) -> FindResult:
+            seed: int = 0, progress=None) -> FindResult:
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
     linear), stopped when the smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid
     below the loss minimum are trained for ``verify_steps`` steps from the same starting state, the best third again
     for ``final_steps`` (default 4 × ``verify_steps``), and the one with the lowest loss is recommended.
-    Everything is restored afterwards."""
+    ``progress(done, total)``, if given, is called after every optimizer step (``total`` is an estimate until the
+    end: the probes of the margin check are not known in advance). Everything is restored afterwards."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -113,6 +114,14 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor)
     integer(accumulation_steps, "accumulation_steps")
     ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
+    # progress: the range test, about 12 candidates for verify_steps, a third of them for final_steps, one probe
+    plan = {"done": 0, "total": steps + 12 * verify_steps + 5 * final_steps if verify else steps}
+
+    def tick():
+        plan["done"] += 1
+        plan["total"] = max(plan["total"], plan["done"])
+        if progress is not None:
+            progress(plan["done"], plan["total"])
 
     with preserved_state(model, optimizer):
         torch.manual_seed(seed)
@@ -131,6 +140,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         for t, lr in enumerate(ramp):
             trainer.set_lr(float(lr))
             loss = trainer.step()
+            tick()
             used += accumulation_steps
             if val_loader is not None and math.isfinite(loss):
                 loss = trainer.evaluate(val_loader)
@@ -170,6 +180,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             history = []
             for _ in range(n_steps):
                 history.append(trainer.step())
+                tick()
                 if not math.isfinite(history[-1]):
                     break
             tail = history[-max(1, n_steps // 4):]
@@ -199,6 +210,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         raise ValueError(f"model: {exc}") from None
     used += v.steps_used
     notes += v.notes
+    if progress is not None:
+        progress(plan["done"], plan["done"])
     suggestion = v.suggestion
     methods["lrscope"] = suggestion
     if bound is not None and suggestion > bound:
