@@ -11,9 +11,10 @@ things more:
    all at once in one vectorized sweep with the same batches; the best third run again 4× as long (successive
    halving: a short run flatters a rate that is fast at first and unstable later), and the one that lowers the loss
    most is recommended -- unless twice that rate already fails, in which case it sits at the edge of stability and
-   lrscope backs off to half of it; a double that does better is taken instead (twice at most). These probes are
-   skipped where theory gives the exact bound (GD on quadratics). The finalists whose result is close to the best
-   give the interval;
+   lrscope backs off to half of it; a double that does better is taken instead. The double is read off a finalist
+   near it where there is one; otherwise it is trained (two probes at most, skipped where theory gives the exact
+   bound: GD on quadratics). The finalists whose result is close to the best give the interval. The same
+   :func:`verify_candidates` serves ``lrscope.torch.lr_find``;
 3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
    is recommended only if it is below the bound measured where its own verification run ended (the curvature often
    falls along the path, as for logistic regression); otherwise it sits at the edge of stability and is passed over.
