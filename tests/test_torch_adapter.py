@@ -269,3 +269,34 @@ def test_a_model_vmap_cannot_handle_falls_back_with_a_warning():
 def test_sweep_bad_input(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         lt.sweep(*args, **kwargs)
+
+
+@pytest.mark.parametrize("loss_fn, target", [
+    (torch.nn.functional.cross_entropy, "classes"),
+    (torch.nn.CrossEntropyLoss(), "classes"),
+    (torch.nn.CrossEntropyLoss(ignore_index=2), "classes"),
+    (torch.nn.functional.cross_entropy, "ignored"),
+    (torch.nn.functional.cross_entropy, "probabilities"),
+    (torch.nn.functional.mse_loss, "values"),
+    (torch.nn.MSELoss(), "values"),
+])
+def test_the_copies_loss_in_one_call_equals_one_call_per_copy(loss_fn, target):
+    from lrscope.torch.sweep import _copies_loss
+    g = torch.Generator().manual_seed(0)
+    out = torch.randn(4, 12, 5, generator=g, dtype=torch.float64)
+    y = {"classes": torch.randint(0, 5, (12,), generator=g),
+         "ignored": torch.tensor([0, 1, -100, 3, 4, -100, 0, 1, 2, 3, 4, 0]),
+         "probabilities": torch.softmax(torch.randn(12, 5, generator=g, dtype=torch.float64), dim=1),
+         "values": torch.randn(12, 5, generator=g, dtype=torch.float64)}[target]
+    together = _copies_loss(loss_fn)(out, y)
+    one_by_one = torch.stack([loss_fn(out[k], y) for k in range(4)])
+    torch.testing.assert_close(together, one_by_one, rtol=1e-12, atol=1e-12)
+
+
+def test_other_losses_are_called_once_per_copy():
+    from lrscope.torch.sweep import _copies_loss
+    assert _copies_loss(lambda out, y: torch.nn.functional.cross_entropy(out, y)) is None
+    assert _copies_loss(torch.nn.CrossEntropyLoss(label_smoothing=0.1)) is None
+    assert _copies_loss(torch.nn.MSELoss(reduction="sum")) is None
+    # a shape the one-call form does not cover (targets broadcast against the outputs): per copy
+    assert _copies_loss(torch.nn.functional.mse_loss)(torch.zeros(2, 3, 1), torch.zeros(3)) is None

@@ -235,6 +235,34 @@ def _mlp_plan(model):
     return plan if any(kind == "linear" for kind, *_ in plan) else None
 
 
+def _copies_loss(loss_fn):
+    """For the standard mean-reduced losses (cross-entropy, mean squared error): a function giving the K copies'
+    losses from their stacked outputs ``(K, n, ...)`` in one call -- the same numbers as one call per copy, with
+    fewer, larger operations; None for any other loss function (then each copy's loss is its own call)."""
+    F = torch.nn.functional
+    if loss_fn is F.cross_entropy or (type(loss_fn) is torch.nn.CrossEntropyLoss and loss_fn.weight is None and
+                                      loss_fn.reduction == "mean" and loss_fn.label_smoothing == 0):
+        ignore = -100 if loss_fn is F.cross_entropy else loss_fn.ignore_index
+
+        def cross_entropy(out, y):
+            K, n = out.shape[:2]
+            if out.dim() != 3 or y.shape[0] != n or (y.dim() == 2 and y.shape != out.shape[1:]):
+                return None
+            flat = F.cross_entropy(out.reshape(K * n, -1), y.repeat(K, *([1] * (y.dim() - 1))),
+                                   reduction="none", ignore_index=ignore).view(K, n)
+            if y.dtype.is_floating_point:           # class probabilities: every sample counts
+                return flat.mean(dim=1)
+            return flat.sum(dim=1) / (y != ignore).sum()
+        return cross_entropy
+    if loss_fn is F.mse_loss or (type(loss_fn) is torch.nn.MSELoss and loss_fn.reduction == "mean"):
+        def mse(out, y):
+            if out.shape[1:] != y.shape:
+                return None
+            return F.mse_loss(out, y.expand_as(out), reduction="none").reshape(out.shape[0], -1).mean(dim=1)
+        return mse
+    return None
+
+
 def _bmm_functions(model, loss_fn, K, plan):
     """The fast path for MLPs: the K copies' layers as batched matrix products (one autograd graph for all)."""
     params = {n: p.detach().unsqueeze(0).repeat(K, *([1] * p.dim())).clone() for n, p in model.named_parameters()}
@@ -251,9 +279,12 @@ def _bmm_functions(model, loss_fn, K, plan):
                 h = extra(h)
         return h
 
+    copies_loss = _copies_loss(loss_fn)
+
     def losses_of(p, x, y):
         out = forward(p, x)
-        return torch.stack([loss_fn(out[k], y) for k in range(K)])
+        together = None if copies_loss is None else copies_loss(out, y)
+        return together if together is not None else torch.stack([loss_fn(out[k], y) for k in range(K)])
 
     names = list(params)
 
