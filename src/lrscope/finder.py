@@ -223,7 +223,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
 
 @dataclass
 class Verification:
-    """The outcome of :func:`verify_candidates`: the pick, the range that trained almost as well, both rounds, the compute."""
+    """What :func:`verify_candidates` found: the pick, the range that trained almost as well, both rounds, the
+    compute."""
 
     suggestion: float
     interval: tuple
