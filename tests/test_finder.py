@@ -139,3 +139,17 @@ def test_verification_never_recommends_a_capped_rate():
     v = verify_candidates(np.array([0.01, 0.05, 0.1, 0.2]), train, 10, 40, start_loss=1.0)
     assert v.suggestion <= 0.15
     assert np.all(np.isinf(v.final[v.finalists > 0.15]))
+
+
+def test_candidates_do_not_spend_verification_on_near_duplicates(monkeypatch):
+    import lrscope.finder as finder
+    lrs = np.geomspace(1e-6, 1.0, 80)
+    curve = 1.0 / (1.0 + 10 * lrs) + 20 * lrs ** 2          # falls, then rises past its minimum
+    methods, cands, _ = finder.read_curve(lrs, curve, 1e-6, 1.0)
+    picks = np.array([v for v in methods.values() if v is not None])
+    assert all(np.min(np.abs(np.log(cands / p))) < 0.03 for p in picks)      # every rule's pick is verified
+    monkeypatch.setattr(finder, "MERGE", 1.0 + 1e-9)
+    _, unmerged, _ = finder.read_curve(lrs, curve, 1e-6, 1.0)
+    dropped = [c for c in unmerged if np.min(np.abs(np.log(cands / c))) > 0.03]
+    assert len(dropped) == 1                                  # a grid point that sat beside a pick
+    assert np.min(np.abs(np.log(picks / dropped[0]))) < np.log(1.3)

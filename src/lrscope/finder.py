@@ -36,6 +36,7 @@ from .schedules import Schedule
 
 FINAL_FACTOR = 4            # the finalists' verification runs are this many times longer than the first round
 MAX_PROBES = 2              # doublings tried above the winner of the finalists' round
+MERGE = 1.3                 # candidates closer than this factor are one candidate
 
 
 @dataclass
@@ -338,7 +339,8 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
 
 def read_curve(lrs, curve, start, end):
     """What a smoothed range-test curve says: each rule's pick, the candidates to verify (the picks and a log grid
-    over the two decades below the loss minimum, unique to 2 decimals of log10, within the tested range) and notes."""
+    over the two decades below the loss minimum -- a grid point within ×1.3 of a pick left out --, unique to 2
+    decimals of log10, within the tested range) and notes."""
     notes = []
     if np.min(curve) >= curve[0] * (1 - 1e-3):
         notes.append("the loss never fell during the test: start is too high, or the problem is not the "
@@ -346,7 +348,10 @@ def read_curve(lrs, curve, start, end):
     methods = {"steepest": steepest(lrs, curve), "valley": valley(lrs, curve), "min/10": min_over_ten(lrs, curve)}
     lr_at_min = float(lrs[int(np.argmin(curve))])
     picks = [v for v in methods.values() if v is not None and np.isfinite(v)]
-    cands = 10.0 ** np.unique(np.round(np.log10(np.r_[picks, np.geomspace(lr_at_min / 100, lr_at_min, 7)]), 2))
+    grid = np.geomspace(lr_at_min / 100, lr_at_min, 7)
+    # a grid point within MERGE of a rule's pick adds nothing to verify: the pick stands for it
+    grid = [g for g in grid if not any(abs(np.log(g / p)) < np.log(MERGE) for p in picks)]
+    cands = 10.0 ** np.unique(np.round(np.log10(np.r_[picks, grid]), 2))
     return methods, cands[(cands >= start / 10) & (cands <= end)], notes
 
 
