@@ -153,3 +153,12 @@ def test_candidates_do_not_spend_verification_on_near_duplicates(monkeypatch):
     dropped = [c for c in unmerged if np.min(np.abs(np.log(cands / c))) > 0.03]
     assert len(dropped) == 1                                  # a grid point that sat beside a pick
     assert np.min(np.abs(np.log(picks / dropped[0]))) < np.log(1.3)
+
+
+def test_find_reports_progress_through_the_verification_and_ends_complete():
+    calls = []
+    ls.find(ls.objectives.dataset("diabetes"), optimizer=ls.optim.adam(), batch_size=32, steps=60,
+            progress=lambda done, total: calls.append((done, total)))
+    done = [d for d, _ in calls]
+    assert done == sorted(done) and all(d <= t for d, t in calls)
+    assert calls[-1][0] == calls[-1][1] > 3 * 60              # past the range test of 3 seeds: the verification too

@@ -528,7 +528,7 @@ def _torch_find(args, start, end):
                               dampening=fixed.get("dampening", 0.0), weight_decay=wd)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=args.batch_size or 64,
                                          shuffle=True, generator=torch.Generator().manual_seed(args.seed))
-    progress = _Progress(not args.quiet and sys.stderr.isatty(), "range test")
+    progress = _Progress(not args.quiet and sys.stderr.isatty(), "range test, then verification")
     try:
         res = lr_find(net, loss, loader, opt, start=start, end=end, steps=args.steps, mode=args.mode,
                       verify_steps=args.verify_steps, final_steps=args.final_steps, seed=args.seed,
@@ -557,7 +557,7 @@ def cmd_find(args) -> int:
         if swept:
             raise UsageError(f"--{next(iter(swept)).replace('_', '-')}: find takes one value per hyperparameter")
         optimizer = optim.get(name, **fixed)
-        progress = _Progress(not args.quiet and sys.stderr.isatty(), "range test")
+        progress = _Progress(not args.quiet and sys.stderr.isatty(), "range test, then verification")
         try:
             res = find(obj, optimizer, start=start, end=end, steps=args.steps, mode=args.mode,
                        batch_size=args.batch_size, seeds=args.seeds, seed=args.seed, verify_steps=args.verify_steps,

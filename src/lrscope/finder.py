@@ -155,13 +155,20 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     n_seeds = seeds if stochastic else 1
     ramp = _ramp(float(start), float(end), steps, mode)
 
+    # progress in training steps: the range test, then about 12 candidates for verify_steps and 5 final runs
+    estimate = n_seeds * steps + (12 * verify_steps + 5 * final_steps if verify else 0)
+
+    def tally(done):
+        if progress is not None:
+            progress(done, max(estimate, done))
+
     # 1. the range test, once per sample order (seed), each stopped when its smoothed loss blows up
     curves, used = [], 0
     for s in range(n_seeds):
         tracker = _DivergenceStop(beta, diverge_factor)
         res = sweep(objective, lrs=[start], optimizer=optimizer, steps=steps, schedule=ramp, batch_size=batch_size,
                     seed=seed + s, eval_every=steps + 1, keep_params=False, analyze=False, stop=tracker,
-                    progress=None if progress is None else (lambda d, t, s=s: progress(s * steps + d, n_seeds * steps)))
+                    progress=None if progress is None else (lambda d, t, s=s: tally(s * steps + d)))
         raw = res.batch_losses[0] if res.batch_losses is not None else res.losses[0, :-1]
         used += res.steps
         if not np.isfinite(raw[0]):
@@ -197,8 +204,12 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
                           np.full(cands.size, np.nan), bound, used, objective.name, notes)
     exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
 
+    spent = [n_seeds * steps]       # as reported: the range test counted in full, even where it stopped early
+
     def train(rates, n_steps, final_round):
-        losses, _, ends = _train_briefly(objective, optimizer, rates, n_steps, batch_size, seed)
+        losses, _, ends = _train_briefly(objective, optimizer, rates, n_steps, batch_size, seed,
+                                         lambda d, t: tally(spent[0] + d * rates.size))
+        spent[0] += n_steps * rates.size
         capped = np.zeros(rates.size, dtype=bool)
         if final_round and bound is not None:
             for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * bound)):
@@ -214,6 +225,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         raise ValueError(f"objective: {exc}") from None
     used += v.steps_used
     notes += v.notes
+    if progress is not None:
+        progress(spent[0], spent[0])
     if bound is not None and v.suggestion > 0.99 * bound:
         notes.append(f"the pick {v.suggestion:.3g} is above 2/λ_max = {bound:.3g} at the start, but stable where its "
                      f"verification run ended (the curvature falls along the path)")
@@ -355,11 +368,11 @@ def read_curve(lrs, curve, start, end):
     return methods, cands[(cands >= start / 10) & (cands <= end)], notes
 
 
-def _train_briefly(objective, optimizer, cands, steps, batch_size, seed):
+def _train_briefly(objective, optimizer, cands, steps, batch_size, seed, progress=None):
     """Final loss of each candidate after ``steps`` steps (mean over the last tenth: robust to noise); inf if it
     diverged. All candidates in one vectorized sweep with the same batches."""
     check = sweep(objective, lrs=cands, optimizer=optimizer, steps=steps, batch_size=batch_size, seed=seed,
-                  keep_params=False, analyze=False)
+                  keep_params=False, analyze=False, progress=progress)
     tail = max(1, steps // 10)
     final = np.array([np.mean(r[-tail - 1:]) if np.all(np.isfinite(r[-tail - 1:])) else np.inf for r in check.losses])
     return final, float(check.losses[0, 0]), check.final_params
