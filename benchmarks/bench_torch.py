@@ -22,6 +22,8 @@ from sklearn.datasets import load_digits
 
 import lrscope.torch as lt
 
+REPS = 5           # each end-to-end timing is the median of this many runs
+
 
 def mlp(seed=0):
     torch.manual_seed(seed)
@@ -47,6 +49,16 @@ def sequential(model, data, lrs, epochs):
                 opt.step()
     if torch.cuda.is_available():
         torch.cuda.synchronize()
+
+
+def median_time(fn, reps=REPS):
+    """Median wall time of ``reps`` calls (single timings on this shared machine vary by ±25%)."""
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
 
 
 def _phases(step_parts, batches, reps=3):
@@ -84,7 +96,7 @@ def breakdown(model, batches, k):
         opt.step()
         return np.array([t1 - t0, t2 - t1, time.perf_counter() - t2])
 
-    params, step_fn, _ = _bmm_functions(model, torch.nn.functional.cross_entropy, k, _mlp_plan(model))
+    params, step_fn, full_loss = _bmm_functions(model, torch.nn.functional.cross_entropy, k, _mlp_plan(model))
     hp, _ = _spec("momentum", {}, k, torch.float32, torch.device("cpu"))
     stacked = _StackedOptimizer("momentum", hp, params, torch.full((k,), 0.01))
 
@@ -97,20 +109,8 @@ def breakdown(model, batches, k):
 
     def many_forward(x, y):
         t0 = time.perf_counter()
-        with torch.no_grad():
-            _bmm_forward_only(params, x)
+        full_loss(params, x, y)                 # the same forward (and loss), without autograd
         return np.array([time.perf_counter() - t0, 0.0, 0.0])
-
-    plan = _mlp_plan(model)
-
-    def _bmm_forward_only(p, x):
-        h = x
-        for kind, name, extra in plan:
-            if kind == "linear":
-                h = torch.matmul(h, p[f"{name}.weight"].transpose(1, 2)) + p[f"{name}.bias"].unsqueeze(1)
-            else:
-                h = extra(h)
-        return h
 
     seq = _phases(one, batches)
     stk = _phases(many, batches)
@@ -140,21 +140,16 @@ def main():
     batches = list(data)
     model = mlp().to(device)
     epochs = 3
-    print(f"MLP 64-256-256-10 on digits, {epochs} epochs, batch 64, SGD momentum 0.9, {device}")
+    print(f"MLP 64-256-256-10 on digits, {epochs} epochs, batch 64, SGD momentum 0.9, {device}; medians of {REPS}")
     for k in [int(s) for s in args.ks.split(",")]:
         lrs = list(np.geomspace(1e-3, 0.3, k))
         lt.sweep(model, torch.nn.functional.cross_entropy, data, lrs[:1], optimizer="momentum", epochs=1)  # warm
         sequential(model, data, lrs[:1], 1)
-        t0 = time.perf_counter()
-        lt.sweep(model, torch.nn.functional.cross_entropy, data, lrs, optimizer="momentum", epochs=epochs)
-        t_vec = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        lt.sweep(model, torch.nn.functional.cross_entropy, data, lrs, optimizer="momentum", epochs=epochs,
-                 eval_every=10**9)
-        t_vec_end = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        sequential(model, data, lrs, epochs)
-        t_seq = time.perf_counter() - t0
+        loss = torch.nn.functional.cross_entropy
+        t_vec = median_time(lambda: lt.sweep(model, loss, data, lrs, optimizer="momentum", epochs=epochs))
+        t_vec_end = median_time(lambda: lt.sweep(model, loss, data, lrs, optimizer="momentum", epochs=epochs,
+                                                 eval_every=10**9))
+        t_seq = median_time(lambda: sequential(model, data, lrs, epochs))
         print(f"  K={k:3d}: K sequential torch.optim runs {t_seq:6.2f} s | lrscope.torch.sweep {t_vec:6.2f} s "
               f"({t_seq / t_vec:4.2f}x; full-data loss every epoch), {t_vec_end:6.2f} s ({t_seq / t_vec_end:4.2f}x; "
               f"full-data loss at start and end only)")

@@ -117,6 +117,8 @@ def test_verification_takes_a_better_double_and_counts_every_step():
     probes = [c for c in calls[2:]]
     assert len(probes) == MAX_PROBES and all(steps == 40 for _, steps in probes)
     assert v.steps_used == sum(len(r) * s for r, s in calls)
+    from lrscope.finder import verification_steps
+    assert v.steps_used <= verification_steps(7, 10, 40)      # the plan the progress bar shows is an upper bound
     assert v.interval[0] <= v.suggestion <= v.interval[1]
 
 
@@ -157,8 +159,9 @@ def test_candidates_do_not_spend_verification_on_near_duplicates(monkeypatch):
 
 def test_find_reports_progress_through_the_verification_and_ends_complete():
     calls = []
-    ls.find(ls.objectives.dataset("diabetes"), optimizer=ls.optim.adam(), batch_size=32, steps=60,
-            progress=lambda done, total: calls.append((done, total)))
+    res = ls.find(ls.objectives.dataset("diabetes"), optimizer=ls.optim.adam(), batch_size=32, steps=60,
+                  progress=lambda done, total: calls.append((done, total)))
     done = [d for d, _ in calls]
     assert done == sorted(done) and all(d <= t for d, t in calls)
     assert calls[-1][0] == calls[-1][1] > 3 * 60              # past the range test of 3 seeds: the verification too
+    assert calls[-1][0] == res.steps_used                     # one tick per training step

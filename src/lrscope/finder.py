@@ -155,12 +155,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     n_seeds = seeds if stochastic else 1
     ramp = _ramp(float(start), float(end), steps, mode)
 
-    # progress in training steps: the range test, then about 12 candidates for verify_steps and 5 final runs
-    estimate = n_seeds * steps + (12 * verify_steps + 5 * final_steps if verify else 0)
-
-    def tally(done):
-        if progress is not None:
-            progress(done, max(estimate, done))
+    tally = Tally(progress, n_seeds * steps)       # the verification is planned once the candidates are known
 
     # 1. the range test, once per sample order (seed), each stopped when its smoothed loss blows up
     curves, used = [], 0
@@ -168,7 +163,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         tracker = _DivergenceStop(beta, diverge_factor)
         res = sweep(objective, lrs=[start], optimizer=optimizer, steps=steps, schedule=ramp, batch_size=batch_size,
                     seed=seed + s, eval_every=steps + 1, keep_params=False, analyze=False, stop=tracker,
-                    progress=None if progress is None else (lambda d, t, s=s: tally(s * steps + d)))
+                    progress=lambda d, t, base=used: tally.at(base + d))
         raw = res.batch_losses[0] if res.batch_losses is not None else res.losses[0, :-1]
         used += res.steps
         if not np.isfinite(raw[0]):
@@ -198,18 +193,21 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
 
     # 3. verification: the candidates trained at once on the same batches
     if not verify:
+        tally.finish()
         suggestion = float(methods["valley"] or methods["min/10"])
         methods["lrscope"] = suggestion
         return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
                           np.full(cands.size, np.nan), bound, used, objective.name, notes)
     exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
-
-    spent = [n_seeds * steps]       # as reported: the range test counted in full, even where it stopped early
+    probes = 0 if exact else MAX_PROBES
+    tally.at(used)
+    tally.replan(verification_steps(cands.size, verify_steps, final_steps, probes))
 
     def train(rates, n_steps, final_round):
-        losses, _, ends = _train_briefly(objective, optimizer, rates, n_steps, batch_size, seed,
-                                         lambda d, t: tally(spent[0] + d * rates.size))
-        spent[0] += n_steps * rates.size
+        base = tally.done
+        losses, ends = _train_briefly(objective, optimizer, rates, n_steps, batch_size, seed,
+                                      lambda d, t: tally.at(base + d * rates.size))
+        tally.at(base + n_steps * rates.size)
         capped = np.zeros(rates.size, dtype=bool)
         if final_round and bound is not None:
             for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * bound)):
@@ -219,14 +217,10 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
 
     with np.errstate(all="ignore"):
         f0 = float(objective.value(objective.x0)[0])
-    try:
-        v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=0 if exact else MAX_PROBES)
-    except ValueError as exc:
-        raise ValueError(f"objective: {exc}") from None
+    v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective")
     used += v.steps_used
     notes += v.notes
-    if progress is not None:
-        progress(spent[0], spent[0])
+    tally.finish()
     if bound is not None and v.suggestion > 0.99 * bound:
         notes.append(f"the pick {v.suggestion:.3g} is above 2/λ_max = {bound:.3g} at the start, but stable where its "
                      f"verification run ended (the curvature falls along the path)")
@@ -249,13 +243,48 @@ class Verification:
     notes: list
 
 
+def finalist_count(n_cands: int) -> int:
+    """How many candidates go on to the second round: the best third, at least two."""
+    return max(2, -(-n_cands // 3))
+
+
+def verification_steps(n_cands: int, verify_steps: int, final_steps: int, probes: int = MAX_PROBES) -> int:
+    """The most training steps :func:`verify_candidates` can spend (the probes may not all be needed)."""
+    return n_cands * verify_steps + (min(n_cands, finalist_count(n_cands)) + probes) * final_steps
+
+
+class Tally:
+    """Training steps done against the planned total, reported to ``progress(done, total)`` (None: silent)."""
+
+    def __init__(self, progress, total: int):
+        self.progress, self.done, self.total = progress, 0, total
+
+    def replan(self, more: int):
+        """From here on, ``more`` steps at most (what was planned but not done so far is dropped)."""
+        self.total = self.done + more
+
+    def at(self, done: int):
+        self.done = max(self.done, done)
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done))
+
+    def add(self, n: int = 1):
+        self.at(self.done + n)
+
+    def finish(self):
+        """Done: the total becomes what was spent (probes not needed are dropped)."""
+        self.total = self.done
+        self.at(self.done)
+
+
 def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_loss: float,
-                      probes: int = MAX_PROBES) -> Verification:
+                      probes: int = MAX_PROBES, subject: str = "objective") -> Verification:
     """Successive halving with a margin check -- the verification shared by ``find`` and ``lrscope.torch.lr_find``.
 
     ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
     and returns (losses, steps spent, capped): a loss is inf where the run diverged; ``capped`` marks the runs that
     are unstable where they ended (above the stability bound there: the sanity cap) -- never recommended.
+    ``subject`` names what is trained in the error raised when every candidate diverges.
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on;
     2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
@@ -267,8 +296,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     """
     first, used, _ = train(cands, verify_steps, False)
     if not np.any(np.isfinite(first)):
-        raise ValueError("every candidate learning rate diverged in verification; lower start or end")
-    n_final = min(int(np.isfinite(first).sum()), max(2, -(-cands.size // 3)))
+        raise ValueError(f"{subject}: every candidate learning rate diverged in verification; lower start or end")
+    n_final = min(int(np.isfinite(first).sum()), finalist_count(cands.size))
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
     final, n, capped = train(finalists, final_steps, True)
     used += n
@@ -375,7 +404,7 @@ def _train_briefly(objective, optimizer, cands, steps, batch_size, seed, progres
                   keep_params=False, analyze=False, progress=progress)
     tail = max(1, steps // 10)
     final = np.array([np.mean(r[-tail - 1:]) if np.all(np.isfinite(r[-tail - 1:])) else np.inf for r in check.losses])
-    return final, float(check.losses[0, 0]), check.final_params
+    return final, check.final_params
 
 
 def _limit_at(objective, optimizer, point) -> float | None:

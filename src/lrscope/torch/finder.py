@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..checks import integer
-from ..finder import FindResult, check_plan, read_curve, smooth, verify_candidates
+from ..finder import FindResult, Tally, check_plan, read_curve, smooth, verification_steps, verify_candidates
 from ._state import preserved_state, trainable_parameters
 from .sharpness import sharpness
 
@@ -103,9 +103,10 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
     linear), stopped when the smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid
     below the loss minimum are trained for ``verify_steps`` steps from the same starting state, the best third again
-    for ``final_steps`` (default 4 × ``verify_steps``), and the one with the lowest loss is recommended.
-    ``progress(done, total)``, if given, is called after every optimizer step (``total`` is an estimate until the
-    end: the probes of the margin check are not known in advance). Everything is restored afterwards."""
+    for ``final_steps`` (default 4 × ``verify_steps``); the one with the lowest loss is recommended after the
+    margin check (:func:`lrscope.finder.verify_candidates`). ``progress(done, total)``, if given, is called after
+    every optimizer step (``total`` is an upper bound until the end: the margin check's probes may not be needed).
+    Everything is restored afterwards."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -114,14 +115,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor)
     integer(accumulation_steps, "accumulation_steps")
     ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
-    # progress: the range test, about 12 candidates for verify_steps, a third of them for final_steps, one probe
-    plan = {"done": 0, "total": steps + 12 * verify_steps + 5 * final_steps if verify else steps}
-
-    def tick():
-        plan["done"] += 1
-        plan["total"] = max(plan["total"], plan["done"])
-        if progress is not None:
-            progress(plan["done"], plan["total"])
+    tally = Tally(progress, steps)         # the verification is planned once the candidates are known
 
     with preserved_state(model, optimizer):
         torch.manual_seed(seed)
@@ -140,7 +134,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         for t, lr in enumerate(ramp):
             trainer.set_lr(float(lr))
             loss = trainer.step()
-            tick()
+            tally.add()
             used += accumulation_steps
             if val_loader is not None and math.isfinite(loss):
                 loss = trainer.evaluate(val_loader)
@@ -165,6 +159,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     methods, cands, notes = read_curve(lrs, mean, start, end)
     band = np.vstack([mean, mean])
     if not verify:
+        tally.finish()
         suggestion = float(methods["valley"] or methods["min/10"])
         methods["lrscope"] = suggestion
         return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
@@ -180,7 +175,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             history = []
             for _ in range(n_steps):
                 history.append(trainer.step())
-                tick()
+                tally.add()
                 if not math.isfinite(history[-1]):
                     break
             tail = history[-max(1, n_steps // 4):]
@@ -204,14 +199,11 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         return (np.array([r[0] for r in results]), sum(r[1] for r in results),
                 np.array([r[2] for r in results], dtype=bool))
 
-    try:
-        v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]))
-    except ValueError as exc:
-        raise ValueError(f"model: {exc}") from None
+    tally.replan(verification_steps(cands.size, verify_steps, final_steps))
+    v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model")
     used += v.steps_used
     notes += v.notes
-    if progress is not None:
-        progress(plan["done"], plan["done"])
+    tally.finish()
     suggestion = v.suggestion
     methods["lrscope"] = suggestion
     if bound is not None and suggestion > bound:
