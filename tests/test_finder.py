@@ -134,6 +134,38 @@ def test_verification_backs_off_when_the_double_fails_using_known_finalists_firs
     assert len(calls) == 3                     # round one, the finalists, one probe: 0.05 was already known
 
 
+def test_verification_backs_off_again_while_the_backed_off_rates_double_fails():
+    from lrscope.finder import verify_candidates
+    calls = []
+    # short runs flatter the big rates; in the long round everything from 0.5 up blows up (but stays finite)
+    train = _fake_train(lambda r: (1.0 - r) if r < 0.5 else 100.0 * r, calls)
+    cands = np.array([0.01, 0.05, 0.7, 1.5])
+    first_round = {0.01: 0.9, 0.05: 0.8, 0.7: 0.3, 1.5: 0.4}
+
+    def train_with_flattering_first_round(rates, steps, final_round):
+        if not final_round:
+            calls.append((np.array(rates), steps))
+            return np.array([first_round[r] for r in rates]), steps * len(rates), np.zeros(len(rates), bool)
+        return train(rates, steps, final_round)
+
+    v = verify_candidates(cands, train_with_flattering_first_round, 10, 40, start_loss=1.0)
+    # 0.7 wins among the finalists (0.7, 1.5); 1.5 fails -> 0.35, whose double 0.7 fails too -> 0.175
+    assert v.suggestion == pytest.approx(0.175)
+    assert sum("backed off" in n for n in v.notes) == 2
+
+
+def test_verification_halves_an_edge_rate_even_when_no_probe_is_left():
+    from lrscope.finder import verify_candidates
+    calls = []
+    train = _fake_train(lambda r: (1.0 - r) if r < 0.3 else np.inf, calls)
+    v = verify_candidates(np.array([0.1, 0.25]), train, 10, 40, start_loss=1.0, probes=0)
+    # 0.25's double (0.5) cannot be trained: no probe left -> it stays; with one probe it is trained and fails
+    assert v.suggestion == pytest.approx(0.25)
+    v = verify_candidates(np.array([0.2, 0.25]), train, 10, 40, start_loss=1.0, probes=1)
+    assert v.suggestion == pytest.approx(0.125)
+    assert any("without a verification run" in n for n in v.notes)
+
+
 def test_verification_never_recommends_a_capped_rate():
     from lrscope.finder import verify_candidates
     calls = []

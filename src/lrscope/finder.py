@@ -290,9 +290,11 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
     3. the margin check, with at most ``probes`` extra runs: the pick's double (a finalist when one lies near it,
        else trained) -- if it fails, the pick sits at the edge of stability and longer training (sharpening) would
-       push it over, so lrscope backs off to the best rate at or below half of it; if it does better (and is not
-       capped), it is taken and its own double looked at in turn (the first short round can eliminate a rate that
-       overshoots at first and settles later).
+       push it over, so lrscope backs off to the best rate at or below half of it, and checks that rate the same
+       way (its double may be the rate that just failed: back off again; with no run left, half the rate is taken
+       unverified rather than a rate at the edge); if the double does better (and is not capped), it is taken and
+       its own double looked at in turn (the first short round can eliminate a rate that overshoots at first and
+       settles later).
     """
     first, used, _ = train(cands, verify_steps, False)
     if not np.any(np.isfinite(first)):
@@ -306,36 +308,46 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         pick = float(cands[int(np.argmin(first))])
         return Verification(pick, (pick, pick), first, finalists, usable, used,
                             ["every finalist failed the longer verification run; the pick is the first round's"])
-    pick, notes, runs = float(finalists[int(np.argmin(usable))]), [], 0
+    pick, notes, runs, backing = float(finalists[int(np.argmin(usable))]), [], 0, False
+
+    def verified(rate, lo, hi):
+        """The index of the verified rate in (lo, hi] nearest ``rate``; else ``rate`` trained (a probe) if one is
+        left; else None."""
+        nonlocal finalists, final, capped, used, runs
+        near = np.flatnonzero((finalists > lo) & (finalists <= hi))
+        if near.size:
+            return near[int(np.argmin(np.abs(np.log(finalists[near] / rate))))]
+        if runs >= probes:
+            return None
+        loss, n, cap = train(np.array([rate]), final_steps, True)
+        used, runs = used + n, runs + 1
+        finalists, final, capped = _with(finalists, final, capped, rate, float(loss[0]), bool(cap[0]))
+        return int(np.searchsorted(finalists, rate))
+
     while True:
         best = float(final[np.searchsorted(finalists, pick)])
-        near = np.flatnonzero((finalists > pick * 1.0001) & (finalists <= 2.5 * pick))
-        if near.size:                          # a verified rate near the double: no new run needed
-            k = near[int(np.argmin(np.abs(np.log(finalists[near] / (2 * pick)))))]
-        elif runs < probes:
-            loss, n, cap = train(np.array([2 * pick]), final_steps, True)
-            used, runs = used + n, runs + 1
-            finalists, final, capped = _with(finalists, final, capped, 2 * pick, float(loss[0]), bool(cap[0]))
-            k = int(np.searchsorted(finalists, 2 * pick))
-        else:
+        k = verified(2 * pick, pick * 1.0001, 2.5 * pick)
+        if k is None:
             break
         double, double_loss = float(finalists[k]), float(final[k])
         if much_worse(double_loss, best, start_loss):
+            # the pick sits at the edge of stability: back off to the best verified rate at or below half of it
             below = np.flatnonzero((finalists <= pick / 1.8) & np.isfinite(final) & ~capped)
             if below.size:
                 backed = float(finalists[below[int(np.argmin(final[below]))]])
-            elif runs < probes:
-                loss, n, cap = train(np.array([pick / 2]), final_steps, True)
-                used, runs = used + n, runs + 1
-                finalists, final, capped = _with(finalists, final, capped, pick / 2, float(loss[0]), bool(cap[0]))
-                backed = pick / 2
             else:
-                break
+                j = verified(pick / 2, 0.0, 0.0)      # (an empty range: a probe)
+                if j is None:        # no run left to check it: half the rate, unverified, rather than the edge
+                    notes.append(f"backed off from {pick:.3g} to {pick / 2:.3g} without a verification run: "
+                                 f"{double:.3g} already fails")
+                    pick = pick / 2
+                    break
+                backed = float(finalists[j])
             notes.append(f"backed off from {pick:.3g} to {backed:.3g}: {double:.3g} already fails, so {pick:.3g} "
                          f"is at the edge of stability")
-            pick = backed
-            break
-        if double_loss >= best or capped[k]:
+            pick, backing = backed, True       # and look at the backed-off rate's double in turn
+            continue
+        if backing or double_loss >= best or capped[k]:
             break
         pick = double           # the double does better: take it, and look at its double in turn
     usable = np.where(capped, np.inf, final)
