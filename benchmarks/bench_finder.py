@@ -178,7 +178,7 @@ def main():
     hb = lambda p: torch.optim.SGD(p, lr=1e-7, momentum=0.9)             # noqa: E731
     adam = lambda p: torch.optim.Adam(p, lr=1e-7)                        # noqa: E731
     B = 500
-    core_find = {"steps": 100, "verify_steps": 30, "final_steps": 120}
+    core_find = {"steps": 100, "budget": B}          # every problem: find is told the budget, nothing tuned
     rows = [
         core_problem("least squares, diabetes raw (GD)", ls.objectives.dataset("diabetes", standardize=False),
                      "linear", ls.optim.gd(), sgd, np.geomspace(1e-7, 1e-1, 13), B, find_kw=core_find),
@@ -188,13 +188,13 @@ def main():
                      "logistic", ls.optim.gd(), sgd, np.geomspace(1e-9, 1e-3, 13), B, find_kw=core_find),
         core_problem("softmax, digits (momentum 0.9, batch 32, 5 epochs)", ls.objectives.dataset("digits"),
                      "softmax", ls.optim.momentum(0.9, form="heavy_ball"), hb, np.geomspace(1e-4, 1e2, 13), 5,
-                     batch_size=32, find_kw={"steps": 80, "seeds": 2, "verify_steps": 12, "final_steps": 60}),
+                     batch_size=32, find_kw={"steps": 80, "seeds": 2, "budget": 5 * 57}),
         core_problem("Rosenbrock (Adam, 1000 steps)", ls.objectives.rosenbrock(), "rosenbrock", ls.optim.adam(), adam,
-                     np.geomspace(1e-5, 1e1, 13), 1000, find_kw={"steps": 100, "verify_steps": 30, "final_steps": 300}),
+                     np.geomspace(1e-5, 1e1, 13), 1000, find_kw={"steps": 100, "budget": 1000}),
         torch_problem("MLP 64-64-10, digits (SGD momentum 0.9, 5 epochs)", mlp, hb, "momentum", {"momentum": 0.9},
-                      np.geomspace(1e-4, 1e2, 13), 5, find_kw={"steps": 50, "verify_steps": 5, "final_steps": 45}),
+                      np.geomspace(1e-4, 1e2, 13), 5, find_kw={"steps": 50, "budget": 5 * 29}),
         torch_problem("small CNN, digits (Adam, 5 epochs)", cnn, adam, "adam", {}, np.geomspace(1e-5, 1e1, 13), 5,
-                      images=True, find_kw={"steps": 50, "verify_steps": 5, "final_steps": 45}),
+                      images=True, find_kw={"steps": 50, "budget": 5 * 29}),
     ]
     head = (f"{'problem':52s} {'best of grid':>12s} {'lrscope':>18s} {'torch-lr-finder':>18s} {'valley':>18s} "
             f"{'compute: grid / lrscope / tlf':>30s}")

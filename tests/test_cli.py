@@ -122,13 +122,15 @@ def test_bound_on_data_and_formula():
 
 def test_find_on_data_with_plot_and_json(tmp_path):
     proc = run("find", "--dataset", "breast_cancer", "--model", "logistic", "--plot", str(tmp_path / "range.png"),
-               "--json", str(tmp_path / "f.json"))
+               "--json", str(tmp_path / "f.json"), "--budget", "300")
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "range.png").read_bytes()[:8] == PNG
     data = json.loads((tmp_path / "f.json").read_text())
-    core = ls.find(ls.objectives.dataset("breast_cancer"))
-    assert data["suggestion"] == core.suggestion
+    core = ls.find(ls.objectives.dataset("breast_cancer"), budget=300)
+    assert data["suggestion"] == core.suggestion and data["steps_used"] == core.steps_used
     assert f"{core.suggestion:.4g}" in proc.stdout and "valley" in proc.stdout
+    proc = run("find", "--dataset", "breast_cancer", "--model", "logistic", "--budget", "0")
+    assert proc.returncode == 2 and "--budget" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_sweep_and_bound_with_a_pytorch_model(tmp_path):

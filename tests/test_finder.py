@@ -24,8 +24,10 @@ def test_verified_pick_is_the_best_finalist_of_successive_halving():
     obj = ls.objectives.dataset("wine")
     res = ls.find(obj, optimizer=ls.optim.momentum(0.9), batch_size=16)
     assert res.suggestion in res.finalists
-    if not any("backed off" in note for note in res.notes):
-        assert res.finalist_losses[list(res.finalists).index(res.suggestion)] == np.min(res.finalist_losses)
+    if not any("backed off" in note for note in res.notes):     # the best, or the smallest rate tied with it
+        from lrscope.finder import clearly_better
+        pick_loss = res.finalist_losses[list(res.finalists).index(res.suggestion)]
+        assert not clearly_better(np.min(res.finalist_losses), pick_loss)
     n_third = max(2, -(-res.candidates.size // 3))
     best_third = res.candidates[np.argsort(res.candidate_losses)[:n_third]]
     assert set(np.round(best_third, 12)) <= set(np.round(res.finalists, 12))      # plus the probes above it
@@ -82,6 +84,8 @@ def test_result_is_json_ready_and_plots(tmp_path):
     (dict(seeds=0), "seeds"),
     (dict(batch_size=8), "batch_size"),
     (dict(verify_steps=0), "verify_steps"),
+    (dict(budget=0), "budget"),
+    (dict(budget=2.5), "budget"),
 ])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -164,6 +168,40 @@ def test_verification_halves_an_edge_rate_even_when_no_probe_is_left():
     v = verify_candidates(np.array([0.2, 0.25]), train, 10, 40, start_loss=1.0, probes=1)
     assert v.suggestion == pytest.approx(0.125)
     assert any("without a verification run" in n for n in v.notes)
+
+
+def test_a_budget_sizes_the_verification_rounds():
+    from lrscope.finder import check_plan
+    assert check_plan(1e-7, 10, "exp", 100, None, None) == (25, 100)           # no budget: from the ramp
+    assert check_plan(1e-7, 10, "exp", 100, None, None, budget=500) == (20, 150)   # 4% and 30% of it
+    assert check_plan(1e-7, 10, "exp", 100, None, None, budget=40) == (5, 12)
+    assert check_plan(1e-7, 10, "exp", 100, 30, None, budget=40) == (30, 30)     # given steps win
+    res = ls.find(ls.objectives.dataset("diabetes"), budget=200)
+    assert res.steps_used <= 100 + 2 * 200                  # the range test, then about twice the budget at most
+
+
+def test_a_tie_goes_to_the_smaller_rate_and_a_double_must_be_clearly_better():
+    from lrscope.finder import TIE, verify_candidates
+    calls = []
+    losses = {0.1: 1.0, 0.2: 1.0 - TIE / 2, 0.4: 5.0}      # 0.2 is better only by noise
+    v = verify_candidates(np.array([0.1, 0.2]), _fake_train(lambda r: losses[r], calls), 10, 40, start_loss=2.0)
+    assert v.suggestion == pytest.approx(0.1)
+    calls = []
+    losses = {0.1: 1.0, 0.2: 1.0 - 2 * TIE, 0.4: 1.0 - 2 * TIE}     # clearly better: taken; its double only ties
+    v = verify_candidates(np.array([0.1, 0.2]), _fake_train(lambda r: losses[r], calls), 10, 40, start_loss=2.0)
+    assert v.suggestion == pytest.approx(0.2)
+
+
+def test_gradient_descent_at_the_edge_of_stability_is_not_capped():
+    # raw breast_cancer: rates above the start's 2/λ_max overshoot, then the curvature falls and the run settles at
+    # the edge of stability (the local 2/λ_max ≈ α) -- and trains better than any rate below the start's bound
+    obj = ls.objectives.dataset("breast_cancer", standardize=False)
+    res = ls.find(obj, budget=500)
+    assert res.suggestion > res.bound
+    assert any("edge of stability" in n for n in res.notes)
+    below = np.geomspace(res.bound / 8, res.bound, 4)
+    sw = ls.sweep(obj, lrs=np.r_[below, res.suggestion], steps=500, analyze=False)
+    assert sw.final_losses[-1] < 0.9 * np.min(sw.final_losses[:-1])
 
 
 def test_verification_never_recommends_a_capped_rate():

@@ -531,8 +531,8 @@ def _torch_find(args, start, end):
     progress = _Progress(not args.quiet and sys.stderr.isatty(), "range test, then verification")
     try:
         res = lr_find(net, loss, loader, opt, start=start, end=end, steps=args.steps, mode=args.mode,
-                      verify_steps=args.verify_steps, final_steps=args.final_steps, seed=args.seed,
-                      progress=progress)
+                      verify_steps=args.verify_steps, final_steps=args.final_steps, budget=args.budget,
+                      seed=args.seed, progress=progress)
     finally:
         progress.close()
     return res, f"{args.model} on {args.dataset}", f"{type(opt).__name__}"
@@ -561,7 +561,7 @@ def cmd_find(args) -> int:
         try:
             res = find(obj, optimizer, start=start, end=end, steps=args.steps, mode=args.mode,
                        batch_size=args.batch_size, seeds=args.seeds, seed=args.seed, verify_steps=args.verify_steps,
-                       final_steps=args.final_steps, progress=progress)
+                       final_steps=args.final_steps, budget=args.budget, progress=progress)
         finally:
             progress.close()
         what = obj.name
@@ -715,8 +715,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     g.add_argument("--verify-steps", type=int, help="first verification round, per candidate (default: a quarter "
                                                       "of --steps)")
-    g.add_argument("--final-steps", type=int, help="second round for the best third (default: 4 × --verify-steps); "
-                                                     "give it a good part of the budget you will train for")
+    g.add_argument("--final-steps", type=int, help="second round for the best third (default: 4 × --verify-steps)")
+    g.add_argument("--budget", type=int, help="the steps you will train for: the verification rounds are sized "
+                                              "from it (4%% and 30%% of it; the call costs about twice the budget)")
     _add_hyper_options(fd, "optimizer hyperparameters")
     o = fd.add_argument_group("output")
     o.add_argument("--json", metavar="FILE", help="write the result as JSON ('-' for stdout)")
@@ -763,7 +764,7 @@ def main(argv=None) -> int:
         if args.command is None:
             parser.print_help()
             return 0
-        for option in ("steps", "epochs", "batch_size", "warmup", "seeds", "verify_steps", "final_steps"):
+        for option in ("steps", "epochs", "batch_size", "warmup", "seeds", "verify_steps", "final_steps", "budget"):
             value = getattr(args, option, None)
             if value is not None and value < 1:
                 raise UsageError(f"--{option.replace('_', '-')}: must be >= 1, got {value}")

@@ -9,15 +9,18 @@ things more:
    smoothed (debiased EMA) and averaged, so a lucky or unlucky batch does not move the pick;
 2. **verification** -- the rules' picks and a log grid below the loss minimum are then trained for a short budget,
    all at once in one vectorized sweep with the same batches; the best third run again 4× as long (successive
-   halving: a short run flatters a rate that is fast at first and unstable later), and the one that lowers the loss
-   most is recommended -- unless twice that rate already fails, in which case it sits at the edge of stability and
-   lrscope backs off to half of it; a double that does better is taken instead. The double is read off a finalist
+   halving: a short run flatters a rate that is fast at first and unstable later; ``budget``, the steps you will
+   train for, sizes both rounds), and the one that lowers the loss most is recommended (of rates that tie within
+   3%, the smallest: the difference is noise, and the smaller is further from the edge) -- unless twice that rate
+   already fails, in which case it sits at the edge of stability and lrscope backs off to half of it, and checks
+   that rate the same way; a double that does clearly better is taken instead. The double is read off a finalist
    near it where there is one; otherwise it is trained (two probes at most, skipped where theory gives the exact
    bound: GD on quadratics). The finalists whose result is close to the best give the interval. The same
    :func:`verify_candidates` serves ``lrscope.torch.lr_find``;
 3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
-   is recommended only if it is below the bound measured where its own verification run ended (the curvature often
-   falls along the path, as for logistic regression); otherwise it sits at the edge of stability and is passed over.
+   is recommended only if it is not clearly above (×1.5) the bound measured where its own verification run ended:
+   the curvature often falls along the path (logistic regression), and gradient descent that sits at the edge of
+   stability there (local 2/λ_max ≈ α, Cohen et al. 2021) keeps training; one far above it is blowing up.
 """
 
 from __future__ import annotations
@@ -35,8 +38,12 @@ from .run import sweep
 from .schedules import Schedule
 
 FINAL_FACTOR = 4            # the finalists' verification runs are this many times longer than the first round
+BUDGET_FIRST = 0.04         # with a training budget: the first round's length, as a share of it
+BUDGET_FINAL = 0.3          # ... and the finalists' (the rate that wins 30% of the way usually wins at the end)
 MAX_PROBES = 2              # doublings tried above the winner of the finalists' round
 MERGE = 1.3                 # candidates closer than this factor are one candidate
+EDGE = 1.5                  # a run whose rate is this far above the bound 2/λ_max where it ended is blowing up
+TIE = 0.03                  # verification losses within this fraction of each other are a tie: the smaller rate wins
 
 
 @dataclass
@@ -135,19 +142,22 @@ def min_over_ten(lrs, curve) -> float:
 def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
          steps: int = 100, mode: str = "exp", batch_size: int | None = None, seeds: int = 3, beta: float = 0.9,
          diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
-         final_steps: int | None = None, seed: int = 0, progress=None) -> FindResult:
+         final_steps: int | None = None, budget: int | None = None, seed: int = 0, progress=None) -> FindResult:
     """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
 
     ``start``/``end``/``steps``/``mode``: the ramp (exponential by default). The test stops once the smoothed loss
     exceeds ``diverge_factor`` × its best. On data sets ``batch_size`` rows per step and ``seeds`` sample orders;
     ``verify_steps`` (default: a quarter of ``steps``) is the length of the first verification round; the best
-    third of the candidates then run ``final_steps`` (default 4 × ``verify_steps``): give it a good part of the
-    budget you will train for, since a short run flatters rates that are fast at first and unstable later.
+    third of the candidates then run ``final_steps`` (default 4 × ``verify_steps``). Which rate is best depends on
+    how long you train (a short run flatters rates that are fast at first and unstable later, and can miss one that
+    overshoots at first and wins later): give ``budget``, the number of steps you will train for, and the rounds
+    are sized from it (4% and 30% of it); the whole call then costs about twice the budget plus the range test.
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
     optimizer = gd() if optimizer is None else optimizer
-    verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor)
+    verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
+                                           budget)
     integer(seeds, "seeds")
     if batch_size is not None and objective.n_samples is None:
         raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
@@ -212,7 +222,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         if final_round and bound is not None:
             for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * bound)):
                 limit = _limit_at(objective, optimizer, ends[k])
-                capped[k] = limit is None or rates[k] >= 0.99 * limit    # unstable where its own run ended
+                capped[k] = limit is None or rates[k] >= EDGE * limit    # blowing up where its run ended
         return losses, n_steps * rates.size, capped
 
     with np.errstate(all="ignore"):
@@ -222,8 +232,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     notes += v.notes
     tally.finish()
     if bound is not None and v.suggestion > 0.99 * bound:
-        notes.append(f"the pick {v.suggestion:.3g} is above 2/λ_max = {bound:.3g} at the start, but stable where its "
-                     f"verification run ended (the curvature falls along the path)")
+        notes.append(above_the_start_bound(v.suggestion, bound))
     methods["lrscope"] = v.suggestion
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
                       used, objective.name, notes, v.finalists, v.final)
@@ -283,7 +292,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
 
     ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
     and returns (losses, steps spent, capped): a loss is inf where the run diverged; ``capped`` marks the runs that
-    are unstable where they ended (above the stability bound there: the sanity cap) -- never recommended.
+    are unstable where they ended (far above the stability bound there: the sanity cap) -- never recommended.
     ``subject`` names what is trained in the error raised when every candidate diverges.
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on;
@@ -308,7 +317,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         pick = float(cands[int(np.argmin(first))])
         return Verification(pick, (pick, pick), first, finalists, usable, used,
                             ["every finalist failed the longer verification run; the pick is the first round's"])
-    pick, notes, runs, backing = float(finalists[int(np.argmin(usable))]), [], 0, False
+    pick, notes, runs, backing = _smallest_of_the_best(finalists, usable), [], 0, False
 
     def verified(rate, lo, hi):
         """The index of the verified rate in (lo, hi] nearest ``rate``; else ``rate`` trained (a probe) if one is
@@ -347,7 +356,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                          f"is at the edge of stability")
             pick, backing = backed, True       # and look at the backed-off rate's double in turn
             continue
-        if backing or double_loss >= best or capped[k]:
+        if backing or not clearly_better(double_loss, best) or capped[k]:
             break
         pick = double           # the double does better: take it, and look at its double in turn
     usable = np.where(capped, np.inf, final)
@@ -355,6 +364,26 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     good = finalists[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
     return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, finalists, usable,
                         used, notes)
+
+
+def above_the_start_bound(pick: float, bound: float) -> str:
+    """The note for a pick above 2/λ_max at the start that passed the sanity cap."""
+    return (f"the pick {pick:.3g} is above 2/λ_max = {bound:.3g} at the start, but its verification run settled: "
+            f"the curvature fell along the path, and it trains at (not past) the edge of stability there")
+
+
+def clearly_better(loss: float, than: float) -> bool:
+    """Whether ``loss`` beats ``than`` by more than a tie (TIE of its size): mini-batch runs differ by noise."""
+    if not np.isfinite(than):
+        return bool(np.isfinite(loss))
+    return bool(loss < than - TIE * abs(than))
+
+
+def _smallest_of_the_best(rates, losses) -> float:
+    """The smallest rate whose loss ties with the lowest: among rates that train equally well, the one furthest
+    from the edge of stability (and the least at the mercy of one batch order)."""
+    best = float(np.min(losses))
+    return float(np.min(rates[~np.array([clearly_better(best, x) for x in losses])]))
 
 
 def _with(rates, losses, capped, rate, loss, cap):
@@ -371,9 +400,10 @@ def much_worse(doubled: float, best: float, start: float) -> bool:
     return doubled - best > 0.5 * max(start - best, 0.0) or (best > 0 and doubled > 10 * best)
 
 
-def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, diverge_factor=4.0):
+def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, diverge_factor=4.0, budget=None):
     """Check the range test's settings (shared by ``find`` and ``lrscope.torch.lr_find``); fill in the defaults of
-    the verification rounds: a quarter of ``steps`` (at least 10), then 4× that for the finalists."""
+    the verification rounds: from ``budget`` (the steps the user will train for) when given -- 4% of it (at least
+    5), then 30% of it for the finalists --, else a quarter of ``steps`` (at least 10), then 4× that."""
     for name, value in (("start", start), ("end", end)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
             raise ValueError(f"{name}: must be a number > 0, got {value!r}")
@@ -386,8 +416,16 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
         raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
     if not diverge_factor > 1:
         raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
-    verify_steps = integer(max(10, steps // 4) if verify_steps is None else verify_steps, "verify_steps", 1)
-    final_steps = integer(FINAL_FACTOR * verify_steps if final_steps is None else final_steps, "final_steps", 1)
+    if budget is not None:
+        budget = integer(budget, "budget", 1)
+        first_default = max(5, round(BUDGET_FIRST * budget))
+        verify_steps = first_default if verify_steps is None else verify_steps
+        final_default = max(integer(verify_steps, "verify_steps", 1), round(BUDGET_FINAL * budget))
+    else:
+        verify_steps = max(10, steps // 4) if verify_steps is None else verify_steps
+        final_default = FINAL_FACTOR * integer(verify_steps, "verify_steps", 1)
+    verify_steps = integer(verify_steps, "verify_steps", 1)
+    final_steps = integer(final_default if final_steps is None else final_steps, "final_steps", 1)
     return verify_steps, final_steps
 
 

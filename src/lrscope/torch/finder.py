@@ -19,7 +19,8 @@ import numpy as np
 import torch
 
 from ..checks import integer
-from ..finder import FindResult, Tally, check_plan, read_curve, smooth, verification_steps, verify_candidates
+from ..finder import (EDGE, FindResult, Tally, above_the_start_bound, check_plan, read_curve, smooth,
+                      verification_steps, verify_candidates)
 from ._state import preserved_state, trainable_parameters
 from .sharpness import sharpness
 
@@ -99,12 +100,13 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             start: float = 1e-7, end: float = 10.0, steps: int = 100, mode: str = "exp", beta: float = 0.9,
             diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
             verify: bool = True, verify_steps: int | None = None, final_steps: int | None = None,
-            seed: int = 0, progress=None) -> FindResult:
+            budget: int | None = None, seed: int = 0, progress=None) -> FindResult:
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
     linear), stopped when the smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid
     below the loss minimum are trained for ``verify_steps`` steps from the same starting state, the best third again
-    for ``final_steps`` (default 4 × ``verify_steps``); the one with the lowest loss is recommended after the
-    margin check (:func:`lrscope.finder.verify_candidates`). ``progress(done, total)``, if given, is called after
+    for ``final_steps`` (default 4 × ``verify_steps``; with ``budget``, the optimizer steps you will train for,
+    4% and 30% of it); the one with the lowest loss is recommended after the margin check
+    (:func:`lrscope.finder.verify_candidates`). ``progress(done, total)``, if given, is called after
     every optimizer step (``total`` is an upper bound until the end: the margin check's probes may not be needed).
     Everything is restored afterwards."""
     if not isinstance(model, torch.nn.Module):
@@ -112,7 +114,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
     trainable_parameters(model)
-    verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor)
+    verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
+                                           budget)
     integer(accumulation_steps, "accumulation_steps")
     ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
     tally = Tally(progress, steps)         # the verification is planned once the candidates are known
@@ -184,13 +187,14 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                 final = trainer.evaluate(val_loader)
             capped = False
             if final_round and bound is not None and lr >= 0.99 * bound and np.isfinite(final):
-                # the sanity cap: above 2/λ_max at the start, recommend it only if stable where its run ended
+                # the sanity cap: above 2/λ_max at the start, recommend it only if not far past the bound where
+                # its run ended
                 x, y = trainer.batches()[:2]
                 try:
                     limit = _stability_bound(optimizer, sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max)
                 except (ValueError, RuntimeError):
                     limit = None
-                capped = limit is not None and lr >= 0.99 * limit
+                capped = limit is not None and lr >= EDGE * limit
             return final, len(history) * accumulation_steps, capped
 
     def round_of(rates, n_steps, final_round):
@@ -207,7 +211,6 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     suggestion = v.suggestion
     methods["lrscope"] = suggestion
     if bound is not None and suggestion > bound:
-        notes.append(f"the pick {suggestion:.3g} is above 2/λ_max = {bound:.3g} at the start, but stable where its "
-                     f"verification run ended")
+        notes.append(above_the_start_bound(suggestion, bound))
     return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, v.interval, cands, v.first, bound, used,
                       type(model).__name__, notes, v.finalists, v.final)
