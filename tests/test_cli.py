@@ -131,6 +131,15 @@ def test_find_on_data_with_plot_and_json(tmp_path):
     assert f"{core.suggestion:.4g}" in proc.stdout and "valley" in proc.stdout
     proc = run("find", "--dataset", "breast_cancer", "--model", "logistic", "--budget", "0")
     assert proc.returncode == 2 and "--budget" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    proc = run("find", "--dataset", "wine", "--holdout", "0.3", "--budget", "100", "--json", str(tmp_path / "h.json"))
+    assert proc.returncode == 0, proc.stderr
+    train, test = ls.objectives.train_test("wine", test_size=0.3)
+    assert json.loads((tmp_path / "h.json").read_text())["suggestion"] == \
+        ls.find(train, budget=100, validation=test).suggestion
+    for bad, match in ((["--dataset", "wine", "--holdout", "1"], "--holdout"), (["-o", "x**2", "--holdout", "0.2"],
+                                                                                 "--holdout")):
+        proc = run("find", *bad)
+        assert proc.returncode == 2 and match in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
 def test_sweep_and_bound_with_a_pytorch_model(tmp_path):

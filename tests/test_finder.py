@@ -235,3 +235,38 @@ def test_find_reports_progress_through_the_verification_and_ends_complete():
     assert done == sorted(done) and all(d <= t for d, t in calls)
     assert calls[-1][0] == calls[-1][1] > 3 * 60              # past the range test of 3 seeds: the verification too
     assert calls[-1][0] == res.steps_used                     # one tick per training step
+
+
+def test_train_test_holds_out_a_stratified_part_standardized_with_the_training_statistics():
+    train, test = ls.objectives.train_test("wine", test_size=0.3, seed=1)
+    assert train.n_samples + test.n_samples == 178 and abs(test.n_samples - 0.3 * 178) <= 3
+    assert train.n_classes == test.n_classes == 3 and train.dim == test.dim
+    assert np.allclose(train.X[:, :-1].mean(axis=0), 0, atol=1e-12)       # z-scores of the training part ...
+    assert not np.allclose(test.X[:, :-1].mean(axis=0), 0, atol=1e-3)      # ... applied to the held-out part
+    again, _ = ls.objectives.train_test("wine", test_size=0.3, seed=1)
+    assert np.array_equal(again.X, train.X)
+    raw_train, raw_test = ls.objectives.train_test("diabetes", standardize=False)
+    full = ls.objectives.dataset("diabetes", standardize=False)
+    rows = {tuple(r) for r in full.X}
+    assert {tuple(r) for r in raw_train.X} | {tuple(r) for r in raw_test.X} == rows   # a partition of the rows
+    assert not {tuple(r) for r in raw_train.X} & {tuple(r) for r in raw_test.X}
+    for kwargs, match in ((dict(test_size=0), "test_size"), (dict(test_size=1.0), "test_size"),
+                          (dict(seed=-1), "seed"), (dict(model="linear"), "model")):
+        with pytest.raises(ValueError, match=match):
+            ls.objectives.train_test("wine", **kwargs)
+
+
+def test_find_by_held_out_loss_picks_a_rate_that_generalizes():
+    train, test = ls.objectives.train_test("digits")
+    res = ls.find(train, ls.optim.adam(), batch_size=32, budget=200, validation=test)
+    assert res.losses[0, 0] == pytest.approx(test.value(train.x0)[0])     # the curve is the held-out loss
+    assert any("held-out" in n for n in res.notes)
+    grid = np.geomspace(1e-3, 1.0, 7)
+    sw = ls.sweep(train, lrs=np.r_[grid, res.suggestion], optimizer=ls.optim.adam(), batch_size=32, steps=200,
+                  analyze=False)
+    held_out = test.value(sw.final_params)
+    assert held_out[-1] <= 1.2 * np.min(held_out[:-1])
+    with pytest.raises(ValueError, match="validation"):
+        ls.find(train, validation=ls.objectives.dataset("wine"))
+    with pytest.raises(TypeError, match="validation"):
+        ls.find(train, validation="digits")

@@ -516,6 +516,12 @@ def _torch_find(args, start, end):
     if swept:
         raise UsageError(f"--{next(iter(swept)).replace('_', '-')}: find takes one value per hyperparameter")
     net, loss, X, y = _torch_model(args)
+    val_loader = None
+    if args.holdout is not None:       # held-out rows, drawn with --seed: the pick is read off their loss
+        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(args.seed))
+        held, kept = order[:max(1, round(args.holdout * len(y)))], order[max(1, round(args.holdout * len(y))):]
+        val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X[held], y[held]), batch_size=256)
+        X, y = X[kept], y[kept]
     kind = TORCH_OPTIMIZERS[args.optimizer]
     wd = fixed.get("weight_decay", 0.0)
     if kind in ("adam", "adamw"):
@@ -532,7 +538,7 @@ def _torch_find(args, start, end):
     try:
         res = lr_find(net, loss, loader, opt, start=start, end=end, steps=args.steps, mode=args.mode,
                       verify_steps=args.verify_steps, final_steps=args.final_steps, budget=args.budget,
-                      seed=args.seed, progress=progress)
+                      val_loader=val_loader, seed=args.seed, progress=progress)
     finally:
         progress.close()
     return res, f"{args.model} on {args.dataset}", f"{type(opt).__name__}"
@@ -549,10 +555,18 @@ def cmd_find(args) -> int:
         raise UsageError(f"--start, --end: must be > 0, got {args.start}, {args.end}")
     if start >= end:
         raise UsageError(f"--start, --end: start ({start:g}) must be below end ({end:g})")
+    if args.holdout is not None:
+        if not args.dataset:
+            raise UsageError("--holdout: only with --dataset")
+        if not 0 < args.holdout < 1:
+            raise UsageError(f"--holdout: must be a fraction between 0 and 1, got {args.holdout:g}")
     if args.model in TORCH_MODELS:
         res, what, optimizer = _torch_find(args, start, end)
     else:
-        obj = build_objective(args)
+        obj, validation = build_objective(args), None
+        if args.holdout is not None:
+            obj, validation = objectives.train_test(args.dataset, args.model, test_size=args.holdout,
+                                                    standardize=not args.raw, l2=args.l2, seed=args.seed)
         name, fixed, swept = build_optimizer(args)
         if swept:
             raise UsageError(f"--{next(iter(swept)).replace('_', '-')}: find takes one value per hyperparameter")
@@ -561,7 +575,7 @@ def cmd_find(args) -> int:
         try:
             res = find(obj, optimizer, start=start, end=end, steps=args.steps, mode=args.mode,
                        batch_size=args.batch_size, seeds=args.seeds, seed=args.seed, verify_steps=args.verify_steps,
-                       final_steps=args.final_steps, budget=args.budget, progress=progress)
+                       final_steps=args.final_steps, budget=args.budget, validation=validation, progress=progress)
         finally:
             progress.close()
         what = obj.name
@@ -716,6 +730,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--verify-steps", type=int, help="first verification round, per candidate (default: a quarter "
                                                       "of --steps)")
     g.add_argument("--final-steps", type=int, help="second round for the best third (default: 4 × --verify-steps)")
+    g.add_argument("--holdout", type=float, metavar="FRACTION",
+                   help="data sets: hold out this share of the rows and pick the rate by held-out loss")
     g.add_argument("--budget", type=int, help="the steps you will train for: the verification rounds are sized "
                                               "from it (4%% and 30%% of it; the call costs about twice the budget)")
     _add_hyper_options(fd, "optimizer hyperparameters")

@@ -142,7 +142,8 @@ def min_over_ten(lrs, curve) -> float:
 def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
          steps: int = 100, mode: str = "exp", batch_size: int | None = None, seeds: int = 3, beta: float = 0.9,
          diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
-         final_steps: int | None = None, budget: int | None = None, seed: int = 0, progress=None) -> FindResult:
+         final_steps: int | None = None, budget: int | None = None, validation: Objective | None = None,
+         seed: int = 0, progress=None) -> FindResult:
     """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
 
     ``start``/``end``/``steps``/``mode``: the ramp (exponential by default). The test stops once the smoothed loss
@@ -152,6 +153,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     how long you train (a short run flatters rates that are fast at first and unstable later, and can miss one that
     overshoots at first and wins later): give ``budget``, the number of steps you will train for, and the rounds
     are sized from it (4% and 30% of it); the whole call then costs about twice the budget plus the range test.
+    ``validation``: an objective on held-out data with the same parameters (``ls.objectives.train_test``) -- the
+    curve and the verification are then read off its loss, so the pick is the rate that generalizes best.
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
@@ -159,6 +162,13 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
     integer(seeds, "seeds")
+    if validation is not None:
+        if not isinstance(validation, Objective):
+            raise TypeError(f"validation: expected an lrscope Objective, got {type(validation).__name__}")
+        if validation.dim != objective.dim:
+            raise ValueError(f"validation: {validation.name!r} has {validation.dim} parameters, the objective "
+                             f"{objective.dim}: it must be the same model on other data")
+    score = objective if validation is None else validation
     if batch_size is not None and objective.n_samples is None:
         raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
     stochastic = batch_size is not None and objective.n_samples is not None and batch_size < objective.n_samples
@@ -172,9 +182,12 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     for s in range(n_seeds):
         tracker = _DivergenceStop(beta, diverge_factor)
         res = sweep(objective, lrs=[start], optimizer=optimizer, steps=steps, schedule=ramp, batch_size=batch_size,
-                    seed=seed + s, eval_every=steps + 1, keep_params=False, analyze=False, stop=tracker,
-                    progress=lambda d, t, base=used: tally.at(base + d))
+                    seed=seed + s, eval_every=steps + 1, keep_params=validation is not None, analyze=False,
+                    stop=tracker, progress=lambda d, t, base=used: tally.at(base + d))
         raw = res.batch_losses[0] if res.batch_losses is not None else res.losses[0, :-1]
+        if validation is not None:          # the held-out loss where each step started
+            with np.errstate(all="ignore"):
+                raw = np.asarray(validation.value(res.params[0, :-1]), dtype=np.float64)
         used += res.steps
         if not np.isfinite(raw[0]):
             raise ValueError("objective: the loss is not finite at the start: the problem is not the learning rate")
@@ -190,6 +203,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     lrs_v, mean = lrs[:cut], smooths[:, :cut].mean(axis=0)
     band = np.vstack([smooths[:, :cut].min(axis=0), smooths[:, :cut].max(axis=0)])
     methods, cands, notes = read_curve(lrs_v, mean, start, end)
+    if validation is not None:
+        notes.append(f"the curve and the verification are read off the held-out loss ({validation.name})")
 
     # 2. the sanity cap for optimizers whose stability theory is known
     bound = None
@@ -217,6 +232,10 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         base = tally.done
         losses, ends = _train_briefly(objective, optimizer, rates, n_steps, batch_size, seed,
                                       lambda d, t: tally.at(base + d * rates.size))
+        if validation is not None:          # held-out loss where each run ended
+            with np.errstate(all="ignore"):
+                held_out = np.asarray(validation.value(ends), dtype=np.float64)
+            losses = np.where(np.isfinite(losses) & np.isfinite(held_out), held_out, np.inf)
         tally.at(base + n_steps * rates.size)
         capped = np.zeros(rates.size, dtype=bool)
         if final_round and bound is not None:
@@ -226,7 +245,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         return losses, n_steps * rates.size, capped
 
     with np.errstate(all="ignore"):
-        f0 = float(objective.value(objective.x0)[0])
+        f0 = float(score.value(objective.x0)[0])
     v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective")
     used += v.steps_used
     notes += v.notes

@@ -173,7 +173,8 @@ def softmax_regression(X, y, l2: float = 0.0) -> Softmax:
     return Softmax(X, y, l2=l2)
 
 
-def _load(name: str, standardize: bool):
+def _load(name: str):
+    """A bundled data set's raw features, target and feature names."""
     try:
         from sklearn import datasets as skd
     except ImportError:  # pragma: no cover - depends on the install
@@ -185,21 +186,20 @@ def _load(name: str, standardize: bool):
     X = np.asarray(bunch.data, dtype=np.float64)
     y = np.asarray(bunch.target)
     names = [str(f) for f in getattr(bunch, "feature_names", [])] or None
-    if standardize:
-        std = X.std(axis=0)
-        X = (X - X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-        if name == "diabetes":
-            y = (y - y.mean()) / y.std()
     return X, y, names
 
 
-def dataset(name: str, model: str | None = None, *, standardize: bool = True, l2: float = 0.0) -> Objective:
-    """A model's training loss on one of scikit-learn's bundled data sets (no download).
+def _standardized(name, X, y, ref_X, ref_y):
+    """z-scores of X (and of diabetes' target) with the statistics of the reference part ``ref_X``/``ref_y``."""
+    std = ref_X.std(axis=0)
+    X = (X - ref_X.mean(axis=0)) / np.where(std > 0, std, 1.0)
+    if name == "diabetes":
+        y = (y - ref_y.mean()) / ref_y.std()
+    return X, y
 
-    ``name``: ``diabetes`` (regression; default model ``linear``), ``breast_cancer`` (binary; ``logistic``),
-    ``wine`` and ``digits`` (multiclass; ``softmax``). ``standardize=False`` keeps the raw features (and, for
-    diabetes, the raw target in its original units), usually a much worse conditioned problem.
-    """
+
+def _check_name_and_model(name, model):
+    """The model to use on data set ``name`` (its default if None); a clear error for a mismatch."""
     if not isinstance(name, str) or name not in DATASETS:
         raise ValueError(f"dataset: unknown name {name!r}; choose one of {', '.join(DATASETS)}")
     target, default_model = DATASETS[name]
@@ -213,6 +213,49 @@ def dataset(name: str, model: str | None = None, *, standardize: bool = True, l2
         raise ValueError(f"model: {name} has a continuous target; use 'linear'")
     if model == "logistic" and target == "multiclass":
         raise ValueError(f"model: {name} has more than 2 classes; use 'softmax'")
-    X, y, names = _load(name, standardize)
+    return model
+
+
+def dataset(name: str, model: str | None = None, *, standardize: bool = True, l2: float = 0.0) -> Objective:
+    """A model's training loss on one of scikit-learn's bundled data sets (no download).
+
+    ``name``: ``diabetes`` (regression; default model ``linear``), ``breast_cancer`` (binary; ``logistic``),
+    ``wine`` and ``digits`` (multiclass; ``softmax``). ``standardize=False`` keeps the raw features (and, for
+    diabetes, the raw target in its original units), usually a much worse conditioned problem.
+    """
+    model = _check_name_and_model(name, model)
+    X, y, names = _load(name)
+    if standardize:
+        X, y = _standardized(name, X, y, X, y)
     label = f"{name} ({model}{', standardized' if standardize else ', raw'})"
     return _MODEL_CLASSES[model](X, y, name=label, feature_names=names, l2=l2)
+
+
+def train_test(name: str, model: str | None = None, *, test_size: float = 0.25, standardize: bool = True,
+               l2: float = 0.0, seed: int = 0) -> tuple:
+    """The model's loss on a training part and on a held-out part of a bundled data set: ``(train, test)``.
+
+    ``test_size`` of the rows (stratified by class for classification, so that both parts hold every class) are
+    held out, drawn with ``seed``; standardizing uses the training part's statistics only (the test part is never
+    looked at). Give ``test`` to ``ls.find(train, validation=test)`` to pick the rate by held-out loss.
+    """
+    model = _check_name_and_model(name, model)
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 < test_size < 1:
+        raise ValueError(f"test_size: must be a fraction between 0 and 1, got {test_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: must be an integer >= 0, got {seed!r}")
+    X, y, names = _load(name)
+    rng = np.random.default_rng(seed)
+    if DATASETS[name][0] == "regression":
+        groups = [np.arange(y.size)]
+    else:
+        groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    test = np.sort(np.concatenate([rng.permutation(g)[:max(1, round(test_size * g.size))] for g in groups]))
+    train = np.setdiff1d(np.arange(y.size), test)
+    parts = [(X[train], y[train]), (X[test], y[test])]
+    if standardize:
+        parts = [_standardized(name, Xp, yp, X[train], y[train]) for Xp, yp in parts]
+    how = ", standardized" if standardize else ", raw"
+    cls = _MODEL_CLASSES[model]
+    return tuple(cls(Xp, yp, name=f"{name} ({model}{how}, {part})", feature_names=names, l2=l2)
+                 for (Xp, yp), part in zip(parts, ("train", "held out")))

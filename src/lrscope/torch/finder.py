@@ -160,6 +160,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         raise ValueError(f"start: the loss blows up within {cut} steps; lower start (now {start:g})")
     lrs, mean = ramp[:cut], curve[:cut]
     methods, cands, notes = read_curve(lrs, mean, start, end)
+    if val_loader is not None:
+        notes.append("the curve and the verification are read off the held-out loss (val_loader)")
     band = np.vstack([mean, mean])
     if not verify:
         tally.finish()

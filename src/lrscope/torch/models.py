@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..objectives.datasets import DATASETS, _load
+from ..objectives.datasets import DATASETS, _load, _standardized
 
 TORCH_MODELS = ("mlp", "cnn")
 
@@ -13,7 +13,9 @@ def dataset_tensors(name: str, standardize: bool = True):
     """(X, y) tensors of a scikit-learn data set; y are class indices, or a (n, 1) float target for diabetes."""
     if name not in DATASETS:
         raise ValueError(f"dataset: unknown name {name!r}; choose one of {', '.join(DATASETS)}")
-    X, y, _ = _load(name, standardize)
+    X, y, _ = _load(name)
+    if standardize:
+        X, y = _standardized(name, X, y, X, y)
     X = torch.tensor(X, dtype=torch.float32)
     if DATASETS[name][0] == "regression":
         return X, torch.tensor(y, dtype=torch.float32)[:, None]
