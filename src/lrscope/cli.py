@@ -519,7 +519,8 @@ def _torch_find(args, start, end):
     val_loader = None
     if args.holdout is not None:       # held-out rows, drawn with --seed: the pick is read off their loss
         order = torch.randperm(len(y), generator=torch.Generator().manual_seed(args.seed))
-        held, kept = order[:max(1, round(args.holdout * len(y)))], order[max(1, round(args.holdout * len(y))):]
+        n_held = max(1, round(args.holdout * len(y)))
+        held, kept = order[:n_held], order[n_held:]
         val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X[held], y[held]), batch_size=256)
         X, y = X[kept], y[kept]
     kind = TORCH_OPTIMIZERS[args.optimizer]

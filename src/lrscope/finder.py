@@ -338,13 +338,14 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                             ["every finalist failed the longer verification run; the pick is the first round's"])
     pick, notes, runs, backing = _smallest_of_the_best(finalists, usable), [], 0, False
 
-    def verified(rate, lo, hi):
-        """The index of the verified rate in (lo, hi] nearest ``rate``; else ``rate`` trained (a probe) if one is
-        left; else None."""
+    def near(rate, lo, hi):
+        """The index of the verified rate in (lo, hi] nearest ``rate``, or None."""
+        inside = np.flatnonzero((finalists > lo) & (finalists <= hi))
+        return inside[int(np.argmin(np.abs(np.log(finalists[inside] / rate))))] if inside.size else None
+
+    def probe(rate):
+        """Train ``rate`` as long as the finalists if a run is left: its index among them, or None."""
         nonlocal finalists, final, capped, used, runs
-        near = np.flatnonzero((finalists > lo) & (finalists <= hi))
-        if near.size:
-            return near[int(np.argmin(np.abs(np.log(finalists[near] / rate))))]
         if runs >= probes:
             return None
         loss, n, cap = train(np.array([rate]), final_steps, True)
@@ -354,7 +355,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
 
     while True:
         best = float(final[np.searchsorted(finalists, pick)])
-        k = verified(2 * pick, pick * 1.0001, 2.5 * pick)
+        k = near(2 * pick, pick * 1.0001, 2.5 * pick)       # a verified rate near the double: no new run needed
+        k = probe(2 * pick) if k is None else k
         if k is None:
             break
         double, double_loss = float(finalists[k]), float(final[k])
@@ -364,7 +366,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
             if below.size:
                 backed = float(finalists[below[int(np.argmin(final[below]))]])
             else:
-                j = verified(pick / 2, 0.0, 0.0)      # (an empty range: a probe)
+                j = probe(pick / 2)
                 if j is None:        # no run left to check it: half the rate, unverified, rather than the edge
                     notes.append(f"backed off from {pick:.3g} to {pick / 2:.3g} without a verification run: "
                                  f"{double:.3g} already fails")
