@@ -80,6 +80,14 @@ def test_range_test_endpoint():
     assert r.status_code == 200
     d = r.json()
     assert 0 < d["suggestion"] < d["bound"] and set(d["methods"]) == {"steepest", "valley", "min/10", "lrscope"}
+    body = {"objective": {"kind": "dataset", "dataset": "breast_cancer", "standardize": False},
+            "budget": 300}
+    r = post(body, url="/api/find")
+    assert r.status_code == 200, r.text
+    d = r.json()
+    core = ls.find(ls.objectives.dataset("breast_cancer", standardize=False), budget=300)
+    assert d["suggestion"] == pytest.approx(core.suggestion) and d["steps_used"] == core.steps_used
+    assert post({"budget": 0}, url="/api/find").status_code == 422
 
 
 @pytest.mark.parametrize("body, needle", [

@@ -94,6 +94,7 @@ class FindRequest(BaseModel):
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     batch_size: int | None = Field(None, ge=1)
     steps: int = Field(100, ge=5, le=1000)
+    budget: int | None = Field(None, ge=1, le=MAX_STEPS // 2)     # the steps the learner will train for
     seed: int = Field(0, ge=0, le=2**31)
 
 
@@ -302,8 +303,10 @@ def create_app() -> FastAPI:
     def api_find(req: FindRequest):
         obj = build_objective(req.objective)
         check_bounds(obj, 12, 2 * req.steps, req.batch_size)      # ~12 candidates, verification ≈ 2 × the ramp
+        if req.budget is not None:
+            check_bounds(obj, 1, 2 * req.budget, req.batch_size)   # with a budget: at most about twice it
         opt = build_optimizer(req.optimizer)
-        res = find(obj, opt, steps=req.steps, batch_size=req.batch_size, seed=req.seed)
+        res = find(obj, opt, steps=req.steps, batch_size=req.batch_size, budget=req.budget, seed=req.seed)
         out = res.to_dict()
         out["band"] = [_clean(res.band[0]), _clean(res.band[1])]
         return _json(out)

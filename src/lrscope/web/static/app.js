@@ -385,7 +385,9 @@ async function runFind() {
   $("find-text").textContent = "running…";
   const body = requestBody();
   try {
-    const res = await post("/api/find", { objective: body.objective, optimizer: body.optimizer, batch_size: body.batch_size || null });
+    // the explorer's Steps are the learner's training budget: the verification is sized from them
+    const res = await post("/api/find", { objective: body.objective, optimizer: body.optimizer, batch_size: body.batch_size || null,
+                                          budget: Math.min(body.steps, 2500) });
     const traces = [
       { x: res.lrs, y: res.band[0], mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
       { x: res.lrs, y: res.band[1], mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.2)", name: "band" },
