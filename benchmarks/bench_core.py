@@ -7,12 +7,11 @@ ratios. Run by hand: ``python benchmarks/bench_core.py``.
 
 from __future__ import annotations
 
-import statistics
-import time
 
 import numpy as np
 
 import lrscope as ls
+from timing import median_time
 
 K, STEPS, REPEATS = 16, 1000, 7
 LRS = np.geomspace(1e-4, 1e-1, K)
@@ -55,25 +54,16 @@ def lrscope_sweep(analyze=True):
     return ls.sweep(ls.objectives.rosenbrock(), lrs=LRS, optimizer=ls.optim.adam(), steps=STEPS, analyze=analyze)
 
 
-def timed(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main():
     # same answers first
     res = lrscope_sweep()
     np.testing.assert_allclose(res.params[:, -1], hand_numpy(), rtol=0, atol=1e-9)
-    t_hand = timed(hand_numpy, REPEATS)
-    t_ls = timed(lrscope_sweep, REPEATS)
-    t_ls_raw = timed(lambda: lrscope_sweep(analyze=False), REPEATS)
+    t_hand = median_time(hand_numpy, REPEATS)
+    t_ls = median_time(lrscope_sweep, REPEATS)
+    t_ls_raw = median_time(lambda: lrscope_sweep(analyze=False), REPEATS)
     try:
         np.testing.assert_allclose(res.params[:, -1], torch_loop(), rtol=0, atol=1e-9)
-        t_torch = timed(torch_loop, 2)
+        t_torch = median_time(torch_loop, 2)
     except ImportError:
         t_torch = float("nan")
     print(f"Adam on Rosenbrock, {K} learning rates x {STEPS} steps, float64 (median of {REPEATS})")

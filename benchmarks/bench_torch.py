@@ -21,6 +21,7 @@ import torch
 from sklearn.datasets import load_digits
 
 import lrscope.torch as lt
+from timing import median_time
 
 REPS = 5           # each end-to-end timing is the median of this many runs
 
@@ -49,16 +50,6 @@ def sequential(model, data, lrs, epochs):
                 opt.step()
     if torch.cuda.is_available():
         torch.cuda.synchronize()
-
-
-def median_time(fn, reps=REPS):
-    """Median wall time of ``reps`` calls (single timings on this shared machine vary by ±25%)."""
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _phases(step_parts, batches, reps=3):
@@ -146,10 +137,10 @@ def main():
         lt.sweep(model, torch.nn.functional.cross_entropy, data, lrs[:1], optimizer="momentum", epochs=1)  # warm
         sequential(model, data, lrs[:1], 1)
         loss = torch.nn.functional.cross_entropy
-        t_vec = median_time(lambda: lt.sweep(model, loss, data, lrs, optimizer="momentum", epochs=epochs))
+        t_vec = median_time(lambda: lt.sweep(model, loss, data, lrs, optimizer="momentum", epochs=epochs), REPS)
         t_vec_end = median_time(lambda: lt.sweep(model, loss, data, lrs, optimizer="momentum", epochs=epochs,
-                                                 eval_every=10**9))
-        t_seq = median_time(lambda: sequential(model, data, lrs, epochs))
+                                                 eval_every=10**9), REPS)
+        t_seq = median_time(lambda: sequential(model, data, lrs, epochs), REPS)
         print(f"  K={k:3d}: K sequential torch.optim runs {t_seq:6.2f} s | lrscope.torch.sweep {t_vec:6.2f} s "
               f"({t_seq / t_vec:4.2f}x; full-data loss every epoch), {t_vec_end:6.2f} s ({t_seq / t_vec_end:4.2f}x; "
               f"full-data loss at start and end only)")

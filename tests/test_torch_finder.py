@@ -7,6 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+import lrscope as ls  # noqa: E402
 from lrscope import FindResult  # noqa: E402
 from lrscope.torch import lr_find  # noqa: E402
 
@@ -144,3 +145,13 @@ def test_empty_loader_no_parameters_and_nan_loss():
     with pytest.raises(ValueError, match="not the learning rate"):
         lr_find(model, lambda out, y: torch.nn.functional.cross_entropy(out, y) * float("nan"), loader, opt)
     assert_same(before, snapshot(model, opt))
+
+
+def test_held_out_tensors_use_the_cores_split_and_the_training_rows_statistics():
+    from lrscope.torch.models import dataset_tensors
+    train, test = ls.objectives.held_out_rows("wine", 0.3, seed=2)
+    X, y = dataset_tensors("wine", fit_rows=train)
+    assert torch.allclose(X[train].mean(0), torch.zeros(X.shape[1]), atol=1e-5)
+    assert not torch.allclose(X[test].mean(0), torch.zeros(X.shape[1]), atol=1e-3)
+    core_train, _ = ls.objectives.train_test("wine", test_size=0.3, seed=2)
+    assert np.allclose(X[train].numpy(), core_train.X[:, :-1], atol=1e-5)     # the same rows, the same z-scores

@@ -320,15 +320,15 @@ def cmd_demo(args) -> int:
     return 0
 
 
-def _torch_model(args):
-    """A built-in PyTorch model on a data set, for --model mlp/cnn."""
+def _torch_model(args, fit_rows=None):
+    """A built-in PyTorch model on a data set, for --model mlp/cnn (standardized on ``fit_rows``: all if None)."""
     if not args.dataset:
         raise UsageError(f"--model: {args.model} needs --dataset")
     try:
         from .torch.models import build
     except ImportError:
         raise UsageError(f"--model: {args.model} needs PyTorch: pip install 'lrscope[torch]'") from None
-    return build(args.model, args.dataset, seed=args.seed if hasattr(args, "seed") else 0)
+    return build(args.model, args.dataset, seed=args.seed if hasattr(args, "seed") else 0, fit_rows=fit_rows)
 
 
 def _torch_sweep(args, console) -> int:
@@ -515,12 +515,12 @@ def _torch_find(args, start, end):
     name, fixed, swept = build_optimizer(args)
     if swept:
         raise UsageError(f"--{next(iter(swept)).replace('_', '-')}: find takes one value per hyperparameter")
-    net, loss, X, y = _torch_model(args)
-    val_loader = None
-    if args.holdout is not None:       # held-out rows, drawn with --seed: the pick is read off their loss
-        order = torch.randperm(len(y), generator=torch.Generator().manual_seed(args.seed))
-        n_held = max(1, round(args.holdout * len(y)))
-        held, kept = order[:n_held], order[n_held:]
+    val_loader, rows = None, None
+    if args.holdout is not None:       # the core's held-out rows (same split as without --model mlp/cnn)
+        rows = objectives.held_out_rows(args.dataset, args.holdout, args.seed)
+    net, loss, X, y = _torch_model(args, fit_rows=None if rows is None else rows[0])
+    if rows is not None:
+        kept, held = (torch.as_tensor(r) for r in rows)
         val_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X[held], y[held]), batch_size=256)
         X, y = X[kept], y[kept]
     kind = TORCH_OPTIMIZERS[args.optimizer]

@@ -250,8 +250,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     used += v.steps_used
     notes += v.notes
     tally.finish()
-    if bound is not None and v.suggestion > 0.99 * bound:
-        notes.append(above_the_start_bound(v.suggestion, bound))
+    notes += above_the_start_bound(v.suggestion, bound)
     methods["lrscope"] = v.suggestion
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
                       used, objective.name, notes, v.finalists, v.final)
@@ -387,10 +386,12 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                         used, notes)
 
 
-def above_the_start_bound(pick: float, bound: float) -> str:
-    """The note for a pick above 2/λ_max at the start that passed the sanity cap."""
-    return (f"the pick {pick:.3g} is above 2/λ_max = {bound:.3g} at the start, but its verification run settled: "
-            f"the curvature fell along the path, and it trains at (not past) the edge of stability there")
+def above_the_start_bound(pick: float, bound: float | None) -> list:
+    """The note (a list of at most one) for a pick above 2/λ_max at the start -- one that passed the sanity cap."""
+    if bound is None or not pick > bound:
+        return []
+    return [f"the pick {pick:.3g} is above 2/λ_max = {bound:.3g} at the start, but its verification run settled: "
+            f"the curvature fell along the path, and it trains at (not past) the edge of stability there"]
 
 
 def clearly_better(loss: float, than: float) -> bool:
@@ -437,16 +438,14 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
         raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
     if not diverge_factor > 1:
         raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
-    if budget is not None:
-        budget = integer(budget, "budget", 1)
-        first_default = max(5, round(BUDGET_FIRST * budget))
-        verify_steps = first_default if verify_steps is None else verify_steps
-        final_default = max(integer(verify_steps, "verify_steps", 1), round(BUDGET_FINAL * budget))
-    else:
-        verify_steps = max(10, steps // 4) if verify_steps is None else verify_steps
-        final_default = FINAL_FACTOR * integer(verify_steps, "verify_steps", 1)
+    budget = None if budget is None else integer(budget, "budget", 1)
+    if verify_steps is None:
+        verify_steps = max(10, steps // 4) if budget is None else max(5, round(BUDGET_FIRST * budget))
     verify_steps = integer(verify_steps, "verify_steps", 1)
-    final_steps = integer(final_default if final_steps is None else final_steps, "final_steps", 1)
+    if final_steps is None:
+        final_steps = FINAL_FACTOR * verify_steps if budget is None else max(verify_steps,
+                                                                             round(BUDGET_FINAL * budget))
+    final_steps = integer(final_steps, "final_steps", 1)
     return verify_steps, final_steps
 
 

@@ -3,7 +3,7 @@
 from .analytic import Quadratic, Rosenbrock, beale, himmelblau, quadratic, rosenbrock, saddle, square
 from .base import Objective
 from .datasets import (DATASETS, LeastSquares, Logistic, Softmax, dataset, least_squares, logistic,
-                       softmax_regression, train_test)
+                       held_out_rows, softmax_regression, train_test)
 from .expression import FormulaObjective, formula
 
 BUILTINS = {
@@ -31,5 +31,5 @@ def get(name: str, x0=None) -> Objective:
 
 
 __all__ = ["Objective", "Quadratic", "Rosenbrock", "FormulaObjective", "LeastSquares", "Logistic", "Softmax",
-           "square", "quadratic", "rosenbrock", "beale", "himmelblau", "saddle", "formula", "dataset", "train_test",
+           "square", "quadratic", "rosenbrock", "beale", "himmelblau", "saddle", "formula", "dataset", "train_test", "held_out_rows",
            "least_squares", "logistic", "softmax_regression", "get", "BUILTINS", "DATASETS"]

@@ -189,13 +189,35 @@ def _load(name: str):
     return X, y, names
 
 
-def _standardized(name, X, y, ref_X, ref_y):
-    """z-scores of X (and of diabetes' target) with the statistics of the reference part ``ref_X``/``ref_y``."""
-    std = ref_X.std(axis=0)
-    X = (X - ref_X.mean(axis=0)) / np.where(std > 0, std, 1.0)
-    if name == "diabetes":
-        y = (y - ref_y.mean()) / ref_y.std()
-    return X, y
+def arrays(name: str, standardize: bool = True, fit_rows=None):
+    """A bundled data set's features, target and feature names; standardized (z-scores, and diabetes' target) with
+    the statistics of ``fit_rows`` only (all rows if None) -- so a held-out part is never looked at."""
+    X, y, names = _load(name)
+    if standardize:
+        ref = slice(None) if fit_rows is None else fit_rows
+        std = X[ref].std(axis=0)
+        mean, y_ref = X[ref].mean(axis=0), y[ref]
+        X = (X - mean) / np.where(std > 0, std, 1.0)
+        if name == "diabetes":
+            y = (y - y_ref.mean()) / y_ref.std()
+    return X, y, names
+
+
+def held_out_rows(name: str, test_size: float = 0.25, seed: int = 0) -> tuple:
+    """Row indices ``(train, test)`` of a bundled data set: ``test_size`` of the rows drawn with ``seed``, stratified
+    by class for classification so that both parts hold every class."""
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"dataset: unknown name {name!r}; choose one of {', '.join(DATASETS)}")
+    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 < test_size < 1:
+        raise ValueError(f"test_size: must be a fraction between 0 and 1, got {test_size!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed: must be an integer >= 0, got {seed!r}")
+    _, y, _ = _load(name)
+    rng = np.random.default_rng(seed)
+    groups = [np.arange(y.size)] if DATASETS[name][0] == "regression" else [np.flatnonzero(y == c)
+                                                                            for c in np.unique(y)]
+    test = np.sort(np.concatenate([rng.permutation(g)[:max(1, round(test_size * g.size))] for g in groups]))
+    return np.setdiff1d(np.arange(y.size), test), test
 
 
 def _check_name_and_model(name, model):
@@ -224,9 +246,7 @@ def dataset(name: str, model: str | None = None, *, standardize: bool = True, l2
     diabetes, the raw target in its original units), usually a much worse conditioned problem.
     """
     model = _check_name_and_model(name, model)
-    X, y, names = _load(name)
-    if standardize:
-        X, y = _standardized(name, X, y, X, y)
+    X, y, names = arrays(name, standardize)
     label = f"{name} ({model}{', standardized' if standardize else ', raw'})"
     return _MODEL_CLASSES[model](X, y, name=label, feature_names=names, l2=l2)
 
@@ -240,21 +260,9 @@ def train_test(name: str, model: str | None = None, *, test_size: float = 0.25, 
     looked at). Give ``test`` to ``ls.find(train, validation=test)`` to pick the rate by held-out loss.
     """
     model = _check_name_and_model(name, model)
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 < test_size < 1:
-        raise ValueError(f"test_size: must be a fraction between 0 and 1, got {test_size!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed: must be an integer >= 0, got {seed!r}")
-    X, y, names = _load(name)
-    rng = np.random.default_rng(seed)
-    if DATASETS[name][0] == "regression":
-        groups = [np.arange(y.size)]
-    else:
-        groups = [np.flatnonzero(y == c) for c in np.unique(y)]
-    test = np.sort(np.concatenate([rng.permutation(g)[:max(1, round(test_size * g.size))] for g in groups]))
-    train = np.setdiff1d(np.arange(y.size), test)
+    train, test = held_out_rows(name, test_size, seed)
+    X, y, names = arrays(name, standardize, fit_rows=train)
     parts = [(X[train], y[train]), (X[test], y[test])]
-    if standardize:
-        parts = [_standardized(name, Xp, yp, X[train], y[train]) for Xp, yp in parts]
     how = ", standardized" if standardize else ", raw"
     cls = _MODEL_CLASSES[model]
     return tuple(cls(Xp, yp, name=f"{name} ({model}{how}, {part})", feature_names=names, l2=l2)

@@ -212,7 +212,6 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     tally.finish()
     suggestion = v.suggestion
     methods["lrscope"] = suggestion
-    if bound is not None and suggestion > bound:
-        notes.append(above_the_start_bound(suggestion, bound))
+    notes += above_the_start_bound(suggestion, bound)
     return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, v.interval, cands, v.first, bound, used,
                       type(model).__name__, notes, v.finalists, v.final)

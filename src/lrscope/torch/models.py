@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import torch
 
-from ..objectives.datasets import DATASETS, _load, _standardized
+from ..objectives.datasets import DATASETS, arrays
 
 TORCH_MODELS = ("mlp", "cnn")
 
 
-def dataset_tensors(name: str, standardize: bool = True):
-    """(X, y) tensors of a scikit-learn data set; y are class indices, or a (n, 1) float target for diabetes."""
+def dataset_tensors(name: str, standardize: bool = True, fit_rows=None):
+    """(X, y) tensors of a scikit-learn data set; y are class indices, or a (n, 1) float target for diabetes.
+    Standardized with the statistics of ``fit_rows`` (all rows if None): pass the training rows of a split."""
     if name not in DATASETS:
         raise ValueError(f"dataset: unknown name {name!r}; choose one of {', '.join(DATASETS)}")
-    X, y, _ = _load(name)
-    if standardize:
-        X, y = _standardized(name, X, y, X, y)
+    X, y, _ = arrays(name, standardize, fit_rows)
     X = torch.tensor(X, dtype=torch.float32)
     if DATASETS[name][0] == "regression":
         return X, torch.tensor(y, dtype=torch.float32)[:, None]
@@ -23,15 +22,16 @@ def dataset_tensors(name: str, standardize: bool = True):
     return X, torch.tensor([classes[c] for c in y.tolist()])
 
 
-def build(model: str, dataset: str, seed: int = 0):
-    """A model for the data set, its loss function and its (X, y) tensors.
+def build(model: str, dataset: str, seed: int = 0, fit_rows=None):
+    """A model for the data set, its loss function and its (X, y) tensors (standardized on ``fit_rows``, all rows
+    if None).
 
     ``mlp``: features → 64 → ReLU → 64 → ReLU → outputs. ``cnn`` (digits only: 8×8 images): conv 3×3 with 8
     channels, ReLU, 2×2 max-pool, linear.
     """
     if model not in TORCH_MODELS:
         raise ValueError(f"model: expected one of {', '.join(TORCH_MODELS)}, got {model!r}")
-    X, y = dataset_tensors(dataset)
+    X, y = dataset_tensors(dataset, fit_rows=fit_rows)
     regression = DATASETS[dataset][0] == "regression"
     n_out = 1 if regression else int(y.max()) + 1
     torch.manual_seed(seed)
