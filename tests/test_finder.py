@@ -204,6 +204,77 @@ def test_gradient_descent_at_the_edge_of_stability_is_not_capped():
     assert sw.final_losses[-1] < 0.9 * np.min(sw.final_losses[:-1])
 
 
+def test_first_round_keeps_a_run_caught_in_a_spike_and_later_rounds_judge_where_runs_end():
+    from lrscope.finder import run_score
+    settling = np.r_[np.linspace(1.0, 0.3, 20), 2.0, 2.5, 1.5]        # reached 0.3, then a spike
+    steady = np.linspace(1.0, 0.6, 23)
+    assert run_score(settling, first_round=True) < run_score(steady, first_round=True)
+    assert run_score(settling, first_round=False) > run_score(steady, first_round=False)
+    assert run_score(np.r_[steady, np.nan], first_round=True) == np.inf       # diverged is diverged
+    assert run_score(np.arange(100.0), first_round=False) == pytest.approx(np.mean(np.arange(90.0, 100.0)))
+
+
+def test_a_double_above_the_bound_that_only_looks_worse_for_now_is_trained_on_before_backing_off():
+    from lrscope.finder import EXTEND, verify_candidates
+    calls = []
+
+    def loss_of(rate, steps):
+        # above 0.3 (the start's bound) runs overshoot: low at first, in a spike at 40 steps, settled later
+        if rate <= 0.3:
+            return 1.0 - rate
+        if steps <= 10:
+            return 0.5
+        return 1.5 if steps <= 40 else 0.2 + 0.1 * (rate > 0.5)
+
+    def train(rates, steps, final_round):
+        calls.append((np.array(rates, dtype=float), steps))
+        return np.array([loss_of(r, steps) for r in rates]), steps * len(rates), np.zeros(len(rates), bool)
+
+    cands = np.array([0.05, 0.1, 0.2, 0.4])
+    v = verify_candidates(cands, train, 10, 40, start_loss=1.0, bound=0.3)
+    assert v.suggestion == pytest.approx(0.4)
+    assert any(s == round(EXTEND * 40) and sorted(np.round(r, 9)) == [0.2, 0.4] for r, s in calls)
+    assert any("trained on" in n for n in v.notes)
+    probes = [s for r, s in calls if np.allclose(r, [0.8])]
+    assert probes == [round(EXTEND * 40)]          # from then on every comparison is made at the longer length
+    # without a known bound (or below it) nothing says 0.4 may settle: it is an edge, and lrscope backs off
+    v = verify_candidates(cands, train, 10, 40, start_loss=1.0)
+    assert v.suggestion == pytest.approx(0.1) and any("backed off" in n for n in v.notes)
+
+
+def test_the_core_verification_goes_on_with_its_runs_instead_of_starting_again():
+    from lrscope.finder import _Runs
+    obj = ls.objectives.dataset("diabetes")
+    runs = _Runs(obj, ls.optim.adam(), 32, 0)
+    _, _, spent = runs.train(np.array([0.01, 0.1, 0.3]), 10)
+    histories, ends, more = runs.train(np.array([0.1, 0.3, 0.02]), 25)
+    assert spent == 30 and more == 2 * 15 + 25                  # two runs went on, one new run started
+    whole = ls.sweep(obj, lrs=[0.1, 0.3], optimizer=ls.optim.adam(), batch_size=32, steps=25, analyze=False)
+    assert np.array_equal(ends[:2], whole.final_params)
+    assert np.array_equal(np.array(histories[:2]), whole.losses)
+
+
+def test_raw_breast_cancer_pick_trains_as_well_as_the_best_of_a_grid():
+    # the catapult case: the best rates overshoot for ~150 of 500 steps, then win; lrscope must not back off
+    obj = ls.objectives.dataset("breast_cancer", standardize=False)
+    res = ls.find(obj, budget=500)
+    grid = np.geomspace(1e-9, 1e-3, 13)
+    sw = ls.sweep(obj, lrs=np.r_[grid, res.suggestion], steps=500, analyze=False)
+    finals = np.where(sw.diverged_at < 0, sw.final_losses, np.inf)
+    assert finals[-1] <= 1.05 * finals[:-1].min()
+    assert res.steps_used <= 0.15 * 13 * 500                 # at most 15% of the grid's compute
+
+
+def test_full_batch_ties_are_only_differences_too_small_to_matter():
+    # standardized least squares: no noise, so the verification keeps the rate that is actually best
+    obj = ls.objectives.dataset("diabetes")
+    res = ls.find(obj, budget=500)
+    grid = np.geomspace(1e-4, 1e2, 13)
+    sw = ls.sweep(obj, lrs=np.r_[grid, res.suggestion], steps=500, analyze=False)
+    finals = np.where(sw.diverged_at < 0, sw.final_losses, np.inf)
+    assert finals[-1] <= 1.001 * finals[:-1].min()
+
+
 def test_verification_never_recommends_a_capped_rate():
     from lrscope.finder import verify_candidates
     calls = []

@@ -167,3 +167,15 @@ def test_to_dict_is_json_ready():
     assert data["configs"][1]["verdict"]["kind"] == "diverged"
     assert data["configs"][1]["losses"][-1] is None
     assert data["theory"]["stable_below"] == 1.0
+
+
+@pytest.mark.parametrize("opt", [ls.optim.gd(), ls.optim.momentum(0.9), ls.optim.adam()])
+@pytest.mark.parametrize("batch_size", [None, 32])
+def test_a_run_resumed_from_its_final_state_is_one_long_run(opt, batch_size):
+    obj = ls.objectives.dataset("diabetes")
+    kw = dict(lrs=[0.01, 0.1], optimizer=opt, batch_size=batch_size, seed=3, analyze=False)
+    whole = ls.sweep(obj, steps=50, **kw)
+    first = ls.sweep(obj, steps=20, **kw)
+    rest = ls.sweep(obj, steps=30, x0=first.final_params, state=first.final_state, start_step=20, **kw)
+    assert np.array_equal(rest.final_params, whole.final_params)          # bit-identical: same batches, same state
+    assert np.array_equal(rest.losses, whole.losses[:, 20:])

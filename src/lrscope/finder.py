@@ -8,15 +8,19 @@ things more:
 1. **a band, not one curve** -- on data sets the test runs with several sample orders (seeds) and the curves are
    smoothed (debiased EMA) and averaged, so a lucky or unlucky batch does not move the pick;
 2. **verification** -- the rules' picks and a log grid below the loss minimum are then trained for a short budget,
-   all at once in one vectorized sweep with the same batches; the best third run again 4× as long (successive
-   halving: a short run flatters a rate that is fast at first and unstable later; ``budget``, the steps you will
-   train for, sizes both rounds), and the one that lowers the loss most is recommended (of rates that tie within
-   3%, the smallest: the difference is noise, and the smaller is further from the edge) -- unless twice that rate
-   already fails, in which case it sits at the edge of stability and lrscope backs off to half of it, and checks
-   that rate the same way; a double that does clearly better is taken instead. The double is read off a finalist
-   near it where there is one; otherwise it is trained (two probes at most, skipped where theory gives the exact
-   bound: GD on quadratics). The finalists whose result is close to the best give the interval. The same
-   :func:`verify_candidates` serves ``lrscope.torch.lr_find``;
+   all at once in one vectorized sweep with the same batches; the best third -- ranked by the lowest loss of the
+   last third of their run, so a run caught in a spike it may recover from is not thrown out -- go on 4× as long
+   (successive halving: a short run flatters a rate that is fast at first and unstable later; ``budget``, the steps
+   you will train for, sizes both rounds; runs go on from where they stopped rather than start again), and the one
+   that lowers the loss most is recommended (of rates that tie, the smallest: within 3% on mini-batches, where the
+   difference is noise, 0.1% on full batches) -- unless twice that rate already fails, in which case it sits at the
+   edge of stability and lrscope backs off to half of it, and checks that rate the same way; a double that does
+   clearly better is taken instead. The double is read off a finalist near it where there is one; otherwise it is
+   trained (two probes at most, skipped where theory gives the exact bound: GD on quadratics). A failing double
+   above 2/λ_max at the start that has not blown up may be in a catapult (it overshoots while the curvature falls,
+   then settles and wins: raw logistic regression): the two are trained on to 1.5× the length before lrscope
+   judges. The finalists whose result is close to the best give the interval. The same :func:`verify_candidates`
+   serves ``lrscope.torch.lr_find``;
 3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
    is recommended only if it is not clearly above (×1.5) the bound measured where its own verification run ended:
    the curvature often falls along the path (logistic regression), and gradient descent that sits at the edge of
@@ -41,9 +45,12 @@ FINAL_FACTOR = 4            # the finalists' verification runs are this many tim
 BUDGET_FIRST = 0.04         # with a training budget: the first round's length, as a share of it
 BUDGET_FINAL = 0.3          # ... and the finalists' (the rate that wins 30% of the way usually wins at the end)
 MAX_PROBES = 2              # doublings tried above the winner of the finalists' round
+EXTEND = 1.5                # a catapult's check: pick and double trained on to this many times the finalists' length
 MERGE = 1.3                 # candidates closer than this factor are one candidate
 EDGE = 1.5                  # a run whose rate is this far above the bound 2/λ_max where it ended is blowing up
-TIE = 0.03                  # verification losses within this fraction of each other are a tie: the smaller rate wins
+TIE = 0.03                  # mini-batch verification losses within this fraction of each other are a tie (noise):
+                            # the smaller rate wins
+EXACT_TIE = 1e-3            # ... and full-batch ones (no noise: only differences too small to matter tie)
 
 
 @dataclass
@@ -228,25 +235,28 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     tally.at(used)
     tally.replan(verification_steps(cands.size, verify_steps, final_steps, probes))
 
+    runs = _Runs(objective, optimizer, batch_size, seed)
+
     def train(rates, n_steps, final_round):
         base = tally.done
-        losses, ends = _train_briefly(objective, optimizer, rates, n_steps, batch_size, seed,
-                                      lambda d, t: tally.at(base + d * rates.size))
+        histories, ends, spent = runs.train(rates, n_steps, lambda d: tally.at(base + d))
+        losses = np.array([run_score(h, not final_round) for h in histories])
         if validation is not None:          # held-out loss where each run ended
             with np.errstate(all="ignore"):
                 held_out = np.asarray(validation.value(ends), dtype=np.float64)
             losses = np.where(np.isfinite(losses) & np.isfinite(held_out), held_out, np.inf)
-        tally.at(base + n_steps * rates.size)
+        tally.at(base + spent)
         capped = np.zeros(rates.size, dtype=bool)
         if final_round and bound is not None:
             for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * bound)):
                 limit = _limit_at(objective, optimizer, ends[k])
                 capped[k] = limit is None or rates[k] >= EDGE * limit    # blowing up where its run ended
-        return losses, n_steps * rates.size, capped
+        return losses, spent, capped
 
     with np.errstate(all="ignore"):
         f0 = float(score.value(objective.x0)[0])
-    v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective")
+    v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective",
+                          bound=bound, tie=TIE if stochastic else EXACT_TIE)
     used += v.steps_used
     notes += v.notes
     tally.finish()
@@ -276,8 +286,10 @@ def finalist_count(n_cands: int) -> int:
 
 
 def verification_steps(n_cands: int, verify_steps: int, final_steps: int, probes: int = MAX_PROBES) -> int:
-    """The most training steps :func:`verify_candidates` can spend (the probes may not all be needed)."""
-    return n_cands * verify_steps + (min(n_cands, finalist_count(n_cands)) + probes) * final_steps
+    """The training steps :func:`verify_candidates` plans for (the probes and the catapult check may not be
+    needed; a trainer that goes on with its runs spends less)."""
+    return n_cands * verify_steps + (min(n_cands, finalist_count(n_cands)) + probes) * final_steps + \
+        round(2 * EXTEND * final_steps)
 
 
 class Tally:
@@ -305,15 +317,21 @@ class Tally:
 
 
 def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_loss: float,
-                      probes: int = MAX_PROBES, subject: str = "objective") -> Verification:
+                      probes: int = MAX_PROBES, subject: str = "objective", bound: float | None = None,
+                      tie: float = TIE) -> Verification:
     """Successive halving with a margin check -- the verification shared by ``find`` and ``lrscope.torch.lr_find``.
 
     ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
-    and returns (losses, steps spent, capped): a loss is inf where the run diverged; ``capped`` marks the runs that
-    are unstable where they ended (far above the stability bound there: the sanity cap) -- never recommended.
-    ``subject`` names what is trained in the error raised when every candidate diverges.
+    (a trainer may go on with a run it already has: the steps spent are what it reports) and returns (losses, steps
+    spent, capped): a loss is inf where the run diverged; ``capped`` marks the runs that are unstable where they
+    ended (far above the stability bound there: the sanity cap) -- never recommended. ``subject`` names what is
+    trained in the error raised when every candidate diverges; ``bound`` is the stability bound 2/λ_max at the
+    start where it is known. Losses within ``tie`` (a fraction) of each other are equal, and the smaller rate wins:
+    the difference is noise, and the smaller rate is further from the edge (``TIE`` for mini-batch runs,
+    ``EXACT_TIE`` for full-batch ones).
 
-    1. every candidate for ``verify_steps``; the best third (at least two) go on;
+    1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
+       their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
     2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
     3. the margin check, with at most ``probes`` extra runs: the pick's double (a finalist when one lies near it,
        else trained) -- if it fails, the pick sits at the edge of stability and longer training (sharpening) would
@@ -321,7 +339,10 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        way (its double may be the rate that just failed: back off again; with no run left, half the rate is taken
        unverified rather than a rate at the edge); if the double does better (and is not capped), it is taken and
        its own double looked at in turn (the first short round can eliminate a rate that overshoots at first and
-       settles later).
+       settles later). One exception before backing off: a double above ``bound`` that is still finite and not
+       capped may be in a catapult (it overshoots, the curvature falls, it settles: Lewkowycz et al. 2020) and so
+       only look worse for now -- pick and double are trained on to ``EXTEND`` × ``final_steps`` (once), and
+       every comparison from then on is made at that length.
     """
     first, used, _ = train(cands, verify_steps, False)
     if not np.any(np.isfinite(first)):
@@ -335,48 +356,77 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         pick = float(cands[int(np.argmin(first))])
         return Verification(pick, (pick, pick), first, finalists, usable, used,
                             ["every finalist failed the longer verification run; the pick is the first round's"])
-    pick, notes, runs, backing = _smallest_of_the_best(finalists, usable), [], 0, False
+    lengths = np.full(finalists.size, final_steps)     # how long each verified rate has been trained
+    pick, notes, runs, backing, horizon = _smallest_of_the_best(finalists, usable, tie), [], 0, False, final_steps
 
-    def near(rate, lo, hi):
-        """The index of the verified rate in (lo, hi] nearest ``rate``, or None."""
-        inside = np.flatnonzero((finalists > lo) & (finalists <= hi))
-        return inside[int(np.argmin(np.abs(np.log(finalists[inside] / rate))))] if inside.size else None
-
-    def probe(rate):
-        """Train ``rate`` as long as the finalists if a run is left: its index among them, or None."""
-        nonlocal finalists, final, capped, used, runs
-        if runs >= probes:
-            return None
-        loss, n, cap = train(np.array([rate]), final_steps, True)
-        used, runs = used + n, runs + 1
-        finalists, final, capped = _with(finalists, final, capped, rate, float(loss[0]), bool(cap[0]))
+    def at(rate):
         return int(np.searchsorted(finalists, rate))
 
+    def near(rate, lo, hi):
+        """The verified rate in (lo, hi] nearest ``rate``, or None."""
+        inside = np.flatnonzero((finalists > lo) & (finalists <= hi))
+        return float(finalists[inside[int(np.argmin(np.abs(np.log(finalists[inside] / rate))))]]) if inside.size \
+            else None
+
+    def train_on(rates):
+        """Train ``rates`` to the current horizon (a verified rate is updated, a new one added)."""
+        nonlocal finalists, final, capped, lengths, used
+        loss, n, cap = train(np.asarray(rates, dtype=float), horizon, True)
+        used += n
+        for rate, value, c in zip(rates, loss, cap):
+            k = at(rate)
+            if k < finalists.size and finalists[k] == rate:
+                final[k], capped[k], lengths[k] = value, c, horizon
+            else:
+                finalists, final, capped, lengths = (np.insert(finalists, k, rate), np.insert(final, k, value),
+                                                     np.insert(capped, k, c), np.insert(lengths, k, horizon))
+
+    def probe(rate):
+        """Train ``rate`` as long as the finalists if a run is left: True if it was."""
+        nonlocal runs
+        if runs >= probes:
+            return False
+        runs += 1
+        train_on([rate])
+        return True
+
+    def current(rate):
+        """``rate``'s loss at the current horizon (trained on to it if it ran shorter)."""
+        if lengths[at(rate)] < horizon:
+            train_on([rate])
+        return float(final[at(rate)])
+
     while True:
-        best = float(final[np.searchsorted(finalists, pick)])
-        k = near(2 * pick, pick * 1.0001, 2.5 * pick)       # a verified rate near the double: no new run needed
-        k = probe(2 * pick) if k is None else k
-        if k is None:
+        best = current(pick)
+        double = near(2 * pick, pick * 1.0001, 2.5 * pick)     # a verified rate near the double: no new run needed
+        if double is None:
+            double = 2 * pick if probe(2 * pick) else None
+        if double is None:
             break
-        double, double_loss = float(finalists[k]), float(final[k])
+        double_loss = current(double)
         if much_worse(double_loss, best, start_loss):
+            if horizon == final_steps and may_settle(double, double_loss, bool(capped[at(double)]), bound):
+                horizon = round(EXTEND * final_steps)
+                train_on([pick, double])
+                notes.append(f"{double:.3g} is above 2/λ_max = {bound:.3g} at the start and did worse than "
+                             f"{pick:.3g}, but it did not blow up: both trained on to {horizon} steps before judging")
+                continue
             # the pick sits at the edge of stability: back off to the best verified rate at or below half of it
             below = np.flatnonzero((finalists <= pick / 1.8) & np.isfinite(final) & ~capped)
             if below.size:
                 backed = float(finalists[below[int(np.argmin(final[below]))]])
-            else:
-                j = probe(pick / 2)
-                if j is None:        # no run left to check it: half the rate, unverified, rather than the edge
-                    notes.append(f"backed off from {pick:.3g} to {pick / 2:.3g} without a verification run: "
-                                 f"{double:.3g} already fails")
-                    pick = pick / 2
-                    break
-                backed = float(finalists[j])
+            elif probe(pick / 2):
+                backed = pick / 2
+            else:        # no run left to check it: half the rate, unverified, rather than the edge
+                notes.append(f"backed off from {pick:.3g} to {pick / 2:.3g} without a verification run: "
+                             f"{double:.3g} already fails")
+                pick = pick / 2
+                break
             notes.append(f"backed off from {pick:.3g} to {backed:.3g}: {double:.3g} already fails, so {pick:.3g} "
                          f"is at the edge of stability")
             pick, backing = backed, True       # and look at the backed-off rate's double in turn
             continue
-        if backing or not clearly_better(double_loss, best) or capped[k]:
+        if backing or not clearly_better(double_loss, best, tie) or capped[at(double)]:
             break
         pick = double           # the double does better: take it, and look at its double in turn
     usable = np.where(capped, np.inf, final)
@@ -384,6 +434,25 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     good = finalists[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
     return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, finalists, usable,
                         used, notes)
+
+
+def may_settle(rate: float, loss: float, capped: bool, bound: float | None) -> bool:
+    """Whether a run that did worse may only be in a catapult: above the start's 2/λ_max (it had to overshoot),
+    yet finite and not blowing up where it ended (the curvature fell under it)."""
+    return bound is not None and rate > bound and bool(np.isfinite(loss)) and not capped
+
+
+def run_score(losses, first_round: bool, tail: float = 0.1) -> float:
+    """What a verification run is judged by (inf if it diverged). After the short first round: the lowest loss of
+    its last third -- a run caught in a spike (a catapult, an oscillation at the edge of stability) that already
+    reached a low loss may well settle, and the longer round will tell. After a longer round: the mean of its last
+    ``tail`` share (robust to noise): where it ends is what counts."""
+    losses = np.asarray(losses, dtype=np.float64)
+    if losses.size == 0 or not np.all(np.isfinite(losses)):
+        return np.inf
+    if first_round:
+        return float(np.min(losses[-max(1, losses.size // 3):]))
+    return float(np.mean(losses[-max(1, int(losses.size * tail)):]))
 
 
 def above_the_start_bound(pick: float, bound: float | None) -> list:
@@ -394,25 +463,18 @@ def above_the_start_bound(pick: float, bound: float | None) -> list:
             f"the curvature fell along the path, and it trains at (not past) the edge of stability there"]
 
 
-def clearly_better(loss: float, than: float) -> bool:
-    """Whether ``loss`` beats ``than`` by more than a tie (TIE of its size): mini-batch runs differ by noise."""
+def clearly_better(loss: float, than: float, tie: float = TIE) -> bool:
+    """Whether ``loss`` beats ``than`` by more than a tie (``tie`` of its size): mini-batch runs differ by noise."""
     if not np.isfinite(than):
         return bool(np.isfinite(loss))
-    return bool(loss < than - TIE * abs(than))
+    return bool(loss < than - tie * abs(than))
 
 
-def _smallest_of_the_best(rates, losses) -> float:
+def _smallest_of_the_best(rates, losses, tie: float = TIE) -> float:
     """The smallest rate whose loss ties with the lowest: among rates that train equally well, the one furthest
     from the edge of stability (and the least at the mercy of one batch order)."""
     best = float(np.min(losses))
-    return float(np.min(rates[~np.array([clearly_better(best, x) for x in losses])]))
-
-
-def _with(rates, losses, capped, rate, loss, cap):
-    """Add one verified (rate, loss, capped) to the finalists, kept sorted by rate."""
-    rates, losses, capped = np.r_[rates, rate], np.r_[losses, loss], np.r_[capped, cap]
-    order = np.argsort(rates)
-    return rates[order], losses[order], capped[order]
+    return float(np.min(rates[~np.array([clearly_better(best, x, tie) for x in losses])]))
 
 
 def much_worse(doubled: float, best: float, start: float) -> bool:
@@ -467,14 +529,61 @@ def read_curve(lrs, curve, start, end):
     return methods, cands[(cands >= start / 10) & (cands <= end)], notes
 
 
-def _train_briefly(objective, optimizer, cands, steps, batch_size, seed, progress=None):
-    """Final loss of each candidate after ``steps`` steps (mean over the last tenth: robust to noise); inf if it
-    diverged. All candidates in one vectorized sweep with the same batches."""
-    check = sweep(objective, lrs=cands, optimizer=optimizer, steps=steps, batch_size=batch_size, seed=seed,
-                  keep_params=False, analyze=False, progress=progress)
-    tail = max(1, steps // 10)
-    final = np.array([np.mean(r[-tail - 1:]) if np.all(np.isfinite(r[-tail - 1:])) else np.inf for r in check.losses])
-    return final, check.final_params
+class _Runs:
+    """The verification's training runs, each of which can go on: asked for a rate after ``steps`` steps, a run
+    that already went part of the way continues from where it stopped (its parameters, optimizer state and place
+    in the batch order: the numbers of one long run) instead of starting again, so a longer round costs only the
+    steps it adds. Runs that start from the same step go in one vectorized sweep with the same batches."""
+
+    def __init__(self, objective, optimizer, batch_size, seed):
+        self.objective, self.optimizer, self.batch_size, self.seed = objective, optimizer, batch_size, seed
+        self.runs = {}         # rate -> (steps done, parameters, optimizer state, losses so far)
+
+    def train(self, rates, steps, progress=None):
+        """Each rate's losses over its first ``steps`` steps, its parameters there, and the steps spent."""
+        rates = np.asarray(rates, dtype=np.float64)
+        done = np.array([self.runs[r][0] if r in self.runs and self.runs[r][0] <= steps else 0 for r in rates])
+        spent = 0
+        for start in np.unique(done):
+            group = rates[done == start]
+            if start == steps:
+                continue
+            if start == 0:
+                x0, state = None, None
+            else:
+                x0 = np.array([self.runs[r][1] for r in group])
+                state = _stack([self.runs[r][2] for r in group])
+            res = sweep(self.objective, lrs=group, optimizer=self.optimizer, steps=steps - start,
+                        batch_size=self.batch_size, seed=self.seed, x0=x0, state=state, start_step=start,
+                        keep_params=False, analyze=False,
+                        progress=None if progress is None else
+                        lambda d, t, base=spent, k=group.size: progress(base + d * k))
+            spent += int(steps - start) * group.size
+            for k, r in enumerate(group):
+                before = self.runs[r][3][:-1] if start else np.empty(0)
+                self.runs[r] = (steps, res.final_params[k], _select(res.final_state, k, group.size),
+                                np.r_[before, res.losses[k]])
+        histories = [self.runs[r][3][:steps + 1] for r in rates]
+        return histories, np.array([self.runs[r][1] for r in rates]), spent
+
+
+def _select(state, k: int, K: int):
+    """Configuration ``k``'s part of an optimizer state (arrays with one row per configuration; counters shared)."""
+    if isinstance(state, (tuple, list)):
+        return type(state)(_select(s, k, K) for s in state)
+    if isinstance(state, np.ndarray) and state.ndim >= 1 and state.shape[0] == K:
+        return state[k]
+    return state
+
+
+def _stack(states):
+    """The inverse of :func:`_select`: one state for several configurations (the counters must agree)."""
+    first = states[0]
+    if isinstance(first, (tuple, list)):
+        return type(first)(_stack(list(parts)) for parts in zip(*states))
+    if isinstance(first, np.ndarray) and first.ndim >= 1:
+        return np.stack(states)
+    return first
 
 
 def _limit_at(objective, optimizer, point) -> float | None:

@@ -37,6 +37,8 @@ class SweepResult:
     norm of the gradient each update used; ``batch_losses`` (K, T) the mini-batch losses (stochastic runs only);
     ``diverged_at`` (K,) the first step with a non-finite value, −1 if none; ``verdicts`` one
     :class:`~lrscope.diagnose.Verdict` each; ``analysis`` the theory (L, μ, 2/L, ...) when it could be computed.
+    ``final_params`` and ``final_state`` (the optimizer's) are where the run ended: pass them back to
+    :func:`sweep` as ``x0`` and ``state`` with ``start_step=steps`` to go on with the same run.
     """
 
     objective: Objective
@@ -57,6 +59,7 @@ class SweepResult:
     analysis: _theory.Analysis | None = None
     verdicts: list = field(default_factory=list)
     final_params: np.ndarray | None = None
+    final_state: object = None
 
     @property
     def K(self) -> int:
@@ -132,7 +135,8 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator):
 
 def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, steps: int | None = None, *,
           schedule: Schedule | PlateauSchedule | None = None, batch_size: int | None = None,
-          epochs: int | None = None, seed: int = 0, x0=None, eval_every: int | None = None,
+          epochs: int | None = None, seed: int = 0, x0=None, state=None, start_step: int = 0,
+          eval_every: int | None = None,
           keep_params: bool | None = None, analyze: bool = True,
           progress: Callable[[int, int], None] | None = None,
           stop: Callable[[int, np.ndarray], bool] | None = None) -> SweepResult:
@@ -143,7 +147,10 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
     steps. In stochastic runs the full loss is recorded every ``eval_every`` steps (default: about 50 times an epoch;
     values in between repeat the last one). ``progress(done, total)`` is called as the run advances;
     ``stop(t, losses_t)``, called after each update with the losses that step used, ends the run early when it
-    returns True (the result then has fewer steps).
+    returns True (the result then has fewer steps). To go on with an earlier run of the same configurations, pass
+    its ``final_params`` as ``x0``, its ``final_state`` as ``state`` and the steps it ran as ``start_step``: the
+    batch order continues where it stopped, so two pieces give exactly the numbers of one long run (without a
+    schedule, which would restart).
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
@@ -155,6 +162,7 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
     lrs = _check_lrs(lrs, optimizer.default_lr)
     K, d = lrs.shape[0], objective.dim
     seed = integer(seed, "seed", 0)
+    start_step = integer(start_step, "start_step", 0)
 
     n = objective.n_samples
     if batch_size is not None:
@@ -201,10 +209,12 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
 
     vg, update = objective.value_and_grad, optimizer.update
     batches = _batches(n, batch_size, np.random.default_rng(seed)) if stochastic else None
+    for _ in range(start_step if stochastic else 0):       # a resumed run: the batches it already used
+        next(batches)
     report = max(1, steps // 100)
     p = start.copy()
     with np.errstate(all="ignore"):
-        state = optimizer.init(p)
+        state = optimizer.init(p) if state is None else state
         for t in range(steps):
             lr_t = table[t] if table is not None else (plateau.lr(plateau_state) if plateau else lrs)
             if stochastic:
@@ -252,7 +262,7 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
                          diverged_at, steps, batch_size, seed, eval_every)
     if analyze:
         result.analysis = _safe_analysis(objective)
-    result.final_params = p
+    result.final_params, result.final_state = p, state
     result.verdicts = verdicts(result)
     return result
 

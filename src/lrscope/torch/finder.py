@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..checks import integer
-from ..finder import (EDGE, FindResult, Tally, above_the_start_bound, check_plan, read_curve, smooth,
+from ..finder import (EDGE, FindResult, Tally, above_the_start_bound, check_plan, read_curve, run_score, smooth,
                       verification_steps, verify_candidates)
 from ._state import preserved_state, trainable_parameters
 from .sharpness import sharpness
@@ -183,8 +183,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                 tally.add()
                 if not math.isfinite(history[-1]):
                     break
-            tail = history[-max(1, n_steps // 4):]
-            final = float(np.mean(tail)) if len(history) == n_steps and np.all(np.isfinite(tail)) else np.inf
+            # mini-batch losses: the mean of the last quarter (less noisy than a tenth) after a longer round
+            final = run_score(history, not final_round, tail=0.25) if len(history) == n_steps else np.inf
             if val_loader is not None and np.isfinite(final):
                 final = trainer.evaluate(val_loader)
             capped = False
@@ -206,7 +206,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                 np.array([r[2] for r in results], dtype=bool))
 
     tally.replan(verification_steps(cands.size, verify_steps, final_steps))
-    v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model")
+    v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model", bound=bound)
     used += v.steps_used
     notes += v.notes
     tally.finish()
