@@ -16,10 +16,10 @@ things more:
    difference is noise, 0.1% on full batches) -- unless twice that rate already fails, in which case it sits at the
    edge of stability and lrscope backs off to half of it, and checks that rate the same way; a double that does
    clearly better is taken instead. The double is read off a finalist near it where there is one; otherwise it is
-   trained (two probes at most, skipped where theory gives the exact bound: GD on quadratics). A failing double
-   above 2/λ_max at the start that has not blown up may be in a catapult (it overshoots while the curvature falls,
-   then settles and wins: raw logistic regression): the two are trained on to 1.5× the length before lrscope
-   judges. The finalists whose result is close to the best give the interval. The same :func:`verify_candidates`
+   trained (two probes at most, skipped where theory gives the exact bound: GD on quadratics). A double above
+   2/λ_max at the start that did no better but has not blown up may be in a catapult (it overshoots while the
+   curvature falls, then settles and wins: raw logistic regression): the two are trained on to 1.5× the length
+   before lrscope judges. The finalists whose result is close to the best give the interval. The same :func:`verify_candidates`
    serves ``lrscope.torch.lr_find``;
 3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
    is recommended only if it is not clearly above (×1.5) the bound measured where its own verification run ended:
@@ -339,10 +339,10 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        way (its double may be the rate that just failed: back off again; with no run left, half the rate is taken
        unverified rather than a rate at the edge); if the double does better (and is not capped), it is taken and
        its own double looked at in turn (the first short round can eliminate a rate that overshoots at first and
-       settles later). One exception before backing off: a double above ``bound`` that is still finite and not
-       capped may be in a catapult (it overshoots, the curvature falls, it settles: Lewkowycz et al. 2020) and so
-       only look worse for now -- pick and double are trained on to ``EXTEND`` × ``final_steps`` (once), and
-       every comparison from then on is made at that length.
+       settles later). Before a double above ``bound`` is judged worse (failed or just not better), one more look:
+       if it is still finite and not capped it may be in a catapult (it overshoots, the curvature falls, it
+       settles and wins: Lewkowycz et al. 2020) and only look worse for now -- pick and double are trained on to
+       ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that length.
     """
     first, used, _ = train(cands, verify_steps, False)
     if not np.any(np.isfinite(first)):
@@ -404,13 +404,14 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         if double is None:
             break
         double_loss = current(double)
+        if (horizon == final_steps and not clearly_better(double_loss, best, tie)
+                and may_settle(double, double_loss, bool(capped[at(double)]), bound)):
+            horizon = round(EXTEND * final_steps)
+            train_on([pick, double])
+            notes.append(f"{double:.3g} is above 2/λ_max = {bound:.3g} at the start and did no better than "
+                         f"{pick:.3g}, but it did not blow up: both trained on to {horizon} steps before judging")
+            continue
         if much_worse(double_loss, best, start_loss):
-            if horizon == final_steps and may_settle(double, double_loss, bool(capped[at(double)]), bound):
-                horizon = round(EXTEND * final_steps)
-                train_on([pick, double])
-                notes.append(f"{double:.3g} is above 2/λ_max = {bound:.3g} at the start and did worse than "
-                             f"{pick:.3g}, but it did not blow up: both trained on to {horizon} steps before judging")
-                continue
             # the pick sits at the edge of stability: back off to the best verified rate at or below half of it
             below = np.flatnonzero((finalists <= pick / 1.8) & np.isfinite(final) & ~capped)
             if below.size:
