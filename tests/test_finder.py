@@ -267,6 +267,10 @@ def test_raw_breast_cancer_pick_trains_as_well_as_the_best_of_a_grid():
     finals = np.where(sw.diverged_at < 0, sw.final_losses, np.inf)
     assert finals[-1] <= 1.05 * finals[:-1].min()
     assert res.steps_used <= 0.15 * 13 * 500                 # at most 15% of the grid's compute
+    # the pick was judged at the longer length, and the result says how long each finalist ran
+    from lrscope.finder import EXTEND
+    assert res.finalist_steps[list(res.finalists).index(res.suggestion)] == round(EXTEND * 150)
+    assert res.to_dict()["finalist_steps"] == [int(n) for n in res.finalist_steps]
 
 
 def test_full_batch_ties_are_only_differences_too_small_to_matter():

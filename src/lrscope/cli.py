@@ -595,10 +595,15 @@ def cmd_find(args) -> int:
     rows = [(rule, _fmt(v) if v is not None else "—") for rule, v in res.methods.items()]
     _table(f"LR range test on {what} with {optimizer}", ["rule", "suggested α"], rows, console)
     rows = [(f"{c:.4g}", _fmt(f)) for c, f in zip(res.candidates, res.candidate_losses)]
-    _table("Verification, first round (every candidate, same batches)", ["α", "loss reached"], rows, console)
+    held_out = any("held-out" in note for note in res.notes)
+    score = "held-out loss at the end" if held_out else "lowest loss, last third"
+    _table("Verification, first round (every candidate, same batches)", ["α", score], rows, console)
     if res.finalists is not None:
-        rows = [(f"{c:.4g}", _fmt(f)) for c, f in zip(res.finalists, res.finalist_losses)]
-        _table("Second round (the best third, longer; and the probes above the winner)", ["α", "loss reached"], rows,
+        lengths = res.finalist_steps if res.finalist_steps is not None else [None] * len(res.finalists)
+        rows = [(f"{c:.4g}", "" if n is None else str(int(n)), _fmt(f))
+                for c, n, f in zip(res.finalists, lengths, res.finalist_losses)]
+        score = "held-out loss at the end" if held_out else "loss at the end"
+        _table("Second round (the best third, longer; then the margin check's runs)", ["α", "steps", score], rows,
                console)
     bound = f"; 2/λ_max at the start = {res.bound:.4g}" if res.bound is not None else ""
     _say(console, f"Suggested learning rate: [bold]{res.suggestion:.4g}[/bold] (works almost as well from "

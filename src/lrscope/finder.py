@@ -60,9 +60,11 @@ class FindResult:
     ``lrs`` the learning rate of each step of the test; ``losses`` (seeds, steps) the raw loss of each step;
     ``smoothed`` the debiased-EMA curve averaged over seeds (``band`` its spread: min and max over seeds);
     ``methods`` what each rule suggests; ``suggestion`` the verified pick and ``interval`` the range of learning rates
-    that trained almost as well; ``candidates`` and ``candidate_losses`` the first verification round,
-    ``finalists`` and ``finalist_losses`` the second (4× longer) round among the best third; ``bound`` the
-    stability bound used as a cap (None if not applicable); ``steps_used`` the compute in training steps.
+    that trained almost as well; ``candidates`` and ``candidate_losses`` the first verification round (the lowest
+    loss of each run's last third), ``finalists``, ``finalist_losses`` (where each run ended) and ``finalist_steps``
+    (how long each was trained) the second, longer round among the best third and the margin check's runs;
+    ``bound`` the stability bound used as a cap (None if not applicable); ``steps_used`` the compute in training
+    steps.
     """
 
     lrs: np.ndarray
@@ -80,6 +82,7 @@ class FindResult:
     notes: list = field(default_factory=list)
     finalists: np.ndarray | None = None
     finalist_losses: np.ndarray | None = None
+    finalist_steps: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         def clean(a):
@@ -90,6 +93,7 @@ class FindResult:
                 "candidates": clean(self.candidates), "candidate_losses": clean(self.candidate_losses),
                 "finalists": None if self.finalists is None else clean(self.finalists),
                 "finalist_losses": None if self.finalist_losses is None else clean(self.finalist_losses),
+                "finalist_steps": None if self.finalist_steps is None else [int(n) for n in self.finalist_steps],
                 "steps_used": self.steps_used, "notes": self.notes}
 
     def plot(self, ax=None, path: str | None = None):
@@ -263,7 +267,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     notes += above_the_start_bound(v.suggestion, bound)
     methods["lrscope"] = v.suggestion
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
-                      used, objective.name, notes, v.finalists, v.final)
+                      used, objective.name, notes, v.finalists, v.final, v.final_steps)
 
 
 @dataclass
@@ -278,6 +282,7 @@ class Verification:
     final: np.ndarray
     steps_used: int
     notes: list
+    final_steps: np.ndarray | None = None
 
 
 def finalist_count(n_cands: int) -> int:
@@ -355,7 +360,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     if not np.any(np.isfinite(usable)):       # every finalist failed the longer run: fall back on the first round
         pick = float(cands[int(np.argmin(first))])
         return Verification(pick, (pick, pick), first, finalists, usable, used,
-                            ["every finalist failed the longer verification run; the pick is the first round's"])
+                            ["every finalist failed the longer verification run; the pick is the first round's"],
+                            np.full(finalists.size, final_steps))
     lengths = np.full(finalists.size, final_steps)     # how long each verified rate has been trained
     pick, notes, runs, backing, horizon = _smallest_of_the_best(finalists, usable, tie), [], 0, False, final_steps
 
@@ -434,7 +440,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     gain = start_loss - usable
     good = finalists[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
     return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, finalists, usable,
-                        used, notes)
+                        used, notes, lengths)
 
 
 def may_settle(rate: float, loss: float, capped: bool, bound: float | None) -> bool:

@@ -214,4 +214,4 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     methods["lrscope"] = suggestion
     notes += above_the_start_bound(suggestion, bound)
     return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, v.interval, cands, v.first, bound, used,
-                      type(model).__name__, notes, v.finalists, v.final)
+                      type(model).__name__, notes, v.finalists, v.final, v.final_steps)
