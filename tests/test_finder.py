@@ -349,3 +349,11 @@ def test_find_by_held_out_loss_picks_a_rate_that_generalizes():
         ls.find(train, validation=ls.objectives.dataset("wine"))
     with pytest.raises(TypeError, match="validation"):
         ls.find(train, validation="digits")
+
+
+def test_a_double_fails_when_it_diverges_gives_back_half_the_gain_or_ends_several_times_higher():
+    from lrscope.finder import FAIL_RATIO, much_worse
+    assert much_worse(np.inf, 0.1, 2.0)
+    assert much_worse(1.2, 0.1, 2.0)                        # gave back more than half of the 1.9 gained
+    assert much_worse(FAIL_RATIO * 0.1 * 1.1, 0.1, 2.0)     # near 0 the ratio tells: several times the pick's loss
+    assert not much_worse(0.15, 0.1, 2.0)

@@ -62,6 +62,19 @@ def test_suggestion_is_verified_and_everything_is_restored():
     assert res.bound is not None and res.steps_used > 60
 
 
+def test_a_loader_with_its_own_generator_gives_every_run_the_same_batches_and_is_left_as_it_was():
+    model, loader = setup()
+    loader = torch.utils.data.DataLoader(loader.dataset, batch_size=32, shuffle=True,
+                                         generator=torch.Generator().manual_seed(5))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    state = loader.generator.get_state().clone()
+    first = lr_find(model, torch.nn.functional.cross_entropy, loader, opt, steps=40, budget=60)
+    assert torch.equal(loader.generator.get_state(), state)       # the user's next epoch is unchanged
+    again = lr_find(model, torch.nn.functional.cross_entropy, loader, opt, steps=40, budget=60)
+    assert again.suggestion == first.suggestion                   # reproducible: the same batches each time
+    assert np.array_equal(again.candidate_losses, first.candidate_losses)
+
+
 def test_state_is_restored_when_the_call_fails_half_way():
     model, loader = setup()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -17,11 +17,24 @@ def trainable_parameters(model: torch.nn.Module) -> list:
     return params
 
 
+def loader_generators(loader) -> list:
+    """The random-number generators a DataLoader shuffles with when it was given its own (``generator=``): on the
+    loader, its sampler, its batch sampler's sampler -- each once."""
+    found = []
+    for owner in (loader, getattr(loader, "sampler", None),
+                  getattr(getattr(loader, "batch_sampler", None), "sampler", None)):
+        gen = getattr(owner, "generator", None)
+        if isinstance(gen, torch.Generator) and all(gen is not g for g in found):
+            found.append(gen)
+    return found
+
+
 @contextlib.contextmanager
-def preserved_state(model: torch.nn.Module, optimizer=None):
+def preserved_state(model: torch.nn.Module, optimizer=None, loaders=()):
     """Snapshot everything a measurement or a trial run could change, and put it back afterwards -- also when the
     body fails half way: parameter values, buffers, ``.grad``, train/eval mode, the optimizer's state and
-    hyperparameters, and the torch, NumPy and Python random-number states."""
+    hyperparameters, the torch, NumPy and Python random-number states, and the generators ``loaders`` shuffle
+    with (so every trial run sees the same batches, and the user's next epoch is the one it would have been)."""
     params = {name: p.detach().clone() for name, p in model.named_parameters()}
     grads = {name: (None if p.grad is None else p.grad.detach().clone()) for name, p in model.named_parameters()}
     buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
@@ -31,6 +44,8 @@ def preserved_state(model: torch.nn.Module, optimizer=None):
     cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
     np_rng = np.random.get_state()
     py_rng = random.getstate()
+    generators = [g for loader in loaders if loader is not None for g in loader_generators(loader)]
+    generator_states = [g.get_state() for g in generators]
     try:
         yield
     finally:
@@ -50,3 +65,5 @@ def preserved_state(model: torch.nn.Module, optimizer=None):
             torch.cuda.set_rng_state_all(cuda_rng)
         np.random.set_state(np_rng)
         random.setstate(py_rng)
+        for g, state in zip(generators, generator_states):
+            g.set_state(state)
