@@ -19,8 +19,8 @@ things more:
    trained (two probes at most, skipped where theory gives the exact bound: GD on quadratics). A double above
    2/λ_max at the start that did no better but has not blown up may be in a catapult (it overshoots while the
    curvature falls, then settles and wins: raw logistic regression): the two are trained on to 1.5× the length
-   before lrscope judges. The finalists whose result is close to the best give the interval. The same :func:`verify_candidates`
-   serves ``lrscope.torch.lr_find``;
+   before lrscope judges. The finalists whose result is close to the best give the interval. The same
+   :func:`verify_candidates` serves ``lrscope.torch.lr_find``;
 3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
    is recommended only if it is not clearly above (×1.5) the bound measured where its own verification run ended:
    the curvature often falls along the path (logistic regression), and gradient descent that sits at the edge of
@@ -389,7 +389,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                                                      np.insert(capped, k, c), np.insert(lengths, k, horizon))
 
     def probe(rate):
-        """Train ``rate`` as long as the finalists if a run is left: True if it was."""
+        """Train ``rate`` to the current horizon if a probe is left: True if it was."""
         nonlocal runs
         if runs >= probes:
             return False

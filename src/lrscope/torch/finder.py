@@ -22,10 +22,10 @@ from ..checks import integer
 from ..finder import (EDGE, FindResult, Tally, above_the_start_bound, check_plan, read_curve, run_score, smooth,
                       verification_steps, verify_candidates)
 from ._state import preserved_state, trainable_parameters
+from .sharpness import sharpness
 
 SCORE_BATCHES = 8        # a verification run is judged on at most this many fixed batches ...
 SCORE_SAMPLES = 512      # ... or this many rows, whichever comes first
-from .sharpness import sharpness
 
 
 def _stability_bound(optimizer, lam: float) -> float | None:
@@ -99,18 +99,15 @@ class _Trainer:
         return total / count
 
 
-def _score_batches(trainer, loader) -> list:
+def _score_batches(loader) -> list:
     """The fixed batches every verification run is judged on where it ended: the loader's first batches, up to
-    ``SCORE_BATCHES`` of them or ``SCORE_SAMPLES`` rows, and never the same batch twice."""
-    try:
-        available = len(loader)
-    except TypeError:            # an iterable-style loader: its length is unknown
-        available = SCORE_BATCHES
+    ``SCORE_BATCHES`` of them or ``SCORE_SAMPLES`` rows."""
     batches, rows = [], 0
-    while len(batches) < min(SCORE_BATCHES, max(available, 1)) and rows < SCORE_SAMPLES:
-        batch = trainer.batches()
+    for batch in loader:
         batches.append(batch)
-        rows += int(batch[0].shape[0]) if hasattr(batch[0], "shape") and batch[0].dim() else 1
+        rows += len(batch[0])
+        if len(batches) >= SCORE_BATCHES or rows >= SCORE_SAMPLES:
+            break
     return batches
 
 
@@ -190,7 +187,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
 
     with preserved_state(model, optimizer, (train_loader, val_loader)):       # the batches runs are judged on
         torch.manual_seed(seed)
-        score_batches = _score_batches(_Trainer(model, loss_fn, train_loader, optimizer, 1, False), train_loader)
+        score_batches = _score_batches(train_loader)
 
     # 2. verification by successive halving: every candidate for verify_steps from the same state on the same
     #    batches, then the best third again for 4× as long
@@ -206,12 +203,10 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                 if not math.isfinite(history[-1]):
                     break
             final = run_score(history, not final_round, tail=0.25) if len(history) == n_steps else np.inf
-            if final_round and np.isfinite(final):
-                # where the run ended, on the same fixed batches for every rate: the mini-batch losses of its last
-                # steps are noisy and lag behind the model (at 30% of a CNN's budget they ranked 0.049 over 0.023)
+            if np.isfinite(final) and (final_round or val_loader is not None):
+                # where the run ended, on the same batches for every rate (held-out ones where given): the
+                # mini-batch losses of its last steps are noisy and lag behind the model
                 final = trainer.evaluate(val_loader if val_loader is not None else score_batches)
-            elif val_loader is not None and np.isfinite(final):
-                final = trainer.evaluate(val_loader)
             capped = False
             if final_round and bound is not None and lr >= 0.99 * bound and np.isfinite(final):
                 # the sanity cap: above 2/λ_max at the start, recommend it only if not far past the bound where
