@@ -595,7 +595,7 @@ def cmd_find(args) -> int:
     rows = [(rule, _fmt(v) if v is not None else "—") for rule, v in res.methods.items()]
     _table(f"LR range test on {what} with {optimizer}", ["rule", "suggested α"], rows, console)
     rows = [(f"{c:.4g}", _fmt(f)) for c, f in zip(res.candidates, res.candidate_losses)]
-    held_out = any("held-out" in note for note in res.notes)
+    held_out = args.holdout is not None
     score = "held-out loss at the end" if held_out else "lowest loss, last third"
     _table("Verification, first round (every candidate, same batches)", ["α", score], rows, console)
     if res.finalists is not None:

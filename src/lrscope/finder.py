@@ -30,6 +30,7 @@ things more:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -268,7 +269,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     notes += above_the_start_bound(v.suggestion, bound)
     methods["lrscope"] = v.suggestion
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
-                      used, objective.name, notes, v.finalists, v.final, v.final_steps)
+                      used, objective.name, notes, v.finalists, v.final, v.finalist_steps)
 
 
 @dataclass
@@ -283,7 +284,7 @@ class Verification:
     final: np.ndarray
     steps_used: int
     notes: list
-    final_steps: np.ndarray | None = None
+    finalist_steps: np.ndarray | None = None
 
 
 def finalist_count(n_cands: int) -> int:
@@ -450,17 +451,17 @@ def may_settle(rate: float, loss: float, capped: bool, bound: float | None) -> b
     return bound is not None and rate > bound and bool(np.isfinite(loss)) and not capped
 
 
-def run_score(losses, first_round: bool, tail: float = 0.1) -> float:
+def run_score(losses, first_round: bool) -> float:
     """What a verification run is judged by (inf if it diverged). After the short first round: the lowest loss of
     its last third -- a run caught in a spike (a catapult, an oscillation at the edge of stability) that already
     reached a low loss may well settle, and the longer round will tell. After a longer round: the mean of its last
-    ``tail`` share (robust to noise): where it ends is what counts."""
+    tenth (robust to noise): where it ends is what counts."""
     losses = np.asarray(losses, dtype=np.float64)
     if losses.size == 0 or not np.all(np.isfinite(losses)):
         return np.inf
     if first_round:
         return float(np.min(losses[-max(1, losses.size // 3):]))
-    return float(np.mean(losses[-max(1, int(losses.size * tail)):]))
+    return float(np.mean(losses[-max(1, losses.size // 10):]))
 
 
 def above_the_start_bound(pick: float, bound: float | None) -> list:
@@ -539,6 +540,15 @@ def read_curve(lrs, curve, start, end):
     return methods, cands[(cands >= start / 10) & (cands <= end)], notes
 
 
+class _Run(NamedTuple):
+    """One verification run so far: its steps, where it is, the optimizer's state there, its loss at every step."""
+
+    steps: int
+    params: np.ndarray
+    state: object
+    losses: np.ndarray
+
+
 class _Runs:
     """The verification's training runs, each of which can go on: asked for a rate after ``steps`` steps, a run
     that already went part of the way continues from where it stopped (its parameters, optimizer state and place
@@ -547,12 +557,12 @@ class _Runs:
 
     def __init__(self, objective, optimizer, batch_size, seed):
         self.objective, self.optimizer, self.batch_size, self.seed = objective, optimizer, batch_size, seed
-        self.runs = {}         # rate -> (steps done, parameters, optimizer state, losses so far)
+        self.runs = {}         # rate -> _Run
 
     def train(self, rates, steps, progress=None):
         """Each rate's losses over its first ``steps`` steps, its parameters there, and the steps spent."""
         rates = np.asarray(rates, dtype=np.float64)
-        done = np.array([self.runs[r][0] if r in self.runs and self.runs[r][0] <= steps else 0 for r in rates])
+        done = np.array([self.runs[r].steps if r in self.runs and self.runs[r].steps <= steps else 0 for r in rates])
         spent = 0
         for start in np.unique(done):
             group = rates[done == start]
@@ -561,8 +571,8 @@ class _Runs:
             if start == 0:
                 x0, state = None, None
             else:
-                x0 = np.array([self.runs[r][1] for r in group])
-                state = _stack([self.runs[r][2] for r in group])
+                x0 = np.array([self.runs[r].params for r in group])
+                state = _stack([self.runs[r].state for r in group])
             res = sweep(self.objective, lrs=group, optimizer=self.optimizer, steps=steps - start,
                         batch_size=self.batch_size, seed=self.seed, x0=x0, state=state, start_step=start,
                         keep_params=False, analyze=False,
@@ -570,11 +580,10 @@ class _Runs:
                         lambda d, t, base=spent, k=group.size: progress(base + d * k))
             spent += int(steps - start) * group.size
             for k, r in enumerate(group):
-                before = self.runs[r][3][:-1] if start else np.empty(0)
-                self.runs[r] = (steps, res.final_params[k], _select(res.final_state, k, group.size),
-                                np.r_[before, res.losses[k]])
-        histories = [self.runs[r][3][:steps + 1] for r in rates]
-        return histories, np.array([self.runs[r][1] for r in rates]), spent
+                before = self.runs[r].losses[:-1] if start else np.empty(0)
+                self.runs[r] = _Run(steps, res.final_params[k], _select(res.final_state, k, group.size),
+                                    np.r_[before, res.losses[k]])
+        return [self.runs[r].losses for r in rates], np.array([self.runs[r].params for r in rates]), spent
 
 
 def _select(state, k: int, K: int):

@@ -31,5 +31,5 @@ def get(name: str, x0=None) -> Objective:
 
 
 __all__ = ["Objective", "Quadratic", "Rosenbrock", "FormulaObjective", "LeastSquares", "Logistic", "Softmax",
-           "square", "quadratic", "rosenbrock", "beale", "himmelblau", "saddle", "formula", "dataset", "train_test", "held_out_rows",
-           "least_squares", "logistic", "softmax_regression", "get", "BUILTINS", "DATASETS"]
+           "square", "quadratic", "rosenbrock", "beale", "himmelblau", "saddle", "formula", "dataset", "train_test",
+           "held_out_rows", "least_squares", "logistic", "softmax_regression", "get", "BUILTINS", "DATASETS"]

@@ -173,8 +173,15 @@ def softmax_regression(X, y, l2: float = 0.0) -> Softmax:
     return Softmax(X, y, l2=l2)
 
 
+def _check_name(name) -> str:
+    if not isinstance(name, str) or name not in DATASETS:
+        raise ValueError(f"dataset: unknown name {name!r}; choose one of {', '.join(DATASETS)}")
+    return name
+
+
 def _load(name: str):
-    """A bundled data set's raw features, target and feature names."""
+    """A bundled data set's raw features, target and feature names (a clear error for an unknown name)."""
+    _check_name(name)
     try:
         from sklearn import datasets as skd
     except ImportError:  # pragma: no cover - depends on the install
@@ -206,8 +213,7 @@ def arrays(name: str, standardize: bool = True, fit_rows=None):
 def held_out_rows(name: str, test_size: float = 0.25, seed: int = 0) -> tuple:
     """Row indices ``(train, test)`` of a bundled data set: ``test_size`` of the rows drawn with ``seed``, stratified
     by class for classification so that both parts hold every class."""
-    if not isinstance(name, str) or name not in DATASETS:
-        raise ValueError(f"dataset: unknown name {name!r}; choose one of {', '.join(DATASETS)}")
+    _check_name(name)
     if isinstance(test_size, bool) or not isinstance(test_size, (int, float)) or not 0 < test_size < 1:
         raise ValueError(f"test_size: must be a fraction between 0 and 1, got {test_size!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -222,9 +228,7 @@ def held_out_rows(name: str, test_size: float = 0.25, seed: int = 0) -> tuple:
 
 def _check_name_and_model(name, model):
     """The model to use on data set ``name`` (its default if None); a clear error for a mismatch."""
-    if not isinstance(name, str) or name not in DATASETS:
-        raise ValueError(f"dataset: unknown name {name!r}; choose one of {', '.join(DATASETS)}")
-    target, default_model = DATASETS[name]
+    target, default_model = DATASETS[_check_name(name)]
     model = default_model if model is None else model
     if model not in MODELS:
         raise ValueError(f"model: unknown model {model!r}; choose one of {', '.join(MODELS)}")

@@ -202,11 +202,14 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                 tally.add()
                 if not math.isfinite(history[-1]):
                     break
-            final = run_score(history, not final_round, tail=0.25) if len(history) == n_steps else np.inf
-            if np.isfinite(final) and (final_round or val_loader is not None):
+            if len(history) < n_steps or not np.all(np.isfinite(history)):
+                final = np.inf                   # diverged
+            elif final_round or val_loader is not None:
                 # where the run ended, on the same batches for every rate (held-out ones where given): the
                 # mini-batch losses of its last steps are noisy and lag behind the model
                 final = trainer.evaluate(val_loader if val_loader is not None else score_batches)
+            else:
+                final = run_score(history, first_round=True)
             capped = False
             if final_round and bound is not None and lr >= 0.99 * bound and np.isfinite(final):
                 # the sanity cap: above 2/λ_max at the start, recommend it only if not far past the bound where
@@ -234,4 +237,4 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     methods["lrscope"] = suggestion
     notes += above_the_start_bound(suggestion, bound)
     return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, v.interval, cands, v.first, bound, used,
-                      type(model).__name__, notes, v.finalists, v.final, v.final_steps)
+                      type(model).__name__, notes, v.finalists, v.final, v.finalist_steps)
