@@ -254,8 +254,10 @@ def test_the_core_verification_goes_on_with_its_runs_instead_of_starting_again()
     histories, ends, more = runs.train(np.array([0.1, 0.3, 0.02]), 25)
     assert spent == 30 and more == 2 * 15 + 25                  # two runs went on, one new run started
     whole = ls.sweep(obj, lrs=[0.1, 0.3], optimizer=ls.optim.adam(), batch_size=32, steps=25, analyze=False)
-    assert np.array_equal(ends[:2], whole.final_params)
-    assert np.array_equal(np.array(histories[:2]), whole.losses)
+    # equal to rounding: the pieces ran in batches of 3 configurations, the whole in a batch of 2 (BLAS may group the
+    # sums differently); same configurations in the same grouping would be bit-identical
+    np.testing.assert_allclose(ends[:2], whole.final_params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(np.array(histories[:2]), whole.losses, rtol=1e-10)
 
 
 def test_raw_breast_cancer_pick_trains_as_well_as_the_best_of_a_grid():

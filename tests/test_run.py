@@ -35,7 +35,9 @@ def test_diverged_configuration_does_not_disturb_the_others():
     obj = ls.objectives.quadratic((1.0, 10.0), rotate=True)
     alone = ls.sweep(obj, lrs=[0.05], steps=300)
     mixed = ls.sweep(obj, lrs=[1e6, 0.05, 5.0], steps=300)
-    np.testing.assert_array_equal(mixed.params[1], alone.params[0])
+    # a row computed in a batch of 3 may differ from the same row alone by rounding (BLAS kernels group sums
+    # differently by batch size); what is guaranteed is equality to rounding, and that the diverged rows leave no trace
+    np.testing.assert_allclose(mixed.params[1], alone.params[0], rtol=1e-12, atol=1e-14)
     assert mixed.diverged_at[0] > 0 and mixed.diverged_at[1] == -1
     assert mixed.verdicts[0].kind == mixed.verdicts[2].kind == "diverged"
 

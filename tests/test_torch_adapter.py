@@ -214,7 +214,8 @@ def test_same_batches_for_every_copy_with_tensor_data():
     model = small_mlp()
     X, y = data(n=50)
     a = lt.sweep(model, loss_mse, (X, y), [0.05, 0.05], batch_size=8, epochs=2, seed=3)
-    np.testing.assert_array_equal(a.batch_losses[0], a.batch_losses[1])
+    # two copies in one stacked computation: equal to rounding (their rows may fall in different BLAS tiles)
+    np.testing.assert_allclose(a.batch_losses[0], a.batch_losses[1], rtol=1e-13)
     b = lt.sweep(model, loss_mse, (X, y), [0.05], batch_size=8, epochs=2, seed=3)
     np.testing.assert_allclose(a.batch_losses[0], b.batch_losses[0], rtol=1e-13)
 
