@@ -1,4 +1,7 @@
-"""The lrscope command, driven for real: every subcommand, outputs checked against the core, every bad input."""
+"""The lrscope command: every subcommand, outputs checked against the core, every bad input.
+
+Most cases call ``main([...])`` in this process (fast); a few smoke tests start the real ``python -m lrscope.cli``.
+"""
 
 import csv
 import json
@@ -9,13 +12,26 @@ import numpy as np
 import pytest
 
 import lrscope as ls
-from lrscope.cli import main, parse_values
+from lrscope.cli import main
+from lrscope.plan import read_values
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def run(*argv):
+def subprocess_run(*argv):
+    """The real command in a fresh interpreter (smoke tests only: each costs a second or two)."""
     return subprocess.run([sys.executable, "-m", "lrscope.cli", *argv], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture
+def run(capsys):
+    """``run(*argv)`` calls the command in this process; returns (returncode, stdout, stderr)."""
+    def call(*argv):
+        capsys.readouterr()
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess(list(argv), code, captured.out, captured.err)
+    return call
 
 
 def test_demo_prints_the_worked_examples(capsys):
@@ -32,13 +48,13 @@ def test_demo_writes_a_real_png(tmp_path):
 
 
 def test_version_and_help():
-    assert run("--version").stdout.strip() == f"lrscope {ls.__version__}"
+    assert subprocess_run("--version").stdout.strip() == f"lrscope {ls.__version__}"
     for cmd in ("demo", "sweep", "bound", "find"):
-        proc = run(cmd, "--help")
+        proc = subprocess_run(cmd, "--help")
         assert proc.returncode == 0 and "example" in proc.stdout
 
 
-def test_sweep_json_matches_the_core(tmp_path):
+def test_sweep_json_matches_the_core(tmp_path, run):
     out = tmp_path / "r.json"
     proc = run("sweep", "--objective", "x**2", "--x0", "10", "--lr", "0.001,0.01,0.1,1.1", "--steps", "100",
                "--json", str(out), "--plot", str(tmp_path / "c.png"), "--csv", str(tmp_path / "c.csv"))
@@ -56,7 +72,7 @@ def test_sweep_json_matches_the_core(tmp_path):
     assert "diverged" in proc.stdout and "2/L" in proc.stdout
 
 
-def test_two_parameter_plot_has_curves_and_paths(tmp_path):
+def test_two_parameter_plot_has_curves_and_paths(tmp_path, run):
     path = tmp_path / "rosen.png"
     proc = run("sweep", "-o", "rosenbrock", "--lr", "1e-4,1e-3,5e-3", "--steps", "300", "--plot", str(path), "-q")
     assert proc.returncode == 0, proc.stderr
@@ -66,14 +82,14 @@ def test_two_parameter_plot_has_curves_and_paths(tmp_path):
 
 
 def test_sweep_json_to_stdout_is_pure_json():
-    proc = run("sweep", "-o", "rosenbrock", "--optimizer", "adam", "--lr", "1e-3:1e-1:3", "--steps", "50",
+    proc = subprocess_run("sweep", "-o", "rosenbrock", "--optimizer", "adam", "--lr", "1e-3:1e-1:3", "--steps", "50",
                "--json", "-")
     assert proc.returncode == 0
     data = json.loads(proc.stdout)
     assert len(data["configs"]) == 3 and data["optimizer"].startswith("adam")
 
 
-def test_json_is_strict_even_where_theory_has_infinities():
+def test_json_is_strict_even_where_theory_has_infinities(run):
     # softmax regression has a flat direction: condition number and 2/(L+mu) are infinite, JSON gets null
     proc = run("sweep", "--dataset", "wine", "--lr", "0.1", "--steps", "20", "--json", "-")
     assert proc.returncode == 0, proc.stderr
@@ -85,7 +101,7 @@ def test_json_is_strict_even_where_theory_has_infinities():
     assert data["theory"]["condition"] is None and data["theory"]["mu"] == 0.0
 
 
-def test_sweep_grid_over_lr_and_beta(tmp_path):
+def test_sweep_grid_over_lr_and_beta(tmp_path, run):
     out = tmp_path / "g.json"
     proc = run("sweep", "-o", "quadratic", "--optimizer", "momentum", "--form", "heavy_ball", "--lr", "0.01,0.1",
                "--beta", "0.5,0.9", "--steps", "50", "--json", str(out), "-q")
@@ -94,7 +110,7 @@ def test_sweep_grid_over_lr_and_beta(tmp_path):
     assert [(c["lr"], c["beta"]) for c in configs] == [(0.01, 0.5), (0.01, 0.9), (0.1, 0.5), (0.1, 0.9)]
 
 
-def test_sweep_dataset_minibatch_epochs(tmp_path):
+def test_sweep_dataset_minibatch_epochs(tmp_path, run):
     proc = run("sweep", "--dataset", "wine", "--batch-size", "32", "--optimizer", "momentum", "--lr", "0.01,0.1,1",
                "--epochs", "2", "--json", str(tmp_path / "w.json"), "-q")
     assert proc.returncode == 0, proc.stderr
@@ -102,7 +118,7 @@ def test_sweep_dataset_minibatch_epochs(tmp_path):
     assert data["steps"] == 2 * 6 and data["batch_size"] == 32
 
 
-def test_sweep_schedule_params_and_warmup(tmp_path):
+def test_sweep_schedule_params_and_warmup(tmp_path, run):
     out = tmp_path / "s.json"
     proc = run("sweep", "-o", "rosenbrock", "--lr", "1e-3", "--steps", "30", "--schedule", "step",
                "-S", "step_size=10", "-S", "gamma=0.5", "--warmup", "5", "--json", str(out), "-q")
@@ -111,7 +127,7 @@ def test_sweep_schedule_params_and_warmup(tmp_path):
     assert lr[0] == pytest.approx(1e-4) and lr[5] == 1e-3 and lr[15] == 5e-4
 
 
-def test_bound_on_data_and_formula():
+def test_bound_on_data_and_formula(run):
     proc = run("bound", "--dataset", "diabetes", "--model", "linear")
     assert proc.returncode == 0, proc.stderr
     a = ls.theory.analyze(ls.objectives.dataset("diabetes"))
@@ -120,7 +136,7 @@ def test_bound_on_data_and_formula():
     assert proc.returncode == 0 and "unstable" in proc.stdout and "0.0909091" in proc.stdout
 
 
-def test_find_on_data_with_plot_and_json(tmp_path):
+def test_find_on_data_with_plot_and_json(tmp_path, run):
     proc = run("find", "--dataset", "breast_cancer", "--model", "logistic", "--plot", str(tmp_path / "range.png"),
                "--json", str(tmp_path / "f.json"), "--budget", "300")
     assert proc.returncode == 0, proc.stderr
@@ -142,16 +158,16 @@ def test_find_on_data_with_plot_and_json(tmp_path):
         assert proc.returncode == 2 and match in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_sweep_and_bound_with_a_pytorch_model(tmp_path):
+def test_sweep_and_bound_with_a_pytorch_model(tmp_path, run):
     pytest.importorskip("torch")
     out = tmp_path / "m.json"
-    proc = run("sweep", "--dataset", "digits", "--model", "mlp", "--optimizer", "momentum", "--beta", "0.9",
-               "--lr", "0.01,0.1,3", "--epochs", "2", "--json", str(out), "-q")
+    proc = run("sweep", "--dataset", "digits", "--model", "mlp", "--optimizer", "momentum", "--form", "heavy_ball",
+               "--beta", "0.9", "--lr", "0.01,0.1,3", "--epochs", "2", "--json", str(out), "-q")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     kinds = [c["verdict"]["kind"] for c in data["configs"]]
     assert kinds[2] == "diverged" and kinds[1] in ("converged", "slow")
-    assert data["configs"][1]["hyperparams"]["momentum"] == 0.9
+    assert data["configs"][1]["hyperparams"]["beta"] == 0.9 and "heavy_ball" in data["optimizer"]
     proc = run("bound", "--dataset", "digits", "--model", "cnn")
     assert proc.returncode == 0, proc.stderr
     assert "λ_max" in proc.stdout and "2/λ_max" in proc.stdout
@@ -161,19 +177,30 @@ def test_sweep_and_bound_with_a_pytorch_model(tmp_path):
     assert json.loads((tmp_path / "f.json").read_text())["suggestion"] > 0 and "mlp on" in proc.stdout
 
 
+def test_momentum_is_the_same_update_with_a_pytorch_model(tmp_path, run):
+    # --optimizer momentum is the course's EMA form on every path, and the output says which form ran
+    pytest.importorskip("torch")
+    common = ("--dataset", "wine", "--optimizer", "momentum", "--lr", "0.1", "--epochs", "1", "--batch-size", "16")
+    for model in ("softmax", "mlp"):
+        proc = run("sweep", *common, "--model", model, "--json", str(tmp_path / f"{model}.json"))
+        assert proc.returncode == 0, proc.stderr
+        assert "momentum[ema]" in proc.stdout
+        assert json.loads((tmp_path / f"{model}.json").read_text())["optimizer"].startswith("momentum[ema]")
+
+
 def test_serve_on_a_busy_port_is_one_line():
     import socket
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        proc = run("serve", "--port", str(port))
+        proc = subprocess_run("serve", "--port", str(port))
     assert proc.returncode == 2 and "--port" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
-def test_parse_values():
-    np.testing.assert_allclose(parse_values("1e-4:1e-1:4", "--lr"), [1e-4, 1e-3, 1e-2, 1e-1])
-    assert parse_values("0.1, 0.2", "--lr").tolist() == [0.1, 0.2]
+def test_read_values():
+    np.testing.assert_allclose(read_values("1e-4:1e-1:4", "lrs"), [1e-4, 1e-3, 1e-2, 1e-1])
+    assert read_values("0.1, 0.2", "lrs").tolist() == [0.1, 0.2]
 
 
 BAD = [
@@ -191,8 +218,11 @@ BAD = [
     (["sweep", "--optimizer", "gd", "--beta", "0.9"], "--beta"),
     (["sweep", "--optimizer", "momentum", "--beta", "1.5"], "--beta"),
     (["sweep", "--schedule", "sawtooth"], "--schedule"),
-    (["sweep", "--schedule", "step", "-S", "gamma=0.5"], "--schedule-param"),
-    (["sweep", "--schedule", "cosine", "-S", "wobble=1"], "--schedule-param"),
+    (["sweep", "--schedule", "multi_step", "-S", "gamma=0.5"], "-S milestones"),
+    (["sweep", "--schedule", "multi_step", "-S", "milestones=a,b"], "-S milestones"),
+    (["sweep", "--schedule", "cosine", "-S", "wobble=1"], "-S wobble"),
+    (["sweep", "--schedule", "cosine", "-S", "eta_min"], "--schedule-param"),
+    (["sweep", "--schedule", "step", "-S", "step_size=2.5"], "-S step_size"),
     (["sweep", "--plot", "/nonexistent-dir/x.png"], "--plot"),
     (["sweep", "--plot", "out.txt"], "--plot"),
     (["sweep", "--json", "/nonexistent-dir/x.json"], "--json"),
@@ -218,7 +248,7 @@ BAD = [
 
 
 @pytest.mark.parametrize("argv, needle", BAD, ids=[" ".join(a) for a, _ in BAD])
-def test_bad_input_is_one_line_and_status_2(argv, needle):
+def test_bad_input_is_one_line_and_status_2(argv, needle, run):
     proc = run(*argv)
     assert proc.returncode == 2, proc.stdout
     assert needle in proc.stderr

@@ -104,3 +104,12 @@ def test_a_thinned_curve_speaks_in_the_run_s_own_steps():
 def test_flat_direction_is_mu_zero_not_negative():
     a = ls.theory.analyze(ls.objectives.dataset("wine"))
     assert a.mu == 0.0 and not a.strongly_convex and "not strongly convex" in a.summary()
+
+
+def test_steps_needed_is_counted_in_steps_when_the_curve_is_thinned():
+    # a curve recorded every 10 steps: 'about N more steps' must still be steps, not recorded points
+    every = ls.sweep(ls.objectives.square(), lrs=[0.001], steps=200, eval_every=1).verdicts[0]
+    thinned = ls.sweep(ls.objectives.square(), lrs=[0.001], steps=200, eval_every=10).verdicts[0]
+    assert every.steps_needed > 2000
+    assert thinned.steps_needed == pytest.approx(every.steps_needed, rel=0.15)
+    assert f"about {thinned.steps_needed} more steps" in thinned.reason

@@ -70,7 +70,7 @@ def test_decaying_too_fast_stalls_before_the_minimum():
 
 @pytest.mark.parametrize("make, match", [
     (lambda: ls.schedules.step_decay(0), "step_size"),
-    (lambda: ls.schedules.exponential(), "exponential"),
+    (lambda: ls.schedules.exponential(gamma=0), "gamma"),
     (lambda: ls.schedules.exponential(0.1, gamma=0.9), "exponential"),
     (lambda: ls.schedules.inverse_time(-1), "k"),
     (lambda: ls.schedules.cosine(t_max=0), "t_max"),

@@ -10,7 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 from torch.func import functional_call  # noqa: E402
 
+import lrscope as ls  # noqa: E402
 import lrscope.torch as lt  # noqa: E402
+from lrscope.torch.optimizers import torch_optimizer  # noqa: E402
 
 loss_mse = torch.nn.functional.mse_loss
 
@@ -192,9 +194,14 @@ def reference_runs(model, X, y, lrs, make_opt, batches):
 
 @pytest.mark.parametrize("name, kwargs, make", [
     ("sgd", {}, lambda p, lr: torch.optim.SGD(p, lr=lr)),
-    ("momentum", {"momentum": 0.8, "weight_decay": 0.01},
+    ("momentum", {"beta": 0.8, "form": "heavy_ball", "weight_decay": 0.01},
      lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.8, weight_decay=0.01)),
+    ("momentum", {"beta": 0.8, "form": "heavy_ball", "dampening": 0.3},
+     lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.8, dampening=0.3)),
+    ("nesterov", {"beta": 0.7, "weight_decay": 0.01},
+     lambda p, lr: torch.optim.SGD(p, lr=lr, momentum=0.7, nesterov=True, weight_decay=0.01)),
     ("adam", {"beta1": 0.85, "beta2": 0.99}, lambda p, lr: torch.optim.Adam(p, lr=lr, betas=(0.85, 0.99))),
+    ("adamw", {"weight_decay": 0.05}, lambda p, lr: torch.optim.AdamW(p, lr=lr, weight_decay=0.05)),
 ])
 def test_vectorized_sweep_equals_separate_torch_optim_runs(name, kwargs, make):
     model = small_mlp()
@@ -265,10 +272,14 @@ def test_a_model_vmap_cannot_handle_falls_back_with_a_warning():
     ((small_mlp(), loss_mse, (data()[0], data()[1][:10]), [0.1]), {}, "data"),
     ((small_mlp(), loss_mse, data(), [0.1]), {"optimizer": "lion"}, "optimizer"),
     ((small_mlp(), loss_mse, data(), [0.1]), {"beta1": 0.9}, "beta1"),
+    ((small_mlp(), loss_mse, data(), [0.1]), {"optimizer": "momentum", "beta": 1.0}, "beta"),
+    ((small_mlp(), loss_mse, data(), [0.1]), {"optimizer": "adam", "beta2": 1.5}, "beta2"),
+    ((small_mlp(), loss_mse, data(), [0.1]), {"optimizer": "rmsprop"}, "optimizer"),
     ((small_mlp(), loss_mse, data(), [0.1]), {"epochs": 0}, "epochs"),
 ])
 def test_sweep_bad_input(args, kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    # the same checks as the core's (a β of 1 or more is refused on both paths)
+    with pytest.raises((ValueError, TypeError), match=match):
         lt.sweep(*args, **kwargs)
 
 
@@ -301,3 +312,28 @@ def test_other_losses_are_called_once_per_copy():
     assert _copies_loss(torch.nn.MSELoss(reduction="sum")) is None
     # a shape the one-call form does not cover (targets broadcast against the outputs): per copy
     assert _copies_loss(torch.nn.functional.mse_loss)(torch.zeros(2, 3, 1), torch.zeros(3)) is None
+
+
+def test_momentum_means_the_course_form_in_torch_too():
+    # one name, one update: 'momentum' is v = βv + (1-β)g from v = 0 on every path (torch's SGD starts at v = g)
+    obj = ls.objectives.quadratic((1.0, 10.0), rotate=True)
+    core = ls.sweep(obj, lrs=[0.05], optimizer=ls.optim.momentum(0.9), steps=30, analyze=False)
+    w = torch.nn.Parameter(torch.tensor(obj.x0, dtype=torch.float64))
+    opt = torch_optimizer(ls.optim.momentum(0.9), [w], 0.05)
+    path = [w.detach().numpy().copy()]
+    for _ in range(30):
+        opt.zero_grad()
+        w.grad = torch.as_tensor(obj.grad(w.detach().numpy()[None])[0])
+        opt.step()
+        path.append(w.detach().numpy().copy())
+    np.testing.assert_allclose(np.array(path), core.params[0], rtol=1e-12, atol=1e-14)
+    # and the stacked sweep runs the same form as that optimizer (its one-by-one path), not torch's heavy ball
+    model = small_mlp()
+    X, y = data(n=64)
+    kw = dict(optimizer="momentum", batch_size=16, epochs=2)
+    ema = lt.sweep(model, loss_mse, (X, y), [0.05, 0.1], vectorize=True, **kw)
+    one_by_one = lt.sweep(model, loss_mse, (X, y), [0.05, 0.1], vectorize=False, **kw)
+    hb = lt.sweep(model, loss_mse, (X, y), [0.05, 0.1], form="heavy_ball", **kw)
+    np.testing.assert_allclose(ema.final_params, one_by_one.final_params, rtol=0, atol=1e-12)
+    assert np.abs(ema.final_params - hb.final_params).max() > 1e-3
+    assert "ema" in repr(ema.optimizer) and "heavy_ball" in repr(hb.optimizer)      # the output names the form

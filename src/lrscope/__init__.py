@@ -10,9 +10,10 @@
 from . import diagnose, objectives, optim, schedules, theory
 from .diagnose import Verdict
 from .finder import FindResult, find
-from .run import SweepResult, sweep
+from .api import sweep
+from .run import SweepResult, run
 from .theory import Analysis, analyze
 
 __version__ = "0.1.0"
-__all__ = ["objectives", "optim", "schedules", "theory", "diagnose", "sweep", "SweepResult", "Verdict",
+__all__ = ["objectives", "optim", "schedules", "theory", "diagnose", "sweep", "run", "SweepResult", "Verdict",
            "Analysis", "analyze", "find", "FindResult", "__version__"]

@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-KINDS = ("converged", "slow", "oscillating", "diverged")
+from . import theory as _theory
+
 STOCHASTIC_TOL = 1e-3      # stochastic runs: a window-mean decrease below 0.1% of the scale (or the noise) is flat
 
 
@@ -79,8 +80,9 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
         raise ValueError("losses: need a 1-D curve of at least 2 values")
     if steps is not None and len(steps) != losses.size:
         raise ValueError(f"steps: need one step number per loss ({losses.size}), got {len(steps)}")
+    stride = 1.0 if steps is None else (float(steps[-1]) - float(steps[0])) / (losses.size - 1)
     verdict = _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic,
-                               final_lr, tol)
+                               final_lr, tol, stride)
     if steps is None:
         return verdict
     return _in_steps(verdict, np.asarray(steps), losses.size - 1)
@@ -100,8 +102,10 @@ def _in_steps(verdict: Verdict, steps: np.ndarray, last: int) -> Verdict:
     return replace(verdict, step=step, reason=reason)
 
 
-def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic, final_lr, tol):
-    """The verdict, with steps counted as positions in ``losses``."""
+def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic, final_lr, tol,
+                     stride=1.0):
+    """The verdict, with steps counted as positions in ``losses`` (``stride`` steps apart: the steps still needed
+    are told in steps)."""
     params = None if params is None else np.asarray(params, dtype=np.float64)
     advice = _Advice(lr, bound, optimal, bound_name, stochastic, final_lr)
 
@@ -191,6 +195,7 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
                        f"still moving", advice.slow(None))
     decayed = final_lr is not None and lr is not None and final_lr < 0.1 * lr     # a schedule shrank α
     needed = None if stochastic or decayed else _steps_needed(losses, w, tol * m)
+    needed = None if needed is None else math.ceil(needed * stride)
     more = f"; about {needed} more steps needed" if needed else ""
     return Verdict("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
                    f"in {T} steps){more}", advice.slow(needed), steps_needed=needed or None)
@@ -347,3 +352,44 @@ class _Advice:
         if self._known() and self.optimal is not None and self.lr < 0.3 * self.optimal:
             return f"fine; α≈{self.optimal:.3g} would get there in fewer steps"
         return "good choice: nothing to change"
+
+
+def judge(result, curve: str = "losses") -> list:
+    """A :class:`Verdict` per configuration of a sweep's ``result`` (its traces), with advice tied to its theory
+    (``result.analysis``: the stability bound of its optimizer, and for gradient descent the optimal constant α).
+
+    ``curve="batch"`` judges the per-step mini-batch losses instead of the full loss (for runs where the full loss
+    was evaluated only a few times, as ``lrscope.torch.sweep`` does by default to stay fast).
+    """
+    best = result.objective.minimum
+    finite = result.losses[np.isfinite(result.losses)]
+    sweep_best = float(finite.min()) if finite.size else None
+    if best is None:
+        best = sweep_best
+    elif sweep_best is not None:
+        best = min(best, sweep_best)
+    analysis, kind = result.analysis, result.optimizer.kind
+    limits = analysis.stability_limit(result.optimizer) if analysis else None
+    optimal = analysis.optimal if analysis and kind == "gd" and np.isfinite(analysis.optimal) else None
+    stochastic = result.batch_losses is not None
+    if curve == "batch":
+        if result.batch_losses is None:
+            raise ValueError("curve: this result has no mini-batch losses")
+        # per-batch losses differ from batch to batch: judge their debiased moving average (β = 0.9)
+        curves = np.array([smooth(row) if np.all(np.isfinite(row)) else row for row in result.batch_losses])
+        seen, paths = np.arange(result.steps), None
+    elif curve == "losses":
+        # only the steps where the full loss was evaluated are evidence (the rest repeat it)
+        seen = np.unique(np.r_[np.arange(0, result.steps + 1, result.eval_every), result.steps])
+        curves, paths = result.losses[:, seen], None if result.params is None else result.params[:, seen]
+    else:
+        raise ValueError(f"curve: expected 'losses' or 'batch', got {curve!r}")
+    out = []
+    for k in range(result.K):
+        bound = None if limits is None else float(np.broadcast_to(limits, (result.K,))[k])
+        out.append(diagnose_curve(
+            curves[k], None if paths is None else paths[k],
+            lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
+            bound_name=_theory.bound_name(kind), stochastic=stochastic, final_lr=float(result.lr_used[k, -1]),
+            steps=seen))
+    return out

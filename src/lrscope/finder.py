@@ -39,7 +39,7 @@ from .checks import integer
 from .diagnose import smooth
 from .objectives.base import Objective
 from .optim import Optimizer, gd
-from .run import sweep
+from .run import run
 from .schedules import Schedule
 
 FINAL_FACTOR = 4            # the finalists' verification runs are this many times longer than the first round
@@ -194,8 +194,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     curves, used = [], 0
     for s in range(n_seeds):
         tracker = _DivergenceStop(beta, diverge_factor)
-        res = sweep(objective, lrs=[start], optimizer=optimizer, steps=steps, schedule=ramp, batch_size=batch_size,
-                    seed=seed + s, eval_every=steps + 1, keep_params=validation is not None, analyze=False,
+        res = run(objective, lrs=[start], optimizer=optimizer, steps=steps, schedule=ramp, batch_size=batch_size,
+                    seed=seed + s, eval_every=steps + 1, keep_params=validation is not None,
                     stop=tracker, progress=lambda d, t, base=used: tally.at(base + d))
         raw = res.batch_losses[0] if res.batch_losses is not None else res.losses[0, :-1]
         if validation is not None:          # the held-out loss where each step started
@@ -573,9 +573,9 @@ class _Runs:
             else:
                 x0 = np.array([self.runs[r].params for r in group])
                 state = _stack([self.runs[r].state for r in group])
-            res = sweep(self.objective, lrs=group, optimizer=self.optimizer, steps=steps - start,
+            res = run(self.objective, lrs=group, optimizer=self.optimizer, steps=steps - start,
                         batch_size=self.batch_size, seed=self.seed, x0=x0, state=state, start_step=start,
-                        keep_params=False, analyze=False,
+                        keep_params=False,
                         progress=None if progress is None else
                         lambda d, t, base=spent, k=group.size: progress(base + d * k))
             spent += int(steps - start) * group.size

@@ -10,10 +10,14 @@ momentum, which is the course's v = βv + (1−β)g.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Literal, Sequence, Union
 
 import numpy as np
+
+
+PerConfig = Union[float, Sequence[float]]     # a hyperparameter: one number, or one per configuration (swept)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ def _decayed(grads, params, wd):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-def gd(weight_decay=0.0) -> Optimizer:
+def gd(weight_decay: PerConfig = 0.0) -> Optimizer:
     """Plain gradient descent: θ ← θ − α·∇J(θ) (plus α·λθ with weight decay λ, as torch's SGD)."""
     wd_arr = _hyper(weight_decay, "weight_decay")
     wd = None if np.all(wd_arr == 0) else _col(wd_arr)
@@ -94,7 +98,8 @@ def gd(weight_decay=0.0) -> Optimizer:
     return Optimizer("gd", init, update, {"weight_decay": wd_arr}, default_lr=0.01, kind="gd")
 
 
-def momentum(beta=0.9, form: str = "ema", dampening=0.0, weight_decay=0.0) -> Optimizer:
+def momentum(beta: PerConfig = 0.9, form: Literal["ema", "heavy_ball"] = "ema", dampening: PerConfig = 0.0,
+             weight_decay: PerConfig = 0.0) -> Optimizer:
     """Gradient descent with momentum, in one of two forms.
 
     - ``form="ema"`` (the course's): v ← βv + (1−β)g, θ ← θ − αv, starting from v = 0;
@@ -131,7 +136,7 @@ def momentum(beta=0.9, form: str = "ema", dampening=0.0, weight_decay=0.0) -> Op
                      kind="ema_momentum" if form == "ema" else "heavy_ball")
 
 
-def nesterov(beta=0.9, weight_decay=0.0) -> Optimizer:
+def nesterov(beta: PerConfig = 0.9, weight_decay: PerConfig = 0.0) -> Optimizer:
     """Nesterov momentum as ``torch.optim.SGD(momentum=β, nesterov=True)``: b ← βb + g; θ ← θ − α(g + βb)."""
     beta_arr = _hyper(beta, "beta", 0.0, 1.0, high_open=True)
     wd_arr = _hyper(weight_decay, "weight_decay")
@@ -152,7 +157,8 @@ def nesterov(beta=0.9, weight_decay=0.0) -> Optimizer:
     return Optimizer("nesterov", init, update, hyper, default_lr=0.01, kind="nesterov")
 
 
-def adagrad(eps=1e-10, lr_decay=0.0, initial_accumulator_value=0.0, weight_decay=0.0) -> Optimizer:
+def adagrad(eps: PerConfig = 1e-10, lr_decay: PerConfig = 0.0, initial_accumulator_value: PerConfig = 0.0,
+            weight_decay: PerConfig = 0.0) -> Optimizer:
     """AdaGrad as ``torch.optim.Adagrad``: s ← s + g²; θ ← θ − α_t·g/(√s + ε), α_t = α/(1 + (t−1)·lr_decay)."""
     eps_arr = _hyper(eps, "eps")
     decay_arr = _hyper(lr_decay, "lr_decay")
@@ -176,7 +182,8 @@ def adagrad(eps=1e-10, lr_decay=0.0, initial_accumulator_value=0.0, weight_decay
     return Optimizer("adagrad", init, update, hyper, default_lr=0.01, kind="adaptive")
 
 
-def rmsprop(alpha=0.99, eps=1e-8, momentum=0.0, centered: bool = False, weight_decay=0.0) -> Optimizer:
+def rmsprop(alpha: PerConfig = 0.99, eps: PerConfig = 1e-8, momentum: PerConfig = 0.0, centered: bool = False,
+            weight_decay: PerConfig = 0.0) -> Optimizer:
     """RMSProp as ``torch.optim.RMSprop``: s ← αs + (1−α)g²; θ ← θ − lr·g/(√s + ε) (centered: √(s − ḡ²));
     with momentum μ: b ← μb + g/(√s + ε), θ ← θ − lr·b."""
     alpha_arr = _hyper(alpha, "alpha", 0.0, 1.0, high_open=True)
@@ -246,13 +253,15 @@ def _adam(name, beta1, beta2, eps, weight_decay, amsgrad, decoupled) -> Optimize
     return Optimizer(name, init, update, hyper, default_lr=0.001, kind="adaptive")
 
 
-def adam(beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, amsgrad: bool = False) -> Optimizer:
+def adam(beta1: PerConfig = 0.9, beta2: PerConfig = 0.999, eps: PerConfig = 1e-8, weight_decay: PerConfig = 0.0,
+         amsgrad: bool = False) -> Optimizer:
     """Adam with bias correction: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − α·m̂/(√v̂ + ε).
     Defaults α=0.001, β₁=0.9, β₂=0.999, ε=1e-8 as in the course and in ``torch.optim.Adam``."""
     return _adam("adam", beta1, beta2, eps, weight_decay, amsgrad, decoupled=False)
 
 
-def adamw(beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, amsgrad: bool = False) -> Optimizer:
+def adamw(beta1: PerConfig = 0.9, beta2: PerConfig = 0.999, eps: PerConfig = 1e-8, weight_decay: PerConfig = 0.01,
+          amsgrad: bool = False) -> Optimizer:
     """AdamW: Adam with decoupled weight decay θ ← θ − αλθ, as ``torch.optim.AdamW`` (default λ = 0.01)."""
     return _adam("adamw", beta1, beta2, eps, weight_decay, amsgrad, decoupled=True)
 
@@ -265,7 +274,8 @@ def get(name: str, **hyperparams) -> Optimizer:
     """An optimizer by name (``gd``, ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop``, ``adam``, ``adamw``)."""
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer: unknown {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    try:
-        return OPTIMIZERS[name](**hyperparams)
-    except TypeError as exc:
-        raise TypeError(f"optimizer {name}: {exc}") from None
+    takes = list(inspect.signature(OPTIMIZERS[name]).parameters)
+    for key in hyperparams:
+        if key not in takes:
+            raise TypeError(f"{key}: not a hyperparameter of {name} (it takes {', '.join(takes) or 'none'})")
+    return OPTIMIZERS[name](**hyperparams)

@@ -1,10 +1,11 @@
-"""The runner: many learning rates (and hyperparameters) trained at once, with traces of every step.
+"""The runner: many learning rates (and hyperparameters) trained at once, with traces of every step -- and nothing else.
 
-``sweep(objective, lrs, optimizer, steps)`` runs K configurations as one NumPy computation on ``(K, d)`` arrays:
+``run(objective, lrs, optimizer, steps)`` runs K configurations as one NumPy computation on ``(K, d)`` arrays:
 batch gradient descent by default, stochastic (``batch_size=1``) or mini-batch on data-set objectives, with the same
 sample order for every configuration (common random numbers, from ``seed``). Overflow and NaN never raise: a
 configuration that leaves the finite numbers is marked diverged at that step and its trace ends there (NaN after);
-the others run on. The result carries the curves, a verdict per configuration and the theory that explains them.
+the others run on. The result carries the curves; verdicts and theory are read from it by :mod:`lrscope.diagnose`
+and :mod:`lrscope.theory` (``ls.sweep`` does all three).
 
 Reproducibility: the same configurations with the same seed give bit-identical results. A configuration run in a
 different group (alone, or beside others) gives the same numbers to rounding only: BLAS kernels may sum a row of a
@@ -19,16 +20,12 @@ from typing import Callable
 
 import numpy as np
 
-from . import diagnose as _diagnose
 from .checks import integer
-from . import theory as _theory
 from .objectives.base import Objective, as_batch
 from .optim import Optimizer, gd
 from .schedules import PlateauSchedule, Schedule
 
 MAX_KEPT_PARAMS = 50_000_000     # parameter history kept by default up to this many numbers (400 MB)
-BOUND_NAMES = {"gd": "2/L", "ema_momentum": "2(1+β)/((1-β)L)", "heavy_ball": "2(1+β)/((1-τ)L)",
-               "nesterov": "2(1+β)/((1+2β)L)"}        # the stability bound of each optimizer kind, as the advice says it
 CHEAP_EVALUATION = 500_000       # samples × dimension × configurations below which the full loss is taken every step
 
 
@@ -40,7 +37,8 @@ class SweepResult:
     iterates (``None`` if not kept); ``lr_used`` (K, T) the learning rate of each update; ``grad_norms`` (K, T) the
     norm of the gradient each update used; ``batch_losses`` (K, T) the mini-batch losses (stochastic runs only);
     ``diverged_at`` (K,) the first step with a non-finite value, −1 if none; ``verdicts`` one
-    :class:`~lrscope.diagnose.Verdict` each; ``analysis`` the theory (L, μ, 2/L, ...) when it could be computed.
+    :class:`~lrscope.diagnose.Verdict` each and ``analysis`` the theory (L, μ, 2/L, ...), once judged
+    (:func:`lrscope.diagnose.judge`; ``ls.sweep`` does it).
     ``final_params`` and ``final_state`` (the optimizer's) are where the run ended: pass them back to
     :func:`sweep` as ``x0`` and ``state`` with ``start_step=steps`` to go on with the same run.
     """
@@ -60,10 +58,26 @@ class SweepResult:
     batch_size: int | None
     seed: int
     eval_every: int = 1
-    analysis: _theory.Analysis | None = None
+    analysis: object = None
     verdicts: list = field(default_factory=list)
     final_params: np.ndarray | None = None
     final_state: object = None
+
+    @classmethod
+    def from_traces(cls, objective, optimizer, lrs, losses, lr_used, grad_norms, *, params=None, batch_losses=None,
+                    final_params=None, final_state=None, schedule=None, batch_size=None, seed=0,
+                    eval_every=1) -> "SweepResult":
+        """A result from traces recorded elsewhere (the torch adapter's, or a run of one's own): ``losses`` (K, T+1),
+        ``lr_used`` and ``grad_norms`` (K, T), optionally ``params`` (K, T+1, d) and ``batch_losses`` (K, T). Each
+        configuration's first non-finite step is found and its traces are blanked (NaN) from there: it is frozen
+        where it diverged, as in :func:`run`. The arrays are modified in place."""
+        lrs = np.asarray(lrs, dtype=np.float64)
+        K = lrs.shape[0]
+        final = np.zeros((K, 0)) if final_params is None else final_params
+        diverged_at = _freeze_diverged(losses, params, batch_losses, grad_norms, final)
+        return cls(objective, optimizer, schedule, lrs, optimizer.per_config(K), losses, params, lr_used,
+                   grad_norms, batch_losses, diverged_at, int(lr_used.shape[1]), batch_size, seed, eval_every,
+                   final_params=final_params, final_state=final_state)
 
     @property
     def K(self) -> int:
@@ -137,14 +151,13 @@ def _batches(n: int, batch_size: int, rng: np.random.Generator):
             yield order[start:start + batch_size]
 
 
-def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, steps: int | None = None, *,
-          schedule: Schedule | PlateauSchedule | None = None, batch_size: int | None = None,
-          epochs: int | None = None, seed: int = 0, x0=None, state=None, start_step: int = 0,
-          eval_every: int | None = None,
-          keep_params: bool | None = None, analyze: bool = True,
-          progress: Callable[[int, int], None] | None = None,
-          stop: Callable[[int, np.ndarray], bool] | None = None) -> SweepResult:
-    """Run ``optimizer`` from the same start with every learning rate in ``lrs`` at once; return traces and verdicts.
+def run(objective: Objective, lrs=None, optimizer: Optimizer | None = None, steps: int | None = None, *,
+        schedule: Schedule | PlateauSchedule | None = None, batch_size: int | None = None,
+        epochs: int | None = None, seed: int = 0, x0=None, state=None, start_step: int = 0,
+        eval_every: int | None = None, keep_params: bool | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        stop: Callable[[int, np.ndarray], bool] | None = None) -> SweepResult:
+    """Run ``optimizer`` from the same start with every learning rate in ``lrs`` at once; return the traces.
 
     ``steps`` updates (default 100), or ``epochs`` passes over the data with ``batch_size`` rows per step (data-set
     objectives; ``batch_size=1`` is SGD, omitted is full-batch GD). ``schedule`` scales each configuration's α over the
@@ -192,7 +205,7 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
     start = np.broadcast_to(objective.x0 if x0 is None else as_batch(x0, d, "x0"), (K, d)).astype(np.float64)
     if not np.all(np.isfinite(start)):
         raise ValueError("x0: must be finite")
-    hyper = optimizer.per_config(K)
+    optimizer.per_config(K)          # the hyperparameter lists must match K: say so before running
     if keep_params is None:
         keep_params = K * (steps + 1) * d <= MAX_KEPT_PARAMS
 
@@ -260,15 +273,9 @@ def sweep(objective: Objective, lrs=None, optimizer: Optimizer | None = None, st
     losses, lr_used, gnorm = losses.T.copy(), lr_used.T.copy(), gnorm.T.copy()
     batch_losses = None if batch_losses is None else batch_losses.T.copy()
     params = None if kept is None else kept.transpose(1, 0, 2).copy()
-    diverged_at = _freeze_diverged(losses, params, batch_losses, gnorm, p)
-
-    result = SweepResult(objective, optimizer, schedule, lrs, hyper, losses, params, lr_used, gnorm, batch_losses,
-                         diverged_at, steps, batch_size, seed, eval_every)
-    if analyze:
-        result.analysis = _safe_analysis(objective)
-    result.final_params, result.final_state = p, state
-    result.verdicts = verdicts(result)
-    return result
+    return SweepResult.from_traces(objective, optimizer, lrs, losses, lr_used, gnorm, params=params,
+                                   batch_losses=batch_losses, final_params=p, final_state=state, schedule=schedule,
+                                   batch_size=batch_size, seed=seed, eval_every=eval_every)
 
 
 def _freeze_diverged(losses, params, batch_losses, gnorm, final_params) -> np.ndarray:
@@ -290,50 +297,3 @@ def _freeze_diverged(losses, params, batch_losses, gnorm, final_params) -> np.nd
         if batch_losses is not None:
             batch_losses[k, t:] = np.nan
     return diverged_at
-
-
-def _safe_analysis(objective: Objective) -> _theory.Analysis | None:
-    """Theory for advice; None where the curvature cannot be computed (e.g. not finite at the start)."""
-    try:
-        with np.errstate(all="ignore"):
-            return _theory.analyze(objective)
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
-        return None
-
-
-def verdicts(result: SweepResult, curve: str = "losses") -> list:
-    """A :class:`~lrscope.diagnose.Verdict` per configuration of ``result``, with advice tied to the theory.
-
-    ``curve="batch"`` judges the per-step mini-batch losses instead of the full loss (for runs where the full loss
-    was evaluated only a few times, as ``lrscope.torch.sweep`` does by default to stay fast).
-    """
-    best = result.objective.minimum
-    finite = result.losses[np.isfinite(result.losses)]
-    sweep_best = float(finite.min()) if finite.size else None
-    if best is None:
-        best = sweep_best
-    elif sweep_best is not None:
-        best = min(best, sweep_best)
-    analysis = result.analysis
-    limits = analysis.stability_limit(result.optimizer) if analysis else None
-    bound_name = BOUND_NAMES.get(result.optimizer.kind, "2/L")
-    optimal = analysis.optimal if analysis and result.optimizer.kind == "gd" else None
-    stochastic = result.batch_losses is not None
-    if curve == "batch":
-        if result.batch_losses is None:
-            raise ValueError("curve: this result has no mini-batch losses")
-        # per-batch losses differ from batch to batch: judge their debiased moving average (β = 0.9)
-        curves = np.array([_diagnose.smooth(row) if np.all(np.isfinite(row)) else row for row in result.batch_losses])
-        seen, paths = np.arange(result.steps), None
-    else:
-        # only the steps where the full loss was evaluated are evidence (the rest repeat it)
-        seen = np.unique(np.r_[np.arange(0, result.steps + 1, result.eval_every), result.steps])
-        curves, paths = result.losses[:, seen], None if result.params is None else result.params[:, seen]
-    out = []
-    for k in range(result.K):
-        bound = None if limits is None else float(np.broadcast_to(limits, (result.K,))[k])
-        out.append(_diagnose.diagnose_curve(
-            curves[k], None if paths is None else paths[k],
-            lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
-            bound_name=bound_name, stochastic=stochastic, final_lr=float(result.lr_used[k, -1]), steps=seen))
-    return out

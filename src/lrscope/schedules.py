@@ -13,7 +13,7 @@ vectorized over K; the runner feeds it the loss of each step (the value the grad
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 
@@ -51,7 +51,7 @@ def inverse_time(k: float = 0.01) -> Schedule:
     return Schedule("inverse_time", lambda t, base, total: base / (1.0 + k * t), {"k": k})
 
 
-def step_decay(step_size: int, gamma: float = 0.1) -> Schedule:
+def step_decay(step_size: int = 100, gamma: float = 0.1) -> Schedule:
     """α_t = α₀·γ^⌊t / step_size⌋ (``torch.optim.lr_scheduler.StepLR``): drop by γ every ``step_size`` steps."""
     step_size = integer(step_size, "step_size")
     gamma = positive(gamma, "gamma")
@@ -59,7 +59,7 @@ def step_decay(step_size: int, gamma: float = 0.1) -> Schedule:
                     {"step_size": step_size, "gamma": gamma})
 
 
-def multi_step(milestones, gamma: float = 0.1) -> Schedule:
+def multi_step(milestones: Sequence[int], gamma: float = 0.1) -> Schedule:
     """α_t = α₀·γ^(number of milestones ≤ t) (``MultiStepLR``)."""
     ms = np.sort(np.asarray([integer(m, "milestones") for m in milestones], dtype=np.float64))
     gamma = positive(gamma, "gamma")
@@ -68,9 +68,12 @@ def multi_step(milestones, gamma: float = 0.1) -> Schedule:
 
 
 def exponential(k: float | None = None, *, gamma: float | None = None) -> Schedule:
-    """α_t = α₀·e^(−k·t) (the course's form), or α₀·γ^t with ``gamma`` (``ExponentialLR``); γ = e^(−k)."""
-    if (k is None) == (gamma is None):
-        raise ValueError("exponential: give exactly one of k (α₀·e^(-kt)) or gamma (α₀·γ^t)")
+    """α_t = α₀·e^(−k·t) (the course's form; k = 0.01 when neither is given), or α₀·γ^t with ``gamma``
+    (``ExponentialLR``); γ = e^(−k)."""
+    if k is not None and gamma is not None:
+        raise ValueError("exponential: give one of k (α₀·e^(-kt)) or gamma (α₀·γ^t), not both")
+    if k is None and gamma is None:
+        k = 0.01
     if gamma is not None:
         g = positive(gamma, "gamma")
         return Schedule("exponential", lambda t, base, total: base * g ** t, {"gamma": g})
@@ -90,7 +93,7 @@ def cosine(t_max: int | None = None, eta_min: float = 0.0) -> Schedule:
     return Schedule("cosine", fn, {"t_max": t_max, "eta_min": eta_min})
 
 
-def warm_restarts(t_0: int, t_mult: int = 1, eta_min: float = 0.0) -> Schedule:
+def warm_restarts(t_0: int = 100, t_mult: int = 1, eta_min: float = 0.0) -> Schedule:
     """Cosine annealing with warm restarts (SGDR, ``CosineAnnealingWarmRestarts``): a cosine over T₀ steps,
     then α jumps back to α₀ and the next cycle lasts T_mult times longer."""
     t_0 = integer(t_0, "t_0")
@@ -133,7 +136,7 @@ def warmup(steps: int, then: Schedule | None = None, start_factor: float = 0.1) 
     return Schedule(name, fn, {"steps": steps, "start_factor": start_factor, **after.params})
 
 
-def one_cycle(total_steps: int | None = None, pct_start: float = 0.3, anneal: str = "cos",
+def one_cycle(total_steps: int | None = None, pct_start: float = 0.3, anneal: Literal["cos", "linear"] = "cos",
               div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False) -> Schedule:
     """The one-cycle policy (``OneCycleLR`` with α₀ as max_lr): rise from α₀/div_factor to α₀ over
     ``pct_start`` of the run, then anneal to α₀/(div_factor·final_div_factor)."""
@@ -226,7 +229,8 @@ class PlateauSchedule:
         return {"factor": self.factor, "patience": self.patience, "threshold": self.threshold}
 
 
-def reduce_on_plateau(factor: float = 0.1, patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+def reduce_on_plateau(factor: float = 0.1, patience: int = 10, threshold: float = 1e-4,
+                      threshold_mode: Literal["rel", "abs"] = "rel",
                       cooldown: int = 0, min_lr: float = 0.0, eps: float = 1e-8) -> PlateauSchedule:
     """Lower α by ``factor`` after ``patience`` steps without improvement (``ReduceLROnPlateau``, mode min)."""
     factor = positive(factor, "factor")

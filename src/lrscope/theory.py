@@ -64,31 +64,17 @@ class Analysis:
             steps = np.where(rho < 1, np.ceil(np.log(tol) / np.log(np.where(rho > 0, rho, 1e-300))), np.inf)
         return np.where(rho == 0, 1.0, steps)
 
-    def stability_limit(self, optimizer=None) -> float | None:
-        """Largest stable constant α on a quadratic with this L, for the optimizer's kind (None if unknown).
-
-        GD: 2/L. Heavy ball (torch form b ← βb + (1−τ)g): α(1−τ)L < 2(1+β). EMA momentum is τ = β.
-        Nesterov: αL < 2(1+β)/(1+2β). Adaptive methods (Adam, RMSProp, AdaGrad) rescale the step: no such bound.
-        """
-        if self.L <= 0:
-            return None
-        kind = "gd" if optimizer is None else optimizer.kind
-        if kind == "gd":
-            return 2.0 / self.L
+    def stability_limit(self, optimizer=None) -> float | np.ndarray | None:
+        """Largest stable constant α on a quadratic with this L for ``optimizer`` (default: gradient descent), one per
+        configuration where its β differs; None where no such bound exists (adaptive methods, L ≤ 0)."""
+        if optimizer is None:
+            return stability_limit("gd", self.L)
         hp = optimizer.hyperparams
-        beta = np.asarray(hp.get("beta", 0.0), dtype=np.float64)
-        if kind in ("heavy_ball", "ema_momentum"):
-            damp = beta if kind == "ema_momentum" else np.asarray(hp.get("dampening", 0.0))
-            with np.errstate(divide="ignore"):
-                limit = 2.0 * (1.0 + beta) / ((1.0 - damp) * self.L)
-        elif kind == "nesterov":
-            limit = 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) * self.L)
-        else:
-            return None
-        return limit if np.ndim(limit) else float(limit)
+        return stability_limit(optimizer.kind, self.L, hp.get("beta", 0.0), hp.get("dampening", 0.0))
 
     def position(self, lr) -> str:
-        """Where α sits: 'unstable (> 2/L)', 'stable, above optimal', 'near optimal', 'stable, below optimal'."""
+        """Where α sits for gradient descent: 'unstable (α ≥ 2/L)', 'stable, above optimal', 'near optimal' (within
+        10% of it) or 'stable, below optimal'."""
         a = float(lr)
         if a >= self.stable_below:
             return "unstable (α ≥ 2/L)"
@@ -119,6 +105,43 @@ class Analysis:
         return {"L": self.L, "mu": self.mu, "exact": self.exact, "where": self.where, "method": self.method,
                 "stable_below": finite(self.stable_below), "optimal": finite(self.optimal),
                 "condition": finite(self.condition), "summary": self.summary()}
+
+
+BOUND_NAMES = {"gd": "2/L", "ema_momentum": "2(1+β)/((1-β)L)", "heavy_ball": "2(1+β)/((1-τ)L)",
+               "nesterov": "2(1+β)/((1+2β)L)"}
+
+
+def stability_limit(kind: str, L: float, beta=0.0, dampening=0.0):
+    """The largest stable constant α on a quadratic whose largest curvature is ``L`` -- the one formula, for every
+    optimizer kind (core and torch alike):
+
+    - gradient descent (``gd``): α < 2/L;
+    - heavy ball (torch's SGD momentum, b ← βb + (1−τ)g): α < 2(1+β)/((1−τ)L); the course's EMA form
+      (``ema_momentum``, v ← βv + (1−β)g) is τ = β;
+    - Nesterov: α < 2(1+β)/((1+2β)L);
+    - adaptive methods (Adam, RMSProp, AdaGrad) rescale each step: no such bound (None). None also where L ≤ 0.
+
+    ``beta`` and ``dampening`` may be arrays (one per configuration); the result then is one too.
+    """
+    if not L > 0 or kind not in BOUND_NAMES:
+        return None
+    beta = np.asarray(beta, dtype=np.float64)
+    if kind == "gd":
+        limit = 2.0 / L + 0.0 * beta
+    elif kind == "nesterov":
+        limit = 2.0 * (1.0 + beta) / ((1.0 + 2.0 * beta) * L)
+    else:
+        keep = 1.0 - (beta if kind == "ema_momentum" else np.asarray(dampening, dtype=np.float64))
+        with np.errstate(divide="ignore"):
+            limit = 2.0 * (1.0 + beta) / (keep * L)
+    if np.ndim(limit):
+        return limit
+    return float(limit) if np.isfinite(limit) else None
+
+
+def bound_name(kind: str) -> str:
+    """How the advice writes the stability bound of an optimizer kind (e.g. '2/L')."""
+    return BOUND_NAMES.get(kind, "2/L")
 
 
 def _dense_extremes(H: np.ndarray) -> tuple[float, float]:

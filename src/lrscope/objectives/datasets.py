@@ -21,6 +21,7 @@ DATASETS = {
     "digits": ("multiclass", "softmax"),
 }
 MODELS = ("linear", "logistic", "softmax")
+TORCH_MODELS = ("mlp", "cnn")      # small PyTorch networks on the same data (lrscope.torch.models builds them)
 
 
 def _with_bias(X: np.ndarray) -> np.ndarray:

@@ -22,21 +22,11 @@ from ..checks import integer
 from ..finder import (EDGE, FindResult, Tally, above_the_start_bound, check_plan, read_curve, run_score, smooth,
                       verification_steps, verify_candidates)
 from ._state import preserved_state, trainable_parameters
+from .optimizers import stability_limit
 from .sharpness import sharpness
 
 SCORE_BATCHES = 8        # a verification run is judged on at most this many fixed batches ...
 SCORE_SAMPLES = 512      # ... or this many rows, whichever comes first
-
-
-def _stability_bound(optimizer, lam: float) -> float | None:
-    """2/λ adjusted for torch's SGD momentum (heavy ball, dampening τ): 2(1+β)/((1−τ)λ); None for adaptive ones."""
-    if not isinstance(optimizer, torch.optim.SGD) or lam <= 0:
-        return None
-    g = optimizer.param_groups[0]
-    beta, damp = g.get("momentum", 0.0), g.get("dampening", 0.0)
-    if g.get("nesterov", False):
-        return 2 * (1 + beta) / ((1 + 2 * beta) * lam)
-    return 2 * (1 + beta) / ((1 - damp) * lam) if damp < 1 else None
 
 
 class _Trainer:
@@ -145,7 +135,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             lam = sharpness(model, loss_fn, (first_batch[0], first_batch[1]), max_iter=30).lambda_max
         except (ValueError, RuntimeError):
             lam = None
-        bound = None if lam is None else _stability_bound(optimizer, lam)
+        bound = None if lam is None else stability_limit(optimizer, lam)
 
         # 1. the range test
         raw, used, avg, best = [], 0, 0.0, math.inf
@@ -216,7 +206,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                 # its run ended
                 x, y = trainer.batches()[:2]
                 try:
-                    limit = _stability_bound(optimizer, sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max)
+                    limit = stability_limit(optimizer, sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max)
                 except (ValueError, RuntimeError):
                     limit = None
                 capped = limit is not None and lr >= EDGE * limit

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ..objectives.datasets import DATASETS, arrays
-
-TORCH_MODELS = ("mlp", "cnn")
+from ..objectives.datasets import DATASETS, TORCH_MODELS, arrays
 
 
 def dataset_tensors(name: str, standardize: bool = True, fit_rows=None):

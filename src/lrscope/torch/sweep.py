@@ -4,8 +4,9 @@ The K copies' parameters are stacked along a new leading axis (``torch.func.stac
 is ``vmap(grad(loss ∘ functional_call))`` over the copies -- every copy sees the same batch; for a plain MLP
 (``nn.Sequential`` of Linear layers and activations) the copies' layers are batched matrix products instead, which
 is faster -- followed by the
-optimizer's update written as tensor arithmetic on the stacked parameters (the formulas of ``torch.optim.SGD`` and
-``torch.optim.Adam``/``AdamW``, with a per-copy learning rate). The result is the core's :class:`SweepResult`, so
+optimizer's update written as tensor arithmetic on the stacked parameters (the core's gradient descent, momentum in
+either form, Nesterov, Adam and AdamW -- the formulas of ``torch.optim`` and of the course's EMA momentum -- with a
+per-copy learning rate). The result is the core's :class:`SweepResult`, so
 verdicts, plots, the CLI and the explorer work on it unchanged. Models that ``vmap`` cannot handle (e.g. BatchNorm in
 training mode) fall back to K sequential ``torch.optim`` runs, with a warning.
 """
@@ -21,12 +22,14 @@ import torch
 from torch.func import functional_call, grad_and_value, stack_module_state, vmap
 
 from .. import optim as core_optim
-from ..objectives.base import Objective
 from ..checks import integer
-from ..run import SweepResult, _freeze_diverged, verdicts
+from ..diagnose import judge
+from ..objectives.base import Objective
+from ..run import SweepResult
 from ._state import trainable_parameters
+from .optimizers import torch_optimizer
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam", "adamw")
+OPTIMIZERS = ("gd", "sgd", "momentum", "nesterov", "adam", "adamw")     # the core's names; each the same update
 MIN_EVALUATIONS = 20        # fewer full-loss evaluations than this: the verdicts read the batch losses
 
 
@@ -56,26 +59,31 @@ def _as_batches(data, batch_size, generator):
     return [(b[0], b[1]) for b in data]
 
 
-def _spec(optimizer: str, hyper: dict, k: int, dtype, device):
-    if optimizer not in OPTIMIZERS:
-        raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {optimizer!r}")
-    defaults = {"sgd": {"momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0},
-                "momentum": {"momentum": 0.9, "dampening": 0.0, "weight_decay": 0.0},
-                "nesterov": {"momentum": 0.9, "weight_decay": 0.0},
-                "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0},
-                "adamw": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01}}[optimizer]
-    unknown = set(hyper) - set(defaults)
-    if unknown:
-        raise ValueError(f"{', '.join(sorted(unknown))}: not a hyperparameter of {optimizer} "
-                         f"(it takes {', '.join(defaults)})")
-    out, exact = {}, {}
-    for key, default in defaults.items():
-        arr = np.atleast_1d(np.asarray(hyper.get(key, default), dtype=np.float64))
-        if arr.ndim != 1 or arr.shape[0] not in (1, k) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError(f"{key}: expected a number >= 0 or {k} of them, got {hyper.get(key)!r}")
-        exact[key] = np.broadcast_to(arr, (k,)).copy()
-        out[key] = torch.as_tensor(exact[key], dtype=dtype, device=device)
-    return out, exact
+def _spec(optimizer, hyper: dict, k: int, dtype, device):
+    """The core optimizer (``optimizer`` itself, or the one named, with ``hyper`` -- checked by the core's own
+    factory: the same ranges on every path) and its hyperparameters as (K,) tensors."""
+    if isinstance(optimizer, core_optim.Optimizer):
+        if hyper:
+            raise ValueError(f"{next(iter(hyper))}: give the hyperparameters to the optimizer itself")
+        name = optimizer.name.split("[")[0]
+    else:
+        name = optimizer
+    if name not in OPTIMIZERS:
+        raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    if not isinstance(optimizer, core_optim.Optimizer):
+        optimizer = core_optim.get(name, **hyper)
+    if "[amsgrad]" in optimizer.name:
+        raise ValueError("amsgrad: not available in lrscope.torch.sweep")
+    exact = optimizer.per_config(k)
+    return optimizer, {key: torch.as_tensor(v, dtype=dtype, device=device) for key, v in exact.items()}
+
+
+SGD_KINDS = ("gd", "ema_momentum", "heavy_ball", "nesterov")
+
+
+def _stack_kind(optimizer) -> str:
+    """Which update the stacked optimizer runs for a core optimizer."""
+    return optimizer.kind if optimizer.kind != "adaptive" else optimizer.name.split("[")[0]
 
 
 def _shape(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -90,16 +98,18 @@ class _StackedOptimizer:
     """
 
     def __init__(self, kind, hp, params, lr):
-        self.kind, self.t = kind, 0
+        self.kind, self.t = kind, 0       # kind: gd, ema_momentum, heavy_ball, nesterov, adam or adamw
         self.state = {name: {} for name in params}
         self.views = {}
         for name, p in params.items():
             v = {key: _shape(val, p) for key, val in hp.items()}
             v["lr"] = _shape(lr, p)
             v["neg_lr"] = -v["lr"]
-            if kind in ("sgd", "momentum", "nesterov"):
-                v["keep"] = 1 - v.get("dampening", torch.zeros_like(v["lr"]))
-                v["use_momentum"] = bool((hp["momentum"] > 0).any())
+            if kind in SGD_KINDS:
+                beta = v.get("beta", torch.zeros_like(v["lr"]))
+                v["beta"] = beta
+                v["keep"] = 1 - (beta if kind == "ema_momentum" else v.get("dampening", torch.zeros_like(beta)))
+                v["use_momentum"] = kind != "gd" and bool((hp["beta"] > 0).any())
                 v["use_wd"] = bool((hp["weight_decay"] > 0).any())
             else:
                 v["one_minus_b1"], v["one_minus_b2"] = 1 - v["beta1"], 1 - v["beta2"]
@@ -112,15 +122,15 @@ class _StackedOptimizer:
         self.t += 1
         for name, p in params.items():
             g, st, v = grads[name], self.state[name], self.views[name]
-            if self.kind in ("sgd", "momentum", "nesterov"):
+            if self.kind in SGD_KINDS:
                 if v["use_wd"]:
                     g = g + v["weight_decay"] * p
                 if v["use_momentum"]:
-                    if "buf" not in st:
-                        st["buf"] = g.clone()
+                    if "buf" not in st:     # torch's forms start at b = g; the course's EMA at v = 0
+                        st["buf"] = v["keep"] * g if self.kind == "ema_momentum" else g.clone()
                     else:
-                        st["buf"].mul_(v["momentum"]).addcmul_(v["keep"], g)
-                    g = g + v["momentum"] * st["buf"] if self.kind == "nesterov" else st["buf"]
+                        st["buf"].mul_(v["beta"]).addcmul_(v["keep"], g)
+                    g = g + v["beta"] * st["buf"] if self.kind == "nesterov" else st["buf"]
                 p.addcmul_(v["neg_lr"], g)
             else:
                 if self.kind == "adamw" and v["use_wd"]:
@@ -135,25 +145,18 @@ class _StackedOptimizer:
                 p.addcdiv_(st["m"] * (v["neg_lr"] / bc1), st["v"].sqrt().div_(bc2).add_(v["eps"]))
 
 
-def _torch_optimizer(kind, params, lr, hp, k):
-    h = {key: float(v[k]) for key, v in hp.items()}
-    if kind in ("sgd", "momentum", "nesterov"):
-        return torch.optim.SGD(params, lr=lr, momentum=h["momentum"], dampening=h.get("dampening", 0.0),
-                               weight_decay=h["weight_decay"], nesterov=kind == "nesterov", foreach=False)
-    cls = torch.optim.AdamW if kind == "adamw" else torch.optim.Adam
-    return cls(params, lr=lr, betas=(h["beta1"], h["beta2"]), eps=h["eps"], weight_decay=h["weight_decay"],
-               foreach=False)
-
-
-def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd", epochs: int = 1,
+def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "gd", epochs: int = 1,
           batch_size: int | None = None, seed: int = 0, eval_every: int | None = None, vectorize: bool | None = None,
           **hyperparams) -> SweepResult:
     """Train K copies of ``model`` (all starting from its current weights) at the K learning rates ``lrs``.
 
     ``data``: a DataLoader (its batches are used as they come, the same for every copy) or ``(X, y)`` tensors
-    (shuffled with ``seed``, ``batch_size`` rows per step). ``optimizer``: ``sgd``, ``momentum``, ``nesterov``,
-    ``adam`` or ``adamw``, with torch.optim's hyperparameters (``momentum``, ``dampening``, ``beta1``, ``beta2``,
-    ``eps``, ``weight_decay``), each a number or one per learning rate. The model itself is not changed.
+    (shuffled with ``seed``, ``batch_size`` rows per step). ``optimizer``: a core optimizer (``ls.optim.adam()``) or
+    its name: ``gd`` (or ``sgd``), ``momentum``,
+    ``nesterov``, ``adam`` or ``adamw``, with the hyperparameters of :mod:`lrscope.optim` (``beta``, ``form``,
+    ``dampening``, ``beta1``, ``beta2``, ``eps``, ``weight_decay``), each a number or one per learning rate: the same
+    name is the same update as in the core (``momentum`` is the course's EMA form unless ``form="heavy_ball"``,
+    which is ``torch.optim.SGD(momentum=beta)``). The model itself is not changed.
     ``losses`` are the full training loss (evaluated every ``eval_every`` steps, default once an epoch);
     ``batch_losses`` the loss of every step; the verdicts read the batch losses when the full loss was evaluated
     fewer than 20 times.
@@ -170,7 +173,8 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
     K = lr_arr.size
     first = next(iter(model.parameters()))
     dtype, device = first.dtype, first.device
-    hp, hyper_np = _spec(optimizer, hyperparams, K, dtype, device)
+    core, hp = _spec(optimizer, hyperparams, K, dtype, device)
+    kind = _stack_kind(core)
     generator = torch.Generator().manual_seed(seed)
     epoch_batches = [_as_batches(data, batch_size, generator) for _ in range(epochs)]
     if not epoch_batches[0]:
@@ -188,29 +192,24 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "sgd",
 
     if vectorize is None or vectorize:
         try:
-            traces = _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr_t, optimizer, hp, eval_every)
+            traces = _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr_t, kind, hp, eval_every)
         except Exception as exc:                  # vmap cannot trace this model: say so, then do it one by one
             if vectorize:
                 raise
             warnings.warn(f"lrscope.torch.sweep: this model cannot be vectorized ({type(exc).__name__}: "
                           f"{str(exc).splitlines()[0][:120]}); training the {K} copies one after another",
                           RuntimeWarning, stacklevel=2)
-            traces = _sequential(model, loss_fn, epoch_batches, x_all, y_all, lr_arr, optimizer, hp, eval_every)
+            traces = _sequential(model, loss_fn, epoch_batches, x_all, y_all, lr_arr, core, eval_every)
     else:
-        traces = _sequential(model, loss_fn, epoch_batches, x_all, y_all, lr_arr, optimizer, hp, eval_every)
+        traces = _sequential(model, loss_fn, epoch_batches, x_all, y_all, lr_arr, core, eval_every)
     losses, batch_losses, gnorms, finals = traces
 
-    kind = "adaptive" if optimizer in ("adam", "adamw") else ("nesterov" if optimizer == "nesterov" else
-                                                              ("heavy_ball" if optimizer == "momentum" else "gd"))
-    descriptor = core_optim.Optimizer(optimizer, None, None, hyper_np, kind=kind)
     obj = ModelObjective(model, int(x_all.shape[0]))
     lr_used = np.broadcast_to(lr_arr[:, None], (K, steps)).copy()
-    diverged = _freeze_diverged(losses, None, batch_losses, gnorms, finals)
-    result = SweepResult(obj, descriptor, None, lr_arr, hyper_np, losses, None, lr_used, gnorms, batch_losses,
-                         diverged, steps, batch_size, seed, eval_every)
-    result.final_params = finals
+    result = SweepResult.from_traces(obj, core, lr_arr, losses, lr_used, gnorms, batch_losses=batch_losses,
+                                     final_params=finals, batch_size=batch_size, seed=seed, eval_every=eval_every)
     sparse = len(range(0, steps + 1, eval_every)) < MIN_EVALUATIONS
-    result.verdicts = verdicts(result, curve="batch" if sparse else "losses")
+    result.verdicts = judge(result, curve="batch" if sparse else "losses")
     return result
 
 
@@ -363,8 +362,9 @@ def _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr, kind, hp, eval_
     return losses, batch_np, gnorm_np, finals
 
 
-def _sequential(model, loss_fn, epoch_batches, x_all, y_all, lrs, kind, hp, eval_every):
+def _sequential(model, loss_fn, epoch_batches, x_all, y_all, lrs, core, eval_every):
     K = lrs.size
+    hyper = core.per_config(K)
     steps = sum(len(b) for b in epoch_batches)
     losses = np.full((K, steps + 1), np.nan)
     batch_losses = np.empty((K, steps))
@@ -373,7 +373,7 @@ def _sequential(model, loss_fn, epoch_batches, x_all, y_all, lrs, kind, hp, eval
     for k in range(K):
         m = copy.deepcopy(model)
         params = [p for p in m.parameters() if p.requires_grad]
-        opt = _torch_optimizer(kind, params, float(lrs[k]), hp, k)
+        opt = torch_optimizer(core, params, float(lrs[k]), {key: float(v[k]) for key, v in hyper.items()})
         with torch.no_grad():
             losses[k, 0] = float(loss_fn(m(x_all), y_all))
         t = 0

@@ -18,9 +18,10 @@ from fastapi import FastAPI, HTTPException
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from .. import __version__, objectives, optim, schedules
+from .. import __version__, objectives, plan
+from ..api import sweep
 from ..finder import find
-from ..run import sweep
+from ..plots import VERDICT_COLORS
 
 MAX_CONFIGS = 32
 MAX_STEPS = 5000
@@ -36,25 +37,9 @@ BUILTIN_DEFAULTS = {
     "himmelblau": {"label": "Himmelblau (four minima)", "x0": [0.0, 0.0], "lrs": [1e-3, 1e-2, 2e-2, 5e-2]},
     "saddle": {"label": "saddle ½x² + ¼y⁴ − ½y²", "x0": [2.0, 0.01], "lrs": [0.01, 0.1, 0.5, 2.5]},
 }
-OPTIMIZER_PARAMS = {
-    "gd": {"weight_decay": 0.0},
-    "momentum": {"beta": 0.9, "form": "ema", "dampening": 0.0, "weight_decay": 0.0},
-    "nesterov": {"beta": 0.9, "weight_decay": 0.0},
-    "adagrad": {"eps": 1e-10, "lr_decay": 0.0, "weight_decay": 0.0},
-    "rmsprop": {"alpha": 0.99, "eps": 1e-8, "momentum": 0.0, "centered": False, "weight_decay": 0.0},
-    "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "amsgrad": False},
-    "adamw": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.01, "amsgrad": False},
-}
-SCHEDULE_PARAMS = {
-    "constant": {},
-    "inverse_time": {"k": 0.01},
-    "step_decay": {"step_size": 100, "gamma": 0.5},
-    "exponential": {"k": 0.005},
-    "cosine": {"eta_min": 0.0},
-    "warm_restarts": {"t_0": 100, "t_mult": 2, "eta_min": 0.0},
-    "one_cycle": {"pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4},
-    "reduce_on_plateau": {"factor": 0.5, "patience": 10, "threshold": 1e-4},
-}
+FIELD_NAMES = {"objective": "objective.name", "kind": "objective.kind", "x0": "objective.x0",
+               "dataset": "objective.dataset", "model": "objective.model", "optimizer": "optimizer.name",
+               "schedule": "schedule.name", "schedule_params": "schedule.params", "warmup": "schedule.warmup"}
 
 
 class ObjectiveSpec(BaseModel):
@@ -102,49 +87,35 @@ def _bad(message: str) -> HTTPException:
     return HTTPException(status_code=422, detail=message)
 
 
-def build_objective(spec: ObjectiveSpec):
-    if spec.kind == "dataset":
-        if not spec.dataset:
+def field_name(field: str) -> str:
+    """A plan field as the request names it: ``hyperparams.beta`` is ``optimizer.params.beta``."""
+    group, dot, name = field.partition(".")
+    if dot and group == "hyperparams":
+        return f"optimizer.params.{name}"
+    if dot and group == "schedule_params":
+        return f"schedule.params.{name}"
+    return FIELD_NAMES.get(field, field)
+
+
+def request_plan(objective: "ObjectiveSpec", optimizer: "OptimizerSpec", schedule: "ScheduleSpec | None" = None,
+                 **rest) -> plan.Plan:
+    """The plan a request describes (the request's fields are the plan's, grouped as the page sends them)."""
+    if objective.kind == "dataset":
+        if not objective.dataset:
             raise _bad("objective.dataset: choose a data set")
-        return objectives.dataset(spec.dataset, spec.model or None, standardize=spec.standardize)
-    if spec.kind == "formula":
-        if not spec.formula:
+        if objective.model in plan.TORCH_MODELS:
+            raise _bad(f"objective.model: {objective.model} is not available in the explorer; choose one of "
+                       f"{', '.join(objectives.datasets.MODELS)}")
+        where = {"dataset": objective.dataset, "model": objective.model or None,
+                 "standardize": objective.standardize}
+    else:
+        text = objective.formula if objective.kind == "formula" else objective.name
+        if objective.kind == "formula" and not text:
             raise _bad("objective.formula: type a formula, e.g. x**2 + 10*y**2")
-        return objectives.formula(spec.formula, x0=spec.x0)
-    if spec.name not in objectives.BUILTINS:
-        raise _bad(f"objective.name: unknown built-in {spec.name!r}; choose one of {', '.join(BUILTIN_DEFAULTS)}")
-    make = objectives.BUILTINS[spec.name]
-    return make() if spec.x0 is None else make(x0=spec.x0)
-
-
-def build_optimizer(spec: OptimizerSpec):
-    if spec.name not in OPTIMIZER_PARAMS:
-        raise _bad(f"optimizer.name: unknown {spec.name!r}; choose one of {', '.join(OPTIMIZER_PARAMS)}")
-    allowed = OPTIMIZER_PARAMS[spec.name]
-    unknown = set(spec.params) - set(allowed)
-    if unknown:
-        raise _bad(f"optimizer.params: {', '.join(sorted(unknown))} not a parameter of {spec.name} "
-                   f"(it takes {', '.join(allowed) or 'none'})")
-    return optim.get(spec.name, **spec.params)
-
-
-def build_schedule(spec: ScheduleSpec | None):
-    if spec is None:
-        return None
-    if spec.name not in SCHEDULE_PARAMS:
-        raise _bad(f"schedule.name: unknown {spec.name!r}; choose one of {', '.join(SCHEDULE_PARAMS)}")
-    allowed = SCHEDULE_PARAMS[spec.name]
-    unknown = set(spec.params) - set(allowed)
-    if unknown:
-        raise _bad(f"schedule.params: {', '.join(sorted(unknown))} not a parameter of {spec.name}")
-    params = {k: (int(v) if k in ("step_size", "patience", "t_0", "t_mult") else v)
-              for k, v in {**allowed, **spec.params}.items()}
-    main = None if spec.name == "constant" else schedules.get(spec.name, **params)
-    if spec.warmup:
-        if isinstance(main, schedules.PlateauSchedule):
-            raise _bad("schedule.warmup: cannot be combined with reduce_on_plateau")
-        return schedules.warmup(spec.warmup, then=main)
-    return main
+        where = {"objective": text, "kind": objective.kind, "x0": objective.x0}
+    timing = {} if schedule is None else {"schedule": schedule.name, "schedule_params": schedule.params,
+                                          "warmup": schedule.warmup}
+    return plan.Plan(**where, optimizer=optimizer.name, hyperparams=optimizer.params, **timing, **rest)
 
 
 def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> None:
@@ -212,6 +183,16 @@ def landscape(obj, res) -> dict | None:
             "z_is": "log10(loss − min + ε)"}
 
 
+def contraction_curve(a, lrs, limit) -> dict | None:
+    """Gradient descent's error factor per step max|1−αλ| over a log range of α around the swept ones, the
+    bound and the optimum (what the theory chart draws); None where there is no positive curvature."""
+    if not a.L > 0:
+        return None
+    marks = [x for x in (*np.ravel(lrs), *np.ravel(limit if limit is not None else []), a.optimal) if np.isfinite(x)]
+    xs = np.geomspace(min(marks) / 10, max(marks) * 3, 201)
+    return {"lr": _clean(xs), "factor": _clean(a.contraction(xs))}
+
+
 def sweep_payload(obj, res) -> dict:
     idx = _thin(res.steps + 1)
     configs = []
@@ -236,7 +217,8 @@ def sweep_payload(obj, res) -> dict:
     if a is not None:
         limit = a.stability_limit(res.optimizer)
         th = {**a.to_dict(), "limit": None if limit is None else _clean(np.ravel(limit))[0],
-              "contraction": _clean(a.contraction(res.lrs)), "optimizer_kind": res.optimizer.kind}
+              "contraction": _clean(a.contraction(res.lrs)), "optimizer_kind": res.optimizer.kind,
+              "curve": contraction_curve(a, res.lrs, limit)}
     return {"objective": obj.name, "variables": list(obj.variables), "dim": obj.dim, "steps": res.steps,
             "step_index": idx.tolist(),
             "optimizer": repr(res.optimizer), "configs": configs, "theory": th,
@@ -251,6 +233,10 @@ def _json(payload: dict) -> Response:
 def create_app() -> FastAPI:
     app = FastAPI(title="lrscope explorer", version=__version__)
     static = resources.files("lrscope.web") / "static"
+
+    @app.exception_handler(plan.PlanError)
+    def plan_error(request, exc):           # named as the request names the field
+        return JSONResponse(status_code=422, content={"detail": f"{field_name(exc.field)}: {exc.message}"})
 
     @app.exception_handler(ValueError)
     def value_error(request, exc):          # the core's ValueErrors name the argument: show them as they are
@@ -281,32 +267,37 @@ def create_app() -> FastAPI:
 
     @app.get("/api/options")
     def options():
+        def catalogue(table):
+            return {name: {key: option.to_dict() for key, option in opts.items()} for name, opts in table.items()}
+        schedules = {name: opts for name, opts in plan.SCHEDULES.items() if name != "warmup"}   # its own control
         return {"builtins": BUILTIN_DEFAULTS, "datasets": {k: v[1] for k, v in objectives.DATASETS.items()},
-                "models": list(objectives.datasets.MODELS), "optimizers": OPTIMIZER_PARAMS,
-                "schedules": SCHEDULE_PARAMS, "limits": {"configs": MAX_CONFIGS, "steps": MAX_STEPS,
-                                                         "formula_length": 500, "work": MAX_WORK},
+                "models": list(objectives.datasets.MODELS), "optimizers": catalogue(plan.OPTIMIZERS),
+                "schedules": catalogue(schedules), "verdict_colors": VERDICT_COLORS,
+                "limits": {"configs": MAX_CONFIGS, "steps": MAX_STEPS, "formula_length": 500, "work": MAX_WORK},
                 "version": __version__}
 
     @app.post("/api/sweep")
     def api_sweep(req: SweepRequest):
-        obj = build_objective(req.objective)
-        check_bounds(obj, len(req.lrs), req.steps, req.batch_size)
-        opt = build_optimizer(req.optimizer)
-        sched = build_schedule(req.schedule)
-        res = sweep(obj, lrs=req.lrs, optimizer=opt, steps=req.steps, schedule=sched, batch_size=req.batch_size,
-                    seed=req.seed)
+        if len(req.lrs) > MAX_CONFIGS:      # before anything is built
+            raise _bad(f"lrs: at most {MAX_CONFIGS} learning rates per request, got {len(req.lrs)}")
+        setup = plan.build(request_plan(req.objective, req.optimizer, req.schedule, lrs=req.lrs, steps=req.steps,
+                                        batch_size=req.batch_size, seed=req.seed))
+        obj = setup.objective
+        check_bounds(obj, setup.lrs.size, req.steps, req.batch_size)
+        res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, **setup.run_options())
         payload = sweep_payload(obj, res)
         payload["landscape"] = landscape(obj, res) if req.landscape else None
         return _json(payload)
 
     @app.post("/api/find")
     def api_find(req: FindRequest):
-        obj = build_objective(req.objective)
+        setup = plan.build(request_plan(req.objective, req.optimizer))
+        obj = setup.objective
         check_bounds(obj, 12, 2 * req.steps, req.batch_size)      # ~12 candidates, verification ≈ 2 × the ramp
         if req.budget is not None:
             check_bounds(obj, 1, 2 * req.budget, req.batch_size)   # with a budget: at most about twice it
-        opt = build_optimizer(req.optimizer)
-        res = find(obj, opt, steps=req.steps, batch_size=req.batch_size, budget=req.budget, seed=req.seed)
+        res = find(obj, setup.optimizer, steps=req.steps, batch_size=req.batch_size, budget=req.budget,
+                   seed=req.seed)
         out = res.to_dict()
         out["band"] = [_clean(res.band[0]), _clean(res.band[1])]
         return _json(out)

@@ -2,7 +2,7 @@
 // The page only draws; every number comes from the lrscope core on the server.
 "use strict";
 
-const COLORS = { converged: "#2ca02c", slow: "#ff7f0e", oscillating: "#9467bd", diverged: "#d62728" };
+let COLORS = {};        // verdict colours, from the server (the same table as the CLI's and the PNGs')
 const $ = (id) => document.getElementById(id);
 let OPTIONS = null;
 let state = null;
@@ -49,28 +49,33 @@ function fillSelects() {
   for (const name of Object.keys(OPTIONS.schedules)) option($("schedule"), name, name);
 }
 
+// one input per option of the catalogue the server derives from the library's own signatures
 function paramInputs(container, spec, values, onChange) {
   container.innerHTML = "";
-  for (const [key, def] of Object.entries(spec)) {
+  for (const [key, opt] of Object.entries(spec)) {
     const label = document.createElement("label");
     label.textContent = key + " ";
     let input;
-    if (typeof def === "boolean") {
+    if (opt.kind === "bool") {
       input = document.createElement("input"); input.type = "checkbox";
-      input.checked = key in values ? !!values[key] : def;
+      input.checked = key in values ? !!values[key] : !!opt.default;
       input.addEventListener("change", () => { values[key] = input.checked; onChange(); });
       label.className = "inline";
-    } else if (key === "form") {
+    } else if (opt.kind === "choice") {
       input = document.createElement("select");
-      for (const f of ["ema", "heavy_ball"]) option(input, f, f);
-      input.value = values[key] || def;
+      for (const f of opt.choices) option(input, f, f);
+      input.value = values[key] || opt.default;
       input.addEventListener("change", () => { values[key] = input.value; onChange(); });
     } else {
       input = document.createElement("input"); input.type = "text";
-      input.value = key in values ? values[key] : def;
+      input.value = key in values ? values[key] : (opt.default === null ? "" : opt.default);
+      if (opt.default === null) input.placeholder = opt.required ? "required" : "optional";
       input.addEventListener("input", () => {
-        const v = Number(input.value);
-        if (input.value.trim() !== "" && Number.isFinite(v)) { values[key] = v; onChange(); }
+        const text = input.value.trim();
+        if (text === "") { delete values[key]; onChange(); return; }
+        if (opt.kind === "ints") { values[key] = text; onChange(); return; }   // "10,20": the server reads it
+        const v = Number(text);
+        if (Number.isFinite(v)) { values[key] = v; onChange(); }
       });
     }
     input.id = "param-" + key;
@@ -262,6 +267,7 @@ function drawVerdicts(data) {
   for (const c of data.configs) {
     const li = document.createElement("li");
     li.className = c.verdict.kind;
+    li.style.borderColor = COLORS[c.verdict.kind];
     li.dataset.lr = c.lr;
     li.dataset.kind = c.verdict.kind;
     const head = document.createElement("div");
@@ -334,17 +340,10 @@ function drawTheory(data) {
   if (!th) { Plotly.react(el, [], { title: { text: "theory unavailable here", font: { size: 13 } } }); $("theory-text").textContent = ""; return; }
   const lrs = data.configs.map((c) => c.lr);
   const limit = th.limit;
-  const lo = Math.min(...lrs, limit || Infinity, th.optimal || Infinity) / 10;
-  const hi = Math.max(...lrs, limit || 0, th.optimal || 0) * 3;
-  const xs = [];
-  for (let i = 0; i <= 200; i++) xs.push(lo * Math.pow(hi / lo, i / 200));
-  const mu = Math.max(th.mu, 0);
-  const rho = (a) => Math.max(Math.abs(1 - a * mu), Math.abs(1 - a * th.L));
+  const gd = th.optimizer_kind === "gd" && th.curve;     // the error factor is gradient descent's (from the server)
   const traces = [];
-  if (th.optimizer_kind === "gd" && th.L > 0) {
-    traces.push({ x: xs, y: xs.map(rho), mode: "lines", line: { color: "#555" }, name: "contraction max|1−αλ|" });
-  }
-  traces.push({ x: lrs, y: th.optimizer_kind === "gd" && th.L > 0 ? lrs.map(rho) : lrs.map(() => 1),
+  if (gd) traces.push({ x: th.curve.lr, y: th.curve.factor, mode: "lines", line: { color: "#555" }, name: "contraction max|1−αλ|" });
+  traces.push({ x: lrs, y: gd ? th.contraction : lrs.map(() => 1),
                 mode: "markers", marker: { size: 11, color: data.configs.map((c) => COLORS[c.verdict.kind]) },
                 text: data.configs.map((c) => "α=" + fmt(c.lr) + ": " + c.verdict.kind), hoverinfo: "text", name: "your α" });
   const shapes = [];
@@ -413,6 +412,7 @@ async function runFind() {
 
 async function init() {
   OPTIONS = await (await fetch("/api/options")).json();
+  COLORS = OPTIONS.verdict_colors;
   fillSelects();
   const fromUrl = readHash();
   state = Object.assign(defaults(), fromUrl || {});

@@ -1,0 +1,49 @@
+"""The ``lrscope`` command: a thin layer that turns options into a plan and shows what the library returns.
+
+    lrscope demo                      the course examples, reproduced and explained
+    lrscope sweep --objective "x**2" --x0 10 --lr 0.001,0.01,0.1,1.1 --steps 100 --plot curves.png
+    lrscope bound --dataset diabetes --model linear
+    lrscope find  --dataset breast_cancer --model logistic --plot range.png
+
+``parser`` declares the options (once each), ``commands`` runs them, ``render`` shows the results. Every mistake on
+the command line is one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .commands import COMMANDS
+from .parser import UsageError, as_option, build_parser
+
+COUNTS = ("steps", "epochs", "batch_size", "warmup", "seeds", "verify_steps", "final_steps", "budget")
+
+
+def main(argv=None) -> int:
+    parser = build_parser(COMMANDS)
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 0
+        for option in COUNTS:
+            value = getattr(args, option, None)
+            if value is not None and value < 1:
+                raise UsageError(f"--{option.replace('_', '-')}: must be >= 1, got {value}")
+        return args.func(args)
+    except UsageError as exc:
+        print(f"lrscope: error: {exc}", file=sys.stderr)
+        return 2
+    except (ValueError, TypeError, ImportError) as exc:
+        print(f"lrscope: error: {as_option(str(exc).splitlines()[0])}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:             # `lrscope ... | head`: the reader left; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("lrscope: interrupted", file=sys.stderr)
+        return 130
+
+
+__all__ = ["main", "build_parser", "UsageError"]

@@ -1,0 +1,206 @@
+"""The command line's options, each declared once, and how they become a :class:`~lrscope.plan.Plan`.
+
+The optimizer hyperparameter options (``--beta``, ``--amsgrad``, ...) are generated from the plan layer's catalogue,
+so the command line offers exactly what the optimizers take. Mistakes are :class:`UsageError`: one line naming the
+option, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from .. import __version__, objectives, plan
+
+OPTION_OF_FIELD = {"lrs": "--lr", "x0": "--x0", "objective": "--objective", "kind": "--objective",
+                   "formula": "--objective", "dataset": "--dataset", "model": "--model", "optimizer": "--optimizer",
+                   "schedule": "--schedule", "schedule_params": "--schedule-param", "warmup": "--warmup",
+                   "batch_size": "--batch-size", "l2": "--l2"}
+
+
+class UsageError(Exception):
+    """A mistake on the command line: reported as one line, exit status 2."""
+
+
+def as_option(message: str) -> str:
+    """An error naming a plan field or a core argument ('lrs: ...', 'hyperparams.beta: ...') told with the
+    command-line option instead ('--lr: ...', '--beta: ...', '-S gamma: ...')."""
+    head, sep, rest = message.partition(":")
+    if not sep:
+        return message
+    if ", " in head and all(re.fullmatch(r"[a-z_0-9]+", h) for h in head.split(", ")):     # 'start, end: ...'
+        return ", ".join(as_option(f"{h}:").rstrip(":") for h in head.split(", ")) + ":" + rest
+    if head in OPTION_OF_FIELD:
+        return f"{OPTION_OF_FIELD[head]}:{rest}"
+    group, dot, name = head.partition(".")
+    if dot and group == "hyperparams":
+        return f"--{name.replace('_', '-')}:{rest}"
+    if dot and group == "schedule_params":
+        return f"-S {name}:{rest}"
+    if re.fullmatch(r"[a-z_0-9]+", head):
+        return f"--{head.replace('_', '-')}:{rest}"
+    return message
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):          # one line, exit status 2
+        raise UsageError(message)
+
+
+def add_objective_options(p) -> None:
+    g = p.add_argument_group("objective")
+    g.add_argument("--objective", "-o", help="a built-in (x2, quadratic, rosenbrock, beale, himmelblau, saddle) or a "
+                                             "formula such as \"x**2 + 10*y**2\" (default x2)")
+    g.add_argument("--x0", help="start point, comma-separated, one number per variable (e.g. 10 or -1.2,1)")
+    g.add_argument("--dataset", "-d", choices=list(objectives.DATASETS), help="a scikit-learn data set")
+    g.add_argument("--model", "-m", choices=list(objectives.datasets.MODELS) + list(plan.TORCH_MODELS),
+                   help="linear (least squares), logistic or softmax (default: the data set's natural one); "
+                        "mlp or cnn: a small PyTorch network, trained with lrscope.torch")
+    g.add_argument("--raw", action="store_true", help="do not standardize the features")
+    g.add_argument("--l2", type=float, default=0.0, help="L2 penalty l2/2·‖w‖² (default 0)")
+
+
+def add_optimizer_options(p, title: str, default_steps: int | None, steps_help: str) -> None:
+    """--optimizer, --steps, --batch-size, --seed and every hyperparameter of the catalogue."""
+    g = p.add_argument_group(title)
+    g.add_argument("--optimizer", default="gd", help=f"one of {', '.join(plan.OPTIMIZERS)} (default gd)")
+    g.add_argument("--steps", type=int, default=default_steps, help=steps_help)
+    g.add_argument("--batch-size", type=int, help="rows per step (data sets): 1 = SGD; default full batch")
+    g.add_argument("--seed", type=int, default=0, help="sample order (default 0); same seed, same result")
+    h = p.add_argument_group("optimizer hyperparameters (a list sweeps them in sweep: every combination with --lr)")
+    for key, owners in plan.hyperparameter_owners().items():
+        option = plan.hyperparameter_option(key)
+        flag, where = "--" + key.replace("_", "-"), f"({', '.join(owners)})"
+        if option.kind == "bool":
+            h.add_argument(flag, dest=key, action="store_true", default=None, help=f"{where} switch it on")
+        elif option.kind == "choice":
+            h.add_argument(flag, dest=key, choices=option.choices,
+                           help=f"{where} one of {', '.join(option.choices)} (default {option.default})")
+        else:
+            h.add_argument(flag, dest=key, metavar="V", help=f"{where} default {option.default:g}")
+
+
+def add_output_options(p, plot_help: str, csv: bool = False, quiet_help: str = "no table, no progress bar") -> None:
+    o = p.add_argument_group("output")
+    o.add_argument("--json", metavar="FILE", help="write the result as JSON ('-' for stdout)")
+    if csv:
+        o.add_argument("--csv", metavar="FILE", help="write the curves as CSV (one row per configuration and step)")
+    o.add_argument("--plot", metavar="FILE.png", help=plot_help)
+    o.add_argument("--quiet", "-q", action="store_true", help=quiet_help)
+
+
+def schedule_params(pairs) -> dict:
+    """-S key=value pairs as a mapping of text (the plan reads each as its schedule's option type)."""
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise UsageError(f"--schedule-param: expected key=value, got {pair!r}")
+        key, value = pair.split("=", 1)
+        out[key.strip().replace("-", "_")] = value.strip()
+    return out
+
+
+def plan_from(args) -> plan.Plan:
+    """The plan the options describe."""
+    hyper = {key: getattr(args, key) for key in plan.hyperparameter_owners()
+             if getattr(args, key, None) is not None}
+    return plan.Plan(objective=args.objective, x0=args.x0, dataset=args.dataset, model=args.model,
+                     standardize=not args.raw, l2=args.l2, optimizer=getattr(args, "optimizer", "gd"),
+                     hyperparams=hyper,
+                     schedule=getattr(args, "schedule", None),
+                     schedule_params=schedule_params(getattr(args, "schedule_param", None)),
+                     warmup=getattr(args, "warmup", None), lrs=getattr(args, "lr", None),
+                     steps=getattr(args, "steps", None), epochs=getattr(args, "epochs", None),
+                     batch_size=getattr(args, "batch_size", None), seed=getattr(args, "seed", 0))
+
+
+EXAMPLES_SWEEP = """examples:
+  lrscope sweep --objective "x**2" --x0 10 --lr 0.001,0.01,0.1,1.1 --steps 100 --plot curves.png
+  lrscope sweep --objective rosenbrock --optimizer adam --lr 1e-4:1e-1:12 --schedule cosine --steps 2000
+  lrscope sweep --dataset digits --model softmax --batch-size 32 --optimizer momentum --lr 0.01,0.1,1 --epochs 5
+  lrscope sweep -o quadratic --optimizer momentum --form heavy_ball --lr 0.01,0.1 --beta 0.5,0.9 --json out.json
+  lrscope sweep -o rosenbrock --lr 1e-3 --schedule step --schedule-param step_size=100 --schedule-param gamma=0.5
+"""
+EXAMPLES_FIND = """examples:
+  lrscope find --dataset breast_cancer --model logistic --plot range.png
+  lrscope find -o rosenbrock --optimizer adam
+  lrscope find --dataset digits --batch-size 32 --optimizer momentum --beta 0.9
+  lrscope find --dataset digits --model mlp --optimizer adam
+"""
+EXAMPLES_BOUND = """examples:
+  lrscope bound --dataset diabetes --model linear
+  lrscope bound --objective rosenbrock --at 1,1
+  lrscope bound -o "x**2 + 10*y**2" --lr 0.01,0.09,0.11
+"""
+
+
+def build_parser(commands) -> argparse.ArgumentParser:
+    """The parser; ``commands`` maps each command's name to the function that runs it."""
+    parser = Parser(prog="lrscope", description="Which learning rate? Converging, slow, oscillating or diverging?",
+                    epilog="run 'lrscope COMMAND --help' for the options and examples of each command")
+    parser.add_argument("--version", action="version", version=f"lrscope {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=Parser, metavar="COMMAND")
+    raw = argparse.RawDescriptionHelpFormatter
+
+    demo = sub.add_parser("demo", help="the course examples, reproduced and explained", formatter_class=raw,
+                          description="Reproduce the course's worked examples on f(x)=x² and explain each regime.",
+                          epilog="example: lrscope demo --plot curves.png")
+    demo.add_argument("--steps", type=int, default=100, help="steps of the verdict sweep (default 100)")
+    demo.add_argument("--plot", metavar="FILE.png", help="write the loss curves to a PNG file")
+    demo.add_argument("--quiet", "-q", action="store_true", help="print nothing")
+    demo.set_defaults(func=commands["demo"])
+
+    sw = sub.add_parser("sweep", help="train many learning rates at once and diagnose each", formatter_class=raw,
+                        description="Run an optimizer with every learning rate (and hyperparameter) given, from the "
+                                    "same start, and give a verdict for each.", epilog=EXAMPLES_SWEEP)
+    add_objective_options(sw)
+    add_optimizer_options(sw, "plan", None, "number of updates (default 100)")
+    g = sw.add_argument_group("learning rates and schedule")
+    g.add_argument("--lr", help="learning rates: a list 0.001,0.01 or a log range start:stop:count "
+                                "(default: the optimizer's usual one)")
+    g.add_argument("--epochs", type=int, help="passes over the data (data sets; instead of --steps)")
+    g.add_argument("--schedule", help=f"one of {', '.join(plan.SCHEDULES)}")
+    g.add_argument("--schedule-param", "-S", action="append", metavar="KEY=VALUE",
+                   help="a schedule parameter, e.g. -S step_size=100 -S gamma=0.5 (repeatable)")
+    g.add_argument("--warmup", type=int, metavar="STEPS", help="linear warmup before the schedule")
+    add_output_options(sw, "loss curves (+ paths over contours in 2-D)", csv=True,
+                       quiet_help="no table, no progress bar (for scripts)")
+    sw.set_defaults(func=commands["sweep"])
+
+    fd = sub.add_parser("find", help="LR range test with a verified suggestion", formatter_class=raw,
+                        description="Raise α exponentially from --start to --end, read the curve with several rules, "
+                                    "then train the candidates briefly and recommend the one that really works best.",
+                        epilog=EXAMPLES_FIND)
+    add_objective_options(fd)
+    add_optimizer_options(fd, "range test", 100, "steps of the ramp (default 100)")
+    g = fd.add_argument_group("ramp and verification")
+    g.add_argument("--start", default="1e-7", help="smallest α (default 1e-7)")
+    g.add_argument("--end", default="10", help="largest α (default 10)")
+    g.add_argument("--mode", choices=["exp", "linear"], default="exp", help="ramp shape (default exp)")
+    g.add_argument("--seeds", type=int, default=3, help="sample orders averaged into the band (default 3)")
+    g.add_argument("--verify-steps", type=int, help="first verification round, per candidate (default: a quarter "
+                                                      "of --steps)")
+    g.add_argument("--final-steps", type=int, help="second round for the best third (default: 4 × --verify-steps)")
+    g.add_argument("--holdout", type=float, metavar="FRACTION",
+                   help="data sets: hold out this share of the rows and pick the rate by held-out loss")
+    g.add_argument("--budget", type=int, help="the steps you will train for: the verification rounds are sized "
+                                              "from it (4%% and 30%% of it; the call costs about twice the budget)")
+    add_output_options(fd, "the range-test chart with every rule's pick", quiet_help="no progress bar")
+    fd.set_defaults(func=commands["find"])
+
+    sv = sub.add_parser("serve", help="the interactive explorer in your browser", formatter_class=raw,
+                        description="Start the explorer: compare training curves for several learning rates, live.",
+                        epilog="example: lrscope serve --port 8000   then open http://127.0.0.1:8000/")
+    sv.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    sv.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    sv.set_defaults(func=commands["serve"])
+
+    bd = sub.add_parser("bound", help="L, μ, the stable range 2/L and the optimal α", formatter_class=raw,
+                        description="Curvature of the objective and what it says about the learning rate.",
+                        epilog=EXAMPLES_BOUND)
+    add_objective_options(bd)
+    bd.add_argument("--at", help="the point where to measure the curvature (default: the start point)")
+    bd.add_argument("--lr", help="also show where these learning rates sit")
+    bd.add_argument("--quiet", "-q", action="store_true", help="print nothing")
+    bd.set_defaults(func=commands["bound"])
+    return parser
