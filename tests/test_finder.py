@@ -295,7 +295,7 @@ def test_verification_never_recommends_a_capped_rate():
 
 
 def test_candidates_do_not_spend_verification_on_near_duplicates(monkeypatch):
-    import lrscope.finder as finder
+    import lrscope.finder.rules as finder
     lrs = np.geomspace(1e-6, 1.0, 80)
     curve = 1.0 / (1.0 + 10 * lrs) + 20 * lrs ** 2          # falls, then rises past its minimum
     methods, cands, _ = finder.read_curve(lrs, curve, 1e-6, 1.0)

@@ -90,3 +90,31 @@ def test_schedule_bad_parameters(make, match):
 def test_warmup_cannot_wrap_plateau():
     with pytest.raises(TypeError, match="then"):
         ls.schedules.warmup(5, then=ls.schedules.reduce_on_plateau())
+
+
+def test_weight_decay_is_its_own_piece_around_any_optimizer():
+    obj = ls.objectives.rosenbrock()
+    by_hand = ls.optim.add_weight_decay(ls.optim.nesterov(beta=0.8), 0.05)
+    built_in = ls.optim.nesterov(beta=0.8, weight_decay=0.05)
+    a = ls.sweep(obj, lrs=[1e-3], optimizer=by_hand, steps=40, analyze=False)
+    b = ls.sweep(obj, lrs=[1e-3], optimizer=built_in, steps=40, analyze=False)
+    np.testing.assert_array_equal(a.params, b.params)
+    # decoupled (AdamW) is not the same as an L2 term (Adam)
+    w = ls.sweep(obj, lrs=[1e-2], optimizer=ls.optim.adamw(weight_decay=0.5), steps=40, analyze=False)
+    l2 = ls.sweep(obj, lrs=[1e-2], optimizer=ls.optim.adam(weight_decay=0.5), steps=40, analyze=False)
+    assert np.abs(w.params - l2.params).max() > 1e-3
+
+
+@pytest.mark.parametrize("make", [ls.optim.gd, ls.optim.momentum, ls.optim.nesterov, ls.optim.adagrad,
+                                  ls.optim.rmsprop, ls.optim.adam])
+def test_states_are_named_and_split_by_field(make):
+    opt = make()
+    params = np.arange(6.0).reshape(3, 2)
+    _, state = opt.update(params + 1.0, opt.init(params), params, np.full(3, 0.1))
+    assert isinstance(state, tuple) and all(isinstance(getattr(state, f), (np.ndarray, int))
+                                            for f in getattr(state, "_fields", ()))
+    parts = [ls.optim.select_state(state, k) for k in range(3)]
+    again = ls.optim.stack_states(parts)
+    assert type(again) is type(state)
+    for x, y in zip(again, state):
+        np.testing.assert_array_equal(x, y)

@@ -181,3 +181,17 @@ def test_a_run_resumed_from_its_final_state_is_one_long_run(opt, batch_size):
     rest = ls.sweep(obj, steps=30, x0=first.final_params, state=first.final_state, start_step=20, **kw)
     assert np.array_equal(rest.final_params, whole.final_params)          # bit-identical: same batches, same state
     assert np.array_equal(rest.losses, whole.losses[:, 20:])
+
+
+def test_the_runner_only_runs():
+    # data flows one way: the runner imports neither the diagnosis nor the theory, and its result has no verdicts
+    import ast
+    import inspect
+    import lrscope.run
+    tree = ast.parse(inspect.getsource(lrscope.run))
+    imported = {(n.module or "") for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not any(name.split(".")[-1] in ("diagnose", "theory", "api") for name in imported), imported
+    res = ls.run(ls.objectives.square(), lrs=[0.1], steps=5)
+    assert res.verdicts == [] and res.analysis is None
+    assert ls.diagnose.judge(res)[0].kind in ("converged", "slow")

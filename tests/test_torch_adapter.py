@@ -1,8 +1,6 @@
 """lrscope.torch: sharpness against a dense Hessian, the monitor's alarms, the vectorized sweep against torch.optim."""
 
-import math
 import random
-import warnings
 
 import numpy as np
 import pytest

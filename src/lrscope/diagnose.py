@@ -70,8 +70,8 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
                    steps=None, tol: float = 1e-4) -> Verdict:
     """The verdict for one run from its loss curve ``losses`` (T+1 values, one per iterate).
 
-    Optional evidence sharpens it: ``params`` (T+1, d) the path, ``grad_norms`` per step, ``final_lr`` the rate at the end (a schedule may have shrunk it), ``best`` the lowest loss
-    known (exact minimum or best of a sweep), ``lr`` the learning rate and ``bound``/``optimal`` from theory (the
+    Optional evidence sharpens it: ``params`` (T+1, d) the path, ``grad_norms`` per step, ``final_lr`` the rate at
+    the end (a schedule may have shrunk it), ``best`` the lowest loss known (exact minimum or best of a sweep), ``lr`` the learning rate and ``bound``/``optimal`` from theory (the
     largest stable α and the best constant α) for advice such as "α=1.1 > 2/L=1.0: lower it". ``steps``: the step
     number of each point when the curve was recorded every few steps (the verdict then speaks in those steps).
     """
@@ -206,16 +206,24 @@ def _noise_only(losses: np.ndarray, stochastic: bool, m: float) -> bool:
     return stochastic and losses[-1] - losses[0] <= 0.05 * m
 
 
+class DebiasedAverage:
+    """An exponential moving average with Adam's bias correction, one value at a time: a_t = β·a_{t−1} + (1−β)·x_t,
+    reported as a_t/(1 − β^t), so the first values are not pulled towards zero."""
+
+    def __init__(self, beta: float = 0.9):
+        self.beta, self.avg, self.count = beta, 0.0, 0
+
+    def add(self, x: float) -> float:
+        """Take in ``x``; return the debiased average so far."""
+        self.count += 1
+        self.avg = self.beta * self.avg + (1 - self.beta) * x
+        return self.avg / (1 - self.beta ** self.count)
+
+
 def smooth(losses, beta: float = 0.9) -> np.ndarray:
-    """Debiased exponential moving average: s_t = a_t/(1 − β^(t+1)), a_t = β·a_{t−1} + (1−β)·x_t (Adam's bias
-    correction), so the first values are not pulled towards zero."""
-    losses = np.asarray(losses, dtype=np.float64)
-    out = np.empty_like(losses)
-    avg = 0.0
-    for t, x in enumerate(losses):
-        avg = beta * avg + (1 - beta) * x
-        out[t] = avg / (1 - beta ** (t + 1))
-    return out
+    """A whole curve through :class:`DebiasedAverage` (the range test's curves, noisy mini-batch losses)."""
+    average = DebiasedAverage(beta)
+    return np.array([average.add(x) for x in np.asarray(losses, dtype=np.float64)])
 
 
 def _rising(losses: np.ndarray) -> bool:

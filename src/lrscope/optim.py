@@ -1,18 +1,20 @@
 """Optimizers as pure transforms, vectorized over K configurations.
 
-An :class:`Optimizer` is a pair of functions, as in optax: ``init(params) -> state`` and
-``update(grads, state, params, lr) -> (step, state)``, where ``params``/``grads`` are ``(K, d)`` arrays, ``lr`` is a
-``(K,)`` array (the learning rate of each configuration at this step) and the new parameters are ``params + step``.
+An :class:`Optimizer` is a pair of functions, as in optax: ``init(params) -> state`` (a named tuple, such as
+:class:`AdamState`) and ``update(grads, state, params, lr) -> (step, state)``, where ``params``/``grads`` are
+``(K, d)`` arrays, ``lr`` is a ``(K,)`` array (the learning rate of each configuration at this step) and the new
+parameters are ``params + step``.
 Every hyperparameter may be a scalar or a ``(K,)`` array, one value per configuration, so a sweep over (α, β) pairs
-is one computation. The formulas follow ``torch.optim`` (so trajectories match it to rounding), except the EMA form of
+is one computation. Weight decay is its own piece (:func:`add_weight_decay`), put around each optimizer's own step.
+The formulas follow ``torch.optim`` (so trajectories match it to rounding), except the EMA form of
 momentum, which is the course's v = βv + (1−β)g.
 """
 
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Sequence, Union
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Literal, NamedTuple, Sequence, Union
 
 import numpy as np
 
@@ -78,24 +80,78 @@ def _check_k(hyper: dict, k: int):
             raise ValueError(f"{key}: has {arr.shape[0]} values but there are {k} configurations")
 
 
-def _decayed(grads, params, wd):
-    return grads if wd is None else grads + wd * params
+# ---------------------------------------------------------------------------------------------------------------
+# states: every array field has one row per configuration; counters (ints) are shared by all
+# ---------------------------------------------------------------------------------------------------------------
+class MomentumState(NamedTuple):
+    velocity: np.ndarray    # v (EMA form) or the buffer b (heavy ball, Nesterov)
+    count: int              # updates so far
+
+
+class AdagradState(NamedTuple):
+    sum_sq: np.ndarray      # s = Σ g²
+    count: int
+
+
+class RMSPropState(NamedTuple):
+    sq_avg: np.ndarray      # s = EMA of g²
+    grad_avg: np.ndarray    # ḡ = EMA of g (centered variant)
+    buffer: np.ndarray      # momentum buffer
+
+
+class AdamState(NamedTuple):
+    m: np.ndarray           # first moment
+    v: np.ndarray           # second moment
+    v_max: np.ndarray       # running max of v (AMSGrad)
+    count: int
+
+
+def select_state(state, k: int):
+    """Configuration ``k``'s part of an optimizer state (its row of every array field; the counters as they are)."""
+    return type(state)(*[v[k] if isinstance(v, np.ndarray) else v for v in state])
+
+
+def stack_states(states):
+    """The inverse of :func:`select_state`: one state for several configurations (their counters must agree)."""
+    first = states[0]
+    fields = zip(*states)
+    return type(first)(*[np.stack(vs) if isinstance(vs[0], np.ndarray) else vs[0] for vs in fields])
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# weight decay: its own piece, put around any optimizer
+# ---------------------------------------------------------------------------------------------------------------
+def add_weight_decay(inner: Optimizer, weight_decay: PerConfig = 0.0, decoupled: bool = False) -> Optimizer:
+    """``inner`` with weight decay λ: coupled (an L2 term, as ``torch.optim.SGD``/``Adam``): the gradient it sees is
+    g + λθ; decoupled (AdamW): θ ← θ − αλθ besides its own step. λ = 0 costs nothing."""
+    wd_arr = _hyper(weight_decay, "weight_decay")
+    hyper = {**inner.hyperparams, "weight_decay": wd_arr}
+    update = inner.update
+    if np.any(wd_arr != 0):
+        wd = _col(wd_arr)
+        if decoupled:
+            def update(grads, state, params, lr):
+                step, state = inner.update(grads, state, params, lr)
+                return step - lr[:, None] * wd * params, state
+        else:
+            def update(grads, state, params, lr):
+                return inner.update(grads + wd * params, state, params, lr)
+
+    def init(params):
+        _check_k({"weight_decay": wd_arr}, params.shape[0])
+        return inner.init(params)
+
+    return replace(inner, init=init, update=update, hyperparams=hyper)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 def gd(weight_decay: PerConfig = 0.0) -> Optimizer:
     """Plain gradient descent: θ ← θ − α·∇J(θ) (plus α·λθ with weight decay λ, as torch's SGD)."""
-    wd_arr = _hyper(weight_decay, "weight_decay")
-    wd = None if np.all(wd_arr == 0) else _col(wd_arr)
-
-    def init(params):
-        _check_k({"weight_decay": wd_arr}, params.shape[0])
-        return ()
-
     def update(grads, state, params, lr):
-        return -lr[:, None] * _decayed(grads, params, wd), state
+        return -lr[:, None] * grads, state
 
-    return Optimizer("gd", init, update, {"weight_decay": wd_arr}, default_lr=0.01, kind="gd")
+    return add_weight_decay(Optimizer("gd", lambda params: (), update, {}, default_lr=0.01, kind="gd"),
+                            weight_decay)
 
 
 def momentum(beta: PerConfig = 0.9, form: Literal["ema", "heavy_ball"] = "ema", dampening: PerConfig = 0.0,
@@ -110,51 +166,44 @@ def momentum(beta: PerConfig = 0.9, form: Literal["ema", "heavy_ball"] = "ema", 
         raise ValueError(f"form: expected 'ema' or 'heavy_ball', got {form!r}")
     beta_arr = _hyper(beta, "beta", 0.0, 1.0, high_open=True)
     damp_arr = _hyper(dampening, "dampening", 0.0, 1.0)
-    wd_arr = _hyper(weight_decay, "weight_decay")
     if form == "ema" and np.any(damp_arr != 0):
         raise ValueError("dampening: only for form='heavy_ball' (the EMA form already scales g by 1-beta)")
     b, tau = _col(beta_arr), _col(damp_arr)
-    wd = None if np.all(wd_arr == 0) else _col(wd_arr)
-    hyper = {"beta": beta_arr, "weight_decay": wd_arr}
-    if form == "heavy_ball":
-        hyper["dampening"] = damp_arr
+    hyper = {"beta": beta_arr} if form == "ema" else {"beta": beta_arr, "dampening": damp_arr}
 
     def init(params):
         _check_k(hyper, params.shape[0])
-        return (np.zeros_like(params), 0)
+        return MomentumState(np.zeros_like(params), 0)
 
     def update(grads, state, params, lr):
         v, t = state
-        g = _decayed(grads, params, wd)
         if form == "ema":
-            v = b * v + (1.0 - b) * g
+            v = b * v + (1.0 - b) * grads
         else:
-            v = g.copy() if t == 0 else b * v + (1.0 - tau) * g
-        return -lr[:, None] * v, (v, t + 1)
+            v = grads.copy() if t == 0 else b * v + (1.0 - tau) * grads
+        return -lr[:, None] * v, MomentumState(v, t + 1)
 
-    return Optimizer(f"momentum[{form}]", init, update, hyper, default_lr=0.01,
+    core = Optimizer(f"momentum[{form}]", init, update, hyper, default_lr=0.01,
                      kind="ema_momentum" if form == "ema" else "heavy_ball")
+    return add_weight_decay(core, weight_decay)
 
 
 def nesterov(beta: PerConfig = 0.9, weight_decay: PerConfig = 0.0) -> Optimizer:
     """Nesterov momentum as ``torch.optim.SGD(momentum=β, nesterov=True)``: b ← βb + g; θ ← θ − α(g + βb)."""
     beta_arr = _hyper(beta, "beta", 0.0, 1.0, high_open=True)
-    wd_arr = _hyper(weight_decay, "weight_decay")
     b = _col(beta_arr)
-    wd = None if np.all(wd_arr == 0) else _col(wd_arr)
-    hyper = {"beta": beta_arr, "weight_decay": wd_arr}
 
     def init(params):
-        _check_k(hyper, params.shape[0])
-        return (np.zeros_like(params), 0)
+        _check_k({"beta": beta_arr}, params.shape[0])
+        return MomentumState(np.zeros_like(params), 0)
 
     def update(grads, state, params, lr):
         v, t = state
-        g = _decayed(grads, params, wd)
-        v = g.copy() if t == 0 else b * v + g
-        return -lr[:, None] * (g + b * v), (v, t + 1)
+        v = grads.copy() if t == 0 else b * v + grads
+        return -lr[:, None] * (grads + b * v), MomentumState(v, t + 1)
 
-    return Optimizer("nesterov", init, update, hyper, default_lr=0.01, kind="nesterov")
+    core = Optimizer("nesterov", init, update, {"beta": beta_arr}, default_lr=0.01, kind="nesterov")
+    return add_weight_decay(core, weight_decay)
 
 
 def adagrad(eps: PerConfig = 1e-10, lr_decay: PerConfig = 0.0, initial_accumulator_value: PerConfig = 0.0,
@@ -163,23 +212,21 @@ def adagrad(eps: PerConfig = 1e-10, lr_decay: PerConfig = 0.0, initial_accumulat
     eps_arr = _hyper(eps, "eps")
     decay_arr = _hyper(lr_decay, "lr_decay")
     init_arr = _hyper(initial_accumulator_value, "initial_accumulator_value")
-    wd_arr = _hyper(weight_decay, "weight_decay")
     e, decay, acc0 = _col(eps_arr), _col(decay_arr), _col(init_arr)
-    wd = None if np.all(wd_arr == 0) else _col(wd_arr)
-    hyper = {"eps": eps_arr, "lr_decay": decay_arr, "initial_accumulator_value": init_arr, "weight_decay": wd_arr}
+    hyper = {"eps": eps_arr, "lr_decay": decay_arr, "initial_accumulator_value": init_arr}
 
     def init(params):
         _check_k(hyper, params.shape[0])
-        return (np.zeros_like(params) + acc0, 0)
+        return AdagradState(np.zeros_like(params) + acc0, 0)
 
     def update(grads, state, params, lr):
         s, t = state
-        g = _decayed(grads, params, wd)
         clr = lr[:, None] / (1.0 + t * decay)
-        s = s + g * g
-        return -clr * g / (np.sqrt(s) + e), (s, t + 1)
+        s = s + grads * grads
+        return -clr * grads / (np.sqrt(s) + e), AdagradState(s, t + 1)
 
-    return Optimizer("adagrad", init, update, hyper, default_lr=0.01, kind="adaptive")
+    return add_weight_decay(Optimizer("adagrad", init, update, hyper, default_lr=0.01, kind="adaptive"),
+                            weight_decay)
 
 
 def rmsprop(alpha: PerConfig = 0.99, eps: PerConfig = 1e-8, momentum: PerConfig = 0.0, centered: bool = False,
@@ -189,81 +236,71 @@ def rmsprop(alpha: PerConfig = 0.99, eps: PerConfig = 1e-8, momentum: PerConfig 
     alpha_arr = _hyper(alpha, "alpha", 0.0, 1.0, high_open=True)
     eps_arr = _hyper(eps, "eps")
     mom_arr = _hyper(momentum, "momentum", 0.0, 1.0, high_open=True)
-    wd_arr = _hyper(weight_decay, "weight_decay")
     a, e, mu = _col(alpha_arr), _col(eps_arr), _col(mom_arr)
     use_momentum = bool(np.any(mom_arr != 0))
-    wd = None if np.all(wd_arr == 0) else _col(wd_arr)
-    hyper = {"alpha": alpha_arr, "eps": eps_arr, "momentum": mom_arr, "weight_decay": wd_arr}
+    hyper = {"alpha": alpha_arr, "eps": eps_arr, "momentum": mom_arr}
 
     def init(params):
         _check_k(hyper, params.shape[0])
         zeros = np.zeros_like(params)
-        return (zeros, zeros, zeros)
+        return RMSPropState(zeros, zeros, zeros)
 
     def update(grads, state, params, lr):
         s, gbar, buf = state
-        g = _decayed(grads, params, wd)
-        s = a * s + (1.0 - a) * g * g
+        s = a * s + (1.0 - a) * grads * grads
         if centered:
-            gbar = a * gbar + (1.0 - a) * g
+            gbar = a * gbar + (1.0 - a) * grads
             denom = np.sqrt(s - gbar * gbar) + e
         else:
             denom = np.sqrt(s) + e
         if use_momentum:
-            buf = mu * buf + g / denom
-            return -lr[:, None] * buf, (s, gbar, buf)
-        return -lr[:, None] * g / denom, (s, gbar, buf)
+            buf = mu * buf + grads / denom
+            return -lr[:, None] * buf, RMSPropState(s, gbar, buf)
+        return -lr[:, None] * grads / denom, RMSPropState(s, gbar, buf)
 
     name = "rmsprop[centered]" if centered else "rmsprop"
-    return Optimizer(name, init, update, hyper, default_lr=0.01, kind="adaptive")
+    return add_weight_decay(Optimizer(name, init, update, hyper, default_lr=0.01, kind="adaptive"), weight_decay)
 
 
-def _adam(name, beta1, beta2, eps, weight_decay, amsgrad, decoupled) -> Optimizer:
+def _adam(name, beta1, beta2, eps, amsgrad) -> Optimizer:
+    """Adam's own step (weight decay is put around it by :func:`adam` and :func:`adamw`)."""
     b1_arr = _hyper(beta1, "beta1", 0.0, 1.0, high_open=True)
     b2_arr = _hyper(beta2, "beta2", 0.0, 1.0, high_open=True)
     eps_arr = _hyper(eps, "eps")
-    wd_arr = _hyper(weight_decay, "weight_decay")
     b1, b2, e = _col(b1_arr), _col(b2_arr), _col(eps_arr)
-    wd = None if np.all(wd_arr == 0) else _col(wd_arr)
-    hyper = {"beta1": b1_arr, "beta2": b2_arr, "eps": eps_arr, "weight_decay": wd_arr}
+    hyper = {"beta1": b1_arr, "beta2": b2_arr, "eps": eps_arr}
 
     def init(params):
         _check_k(hyper, params.shape[0])
         zeros = np.zeros_like(params)
-        return (zeros, zeros, zeros, 0)
+        return AdamState(zeros, zeros, zeros, 0)
 
     def update(grads, state, params, lr):
         m, v, vmax, t = state
         t += 1
-        lr = lr[:, None]
-        g = grads if decoupled else _decayed(grads, params, wd)
-        m = b1 * m + (1.0 - b1) * g
-        v = b2 * v + (1.0 - b2) * g * g
+        m = b1 * m + (1.0 - b1) * grads
+        v = b2 * v + (1.0 - b2) * grads * grads
         if amsgrad:
             vmax = np.maximum(vmax, v)
         # m̂/(√v̂ + ε) with m̂ = m/(1−β₁ᵗ), v̂ = v/(1−β₂ᵗ), arranged as torch.optim.Adam does
         denom = np.sqrt(vmax if amsgrad else v) / (1.0 - b2 ** t) ** 0.5 + e
-        step = -(lr / (1.0 - b1 ** t)) * m / denom
-        if decoupled and wd is not None:
-            step = step - lr * wd * params
-        return step, (m, v, vmax, t)
+        return -(lr[:, None] / (1.0 - b1 ** t)) * m / denom, AdamState(m, v, vmax, t)
 
-    if amsgrad:
-        name += "[amsgrad]"
-    return Optimizer(name, init, update, hyper, default_lr=0.001, kind="adaptive")
+    return Optimizer(name + ("[amsgrad]" if amsgrad else ""), init, update, hyper, default_lr=0.001, kind="adaptive")
 
 
 def adam(beta1: PerConfig = 0.9, beta2: PerConfig = 0.999, eps: PerConfig = 1e-8, weight_decay: PerConfig = 0.0,
          amsgrad: bool = False) -> Optimizer:
     """Adam with bias correction: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − α·m̂/(√v̂ + ε).
-    Defaults α=0.001, β₁=0.9, β₂=0.999, ε=1e-8 as in the course and in ``torch.optim.Adam``."""
-    return _adam("adam", beta1, beta2, eps, weight_decay, amsgrad, decoupled=False)
+    Defaults α=0.001, β₁=0.9, β₂=0.999, ε=1e-8 as in the course and in ``torch.optim.Adam`` (weight decay as an L2
+    term, as there)."""
+    return add_weight_decay(_adam("adam", beta1, beta2, eps, amsgrad), weight_decay)
 
 
 def adamw(beta1: PerConfig = 0.9, beta2: PerConfig = 0.999, eps: PerConfig = 1e-8, weight_decay: PerConfig = 0.01,
           amsgrad: bool = False) -> Optimizer:
     """AdamW: Adam with decoupled weight decay θ ← θ − αλθ, as ``torch.optim.AdamW`` (default λ = 0.01)."""
-    return _adam("adamw", beta1, beta2, eps, weight_decay, amsgrad, decoupled=True)
+    return add_weight_decay(_adam("adamw", beta1, beta2, eps, amsgrad), weight_decay, decoupled=True)
 
 
 OPTIMIZERS = {"gd": gd, "sgd": gd, "momentum": momentum, "nesterov": nesterov, "adagrad": adagrad,

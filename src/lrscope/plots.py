@@ -10,6 +10,21 @@ import numpy as np
 VERDICT_COLORS = {"converged": "#2ca02c", "slow": "#ff7f0e", "oscillating": "#9467bd", "diverged": "#d62728"}
 
 
+def window(objective, paths) -> tuple[np.ndarray, np.ndarray]:
+    """The box a picture of the paths shows (lower and upper corner): the paths' finite points from their 1st to
+    99th percentile (one wild step does not shrink the rest to a dot), the start and the minimum, padded by 15%.
+    The one framing for the static plots and the explorer."""
+    paths = np.asarray(paths, dtype=np.float64).reshape(-1, objective.dim)
+    pts = paths[np.all(np.isfinite(paths), axis=1)]
+    x0 = objective.x0
+    ref = objective.minimizer if objective.minimizer is not None else x0
+    core = np.vstack([pts, x0[None], np.asarray(ref)[None]])
+    lo, hi = np.percentile(core, 1, axis=0), np.percentile(core, 99, axis=0)
+    lo, hi = np.minimum(lo, np.minimum(x0, ref)), np.maximum(hi, np.maximum(x0, ref))
+    pad = 0.15 * np.maximum(hi - lo, 1e-3)
+    return lo - pad, hi + pad
+
+
 def _pyplot():
     try:
         import matplotlib
@@ -67,14 +82,8 @@ def plot_trajectories(result, ax=None, grid: int = 200):
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 5))
     paths = result.params
-    pts = paths[np.all(np.isfinite(paths), axis=2)]
     x0 = result.objective.x0
-    ref = result.objective.minimizer if result.objective.minimizer is not None else x0
-    core = np.vstack([pts, x0[None], np.asarray(ref)[None]])
-    lo, hi = np.percentile(core, 2, axis=0), np.percentile(core, 98, axis=0)
-    lo, hi = np.minimum(lo, np.minimum(x0, ref)), np.maximum(hi, np.maximum(x0, ref))
-    pad = 0.15 * np.maximum(hi - lo, 1e-3)
-    lo, hi = lo - pad, hi + pad
+    lo, hi = window(result.objective, paths)
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid))
     with np.errstate(all="ignore"):
         z = result.objective.value(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)

@@ -21,6 +21,7 @@ from typing import Callable
 import numpy as np
 
 from .checks import integer
+from .jsonable import numbers
 from .objectives.base import Objective, as_batch
 from .optim import Optimizer, gd
 from .schedules import PlateauSchedule, Schedule
@@ -111,17 +112,14 @@ class SweepResult:
         """Everything as plain Python (for JSON): per configuration the hyperparameters, losses, LR and parameters
         per step, and the verdict."""
 
-        def clean(a):
-            return [None if not np.isfinite(x) else float(x) for x in np.ravel(a)]
-
         configs = []
         for k in range(self.K):
-            entry = {"hyperparams": self.config(k), "losses": clean(self.losses[k]), "lr": clean(self.lr_used[k]),
-                     "grad_norms": clean(self.grad_norms[k]),
+            entry = {"hyperparams": self.config(k), "losses": numbers(self.losses[k]), "lr": numbers(self.lr_used[k]),
+                     "grad_norms": numbers(self.grad_norms[k]),
                      "diverged_at": None if self.diverged_at[k] < 0 else int(self.diverged_at[k]),
                      "verdict": self.verdicts[k].to_dict() if self.verdicts else None}
             if include_params and self.params is not None:
-                entry["params"] = [clean(p) for p in self.params[k]]
+                entry["params"] = [numbers(p) for p in self.params[k]]
             configs.append(entry)
         return {"objective": self.objective.name, "variables": list(self.objective.variables),
                 "optimizer": repr(self.optimizer), "schedule": repr(self.schedule) if self.schedule else "constant",

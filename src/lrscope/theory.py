@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigsh
 
+from .jsonable import number
 from .objectives.base import Objective, as_point
 
 DENSE_LIMIT = 400          # dimensions up to which a Hessian is built and decomposed exactly
@@ -100,11 +101,9 @@ class Analysis:
 
     def to_dict(self) -> dict:
         """Plain values for JSON; an infinite quantity (no bound, condition of a flat direction) is None."""
-        def finite(x):
-            return float(x) if np.isfinite(x) else None
         return {"L": self.L, "mu": self.mu, "exact": self.exact, "where": self.where, "method": self.method,
-                "stable_below": finite(self.stable_below), "optimal": finite(self.optimal),
-                "condition": finite(self.condition), "summary": self.summary()}
+                "stable_below": number(self.stable_below), "optimal": number(self.optimal),
+                "condition": number(self.condition), "summary": self.summary()}
 
 
 BOUND_NAMES = {"gd": "2/L", "ema_momentum": "2(1+β)/((1-β)L)", "heavy_ball": "2(1+β)/((1-τ)L)",

@@ -7,7 +7,6 @@ import json
 import os
 import sys
 
-import numpy as np
 
 from .. import objectives, plan, theory
 from ..api import sweep

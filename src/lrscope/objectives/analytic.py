@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import Objective, as_batch, as_point
+from .base import Objective, as_point
 from .expression import FormulaObjective
 
 

@@ -19,8 +19,10 @@ import numpy as np
 import torch
 
 from ..checks import integer
-from ..finder import (EDGE, FindResult, Tally, above_the_start_bound, check_plan, read_curve, run_score, smooth,
-                      verification_steps, verify_candidates)
+from ..diagnose import smooth
+from ..finder.range_test import DivergenceStop, FindResult, check_plan
+from ..finder.rules import read_curve
+from ..finder.verify import EDGE, Tally, above_the_start_bound, run_score, verification_steps, verify_candidates
 from ._state import preserved_state, trainable_parameters
 from .optimizers import stability_limit
 from .sharpness import sharpness
@@ -138,7 +140,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         bound = None if lam is None else stability_limit(optimizer, lam)
 
         # 1. the range test
-        raw, used, avg, best = [], 0, 0.0, math.inf
+        raw, used, stop = [], 0, DivergenceStop(beta, diverge_factor)
         for t, lr in enumerate(ramp):
             trainer.set_lr(float(lr))
             loss = trainer.step()
@@ -150,13 +152,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                 raise ValueError("model: the loss is not finite at the first step: the problem is not the "
                                  "learning rate (check the data, the model and the loss function)")
             raw.append(loss)
-            if not math.isfinite(loss):
-                break
-            avg = beta * avg + (1 - beta) * loss
-            s = avg / (1 - beta ** (t + 1))
-            best = min(best, s)
-            if t > 5 and ((best > 0 and s > diverge_factor * best) or
-                          (best <= 0 and s - best > (diverge_factor - 1) * abs(raw[0] - best))):
+            if stop(t, loss):
                 break
     raw = np.asarray(raw, dtype=np.float64)
     curve = smooth(np.where(np.isfinite(raw), raw, np.nan), beta)

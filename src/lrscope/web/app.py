@@ -21,7 +21,8 @@ from pydantic import BaseModel, Field
 from .. import __version__, objectives, plan
 from ..api import sweep
 from ..finder import find
-from ..plots import VERDICT_COLORS
+from ..jsonable import numbers
+from ..plots import VERDICT_COLORS, window
 
 MAX_CONFIGS = 32
 MAX_STEPS = 5000
@@ -139,20 +140,8 @@ def _thin(n: int) -> np.ndarray:
 
 
 def _clean(a, digits: int = 7) -> list:
-    """Numbers for JSON: rounded to ``digits`` significant digits (the page draws, it does not compute), NaN and
-    infinities as null."""
-    a = np.asarray(a, dtype=np.float64).ravel()
-    finite = np.isfinite(a)
-    with np.errstate(all="ignore"):
-        magnitude = np.floor(np.log10(np.where(finite & (a != 0), np.abs(a), 1.0)))
-        scale = 10.0 ** (digits - 1 - magnitude)
-        rounded = np.where(finite, np.round(a * scale) / scale, 0.0)
-    rounded = np.where(np.isfinite(rounded), rounded, a)       # extreme magnitudes: keep as they are
-    if finite.all():
-        return rounded.tolist()
-    out = rounded.astype(object)
-    out[~finite] = None
-    return out.tolist()
+    """Numbers for the page: 7 significant digits (it draws, it does not compute), null where not finite."""
+    return numbers(a, digits)
 
 
 def landscape(obj, res) -> dict | None:
@@ -160,13 +149,7 @@ def landscape(obj, res) -> dict | None:
     if res.params is None or obj.dim > 2:
         return None
     shown = res.params if obj.dim == 2 else res.params[:, :TABLE_STEPS]     # 1-D: the first iterates are drawn
-    pts = shown[np.all(np.isfinite(shown), axis=2)]
-    ref = obj.minimizer if obj.minimizer is not None else obj.x0
-    core = np.vstack([pts, obj.x0[None], np.asarray(ref)[None]])
-    lo, hi = np.percentile(core, 1, axis=0), np.percentile(core, 99, axis=0)
-    lo, hi = np.minimum(lo, np.minimum(obj.x0, ref)), np.maximum(hi, np.maximum(obj.x0, ref))
-    pad = 0.15 * np.maximum(hi - lo, 1e-3)
-    lo, hi = lo - pad, hi + pad
+    lo, hi = window(obj, shown)
     with np.errstate(all="ignore"):
         if obj.dim == 1:
             xs = np.linspace(lo[0], hi[0], 300)

@@ -1,0 +1,20 @@
+"""The LR range test with a verified suggestion (see :mod:`lrscope.finder.core` for the whole story).
+
+``rules`` reads a range-test curve, ``verify`` is the verification shared with ``lrscope.torch.lr_find``,
+``range_test`` holds what both paths share of the test itself (settings, stop rule, result), ``core`` is ``find`` on
+lrscope's own objectives.
+"""
+
+from ..diagnose import smooth
+from .core import _Runs, find
+from .range_test import BUDGET_FINAL, BUDGET_FIRST, FINAL_FACTOR, DivergenceStop, FindResult, check_plan, ramp
+from .rules import MERGE, min_over_ten, read_curve, steepest, valley
+from .verify import (EDGE, EXACT_TIE, EXTEND, FAIL_RATIO, MAX_PROBES, TIE, Tally, Verification, above_the_start_bound,
+                     clearly_better, finalist_count, may_settle, much_worse, run_score, verification_steps,
+                     verify_candidates)
+
+__all__ = ["find", "FindResult", "DivergenceStop", "check_plan", "ramp", "read_curve", "steepest", "valley",
+           "min_over_ten", "verify_candidates", "Verification", "Tally", "verification_steps", "finalist_count",
+           "run_score", "clearly_better", "much_worse", "may_settle", "above_the_start_bound", "smooth", "MERGE",
+           "EDGE", "EXACT_TIE", "EXTEND", "FAIL_RATIO", "MAX_PROBES", "TIE", "FINAL_FACTOR", "BUDGET_FIRST",
+           "BUDGET_FINAL", "_Runs"]

@@ -1,0 +1,223 @@
+"""The LR range test, with a suggestion that is checked before it is given.
+
+The classic test (Smith 2015; torch-lr-finder, fastai's ``lr_find``) raises α exponentially from tiny to huge over
+a few hundred steps and reads a learning rate off the loss curve: the steepest descent, the middle of the longest
+valley, or the minimum divided by 10. Each rule reads one noisy curve, so each can be far off. lrscope does three
+things more:
+
+1. **a band, not one curve** -- on data sets the test runs with several sample orders (seeds) and the curves are
+   smoothed (debiased EMA) and averaged, so a lucky or unlucky batch does not move the pick;
+2. **verification** -- the rules' picks and a log grid below the loss minimum are then trained for a short budget,
+   all at once in one vectorized sweep with the same batches; the best third -- ranked by the lowest loss of the
+   last third of their run, so a run caught in a spike it may recover from is not thrown out -- go on 4× as long
+   (successive halving: a short run flatters a rate that is fast at first and unstable later; ``budget``, the steps
+   you will train for, sizes both rounds; runs go on from where they stopped rather than start again), and the one
+   that lowers the loss most is recommended (of rates that tie, the smallest: within 3% on mini-batches, where the
+   difference is noise, 0.1% on full batches) -- unless twice that rate already fails, in which case it sits at the
+   edge of stability and lrscope backs off to half of it, and checks that rate the same way; a double that does
+   clearly better is taken instead. The double is read off a finalist near it where there is one; otherwise it is
+   trained (two probes at most, skipped where theory gives the exact bound: GD on quadratics). A double above
+   2/λ_max at the start that did no better but has not blown up may be in a catapult (it overshoots while the
+   curvature falls, then settles and wins: raw logistic regression): the two are trained on to 1.5× the length
+   before lrscope judges. The finalists whose result is close to the best give the interval. The same
+   :func:`verify_candidates` serves ``lrscope.torch.lr_find``;
+3. **a sanity cap** -- for gradient descent and momentum, a candidate above the stability bound 2/λ_max at the start
+   is recommended only if it is not clearly above (×1.5) the bound measured where its own verification run ended:
+   the curvature often falls along the path (logistic regression), and gradient descent that sits at the edge of
+   stability there (local 2/λ_max ≈ α, Cohen et al. 2021) keeps training; one far above it is blowing up.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import theory as _theory
+from ..checks import integer
+from ..diagnose import smooth
+from ..objectives.base import Objective
+from ..optim import Optimizer, gd, select_state, stack_states
+from ..run import run
+from .range_test import DivergenceStop, FindResult, check_plan, ramp
+from .rules import read_curve
+from .verify import (EDGE, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, run_score, verification_steps,
+                     verify_candidates)
+
+
+def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
+         steps: int = 100, mode: str = "exp", batch_size: int | None = None, seeds: int = 3, beta: float = 0.9,
+         diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
+         final_steps: int | None = None, budget: int | None = None, validation: Objective | None = None,
+         seed: int = 0, progress=None) -> FindResult:
+    """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
+
+    ``start``/``end``/``steps``/``mode``: the ramp (exponential by default). The test stops once the smoothed loss
+    exceeds ``diverge_factor`` × its best. On data sets ``batch_size`` rows per step and ``seeds`` sample orders;
+    ``verify_steps`` (default: a quarter of ``steps``) is the length of the first verification round; the best
+    third of the candidates then run ``final_steps`` (default 4 × ``verify_steps``). Which rate is best depends on
+    how long you train (a short run flatters rates that are fast at first and unstable later, and can miss one that
+    overshoots at first and wins later): give ``budget``, the number of steps you will train for, and the rounds
+    are sized from it (4% and 30% of it); the whole call then costs about twice the budget plus the range test.
+    ``validation``: an objective on held-out data with the same parameters (``ls.objectives.train_test``) -- the
+    curve and the verification are then read off its loss, so the pick is the rate that generalizes best.
+    """
+    if not isinstance(objective, Objective):
+        raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
+    optimizer = gd() if optimizer is None else optimizer
+    verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
+                                           budget)
+    integer(seeds, "seeds")
+    if validation is not None:
+        if not isinstance(validation, Objective):
+            raise TypeError(f"validation: expected an lrscope Objective, got {type(validation).__name__}")
+        if validation.dim != objective.dim:
+            raise ValueError(f"validation: {validation.name!r} has {validation.dim} parameters, the objective "
+                             f"{objective.dim}: it must be the same model on other data")
+    score = objective if validation is None else validation
+    if batch_size is not None and objective.n_samples is None:
+        raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
+    stochastic = batch_size is not None and objective.n_samples is not None and batch_size < objective.n_samples
+    n_seeds = seeds if stochastic else 1
+    schedule = ramp(float(start), float(end), steps, mode)
+
+    tally = Tally(progress, n_seeds * steps)       # the verification is planned once the candidates are known
+
+    # 1. the range test, once per sample order (seed), each stopped when its smoothed loss blows up
+    curves, used = [], 0
+    for s in range(n_seeds):
+        tracker = DivergenceStop(beta, diverge_factor)
+        res = run(objective, lrs=[start], optimizer=optimizer, steps=steps, schedule=schedule, batch_size=batch_size,
+                    seed=seed + s, eval_every=steps + 1, keep_params=validation is not None,
+                    stop=tracker, progress=lambda d, t, base=used: tally.at(base + d))
+        raw = res.batch_losses[0] if res.batch_losses is not None else res.losses[0, :-1]
+        if validation is not None:          # the held-out loss where each step started
+            with np.errstate(all="ignore"):
+                raw = np.asarray(validation.value(res.params[0, :-1]), dtype=np.float64)
+        used += res.steps
+        if not np.isfinite(raw[0]):
+            raise ValueError("objective: the loss is not finite at the start: the problem is not the learning rate")
+        curves.append(np.r_[raw, np.full(steps - raw.size, np.nan)])
+    losses = np.array(curves)
+    lrs = schedule(np.arange(steps), [start], steps)[:, 0]
+    smooths = np.array([smooth(np.where(np.isfinite(c), c, np.nan), beta) for c in losses])
+    # the band: average over seeds where all seeds are finite and below the blow-up
+    valid = np.all(np.isfinite(smooths), axis=0)
+    cut = int(np.argmin(valid)) if not valid.all() else steps
+    if cut < 5:
+        raise ValueError(f"start: the loss blows up within {cut} steps of the test; lower start (now {start:g})")
+    lrs_v, mean = lrs[:cut], smooths[:, :cut].mean(axis=0)
+    band = np.vstack([smooths[:, :cut].min(axis=0), smooths[:, :cut].max(axis=0)])
+    methods, cands, notes = read_curve(lrs_v, mean, start, end)
+    if validation is not None:
+        notes.append(f"the curve and the verification are read off the held-out loss ({validation.name})")
+
+    # 2. the sanity cap for optimizers whose stability theory is known
+    bound = None
+    if optimizer.kind != "adaptive":
+        try:
+            with np.errstate(all="ignore"):
+                limit = _theory.analyze(objective).stability_limit(optimizer)
+            bound = None if limit is None else float(np.min(limit))
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
+            bound = None
+
+    # 3. verification: the candidates trained at once on the same batches
+    if not verify:
+        tally.finish()
+        suggestion = float(methods["valley"] or methods["min/10"])
+        methods["lrscope"] = suggestion
+        return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
+                          np.full(cands.size, np.nan), bound, used, objective.name, notes)
+    exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
+    probes = 0 if exact else MAX_PROBES
+    tally.at(used)
+    tally.replan(verification_steps(cands.size, verify_steps, final_steps, probes))
+
+    runs = _Runs(objective, optimizer, batch_size, seed)
+
+    def train(rates, n_steps, final_round):
+        base = tally.done
+        histories, ends, spent = runs.train(rates, n_steps, lambda d: tally.at(base + d))
+        losses = np.array([run_score(h, not final_round) for h in histories])
+        if validation is not None:          # held-out loss where each run ended
+            with np.errstate(all="ignore"):
+                held_out = np.asarray(validation.value(ends), dtype=np.float64)
+            losses = np.where(np.isfinite(losses) & np.isfinite(held_out), held_out, np.inf)
+        tally.at(base + spent)
+        capped = np.zeros(rates.size, dtype=bool)
+        if final_round and bound is not None:
+            for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * bound)):
+                limit = _limit_at(objective, optimizer, ends[k])
+                capped[k] = limit is None or rates[k] >= EDGE * limit    # blowing up where its run ended
+        return losses, spent, capped
+
+    with np.errstate(all="ignore"):
+        f0 = float(score.value(objective.x0)[0])
+    v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective",
+                          bound=bound, tie=TIE if stochastic else EXACT_TIE)
+    used += v.steps_used
+    notes += v.notes
+    tally.finish()
+    notes += above_the_start_bound(v.suggestion, bound)
+    methods["lrscope"] = v.suggestion
+    return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
+                      used, objective.name, notes, v.finalists, v.final, v.finalist_steps)
+
+
+class _Run(NamedTuple):
+    """One verification run so far: its steps, where it is, the optimizer's state there, its loss at every step."""
+
+    steps: int
+    params: np.ndarray
+    state: object
+    losses: np.ndarray
+
+
+class _Runs:
+    """The verification's training runs, each of which can go on: asked for a rate after ``steps`` steps, a run
+    that already went part of the way continues from where it stopped (its parameters, optimizer state and place
+    in the batch order: the numbers of one long run) instead of starting again, so a longer round costs only the
+    steps it adds. Runs that start from the same step go in one vectorized sweep with the same batches."""
+
+    def __init__(self, objective, optimizer, batch_size, seed):
+        self.objective, self.optimizer, self.batch_size, self.seed = objective, optimizer, batch_size, seed
+        self.runs = {}         # rate -> _Run
+
+    def train(self, rates, steps, progress=None):
+        """Each rate's losses over its first ``steps`` steps, its parameters there, and the steps spent."""
+        rates = np.asarray(rates, dtype=np.float64)
+        done = np.array([self.runs[r].steps if r in self.runs and self.runs[r].steps <= steps else 0 for r in rates])
+        spent = 0
+        for start in np.unique(done):
+            group = rates[done == start]
+            if start == steps:
+                continue
+            if start == 0:
+                x0, state = None, None
+            else:
+                x0 = np.array([self.runs[r].params for r in group])
+                state = stack_states([self.runs[r].state for r in group])
+            res = run(self.objective, lrs=group, optimizer=self.optimizer, steps=steps - start,
+                        batch_size=self.batch_size, seed=self.seed, x0=x0, state=state, start_step=start,
+                        keep_params=False,
+                        progress=None if progress is None else
+                        lambda d, t, base=spent, k=group.size: progress(base + d * k))
+            spent += int(steps - start) * group.size
+            for k, r in enumerate(group):
+                before = self.runs[r].losses[:-1] if start else np.empty(0)
+                self.runs[r] = _Run(steps, res.final_params[k], select_state(res.final_state, k),
+                                    np.r_[before, res.losses[k]])
+        return [self.runs[r].losses for r in rates], np.array([self.runs[r].params for r in rates]), spent
+
+
+def _limit_at(objective, optimizer, point) -> float | None:
+    """The optimizer's stability bound from the curvature at ``point`` (None if it cannot be measured)."""
+    if not np.all(np.isfinite(point)):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            limit = _theory.analyze(objective, at=point).stability_limit(optimizer)
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
+        return None
+    return None if limit is None else float(np.min(limit))

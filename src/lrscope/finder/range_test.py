@@ -1,0 +1,126 @@
+"""What the range test is, for core objectives and torch models alike: its settings (:func:`check_plan`), the ramp,
+the stop rule (:class:`DivergenceStop`) and the result (:class:`FindResult`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..checks import integer
+from ..diagnose import DebiasedAverage
+from ..jsonable import number, numbers
+from ..schedules import Schedule
+
+FINAL_FACTOR = 4            # the finalists' verification runs are this many times longer than the first round
+BUDGET_FIRST = 0.04         # with a training budget: the first round's length, as a share of it
+BUDGET_FINAL = 0.3          # ... and the finalists' (the rate that wins 30% of the way usually wins at the end)
+
+
+@dataclass
+class FindResult:
+    """The range test and the recommendation.
+
+    ``lrs`` the learning rate of each step of the test; ``losses`` (seeds, steps) the raw loss of each step;
+    ``smoothed`` the debiased-EMA curve averaged over seeds (``band`` its spread: min and max over seeds);
+    ``methods`` what each rule suggests; ``suggestion`` the verified pick and ``interval`` the range of learning rates
+    that trained almost as well; ``candidates`` and ``candidate_losses`` the first verification round (the lowest
+    loss of each run's last third), ``finalists``, ``finalist_losses`` (where each run ended) and ``finalist_steps``
+    (how long each was trained) the second, longer round among the best third and the margin check's runs;
+    ``bound`` the stability bound used as a cap (None if not applicable); ``steps_used`` the compute in training
+    steps.
+    """
+
+    lrs: np.ndarray
+    losses: np.ndarray
+    smoothed: np.ndarray
+    band: np.ndarray
+    methods: dict
+    suggestion: float
+    interval: tuple
+    candidates: np.ndarray
+    candidate_losses: np.ndarray
+    bound: float | None
+    steps_used: int
+    objective_name: str = ""
+    notes: list = field(default_factory=list)
+    finalists: np.ndarray | None = None
+    finalist_losses: np.ndarray | None = None
+    finalist_steps: np.ndarray | None = None
+
+    def to_dict(self) -> dict:
+        return {"objective": self.objective_name, "lrs": numbers(self.lrs), "smoothed": numbers(self.smoothed),
+                "losses": [numbers(r) for r in self.losses], "methods": {k: number(v) for k, v in self.methods.items()},
+                "suggestion": self.suggestion, "interval": list(self.interval), "bound": self.bound,
+                "candidates": numbers(self.candidates), "candidate_losses": numbers(self.candidate_losses),
+                "finalists": None if self.finalists is None else numbers(self.finalists),
+                "finalist_losses": None if self.finalist_losses is None else numbers(self.finalist_losses),
+                "finalist_steps": None if self.finalist_steps is None else [int(n) for n in self.finalist_steps],
+                "steps_used": self.steps_used, "notes": self.notes}
+
+    def plot(self, ax=None, path: str | None = None):
+        """The range-test curve with its band, each rule's pick, the 2/L bound when known and the verified pick."""
+        from ..plots import plot_range_test
+        return plot_range_test(self, ax=ax, path=path)
+
+
+def ramp(start: float, end: float, steps: int, mode: str) -> Schedule:
+    """The test's schedule: α_t from ``start`` to ``end`` over ``steps`` steps, exponentially or linearly."""
+    ratio = end / start
+
+    def fn(t, base, total):
+        frac = t / max(steps - 1, 1)
+        if mode == "exp":
+            return base * ratio ** frac
+        return base * (1.0 + (ratio - 1.0) * frac)
+
+    return Schedule(f"range_test[{mode}]", fn, {"start": start, "end": end, "steps": steps})
+
+
+def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, diverge_factor=4.0, budget=None):
+    """Check the range test's settings (shared by ``find`` and ``lrscope.torch.lr_find``); fill in the defaults of
+    the verification rounds: from ``budget`` (the steps the user will train for) when given -- 4% of it (at least
+    5), then 30% of it for the finalists --, else a quarter of ``steps`` (at least 10), then 4× that."""
+    for name, value in (("start", start), ("end", end)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"{name}: must be a number > 0, got {value!r}")
+    if start >= end:
+        raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")
+    if mode not in ("exp", "linear"):
+        raise ValueError(f"mode: expected 'exp' or 'linear', got {mode!r}")
+    steps = integer(steps, "steps", 5)
+    if not 0 <= beta < 1:
+        raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
+    if not diverge_factor > 1:
+        raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
+    budget = None if budget is None else integer(budget, "budget", 1)
+    if verify_steps is None:
+        verify_steps = max(10, steps // 4) if budget is None else max(5, round(BUDGET_FIRST * budget))
+    verify_steps = integer(verify_steps, "verify_steps", 1)
+    if final_steps is None:
+        final_steps = FINAL_FACTOR * verify_steps if budget is None else max(verify_steps,
+                                                                             round(BUDGET_FINAL * budget))
+    final_steps = integer(final_steps, "final_steps", 1)
+    return verify_steps, final_steps
+
+
+class DivergenceStop:
+    """The range test's stop rule (core and torch alike): stop once the smoothed loss (:class:`DebiasedAverage`)
+    exceeds ``factor`` × its best so far -- for losses that can be negative, once it rose ``factor − 1`` times the
+    distance from the first smoothed value to the best -- or a loss is not finite; never in the first 5 steps."""
+
+    def __init__(self, beta: float, factor: float):
+        self.average, self.factor, self.best, self.first = DebiasedAverage(beta), factor, np.inf, None
+
+    def __call__(self, t: int, loss) -> bool:
+        x = float(np.asarray(loss).ravel()[0])
+        if not np.isfinite(x):
+            return True
+        s = self.average.add(x)
+        self.first = s if self.first is None else self.first
+        self.best = min(self.best, s)
+        if self.average.count <= 5:
+            return False
+        if self.best > 0:          # as torch-lr-finder: a multiple of the best loss
+            return s > self.factor * self.best
+        return s - self.best > (self.factor - 1) * max(self.first - self.best, 1e-12)

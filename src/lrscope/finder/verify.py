@@ -1,0 +1,261 @@
+"""The verification shared by ``ls.find`` and ``lrscope.torch.lr_find``: successive halving over the candidates, then
+a margin check at the edge of stability (see :func:`verify_candidates`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_PROBES = 2              # doublings tried above the winner of the finalists' round
+EXTEND = 1.5                # a catapult's check: pick and double trained on to this many times the finalists' length
+EDGE = 1.5                  # a run whose rate is this far above the bound 2/λ_max where it ended is blowing up
+FAIL_RATIO = 3              # a double whose loss ends this many times the pick's has failed (losses near 0: a ratio)
+TIE = 0.03                  # mini-batch verification losses within this fraction of each other are a tie (noise):
+                            # the smaller rate wins
+EXACT_TIE = 1e-3            # ... and full-batch ones (no noise: only differences too small to matter tie)
+
+
+@dataclass
+class Verification:
+    """What :func:`verify_candidates` found: the pick, the range that trained almost as well, both rounds, the
+    compute."""
+
+    suggestion: float
+    interval: tuple
+    first: np.ndarray
+    finalists: np.ndarray
+    final: np.ndarray
+    steps_used: int
+    notes: list
+    finalist_steps: np.ndarray | None = None
+
+
+def finalist_count(n_cands: int) -> int:
+    """How many candidates go on to the second round: the best third, at least two."""
+    return max(2, -(-n_cands // 3))
+
+
+def verification_steps(n_cands: int, verify_steps: int, final_steps: int, probes: int = MAX_PROBES) -> int:
+    """The training steps :func:`verify_candidates` plans for (the probes and the catapult check may not be
+    needed; a trainer that goes on with its runs spends less)."""
+    return n_cands * verify_steps + (min(n_cands, finalist_count(n_cands)) + probes) * final_steps + \
+        round(2 * EXTEND * final_steps)
+
+
+class Tally:
+    """Training steps done against the planned total, reported to ``progress(done, total)`` (None: silent)."""
+
+    def __init__(self, progress, total: int):
+        self.progress, self.done, self.total = progress, 0, total
+
+    def replan(self, more: int):
+        """From here on, ``more`` steps at most (what was planned but not done so far is dropped)."""
+        self.total = self.done + more
+
+    def at(self, done: int):
+        self.done = max(self.done, done)
+        if self.progress is not None:
+            self.progress(self.done, max(self.total, self.done))
+
+    def add(self, n: int = 1):
+        self.at(self.done + n)
+
+    def finish(self):
+        """Done: the total becomes what was spent (probes not needed are dropped)."""
+        self.total = self.done
+        self.at(self.done)
+
+
+def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_loss: float,
+                      probes: int = MAX_PROBES, subject: str = "objective", bound: float | None = None,
+                      tie: float = TIE) -> Verification:
+    """Successive halving with a margin check -- the verification shared by ``find`` and ``lrscope.torch.lr_find``.
+
+    ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
+    (a trainer may go on with a run it already has: the steps spent are what it reports) and returns (losses, steps
+    spent, capped): a loss is inf where the run diverged; ``capped`` marks the runs that are unstable where they
+    ended (far above the stability bound there: the sanity cap) -- never recommended. ``subject`` names what is
+    trained in the error raised when every candidate diverges; ``bound`` is the stability bound 2/λ_max at the
+    start where it is known. Losses within ``tie`` (a fraction) of each other are equal, and the smaller rate wins:
+    the difference is noise, and the smaller rate is further from the edge (``TIE`` for mini-batch runs,
+    ``EXACT_TIE`` for full-batch ones).
+
+    1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
+       their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
+    2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
+    3. the margin check, with at most ``probes`` extra runs: the pick's double (a finalist when one lies near it,
+       else trained) -- if it fails, the pick sits at the edge of stability and longer training (sharpening) would
+       push it over, so lrscope backs off to the best rate at or below half of it, and checks that rate the same
+       way (its double may be the rate that just failed: back off again; with no run left, half the rate is taken
+       unverified rather than a rate at the edge); if the double does better (and is not capped), it is taken and
+       its own double looked at in turn (the first short round can eliminate a rate that overshoots at first and
+       settles later). Before a double above ``bound`` is judged worse (failed or just not better), one more look:
+       if it is still finite and not capped it may be in a catapult (it overshoots, the curvature falls, it
+       settles and wins: Lewkowycz et al. 2020) and only look worse for now -- pick and double are trained on to
+       ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that length.
+    """
+    first, used, _ = train(cands, verify_steps, False)
+    if not np.any(np.isfinite(first)):
+        raise ValueError(f"{subject}: every candidate learning rate diverged in verification; lower start or end")
+    n_final = min(int(np.isfinite(first).sum()), finalist_count(cands.size))
+    finalists = np.sort(cands[np.argsort(first)[:n_final]])
+    final, n, capped = train(finalists, final_steps, True)
+    used += n
+    if not np.any(np.isfinite(np.where(capped, np.inf, final))):   # every finalist failed: the first round decides
+        pick = float(cands[int(np.argmin(first))])
+        return Verification(pick, (pick, pick), first, finalists, np.where(capped, np.inf, final), used,
+                            ["every finalist failed the longer verification run; the pick is the first round's"],
+                            np.full(finalists.size, final_steps))
+    runs = _Verified(train, finalists, final, capped, final_steps, probes)
+    pick, notes, backing = _smallest_of_the_best(finalists, runs.usable(), tie), [], False
+    while True:
+        best = runs.loss(pick)
+        double = runs.near(2 * pick, pick * 1.0001, 2.5 * pick)     # a verified rate near the double: no new run
+        if double is None:
+            double = 2 * pick if runs.probe(2 * pick) else None
+        if double is None:
+            break
+        double_loss = runs.loss(double)
+        if (runs.horizon == final_steps and not clearly_better(double_loss, best, tie)
+                and may_settle(double, double_loss, runs.is_capped(double), bound)):
+            runs.extend(round(EXTEND * final_steps), [pick, double])
+            notes.append(f"{double:.3g} is above 2/λ_max = {bound:.3g} at the start and did no better than "
+                         f"{pick:.3g}, but it did not blow up: both trained on to {runs.horizon} steps before judging")
+            continue
+        if much_worse(double_loss, best, start_loss):
+            # the pick sits at the edge of stability: back off to the best verified rate at or below half of it
+            backed = runs.best_below(pick / 1.8)
+            if backed is None and runs.probe(pick / 2):
+                backed = pick / 2
+            if backed is None:      # no run left to check it: half the rate, unverified, rather than the edge
+                notes.append(f"backed off from {pick:.3g} to {pick / 2:.3g} without a verification run: "
+                             f"{double:.3g} already fails")
+                pick = pick / 2
+                break
+            notes.append(f"backed off from {pick:.3g} to {backed:.3g}: {double:.3g} already fails, so {pick:.3g} "
+                         f"is at the edge of stability")
+            pick, backing = backed, True       # and look at the backed-off rate's double in turn
+            continue
+        if backing or not clearly_better(double_loss, best, tie) or runs.is_capped(double):
+            break
+        pick = double           # the double does better: take it, and look at its double in turn
+    usable = runs.usable()
+    gain = start_loss - usable
+    good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
+    return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, runs.rates,
+                        usable, used + runs.used, notes, runs.lengths)
+
+
+class _Verified:
+    """The rates verified in the second round and the margin check: each one's loss where its run ended, whether
+    it is capped, and how long it ran (``lengths``); every comparison is made at ``horizon`` steps, and a rate that
+    ran shorter is trained on to it. ``used`` counts the steps trained here."""
+
+    def __init__(self, train, rates, losses, capped, final_steps: int, probes: int):
+        self.train, self.rates, self.losses, self.capped = train, rates, losses, capped
+        self.lengths = np.full(rates.size, final_steps)
+        self.horizon, self.probes_left, self.used = final_steps, probes, 0
+
+    def _index(self, rate) -> int:
+        return int(np.searchsorted(self.rates, rate))
+
+    def usable(self) -> np.ndarray:
+        """The losses, inf for a capped run (never recommended)."""
+        return np.where(self.capped, np.inf, self.losses)
+
+    def is_capped(self, rate) -> bool:
+        return bool(self.capped[self._index(rate)])
+
+    def near(self, rate, lo, hi):
+        """The verified rate in (lo, hi] nearest ``rate``, or None."""
+        inside = np.flatnonzero((self.rates > lo) & (self.rates <= hi))
+        if not inside.size:
+            return None
+        return float(self.rates[inside[int(np.argmin(np.abs(np.log(self.rates[inside] / rate))))]])
+
+    def best_below(self, limit):
+        """The verified, finite, uncapped rate at or below ``limit`` with the lowest loss, or None."""
+        below = np.flatnonzero((self.rates <= limit) & np.isfinite(self.losses) & ~self.capped)
+        return float(self.rates[below[int(np.argmin(self.losses[below]))]]) if below.size else None
+
+    def train_on(self, rates):
+        """Train ``rates`` to the current horizon (a verified rate is updated, a new one added)."""
+        losses, n, capped = self.train(np.asarray(rates, dtype=float), self.horizon, True)
+        self.used += n
+        for rate, value, cap in zip(rates, losses, capped):
+            k = self._index(rate)
+            if k < self.rates.size and self.rates[k] == rate:
+                self.losses[k], self.capped[k], self.lengths[k] = value, cap, self.horizon
+            else:
+                self.rates, self.losses = np.insert(self.rates, k, rate), np.insert(self.losses, k, value)
+                self.capped, self.lengths = np.insert(self.capped, k, cap), np.insert(self.lengths, k, self.horizon)
+
+    def probe(self, rate) -> bool:
+        """Train ``rate`` to the current horizon if a probe is left: True if it was."""
+        if self.probes_left <= 0:
+            return False
+        self.probes_left -= 1
+        self.train_on([rate])
+        return True
+
+    def loss(self, rate) -> float:
+        """``rate``'s loss at the current horizon (trained on to it if it ran shorter)."""
+        if self.lengths[self._index(rate)] < self.horizon:
+            self.train_on([rate])
+        return float(self.losses[self._index(rate)])
+
+    def extend(self, horizon: int, rates):
+        """From now on compare at ``horizon`` steps; train ``rates`` on to it."""
+        self.horizon = horizon
+        self.train_on(rates)
+
+
+def may_settle(rate: float, loss: float, capped: bool, bound: float | None) -> bool:
+    """Whether a run that did worse may only be in a catapult: above the start's 2/λ_max (it had to overshoot),
+    yet finite and not blowing up where it ended (the curvature fell under it)."""
+    return bound is not None and rate > bound and bool(np.isfinite(loss)) and not capped
+
+
+def run_score(losses, first_round: bool) -> float:
+    """What a verification run is judged by (inf if it diverged). After the short first round: the lowest loss of
+    its last third -- a run caught in a spike (a catapult, an oscillation at the edge of stability) that already
+    reached a low loss may well settle, and the longer round will tell. After a longer round: the mean of its last
+    tenth (robust to noise): where it ends is what counts."""
+    losses = np.asarray(losses, dtype=np.float64)
+    if losses.size == 0 or not np.all(np.isfinite(losses)):
+        return np.inf
+    if first_round:
+        return float(np.min(losses[-max(1, losses.size // 3):]))
+    return float(np.mean(losses[-max(1, losses.size // 10):]))
+
+
+def above_the_start_bound(pick: float, bound: float | None) -> list:
+    """The note (a list of at most one) for a pick above 2/λ_max at the start -- one that passed the sanity cap."""
+    if bound is None or not pick > bound:
+        return []
+    return [f"the pick {pick:.3g} is above 2/λ_max = {bound:.3g} at the start, but its verification run settled: "
+            f"the curvature fell along the path, and it trains at (not past) the edge of stability there"]
+
+
+def clearly_better(loss: float, than: float, tie: float = TIE) -> bool:
+    """Whether ``loss`` beats ``than`` by more than a tie (``tie`` of its size): mini-batch runs differ by noise."""
+    if not np.isfinite(than):
+        return bool(np.isfinite(loss))
+    return bool(loss < than - tie * abs(than))
+
+
+def _smallest_of_the_best(rates, losses, tie: float = TIE) -> float:
+    """The smallest rate whose loss ties with the lowest: among rates that train equally well, the one furthest
+    from the edge of stability (and the least at the mercy of one batch order)."""
+    best = float(np.min(losses))
+    return float(np.min(rates[~np.array([clearly_better(best, x, tie) for x in losses])]))
+
+
+def much_worse(doubled: float, best: float, start: float) -> bool:
+    """Whether training at twice a rate fails: it diverges, gives back half the gain, or ends ``FAIL_RATIO`` (3)
+    times higher -- where losses go towards 0 the ratio is what tells (Adam on a small CNN at 30% of its budget:
+    0.049 reached 0.073 and its double 0.416; at the full budget 0.049 was 1.6× worse than half of it)."""
+    if not np.isfinite(doubled):
+        return True
+    return doubled - best > 0.5 * max(start - best, 0.0) or (best > 0 and doubled > FAIL_RATIO * best)
