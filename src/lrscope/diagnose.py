@@ -71,9 +71,10 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
     """The verdict for one run from its loss curve ``losses`` (T+1 values, one per iterate).
 
     Optional evidence sharpens it: ``params`` (T+1, d) the path, ``grad_norms`` per step, ``final_lr`` the rate at
-    the end (a schedule may have shrunk it), ``best`` the lowest loss known (exact minimum or best of a sweep), ``lr`` the learning rate and ``bound``/``optimal`` from theory (the
-    largest stable α and the best constant α) for advice such as "α=1.1 > 2/L=1.0: lower it". ``steps``: the step
-    number of each point when the curve was recorded every few steps (the verdict then speaks in those steps).
+    the end (a schedule may have shrunk it), ``best`` the lowest loss known (exact minimum or best of a sweep),
+    ``lr`` the learning rate and ``bound``/``optimal`` from theory (the largest stable α and the best constant α) for
+    advice such as "α=1.1 > 2/L=1.0: lower it". ``steps``: the step number of each point when the curve was recorded
+    every few steps (the verdict then speaks in those steps).
     """
     losses = np.asarray(losses, dtype=np.float64)
     if losses.ndim != 1 or losses.size < 2:
