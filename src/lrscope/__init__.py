@@ -7,13 +7,13 @@
     ls.theory.analyze(obj)      # L=2, mu=2, stable_below=1.0, optimal=0.5
 """
 
-from . import diagnose, objectives, optim, schedules, theory
+from . import diagnose, objectives, optim, plan, run, schedules, theory
+from .api import sweep
 from .diagnose import Verdict
 from .finder import FindResult, find
-from .api import sweep
-from .run import SweepResult, run
+from .run import SweepResult
 from .theory import Analysis, analyze
 
 __version__ = "0.1.0"
-__all__ = ["objectives", "optim", "schedules", "theory", "diagnose", "sweep", "run", "SweepResult", "Verdict",
+__all__ = ["objectives", "optim", "schedules", "theory", "diagnose", "plan", "sweep", "run", "SweepResult", "Verdict",
            "Analysis", "analyze", "find", "FindResult", "__version__"]

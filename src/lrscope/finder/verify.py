@@ -120,8 +120,9 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         if (runs.horizon == final_steps and not clearly_better(double_loss, best, tie)
                 and may_settle(double, double_loss, runs.is_capped(double), bound)):
             runs.extend(round(EXTEND * final_steps), [pick, double])
-            notes.append(f"{double:.3g} is above 2/λ_max = {bound:.3g} at the start and did no better than "
-                         f"{pick:.3g}, but it did not blow up: both trained on to {runs.horizon} steps before judging")
+            notes.append(f"after {final_steps} steps {double:.3g} (above 2/λ_max = {bound:.3g} at the start) had done "
+                         f"no better than {pick:.3g}, but it had not blown up: both were trained on to {runs.horizon} "
+                         f"steps before judging")
             continue
         if much_worse(double_loss, best, start_loss):
             # the pick sits at the edge of stability: back off to the best verified rate at or below half of it
