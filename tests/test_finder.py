@@ -240,10 +240,9 @@ def test_a_double_above_the_bound_that_only_looks_worse_for_now_is_trained_on_be
     assert probes == [round(EXTEND * 40)]          # from then on every comparison is made at the longer length
     # without a known bound (or below it) nothing says 0.4 may settle: an edge (lrscope backs off) or just worse
     v = verify_candidates(cands, train, 10, 40, start_loss=1.0)
-    if spike > 1:
-        assert v.suggestion == pytest.approx(0.1) and any("backed off" in n for n in v.notes)
-    else:
-        assert v.suggestion == pytest.approx(0.2)
+    much_worse = spike > 1                         # 1.5 at 40 steps gives back more than half of the gain: failed
+    assert v.suggestion == pytest.approx(0.1 if much_worse else 0.2)
+    assert any("backed off" in n for n in v.notes) == much_worse
 
 
 def test_the_core_verification_goes_on_with_its_runs_instead_of_starting_again():

@@ -8,9 +8,12 @@ import pytest
 import lrscope as ls
 
 
-@pytest.mark.parametrize("opt", [ls.optim.gd(), ls.optim.momentum(0.9), ls.optim.nesterov(0.9), ls.optim.adam(),
-                                 ls.optim.adagrad(), ls.optim.rmsprop()])
-def test_huge_learning_rates_never_raise_or_warn(opt, capfd):
+@pytest.mark.parametrize("opt, overflows", [(ls.optim.gd(), True), (ls.optim.momentum(0.9), True),
+                                           (ls.optim.nesterov(0.9), True), (ls.optim.adam(), False),
+                                           (ls.optim.adagrad(), False), (ls.optim.rmsprop(), False)])
+def test_huge_learning_rates_never_raise_or_warn(opt, overflows, capfd):
+    # α = 1e6 on Rosenbrock: gradient methods leave the finite numbers within a few steps; adaptive ones take steps
+    # of about α and stay finite, but the loss ends far above its start -- diverged either way
     obj = ls.objectives.rosenbrock()
     lrs = [1e-4, 1e-3, 1.0, 10.0, 1e3, 1e6]
     with warnings.catch_warnings():
@@ -26,9 +29,8 @@ def test_huge_learning_rates_never_raise_or_warn(opt, capfd):
             assert kind == "diverged" and res.verdicts[k].step == t
             assert np.all(np.isfinite(res.losses[k, :t])) and np.all(np.isnan(res.losses[k, t:]))
             assert np.all(np.isnan(res.params[k, t:]))
-    if opt.name == "gd":
-        assert kinds[-1] == "diverged" and res.diverged_at[-1] > 0
-        assert np.all(np.isfinite(res.losses[0]))          # the small rate is intact
+    assert kinds[-1] == "diverged" and (res.diverged_at[-1] > 0) == overflows
+    assert np.all(np.isfinite(res.losses[0]))              # the small rate is intact
 
 
 def test_diverged_configuration_does_not_disturb_the_others():

@@ -115,3 +115,14 @@ def test_bad_requests_are_422_with_a_message(body, needle):
     r = post(body)
     assert r.status_code == 422
     assert needle in str(r.json()["detail"])
+
+
+def test_the_theory_chart_gets_its_numbers_from_the_core():
+    # the page draws the error factor per step; the server computes it (the page used to compute max|1-αλ| itself)
+    d = post({"objective": {"kind": "builtin", "name": "quadratic"}, "lrs": [0.01, 0.1]}).json()
+    a = ls.theory.analyze(ls.objectives.quadratic())
+    curve = d["theory"]["curve"]
+    np.testing.assert_allclose(curve["factor"], a.contraction(np.array(curve["lr"])), rtol=1e-6)
+    np.testing.assert_allclose(d["theory"]["contraction"], a.contraction([0.01, 0.1]), rtol=1e-6)
+    js = client.get("/static/app.js").text
+    assert "Math.abs(1 -" not in js and "th.curve" in js
