@@ -164,7 +164,8 @@ def hyperparameter_option(key: str) -> Option:
 # ---------------------------------------------------------------------------------------------------------------
 # values as typed
 # ---------------------------------------------------------------------------------------------------------------
-def _number(text, where: str) -> float:
+def read_number(text, where: str) -> float:
+    """One finite number (text as typed, or a number); a PlanError naming ``where`` otherwise."""
     try:
         value = float(text)
     except (TypeError, ValueError):
@@ -181,11 +182,11 @@ def _numbers(value, where: str) -> np.ndarray:
         raise PlanError(where, "expected at least one number")
     if any(isinstance(v, (bool, np.bool_)) for v in items):
         raise PlanError(where, f"expected numbers, got {value!r}")
-    return np.array([_number(v, where) for v in items])
+    return np.array([read_number(v, where) for v in items])
 
 
 def _integer(value, where: str) -> int:
-    number = _number(value, where) if not isinstance(value, (int, np.integer)) else float(value)
+    number = read_number(value, where) if not isinstance(value, (int, np.integer)) else float(value)
     if isinstance(value, (bool, np.bool_)) or not float(number).is_integer():
         raise PlanError(where, f"expected an integer, got {value!r}")
     return int(number)
@@ -196,7 +197,7 @@ def read_values(text: str, where: str, positive: bool = False) -> np.ndarray:
     text = text.strip()
     if re.fullmatch(r"[^:,]+:[^:,]+:[^:,]+", text):
         start, stop, count = text.split(":")
-        lo, hi = _number(start, where), _number(stop, where)
+        lo, hi = read_number(start, where), read_number(stop, where)
         try:
             n = int(count)
         except ValueError:
@@ -210,7 +211,7 @@ def read_values(text: str, where: str, positive: bool = False) -> np.ndarray:
         parts = text.split(",")
         if any(not p.strip() for p in parts):
             raise PlanError(where, f"expected numbers separated by commas or start:stop:count, got {text!r}")
-        values = np.array([_number(p, where) for p in parts])
+        values = np.array([read_number(p, where) for p in parts])
     if positive and np.any(values <= 0):
         raise PlanError(where, f"must be > 0, got {text!r}")
     return values
@@ -328,17 +329,18 @@ def read_options(given: Mapping, catalogue: dict[str, Option], owner: str, prefi
     return out
 
 
-def build_optimizer(name: str, hyperparams: Mapping) -> tuple[optim.Optimizer, dict]:
-    """The optimizer with its fixed hyperparameters, and the swept ones (name -> their values) apart."""
+def build_optimizer(name: str, hyperparams: Mapping) -> tuple[str, dict, dict, float]:
+    """The optimizer's factory name, its fixed hyperparameters, the swept ones (name -> their values) apart, and
+    its usual learning rate -- the values checked by the core's own factory before any grid is made."""
     family = canonical(optim.OPTIMIZERS, name, "optimizer")
     values = read_options(hyperparams, OPTIMIZERS[family], family, "hyperparams")
     fixed = {k: v for k, v in values.items() if not isinstance(v, np.ndarray)}
     swept = {k: v for k, v in values.items() if isinstance(v, np.ndarray)}
     try:
-        optim.get(family, **fixed, **{k: v[:1] for k, v in swept.items()})     # the core's range checks, early
+        checked = optim.get(family, **fixed, **swept)          # the core's range checks (one configuration each)
     except (ValueError, TypeError) as exc:
         raise _renamed(exc, "hyperparams", values) from None
-    return fixed, swept
+    return family, fixed, swept, checked.default_lr
 
 
 def build_schedule(name: str | None, params: Mapping, warmup: int | None):
@@ -387,10 +389,8 @@ def build(plan: Plan) -> Setup:
     if not isinstance(plan, Plan):
         raise TypeError(f"plan: expected an lrscope Plan, got {type(plan).__name__}")
     objective = build_objective(plan)
-    fixed, swept = build_optimizer(plan.optimizer, plan.hyperparams)
+    family, fixed, swept, default_lr = build_optimizer(plan.optimizer, plan.hyperparams)
     schedule = build_schedule(plan.schedule, plan.schedule_params, plan.warmup)
-    family = canonical(optim.OPTIMIZERS, plan.optimizer, "optimizer")
-    lrs = read_lrs(plan.lrs, optim.get(family, **fixed).default_lr)
-    grid_lrs, per_config = expand_grid(lrs, swept)
+    grid_lrs, per_config = expand_grid(read_lrs(plan.lrs, default_lr), swept)
     optimizer = optim.get(family, **fixed, **per_config)
     return Setup(plan, objective, optimizer, schedule, grid_lrs, per_config)

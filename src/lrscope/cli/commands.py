@@ -11,7 +11,7 @@ import sys
 from .. import objectives, plan, theory
 from ..api import sweep
 from . import render
-from ..plan import read_values
+from ..plan import read_number, read_values
 from .parser import UsageError, as_option, plan_from
 
 
@@ -144,9 +144,10 @@ def _torch_sweep(args, setup):
 def bound(args) -> int:
     out = render.console(args.quiet)
     fmt = render.fmt
-    if plan_from(args).torch_model:
+    description = plan_from(args)
+    if description.torch_model:
         return _torch_bound(args, out)
-    obj = plan.build_objective(plan_from(args))
+    obj = plan.build_objective(description)
     at = None if args.at is None else read_values(args.at, "at")
     a = theory.analyze(obj, at=at)
     if args.quiet:
@@ -198,7 +199,7 @@ def find(args) -> int:
     from ..finder import find as find_rate
     for path, option in ((args.plot, "--plot"), (args.json, "--json")):
         check_writable(path, option)
-    start, end = (read_values(text, name)[0] for text, name in ((args.start, "start"), (args.end, "end")))
+    start, end = read_number(args.start, "start"), read_number(args.end, "end")
     if args.holdout is not None:
         if not args.dataset:
             raise UsageError("--holdout: only with --dataset")

@@ -190,7 +190,7 @@ class Monitor:
 
     def plot(self, path: str | None = None):
         """Loss per step and, when tracked, λ_max against 2/α: the edge-of-stability picture."""
-        from ..plots import _pyplot
+        from ..plots import VERDICT_COLORS, _pyplot
         plt = _pyplot()
         two = bool(self.sharpness)
         fig, axes = plt.subplots(1, 2 if two else 1, figsize=(12 if two else 7, 4.5))
@@ -200,7 +200,7 @@ class Monitor:
         axes[0].set_xlabel("step")
         axes[0].set_ylabel("loss")
         for a in self.alarms:
-            axes[0].axvline(a.step, color="tab:red" if a.verdict.kind == "diverged" else "tab:purple", ls=":")
+            axes[0].axvline(a.step, color=VERDICT_COLORS[a.verdict.kind], ls=":")
         if two:
             steps, lams, lrs = zip(*self.sharpness)
             axes[1].plot(steps, lams, "o-", label="λ_max")
