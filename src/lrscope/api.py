@@ -13,25 +13,35 @@ from .objectives.base import Objective
 from .run import SweepResult, run
 
 
-def safe_analysis(objective: Objective) -> theory.Analysis | None:
-    """Theory for advice; None where the curvature cannot be computed (e.g. not finite at the start)."""
+ANALYSIS_SECONDS = 10.0      # the curvature analysis of ls.sweep gives up after this long (it only adds advice)
+
+
+def safe_analysis(objective: Objective, seconds: float | None = ANALYSIS_SECONDS):
+    """Theory for advice, and a note when there is none: (analysis or None, note or None). None where the
+    curvature cannot be computed (e.g. not finite at the start) or took longer than ``seconds``."""
     try:
         with np.errstate(all="ignore"):
-            return theory.analyze(objective)
+            return theory.analyze(objective, seconds=seconds), None
+    except theory.OutOfTime:
+        return None, (f"the curvature analysis gave up after {seconds:g} s: the verdicts' advice has no "
+                      f"stability bound")
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
-        return None
+        return None, "the curvature could not be measured here: the verdicts' advice has no stability bound"
 
 
 def sweep(objective: Objective, lrs=None, optimizer=None, steps: int | None = None, *, analyze: bool = True,
-          **options) -> SweepResult:
+          analysis_seconds: float | None = ANALYSIS_SECONDS, **options) -> SweepResult:
     """Run ``optimizer`` from the same start with every learning rate in ``lrs`` at once, then judge each run.
 
     The options are :func:`lrscope.run.run`'s (``schedule``, ``batch_size``, ``epochs``, ``seed``, ``x0``, ``state``,
     ``start_step``, ``eval_every``, ``keep_params``, ``progress``, ``stop``). The result carries the traces, the
-    theory (``analysis``: L, μ, 2/L, ...; skipped with ``analyze=False``) and a verdict per configuration.
+    theory (``analysis``: L, μ, 2/L, ...; skipped with ``analyze=False``; given up after ``analysis_seconds``, with
+    a note in ``notes``) and a verdict per configuration.
     """
     result = run(objective, lrs, optimizer, steps, **options)
     if analyze:
-        result.analysis = safe_analysis(objective)
+        result.analysis, note = safe_analysis(objective, analysis_seconds)
+        if note:
+            result.notes.append(note)
     result.verdicts = diagnose.judge(result)
     return result

@@ -3,6 +3,8 @@
 A pure function of a loss curve (and, when known, the parameter path, the learning rate and the stability bound).
 The tests, in order:
 
+0. **unbounded** -- the loss fell without limit (more than 10 times its starting size, and at the end still
+   faster and faster, or until it left the finite numbers): the loss has no minimum, no learning rate helps;
 1. **diverged** -- the loss or the parameters left the finite numbers, or the loss ended far above its start
    (more than ``start + 10·m``, with m the scale of the loss);
 2. **converged** -- the cost stopped decreasing significantly over the last tenth of the run (by less than
@@ -33,7 +35,7 @@ STOCHASTIC_TOL = 1e-3      # stochastic runs: a window-mean decrease below 0.1% 
 
 @dataclass(frozen=True)
 class Verdict:
-    """What happened to one configuration: ``kind`` (one of converged/slow/oscillating/diverged), the ``step``
+    """What happened to one configuration: ``kind`` (one of converged/slow/oscillating/diverged/unbounded), the ``step``
     where it converged or diverged (None otherwise), a one-line ``reason`` and one line of ``advice``;
     ``steps_needed`` estimates the extra steps a slow run needs."""
 
@@ -67,14 +69,15 @@ def _first_nonfinite(losses: np.ndarray, params: np.ndarray | None) -> int | Non
 def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float | None = None,
                    grad_norms=None, bound: float | None = None, optimal: float | None = None,
                    bound_name: str = "2/L", stochastic: bool = False, final_lr: float | None = None,
-                   steps=None, tol: float = 1e-4) -> Verdict:
+                   steps=None, tol: float = 1e-4, bounded: bool = False) -> Verdict:
     """The verdict for one run from its loss curve ``losses`` (T+1 values, one per iterate).
 
     Optional evidence sharpens it: ``params`` (T+1, d) the path, ``grad_norms`` per step, ``final_lr`` the rate at
     the end (a schedule may have shrunk it), ``best`` the lowest loss known (exact minimum or best of a sweep),
     ``lr`` the learning rate and ``bound``/``optimal`` from theory (the largest stable α and the best constant α) for
     advice such as "α=1.1 > 2/L=1.0: lower it". ``steps``: the step number of each point when the curve was recorded
-    every few steps (the verdict then speaks in those steps).
+    every few steps (the verdict then speaks in those steps). ``bounded``: the loss is known to have a minimum
+    (then it is never judged unbounded below).
     """
     losses = np.asarray(losses, dtype=np.float64)
     if losses.ndim != 1 or losses.size < 2:
@@ -83,7 +86,7 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
         raise ValueError(f"steps: need one step number per loss ({losses.size}), got {len(steps)}")
     stride = 1.0 if steps is None else (float(steps[-1]) - float(steps[0])) / (losses.size - 1)
     verdict = _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic,
-                               final_lr, tol, stride)
+                               final_lr, tol, stride, bounded)
     if steps is None:
         return verdict
     return _in_steps(verdict, np.asarray(steps), losses.size - 1)
@@ -104,14 +107,23 @@ def _in_steps(verdict: Verdict, steps: np.ndarray, last: int) -> Verdict:
 
 
 def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic, final_lr, tol,
-                     stride=1.0):
+                     stride=1.0, bounded=False):
     """The verdict, with steps counted as positions in ``losses`` (``stride`` steps apart: the steps still needed
     are told in steps)."""
     params = None if params is None else np.asarray(params, dtype=np.float64)
     advice = _Advice(lr, bound, optimal, bound_name, stochastic, final_lr)
 
-    # 1. diverged: non-finite
+    # 0. unbounded below: the loss falls without limit (no learning rate helps: the loss has no minimum there)
     bad = _first_nonfinite(losses, params)
+    if bad != 0 and not bounded:
+        seen = losses if bad is None else losses[:bad]
+        if falls_without_limit(seen, ended_nonfinite=bad is not None):
+            where = (f"then left the finite numbers at step {bad}" if bad is not None
+                     else f"and still falls faster and faster at step {seen.size - 1}")
+            return Verdict("unbounded", bad, f"the loss fell without limit, from {_g(seen[0])} to {_g(seen[-1])}, "
+                           f"{where}: it has no minimum along this path", advice.unbounded())
+
+    # 1. diverged: non-finite
     if bad is not None:
         if bad == 0:
             return Verdict("diverged", 0, "the loss is not finite at the start point",
@@ -200,6 +212,24 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
     more = f"; about {needed} more steps needed" if needed else ""
     return Verdict("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
                    f"in {T} steps){more}", advice.slow(needed), steps_needed=needed or None)
+
+
+def falls_without_limit(losses: np.ndarray, ended_nonfinite: bool) -> bool:
+    """Whether a curve looks unbounded below: it fell by more than 10 times its starting size (at least 10) and,
+    at the end, either left the finite numbers while still falling, or falls faster and faster (a loss with a
+    floor must slow down as it nears it: its decreases shrink)."""
+    if losses.size < 4:
+        return False
+    f0, fT = float(losses[0]), float(losses[-1])
+    if not fT < f0 - 10 * max(abs(f0), 1.0):
+        return False
+    if ended_nonfinite:
+        return bool(np.all(np.diff(losses[-3:]) < 0))
+    w = max(2, (losses.size - 1) // 10)
+    if losses.size <= 2 * w:
+        return False
+    d_now, d_before = losses[-w - 1] - losses[-1], losses[-2 * w - 1] - losses[-w - 1]
+    return bool(d_before > 0 and d_now > 1.2 * d_before)
 
 
 def _noise_only(losses: np.ndarray, stochastic: bool, m: float) -> bool:
@@ -321,6 +351,10 @@ class _Advice:
             return f"lower the learning rate: try {self.lr / 10:.3g} (10× smaller)"
         return "lower the learning rate by 10×"
 
+    def unbounded(self) -> str:
+        return ("no learning rate fixes this: the loss has no minimum (check its sign, or add a term that bounds it "
+                "below, such as a penalty l2·‖x‖²)")
+
     def oscillating(self) -> str:
         if self._known() and self.lr >= self.bound:
             return (f"{self._a()} ≥ {self.name}={self.bound:.3g}: the iterates cannot settle; lower it below "
@@ -400,5 +434,5 @@ def judge(result, curve: str = "losses") -> list:
             curves[k], None if paths is None else paths[k],
             lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
             bound_name=_theory.bound_name(kind), stochastic=stochastic, final_lr=float(result.lr_used[k, -1]),
-            steps=seen))
+            steps=seen, bounded=result.objective.minimum is not None))
     return out

@@ -292,10 +292,11 @@ def build_objective(plan: Plan) -> objectives.Objective | None:
     if not isinstance(name, str):
         raise PlanError("objective", f"expected a name or a formula, got {type(name).__name__}")
     if plan.kind == "builtin":
-        if name not in objectives.BUILTINS:
-            raise PlanError("objective", f"unknown built-in {name!r}; choose one of {', '.join(objectives.BUILTINS)}")
-        make = objectives.BUILTINS[name]
-        return make() if x0 is None else make(x0=x0)
+        try:
+            return objectives.builtin(name, x0)
+        except ValueError as exc:          # 'objective: ... did you mean ...' (an x0 of the wrong size stays as it is)
+            head, _, rest = str(exc).partition(": ")
+            raise PlanError("objective", rest) if head == "objective" else exc from None
     if plan.kind == "formula":
         if not name.strip():
             raise PlanError("objective", "type a formula, e.g. x**2 + 10*y**2")

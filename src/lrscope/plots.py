@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-VERDICT_COLORS = {"converged": "#2ca02c", "slow": "#ff7f0e", "oscillating": "#9467bd", "diverged": "#d62728"}
+VERDICT_COLORS = {"converged": "#2ca02c", "slow": "#ff7f0e", "oscillating": "#9467bd", "diverged": "#d62728",
+                  "unbounded": "#8c564b"}
 
 
 def window(objective, paths) -> tuple[np.ndarray, np.ndarray]:

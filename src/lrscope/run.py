@@ -39,7 +39,8 @@ class SweepResult:
     norm of the gradient each update used; ``batch_losses`` (K, T) the mini-batch losses (stochastic runs only);
     ``diverged_at`` (K,) the first step with a non-finite value, −1 if none; ``verdicts`` one
     :class:`~lrscope.diagnose.Verdict` each and ``analysis`` the theory (L, μ, 2/L, ...), once judged
-    (:func:`lrscope.diagnose.judge`; ``ls.sweep`` does it).
+    (:func:`lrscope.diagnose.judge`; ``ls.sweep`` does it); ``notes`` what the reader should know besides (e.g.
+    that the curvature analysis gave up).
     ``final_params`` and ``final_state`` (the optimizer's) are where the run ended: pass them back to
     :func:`sweep` as ``x0`` and ``state`` with ``start_step=steps`` to go on with the same run.
     """
@@ -63,6 +64,7 @@ class SweepResult:
     verdicts: list = field(default_factory=list)
     final_params: np.ndarray | None = None
     final_state: object = None
+    notes: list = field(default_factory=list)
 
     @classmethod
     def from_traces(cls, objective, optimizer, lrs, losses, lr_used, grad_norms, *, params=None, batch_losses=None,
@@ -124,7 +126,8 @@ class SweepResult:
         return {"objective": self.objective.name, "variables": list(self.objective.variables),
                 "optimizer": repr(self.optimizer), "schedule": repr(self.schedule) if self.schedule else "constant",
                 "steps": self.steps, "batch_size": self.batch_size, "seed": self.seed,
-                "theory": self.analysis.to_dict() if self.analysis else None, "configs": configs}
+                "theory": self.analysis.to_dict() if self.analysis else None, "notes": self.notes,
+                "configs": configs}
 
 
 def _check_lrs(lrs, default) -> np.ndarray:

@@ -9,6 +9,7 @@ from a known Hessian when the dimension is small, and by Lanczos iteration on He
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,11 @@ class Analysis:
     exact: bool
     where: str
     method: str
+
+    @property
+    def has_bound(self) -> bool:
+        """Whether curvature bounds the learning rate here: L > 0 (a concave or flat loss has no such bound)."""
+        return self.L > 0
 
     @property
     def stable_below(self) -> float:
@@ -77,6 +83,8 @@ class Analysis:
         """Where α sits for gradient descent: 'unstable (α ≥ 2/L)', 'stable, above optimal', 'near optimal' (within
         10% of it) or 'stable, below optimal'."""
         a = float(lr)
+        if not self.L > 0:
+            return "no curvature bound (L ≤ 0 here)"
         if a >= self.stable_below:
             return "unstable (α ≥ 2/L)"
         if abs(a - self.optimal) <= 0.1 * self.optimal:
@@ -153,9 +161,21 @@ def _zeroed(mu: float, L: float) -> float:
     return 0.0 if abs(mu) <= 1e-10 * max(abs(L), 1e-300) else mu
 
 
-def _lanczos_extremes(objective: Objective, point: np.ndarray, tol: float, max_iter: int) -> tuple[float, float]:
-    d = objective.dim
-    op = LinearOperator((d, d), matvec=lambda v: objective.hvp(point, np.ravel(v)), dtype=np.float64)
+class OutOfTime(RuntimeError):
+    """The curvature analysis used up its time budget (``seconds``) and gave up."""
+
+
+def _hvp_within(objective: Objective, point: np.ndarray, deadline: float | None):
+    """Hessian-vector products at ``point`` that stop the analysis (OutOfTime) once ``deadline`` has passed."""
+    def hvp(v):
+        if deadline is not None and time.monotonic() > deadline:
+            raise OutOfTime("the curvature analysis ran out of its time budget and gave up")
+        return objective.hvp(point, np.ravel(v))
+    return hvp
+
+
+def _lanczos_extremes(hvp, d: int, tol: float, max_iter: int) -> tuple[float, float]:
+    op = LinearOperator((d, d), matvec=hvp, dtype=np.float64)
     v0 = np.random.default_rng(0).standard_normal(d)
     values = []
     for which in ("LA", "SA"):
@@ -169,29 +189,34 @@ def _lanczos_extremes(objective: Objective, point: np.ndarray, tol: float, max_i
     return values[0], values[1]
 
 
-def curvature_at(objective: Objective, point, tol: float = 1e-8, max_iter: int = 300) -> tuple[float, float, str]:
-    """Largest and smallest Hessian eigenvalue at ``point`` and the method used."""
+def curvature_at(objective: Objective, point, tol: float = 1e-8, max_iter: int = 300,
+                 seconds: float | None = None) -> tuple[float, float, str]:
+    """Largest and smallest Hessian eigenvalue at ``point`` and the method used; :class:`OutOfTime` after
+    ``seconds`` (None: no limit)."""
     point = as_point(point, objective.dim, "at")
+    hvp = _hvp_within(objective, point, None if seconds is None else time.monotonic() + seconds)
     if objective.dim <= DENSE_LIMIT:
         H = objective.hessian(point)
         method = "exact Hessian"
         if H is None:      # build it column by column from Hessian-vector products
-            H = np.column_stack([objective.hvp(point, e) for e in np.eye(objective.dim)])
+            H = np.column_stack([hvp(e) for e in np.eye(objective.dim)])
             method = "Hessian from Hessian-vector products"
         if not np.all(np.isfinite(H)):
             raise ValueError("at: the Hessian is not finite at this point")
         L, mu = _dense_extremes(H)
         return L, mu, method
-    L, mu = _lanczos_extremes(objective, point, tol, max_iter)
+    L, mu = _lanczos_extremes(hvp, objective.dim, tol, max_iter)
     return L, _zeroed(mu, L), "Lanczos on Hessian-vector products"
 
 
-def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_iter: int = 300) -> Analysis:
+def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_iter: int = 300,
+            seconds: float | None = None) -> Analysis:
     """L, μ and the learning-rate facts they imply for ``objective``.
 
     Exact and global where the Hessian is constant (quadratics, least squares). Otherwise at the point ``at``
     (default: the objective's start point), or -- with ``path``, an array of points such as ``result.params[k]`` --
-    the largest L and smallest μ over up to 20 points along it.
+    the largest L and smallest μ over up to 20 points along it. ``seconds``: a time budget for the measurement;
+    past it :class:`OutOfTime` (a RuntimeError) is raised.
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
@@ -207,10 +232,12 @@ def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_ite
         if points.shape[0] == 0:
             raise ValueError("path: has no finite points")
         picks = points[np.unique(np.linspace(0, points.shape[0] - 1, min(20, points.shape[0])).astype(int))]
-        found = [curvature_at(objective, p, tol, max_iter) for p in picks]
+        deadline = None if seconds is None else time.monotonic() + seconds
+        found = [curvature_at(objective, p, tol, max_iter,
+                              None if deadline is None else max(deadline - time.monotonic(), 0.0)) for p in picks]
         return Analysis(max(f[0] for f in found), min(f[1] for f in found), False,
                         f"the worst of {len(picks)} points along the path", found[0][2])
     point = objective.x0 if at is None else at
-    L, mu, method = curvature_at(objective, point, tol, max_iter)
+    L, mu, method = curvature_at(objective, point, tol, max_iter, seconds)
     where = "the start point" if at is None else "the given point"
     return Analysis(L, mu, H is not None, where, method)

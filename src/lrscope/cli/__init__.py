@@ -15,7 +15,7 @@ import os
 import sys
 
 from .commands import COMMANDS
-from .parser import UsageError, as_option, build_parser
+from .parser import UsageError, as_option, attach_values, build_parser
 
 COUNTS = ("steps", "epochs", "batch_size", "warmup", "seeds", "verify_steps", "final_steps", "budget")
 
@@ -23,7 +23,7 @@ COUNTS = ("steps", "epochs", "batch_size", "warmup", "seeds", "verify_steps", "f
 def main(argv=None) -> int:
     parser = build_parser(COMMANDS)
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(attach_values(parser, list(sys.argv[1:] if argv is None else argv)))
         if args.command is None:
             parser.print_help()
             return 0
@@ -38,9 +38,9 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, ImportError) as exc:
         print(f"lrscope: error: {as_option(str(exc).splitlines()[0])}", file=sys.stderr)
         return 2
-    except BrokenPipeError:             # `lrscope ... | head`: the reader left; say nothing more
+    except BrokenPipeError:             # `lrscope ... | head`: the reader left; say nothing more (128 + SIGPIPE)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        return 141
     except KeyboardInterrupt:
         print("lrscope: interrupted", file=sys.stderr)
         return 130

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -28,9 +29,13 @@ def check_writable(path: str | None, option: str) -> None:
         raise UsageError(f"--plot: the file name must end in .png, .svg, .pdf or .jpg, got {path!r}")
 
 
-def open_for_writing(path: str, option: str):
+@contextlib.contextmanager
+def writing(path: str, option: str):
+    """A file opened for writing; a failure to open, write or close it (no such folder, disk full) is one line
+    naming the option."""
     try:
-        return open(path, "w", newline="")
+        with open(path, "w", newline="") as fh:
+            yield fh
     except OSError as exc:
         raise UsageError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
 
@@ -41,7 +46,7 @@ def write_json(data: dict, path: str) -> None:
         json.dump(data, sys.stdout)
         sys.stdout.write("\n")
     else:
-        with open_for_writing(path, "--json") as fh:
+        with writing(path, "--json") as fh:
             json.dump(data, fh)
 
 
@@ -117,7 +122,7 @@ def sweep_command(args) -> int:
     if args.json:
         write_json(res.to_dict(), args.json)
     if args.csv:
-        with open_for_writing(args.csv, "--csv") as fh:
+        with writing(args.csv, "--csv") as fh:
             render.write_csv(res, fh)
     if args.plot:
         _save_sweep_plot(res, args.plot)
@@ -152,20 +157,27 @@ def bound(args) -> int:
     a = theory.analyze(obj, at=at)
     if args.quiet:
         return 0
-    rows = [("L (largest Hessian eigenvalue)", fmt(a.L)), ("μ (smallest)", fmt(a.mu)),
-            ("condition number L/μ", fmt(a.condition)),
-            ("stable range for gradient descent", f"0 < α < 2/L = {fmt(a.stable_below)}"),
-            ("optimal constant α", f"{'2/(L+μ)' if a.strongly_convex else '1/L'} = {fmt(a.optimal)}"),
-            ("contraction per step at the optimum", fmt(float(a.contraction(a.optimal)))),
-            ("steps to shrink the error 10⁶× at the optimum", fmt(float(a.predicted_steps(a.optimal))))]
+    rows = [("L (largest Hessian eigenvalue)", fmt(a.L)), ("μ (smallest)", fmt(a.mu))]
+    if a.has_bound:
+        rows += [("condition number L/μ", fmt(a.condition) if a.strongly_convex else "— (μ ≤ 0: not strongly convex)"),
+                 ("stable range for gradient descent", f"0 < α < 2/L = {fmt(a.stable_below)}"),
+                 ("optimal constant α", f"{'2/(L+μ)' if a.strongly_convex else '1/L'} = {fmt(a.optimal)}"),
+                 ("contraction per step at the optimum", fmt(float(a.contraction(a.optimal)))),
+                 ("steps to shrink the error 10⁶× at the optimum", fmt(float(a.predicted_steps(a.optimal))))]
+    else:
+        rows += [("stable range for gradient descent", "no bound from curvature: L ≤ 0 here (concave or flat); "
+                                                        "gradient descent moves away from a maximum at any α")]
     where = "exact, everywhere (constant Hessian)" if a.exact else f"at {a.where} ({a.method})"
     render.table(f"{obj.name}: curvature {where}", ["quantity", "value"], rows, out)
-    if args.lr:
+    if args.lr and a.has_bound:
         lrs = read_values(args.lr, "lrs", positive=True)
         rows = [(f"{lr:.4g}", a.position(lr), fmt(float(a.contraction(lr))), fmt(float(a.predicted_steps(lr))))
                 for lr in lrs]
         render.table("Where each α sits (gradient descent)", ["α", "position", "contraction max|1−αλ|",
                                                               "steps for 10⁶×"], rows, out)
+    elif args.lr:
+        render.say(out, "No curvature bound here, so no α is 'stable' or 'optimal' by this theory; the loss may "
+                        "have no minimum at all (lrscope sweep says so if it falls without limit).")
     if args.dataset:
         other = objectives.dataset(args.dataset, args.model, standardize=args.raw, l2=args.l2)
         b = theory.analyze(other)
@@ -289,6 +301,8 @@ def serve(args) -> int:
     try:                                    # fail with one clear line before uvicorn logs its own
         with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
             probe.bind((args.host, args.port))
+    except socket.gaierror as exc:          # the name does not resolve: the host is wrong, not the port
+        raise UsageError(f"--host: cannot listen on {args.host}: {exc.strerror or exc}") from None
     except OSError as exc:
         raise UsageError(f"--port: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     print(f"lrscope explorer on http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)

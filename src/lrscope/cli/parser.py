@@ -47,6 +47,29 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
+def attach_values(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """``--x0 -1.2,1`` and ``-o -x**2`` as a person types them: a value that starts with a minus after an option
+    that takes one is attached to it (``--x0=-1.2,1``); argparse would take it for an option."""
+    takes_value, known = {}, set()
+    for sub in [parser, *parser._subparsers._group_actions[0].choices.values()]:
+        for action in sub._actions:
+            known.update(action.option_strings)
+            if action.option_strings and action.nargs is None and not action.const:
+                longest = max(action.option_strings, key=len)
+                takes_value.update({o: longest for o in action.option_strings})
+    out, i = [], 0
+    while i < len(argv):
+        token = argv[i]
+        if (token in takes_value and i + 1 < len(argv) and argv[i + 1].startswith("-")
+                and argv[i + 1] not in known and argv[i + 1] != "-"):
+            out.append(f"{takes_value[token]}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
 def add_objective_options(p) -> None:
     g = p.add_argument_group("objective")
     g.add_argument("--objective", "-o", help="a built-in (x2, quadratic, rosenbrock, beale, himmelblau, saddle) or a "

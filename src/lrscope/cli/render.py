@@ -23,7 +23,12 @@ def console(quiet: bool = False, stderr: bool = False):
         from rich.console import Console
     except ImportError:  # pragma: no cover - rich is in the [all] extra
         return None
-    return Console(highlight=False, soft_wrap=False, stderr=stderr)
+
+    class Quiet(Console):
+        def on_broken_pipe(self):           # `lrscope ... | head`: end as the command's own pipe errors do
+            raise BrokenPipeError
+
+    return Quiet(highlight=False, soft_wrap=False, stderr=stderr)
 
 
 def say(out, text: str) -> None:
@@ -109,6 +114,8 @@ def sweep_table(res, swept, out) -> None:
     table(f"{res.objective.name} · {res.optimizer!r} · {res.steps} steps · {mode}", columns, rows, out)
     if res.analysis is not None:
         say(out, f"Theory: {res.analysis.summary()}.")
+    for note in res.notes:
+        say(out, f"Note: {note}.")
     best = res.best()
     say(out, f"Best: α={res.lrs[best]:.4g} (final loss {fmt(res.final_losses[best])}): {res.verdicts[best].reason}.")
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..diagnose import falls_without_limit
+
 MERGE = 1.3                 # candidates closer than this factor are one candidate
 
 
@@ -44,9 +46,15 @@ def read_curve(lrs, curve, start, end):
     over the two decades below the loss minimum -- a grid point within ×1.3 of a pick left out --, unique to 2
     decimals of log10, within the tested range) and notes."""
     notes = []
+    if falls_without_limit(np.asarray(curve, dtype=np.float64), ended_nonfinite=False):
+        raise ValueError(f"objective: the loss fell without limit during the range test (from {curve[0]:.3g} to "
+                         f"{curve[-1]:.3g}): it has no minimum, and no learning rate fixes that")
     if np.min(curve) >= curve[0] * (1 - 1e-3):
         notes.append("the loss never fell during the test: start is too high, or the problem is not the "
                      "learning rate")
+    elif int(np.argmin(curve)) == curve.size - 1:
+        notes.append(f"the loss was still falling at the top of the range ({lrs[-1]:.3g}): the picks may be too "
+                     f"small; raise end")
     methods = {"steepest": steepest(lrs, curve), "valley": valley(lrs, curve), "min/10": min_over_ten(lrs, curve)}
     lr_at_min = float(lrs[int(np.argmin(curve))])
     picks = [v for v in methods.values() if v is not None and np.isfinite(v)]

@@ -481,6 +481,23 @@ def parse(text: str, variables=None) -> tuple[Expr, tuple[str, ...]]:
     return expr, variables
 
 
+HESSIAN_NODES = 200_000      # second derivatives larger than this (in expression nodes) are not built
+
+
+def _size(expr: Expr, limit: int) -> int:
+    """Nodes in ``expr``, counted up to just past ``limit`` (a large tree is not walked to the end)."""
+    count, stack = 0, [expr]
+    while stack and count <= limit:
+        node = stack.pop()
+        count += 1
+        for value in vars(node).values():
+            if isinstance(value, Expr):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(v for v in value if isinstance(v, Expr))
+    return count
+
+
 class FormulaObjective(Objective):
     """An objective from a typed formula, with exact symbolic gradient and Hessian."""
 
@@ -516,22 +533,39 @@ class FormulaObjective(Objective):
         return value, grad
 
     def _hessian_table(self):
+        """The second derivatives as expressions, or None when they would be too large to be worth it (more than
+        ``HESSIAN_NODES`` nodes in all: twenty nested sigmoids of a product of twenty variables make 26 million,
+        12 s of work); the theory then measures curvature from gradient differences instead."""
         if self._hessian_exprs is None:
-            self._hessian_exprs = [[g.diff(j) for j in range(self.dim)] for g in self.gradient_exprs]
-        return self._hessian_exprs
+            table, nodes = [], 0
+            for g in self.gradient_exprs:
+                row = []
+                for j in range(self.dim):
+                    h = g.diff(j)
+                    nodes += _size(h, HESSIAN_NODES - nodes)
+                    if nodes > HESSIAN_NODES:
+                        self._hessian_exprs = False
+                        return None
+                    row.append(h)
+                table.append(row)
+            self._hessian_exprs = table
+        return self._hessian_exprs or None
 
     def constant_hessian(self):
         """The Hessian when every second derivative is a constant (a quadratic formula such as x**2 + 10*y**2)."""
         table = self._hessian_table()
-        if all(isinstance(h, Const) for row in table for h in row):
+        if table is not None and all(isinstance(h, Const) for row in table for h in row):
             return np.array([[h.value for h in row] for row in table])
         return None
 
     def hessian(self, point):
-        self._hessian_table()
+        """The exact Hessian at ``point``; None when its expressions are too large (see ``_hessian_table``)."""
+        table = self._hessian_table()
+        if table is None:
+            return None
         columns = [np.atleast_1d(v) for v in np.asarray(point, dtype=np.float64)]
         with np.errstate(all="ignore"):
-            return np.array([[float(self._evaluate(h, columns, 1)[0]) for h in row] for row in self._hessian_exprs])
+            return np.array([[float(self._evaluate(h, columns, 1)[0]) for h in row] for row in table])
 
 
 def formula(text: str, x0=None, variables=None) -> FormulaObjective:

@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 from fastapi import FastAPI, HTTPException
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
@@ -39,8 +40,9 @@ BUILTIN_DEFAULTS = {
     "saddle": {"label": "saddle ½x² + ¼y⁴ − ½y²", "x0": [2.0, 0.01], "lrs": [0.01, 0.1, 0.5, 2.5]},
 }
 FIELD_NAMES = {"objective": "objective.name", "kind": "objective.kind", "x0": "objective.x0",
-               "dataset": "objective.dataset", "model": "objective.model", "optimizer": "optimizer.name",
-               "schedule": "schedule.name", "schedule_params": "schedule.params", "warmup": "schedule.warmup"}
+               "formula": "objective.formula", "dataset": "objective.dataset", "model": "objective.model",
+               "optimizer": "optimizer.name", "schedule": "schedule.name", "schedule_params": "schedule.params",
+               "warmup": "schedule.warmup"}
 
 
 class ObjectiveSpec(BaseModel):
@@ -98,6 +100,20 @@ def field_name(field: str) -> str:
     return FIELD_NAMES.get(field, field)
 
 
+def strict_values(params: dict, catalogue: dict, name: str, where: str) -> None:
+    """JSON has types: a boolean option takes true or false and a number option a number, not text (the command
+    line reads text; a request does not need to)."""
+    opts = catalogue.get(name, {})
+    for key, value in params.items():
+        option = opts.get(key)
+        if option is None or option.kind not in ("bool", "int", "float"):
+            continue
+        if option.kind == "bool" and not isinstance(value, bool):
+            raise _bad(f"{where}.{key}: expected true or false, got {value!r}")
+        if option.kind != "bool" and (isinstance(value, (bool, str))):
+            raise _bad(f"{where}.{key}: expected a number, got {value!r}")
+
+
 def request_plan(objective: "ObjectiveSpec", optimizer: "OptimizerSpec", schedule: "ScheduleSpec | None" = None,
                  **rest) -> plan.Plan:
     """The plan a request describes (the request's fields are the plan's, grouped as the page sends them)."""
@@ -114,8 +130,11 @@ def request_plan(objective: "ObjectiveSpec", optimizer: "OptimizerSpec", schedul
         if objective.kind == "formula" and not text:
             raise _bad("objective.formula: type a formula, e.g. x**2 + 10*y**2")
         where = {"objective": text, "kind": objective.kind, "x0": objective.x0}
-    timing = {} if schedule is None else {"schedule": schedule.name, "schedule_params": schedule.params,
-                                          "warmup": schedule.warmup}
+    strict_values(optimizer.params, plan.OPTIMIZERS, optimizer.name, "optimizer.params")
+    timing = {}
+    if schedule is not None:
+        strict_values(schedule.params, plan.SCHEDULES, schedule.name, "schedule.params")
+        timing = {"schedule": schedule.name, "schedule_params": schedule.params, "warmup": schedule.warmup}
     return plan.Plan(**where, optimizer=optimizer.name, hyperparams=optimizer.params, **timing, **rest)
 
 
@@ -204,7 +223,7 @@ def sweep_payload(obj, res) -> dict:
               "curve": contraction_curve(a, res.lrs, limit)}
     return {"objective": obj.name, "variables": list(obj.variables), "dim": obj.dim, "steps": res.steps,
             "step_index": idx.tolist(),
-            "optimizer": repr(res.optimizer), "configs": configs, "theory": th,
+            "optimizer": repr(res.optimizer), "configs": configs, "theory": th, "notes": res.notes,
             "minimum": obj.minimum, "minimizer": None if obj.minimizer is None else _clean(obj.minimizer)}
 
 
@@ -222,12 +241,17 @@ def create_app() -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": f"{field_name(exc.field)}: {exc.message}"})
 
     @app.exception_handler(ValueError)
-    def value_error(request, exc):          # the core's ValueErrors name the argument: show them as they are
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
-
     @app.exception_handler(TypeError)
-    def type_error(request, exc):
-        return JSONResponse(status_code=422, content={"detail": str(exc)})
+    def core_error(request, exc):           # the core's errors name the argument: as the request names it
+        head, sep, rest = str(exc).partition(":")
+        return JSONResponse(status_code=422, content={"detail": f"{field_name(head)}:{rest}" if sep else str(exc)})
+
+    @app.exception_handler(RequestValidationError)
+    def request_error(request, exc):        # one line per field, not pydantic's records
+        def where(loc):
+            return ".".join(str(part) for part in loc[1:]) or "body"
+        return JSONResponse(status_code=422, content={"detail": "; ".join(
+            f"{where(e['loc'])}: {e['msg']}" for e in exc.errors())})
 
     @app.get("/", response_class=HTMLResponse)
     def index():

@@ -189,11 +189,22 @@ function schedule() {
   timer = setTimeout(run, 30);
 }
 
+// the server names request fields; the learner sees the controls' names
+const LABELS = { "lrs": "Learning rates", "steps": "Steps", "batch_size": "Batch size", "seed": "Seed",
+  "budget": "Steps (range test budget)", "objective.formula": "Formula", "objective.x0": "Start point x₀",
+  "objective.name": "Objective", "objective.dataset": "Data set", "objective.model": "Model",
+  "optimizer.name": "Method", "schedule.name": "Schedule", "schedule.warmup": "Warmup steps", "work": "Work" };
+
+function inWords(line) {
+  const i = line.indexOf(":");
+  if (i < 0) return line;
+  const field = line.slice(0, i);
+  const label = LABELS[field] || field.replace(/^(optimizer|schedule)\.params\./, "");
+  return label + line.slice(i);
+}
+
 function errorText(payload, status) {
-  if (payload && typeof payload.detail === "string") return payload.detail;
-  if (payload && Array.isArray(payload.detail)) {
-    return payload.detail.map((d) => (d.loc ? d.loc.slice(1).join(".") + ": " : "") + d.msg).join("; ");
-  }
+  if (payload && typeof payload.detail === "string") return payload.detail.split("; ").map(inWords).join("; ");
   return "the server answered " + status;
 }
 
@@ -337,7 +348,7 @@ function drawLandscape(data) {
 function drawTheory(data) {
   const th = data.theory;
   const el = $("theory-chart");
-  if (!th) { Plotly.react(el, [], { title: { text: "theory unavailable here", font: { size: 13 } } }); $("theory-text").textContent = ""; return; }
+  if (!th) { Plotly.react(el, [], { title: { text: "theory unavailable here", font: { size: 13 } } }); $("theory-text").textContent = (data.notes || []).join("; "); return; }
   const lrs = data.configs.map((c) => c.lr);
   const limit = th.limit;
   const gd = th.optimizer_kind === "gd" && th.curve;     // the error factor is gradient descent's (from the server)
