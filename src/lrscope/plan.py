@@ -268,6 +268,14 @@ class Setup:
     lrs: np.ndarray
     swept: dict
 
+    @property
+    def steps(self) -> int:
+        """How many updates the run will make (from ``steps``, or ``epochs`` over the data; default 100)."""
+        p, n = self.plan, None if self.objective is None else self.objective.n_samples
+        if p.epochs is not None and n is not None:
+            return p.epochs * -(-n // (p.batch_size or n))
+        return 100 if p.steps is None else p.steps
+
     def run_options(self) -> dict:
         """The keyword arguments of :func:`lrscope.run.run` / ``ls.sweep`` besides objective, lrs and optimizer."""
         p = self.plan

@@ -15,6 +15,8 @@ different group (alone, or beside others) gives the same numbers to rounding onl
 from __future__ import annotations
 
 import math
+import os
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -144,6 +146,68 @@ def _check_lrs(lrs, default) -> np.ndarray:
     return arr
 
 
+def check_fits(objective: Objective, K: int, steps: int, batch_size: int | None = None) -> None:
+    """:func:`check_memory` for a run as :func:`run` will make it by default (for an interface that wants to know
+    before it says anything else)."""
+    n = objective.n_samples
+    stochastic = batch_size is not None and n is not None and batch_size < n
+    keep = K * (steps + 1) * objective.dim <= MAX_KEPT_PARAMS
+    check_memory(trace_bytes(K, steps, objective.dim, keep, stochastic), K, steps)
+
+
+def trace_bytes(K: int, steps: int, d: int, keep_params: bool, stochastic: bool) -> int:
+    """Memory a run's traces take at their peak: loss, learning rate and gradient norm per step and configuration
+    (and the mini-batch loss), with the iterates and gradients when the parameters are kept -- twice, as the traces
+    are turned into their final (K, T) layout at the end."""
+    per_step = K * 8 * (4 if stochastic else 3) + (2 * K * d * 8 if keep_params else 0)
+    return 2 * per_step * (steps + 1)
+
+
+def available_memory() -> int | None:
+    """Bytes of memory this machine can still give (Linux: MemAvailable), None where unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(needed: int, K: int, steps: int) -> None:
+    """Refuse, before anything is allocated, a run whose traces would not fit in memory (a ValueError that says by
+    how much, not a MemoryError half way)."""
+    free = available_memory()
+    if free is not None and needed > 0.8 * free:
+        raise ValueError(f"steps: {K} configurations × {steps} steps need about {needed / 1e9:.3g} GB for their "
+                         f"traces, more than the {free / 1e9:.3g} GB this machine has free: use fewer steps or "
+                         f"learning rates")
+
+
+def seconds_per_step(objective: Objective, K: int, batch_size: int | None = None) -> float:
+    """What one step of ``K`` configurations costs on this machine, measured (best of two): the loss and gradient
+    on a batch of rows (all rows without ``batch_size``), the full loss where a stochastic run records it every
+    step, and the update's arithmetic -- what a bound on the work of a run should count."""
+    x = np.broadcast_to(objective.x0, (K, objective.dim)).copy()
+    n = objective.n_samples
+    stochastic = batch_size is not None and n is not None and batch_size < n
+    rows = np.arange(batch_size) if stochastic else None
+
+    def one():
+        start = time.perf_counter()
+        with np.errstate(all="ignore"):
+            objective.value_and_grad(x, rows)
+            if stochastic and n * objective.dim * K <= CHEAP_EVALUATION:
+                objective.value(x)
+        return time.perf_counter() - start
+
+    return min(one(), one()) + 20e-6 + 1e-8 * K * objective.dim     # + the loop and the update's arithmetic
+
+
 def _batches(n: int, batch_size: int, rng: np.random.Generator):
     """Endless mini-batches: a fresh permutation of the n rows each epoch, cut into batches (last one smaller)."""
     while True:
@@ -209,6 +273,7 @@ def run(objective: Objective, lrs=None, optimizer: Optimizer | None = None, step
     optimizer.per_config(K)          # the hyperparameter lists must match K: say so before running
     if keep_params is None:
         keep_params = K * (steps + 1) * d <= MAX_KEPT_PARAMS
+    check_memory(trace_bytes(K, steps, d, keep_params, stochastic), K, steps)
 
     # learning rate of every step: a table for pure schedules, state for reduce-on-plateau
     plateau = schedule if isinstance(schedule, PlateauSchedule) else None

@@ -13,7 +13,11 @@ from .. import objectives, plan, theory
 from ..api import sweep
 from . import render
 from ..plan import read_number, read_values
+from ..run import check_fits, seconds_per_step
 from .parser import UsageError, as_option, plan_from
+
+
+LONG_RUN = 10.0          # seconds: a sweep estimated to take longer says so before it starts
 
 
 def check_writable(path: str | None, option: str) -> None:
@@ -113,6 +117,8 @@ def sweep_command(args) -> int:
     for path, option in ((args.plot, "--plot"), (args.csv, "--csv"), (args.json, "--json")):
         check_writable(path, option)
     setup = plan.build(plan_from(args))
+    if not args.quiet and not setup.plan.torch_model:
+        say_how_long(setup)
     with render.Progress(not args.quiet, "sweeping") as progress:
         if setup.plan.torch_model:
             res = _torch_sweep(args, setup)
@@ -133,6 +139,18 @@ def sweep_command(args) -> int:
             if path and path != "-":
                 render.say(out, f"wrote {what}: {path}")
     return 0
+
+
+def say_how_long(setup) -> None:
+    """Before a long sweep, how long it will take (a step's cost measured on this objective), on stderr."""
+    check_fits(setup.objective, setup.lrs.size, setup.steps, setup.plan.batch_size)      # refusal first, if any
+    per_step = seconds_per_step(setup.objective, setup.lrs.size, setup.plan.batch_size)
+    seconds = per_step * setup.steps
+    if seconds > LONG_RUN:
+        when = (f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min" if seconds < 5400
+                else f"{seconds / 3600:.1f} h")
+        print(f"lrscope: this sweep will take about {when} ({setup.lrs.size} configurations × {setup.steps} steps "
+              f"at {per_step * 1e3:.2g} ms a step); Ctrl+C stops it", file=sys.stderr)
 
 
 def _torch_sweep(args, setup):

@@ -49,7 +49,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
          steps: int = 100, mode: str = "exp", batch_size: int | None = None, seeds: int = 3, beta: float = 0.9,
          diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
          final_steps: int | None = None, budget: int | None = None, validation: Objective | None = None,
-         seed: int = 0, progress=None) -> FindResult:
+         seed: int = 0, progress=None, analysis_seconds: float | None = None) -> FindResult:
     """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
 
     ``start``/``end``/``steps``/``mode``: the ramp (exponential by default). The test stops once the smoothed loss
@@ -61,6 +61,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     are sized from it (4% and 30% of it); the whole call then costs about twice the budget plus the range test.
     ``validation``: an objective on held-out data with the same parameters (``ls.objectives.train_test``) -- the
     curve and the verification are then read off its loss, so the pick is the rate that generalizes best.
+    ``analysis_seconds``: a time budget for each curvature measurement of the sanity cap (past it, no cap).
+    ``progress(done, total)`` is called as the steps go; an exception raised from it stops the call.
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
@@ -117,7 +119,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     if optimizer.kind != "adaptive":
         try:
             with np.errstate(all="ignore"):
-                limit = _theory.analyze(objective).stability_limit(optimizer)
+                limit = _theory.analyze(objective, seconds=analysis_seconds).stability_limit(optimizer)
             bound = None if limit is None else float(np.min(limit))
         except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
             bound = None
@@ -148,7 +150,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         capped = np.zeros(rates.size, dtype=bool)
         if final_round and bound is not None:
             for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * bound)):
-                limit = _limit_at(objective, optimizer, ends[k])
+                limit = _limit_at(objective, optimizer, ends[k], analysis_seconds)
                 capped[k] = limit is None or rates[k] >= EDGE * limit    # blowing up where its run ended
         return losses, spent, capped
 
@@ -211,13 +213,13 @@ class _Runs:
         return [self.runs[r].losses for r in rates], np.array([self.runs[r].params for r in rates]), spent
 
 
-def _limit_at(objective, optimizer, point) -> float | None:
+def _limit_at(objective, optimizer, point, seconds: float | None = None) -> float | None:
     """The optimizer's stability bound from the curvature at ``point`` (None if it cannot be measured)."""
     if not np.all(np.isfinite(point)):
         return None
     try:
         with np.errstate(all="ignore"):
-            limit = _theory.analyze(objective, at=point).stability_limit(optimizer)
+            limit = _theory.analyze(objective, at=point, seconds=seconds).stability_limit(optimizer)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
         return None
     return None if limit is None else float(np.min(limit))

@@ -1,20 +1,24 @@
 """The explorer's API (FastAPI): it validates a plan, calls the core, and returns what the page draws.
 
 Endpoints: ``GET /`` the page, ``GET /api/options`` what can be chosen, ``POST /api/sweep`` curves + verdicts + theory
-+ the landscape, ``POST /api/find`` the LR range test. Requests are bounded so one cannot take the server down; a
-bound exceeded or a bad formula is a 422 with a message that says which. Handlers are plain ``def`` functions, so
-FastAPI runs the numerical work in its thread pool and the event loop keeps serving.
++ the landscape, ``POST /api/find`` the LR range test. Every request's cost is bounded before it starts (a step's
+cost is measured on its objective; too much is a 422 that says what to change) and while it runs: the numerical
+work runs in a worker thread that stops when the client disconnects or the request's time limit passes (a 503 with
+the reason); heavy requests take turns, so light ones keep being answered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import time
 from importlib import resources
 from typing import Literal
 
+import anyio
 import numpy as np
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
@@ -24,10 +28,13 @@ from ..api import sweep
 from ..finder import find
 from ..jsonable import numbers
 from ..plots import VERDICT_COLORS, window
+from ..run import seconds_per_step
 
 MAX_CONFIGS = 32
 MAX_STEPS = 5000
-MAX_WORK = 3e9              # configurations × steps × (rows touched per step) × dimension
+REQUEST_SECONDS = 10.0      # a request's hard time limit: past it the work stops and the answer is a 503
+WORK_SHARE = 0.5            # a request is refused up front when its run alone is estimated at more than this share
+ANALYSIS_SECONDS = 2.0      # the curvature analysis (advice only) gives up after this long
 MAX_POINTS = 300            # points per curve sent to the page (the charts are ~600 px wide)
 TABLE_STEPS = 12
 
@@ -138,17 +145,74 @@ def request_plan(objective: "ObjectiveSpec", optimizer: "OptimizerSpec", schedul
     return plan.Plan(**where, optimizer=optimizer.name, hyperparams=optimizer.params, **timing, **rest)
 
 
-def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> None:
-    """Refuse requests too big to answer quickly, saying which bound they exceed."""
+class Aborted(Exception):
+    """A request's work was stopped: its time ran out, or its client went away."""
+
+
+class Work:
+    """A request's time limit and cancellation, checked as its run advances (``check`` is a progress callback):
+    past the limit, or once the client has gone, the run stops at its next progress report."""
+
+    def __init__(self, seconds: float | None = None):
+        self.seconds = REQUEST_SECONDS if seconds is None else seconds
+        self.deadline, self.cancelled = time.monotonic() + self.seconds, None
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def check(self, *_) -> None:
+        if self.cancelled:
+            raise Aborted(self.cancelled)
+        if time.monotonic() > self.deadline:
+            raise Aborted(f"work: the request took longer than {self.seconds:g} s and was stopped; use fewer "
+                          f"steps or learning rates")
+
+
+def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> float:
+    """Refuse requests too big to answer in time, saying which bound they exceed and what to change; return the
+    estimated seconds (a step's cost is measured on this objective, not guessed from its size)."""
     if k > MAX_CONFIGS:
         raise _bad(f"lrs: at most {MAX_CONFIGS} learning rates per request, got {k}")
     if steps > MAX_STEPS:
         raise _bad(f"steps: at most {MAX_STEPS}, got {steps}")
-    rows = 1 if obj.n_samples is None else (batch_size or obj.n_samples) + (obj.n_samples if batch_size else 0)
-    work = k * steps * rows * obj.dim
-    if work > MAX_WORK:
-        raise _bad(f"work: {k} rates × {steps} steps × {rows} rows × {obj.dim} parameters = {work:.2g} exceeds "
-                   f"the bound {MAX_WORK:.0g}; use fewer steps, rates or a smaller batch")
+    if batch_size is not None and obj.n_samples is not None and batch_size > obj.n_samples:
+        raise _bad(f"batch_size: {batch_size} is larger than the data set ({obj.n_samples} samples)")
+    per_step = seconds_per_step(obj, k, batch_size)
+    estimate = per_step * steps
+    if estimate > WORK_SHARE * REQUEST_SECONDS:
+        raise _bad(f"work: {k} rates × {steps} steps at {per_step * 1e3:.2g} ms a step would take about "
+                   f"{estimate:.2g} s, more than a request may ({WORK_SHARE * REQUEST_SECONDS:g} s): use fewer "
+                   f"steps or rates, or a smaller batch")
+    return estimate
+
+
+_HEAVY_LANES: dict = {}
+
+
+def _heavy_lane() -> anyio.CapacityLimiter:
+    """One lane for heavy requests, per event loop (a limiter belongs to the loop it was made in)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _HEAVY_LANES:
+        _HEAVY_LANES.clear()
+        _HEAVY_LANES[loop] = anyio.CapacityLimiter(1)
+    return _HEAVY_LANES[loop]
+
+
+async def bounded(request: Request, work: Work, compute, heavy: bool):
+    """``compute()`` in a worker thread, stopped when the client disconnects (or its time runs out: ``work``);
+    requests estimated to be heavy take turns, so the light ones keep their share of the machine."""
+    async def watch():
+        while True:
+            if await request.is_disconnected():
+                work.cancelled = "the client went away"
+                return
+            await anyio.sleep(0.25)
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        return await anyio.to_thread.run_sync(compute, limiter=_heavy_lane() if heavy else None)
+    finally:
+        watcher.cancel()
 
 
 def _thin(n: int) -> np.ndarray:
@@ -280,34 +344,51 @@ def create_app() -> FastAPI:
         return {"builtins": BUILTIN_DEFAULTS, "datasets": {k: v[1] for k, v in objectives.DATASETS.items()},
                 "models": list(objectives.datasets.MODELS), "optimizers": catalogue(plan.OPTIMIZERS),
                 "schedules": catalogue(schedules), "verdict_colors": VERDICT_COLORS,
-                "limits": {"configs": MAX_CONFIGS, "steps": MAX_STEPS, "formula_length": 500, "work": MAX_WORK},
+                "limits": {"configs": MAX_CONFIGS, "steps": MAX_STEPS, "formula_length": 500,
+                           "seconds": REQUEST_SECONDS},
                 "version": __version__}
 
+    @app.exception_handler(Aborted)
+    def aborted(request, exc):
+        return JSONResponse(status_code=503, content={"detail": str(exc)})
+
     @app.post("/api/sweep")
-    def api_sweep(req: SweepRequest):
+    async def api_sweep(req: SweepRequest, request: Request):
         if len(req.lrs) > MAX_CONFIGS:      # before anything is built
             raise _bad(f"lrs: at most {MAX_CONFIGS} learning rates per request, got {len(req.lrs)}")
-        setup = plan.build(request_plan(req.objective, req.optimizer, req.schedule, lrs=req.lrs, steps=req.steps,
-                                        batch_size=req.batch_size, seed=req.seed))
-        obj = setup.objective
-        check_bounds(obj, setup.lrs.size, req.steps, req.batch_size)
-        res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, **setup.run_options())
-        payload = sweep_payload(obj, res)
-        payload["landscape"] = landscape(obj, res) if req.landscape else None
-        return _json(payload)
+        work = Work()
+
+        def compute():
+            setup = plan.build(request_plan(req.objective, req.optimizer, req.schedule, lrs=req.lrs,
+                                            steps=req.steps, batch_size=req.batch_size, seed=req.seed))
+            obj = setup.objective
+            check_bounds(obj, setup.lrs.size, req.steps, req.batch_size)
+            res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check,
+                        analysis_seconds=min(ANALYSIS_SECONDS, work.left()), **setup.run_options())
+            work.check()
+            payload = sweep_payload(obj, res)
+            payload["landscape"] = landscape(obj, res) if req.landscape else None
+            return _json(payload)
+
+        return await bounded(request, work, compute, heavy=req.objective.kind == "dataset")
 
     @app.post("/api/find")
-    def api_find(req: FindRequest):
-        setup = plan.build(request_plan(req.objective, req.optimizer))
-        obj = setup.objective
-        check_bounds(obj, 12, 2 * req.steps, req.batch_size)      # ~12 candidates, verification ≈ 2 × the ramp
-        if req.budget is not None:
-            check_bounds(obj, 1, 2 * req.budget, req.batch_size)   # with a budget: at most about twice it
-        res = find(obj, setup.optimizer, steps=req.steps, batch_size=req.batch_size, budget=req.budget,
-                   seed=req.seed)
-        out = res.to_dict()
-        out["band"] = [_clean(res.band[0]), _clean(res.band[1])]
-        return _json(out)
+    async def api_find(req: FindRequest, request: Request):
+        work = Work()
+
+        def compute():
+            setup = plan.build(request_plan(req.objective, req.optimizer))
+            obj = setup.objective
+            check_bounds(obj, 12, 2 * req.steps, req.batch_size)      # ~12 candidates, verification ≈ 2 × the ramp
+            if req.budget is not None:
+                check_bounds(obj, 1, 2 * req.budget, req.batch_size)   # with a budget: at most about twice it
+            res = find(obj, setup.optimizer, steps=req.steps, batch_size=req.batch_size, budget=req.budget,
+                       seed=req.seed, progress=work.check, analysis_seconds=min(ANALYSIS_SECONDS, work.left()))
+            out = res.to_dict()
+            out["band"] = [_clean(res.band[0]), _clean(res.band[1])]
+            return _json(out)
+
+        return await bounded(request, work, compute, heavy=True)
 
     return app
 
