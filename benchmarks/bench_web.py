@@ -5,6 +5,9 @@ Starts ``lrscope serve`` on a free loopback port, then, in the same run:
 - the core alone: ``ls.sweep`` of 16 learning rates × 500 steps on Rosenbrock (the baseline);
 - p50/p95 time from request to response for that sweep through HTTP, over 200 requests, one client;
 - requests per second with 8 concurrent clients (400 requests in all), and how many failed;
+- the same 8 clients while a ninth sends, again and again, the most expensive requests the bounds allow (a data-set
+  sweep estimated just under the limit, a range test on it, and a formula whose exact Hessian would be huge): the
+  realistic requests' p95 against their p95 alone, and failures;
 - in headless Chromium (if installed): the time from a slider move to the repainted loss chart, p50/p95 over 30 moves.
 
 Run by hand: ``python benchmarks/bench_web.py``.
@@ -20,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -37,14 +41,33 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def request(url: str) -> float:
+def request(url: str, body: bytes = BODY, path: str = "/api/sweep") -> float:
     t0 = time.perf_counter()
-    req = urllib.request.Request(url + "/api/sweep", data=BODY, headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(url + path, data=body, headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as r:
         r.read()
         if r.status != 200:
             raise RuntimeError(r.status)
     return time.perf_counter() - t0
+
+
+def heaviest_bodies() -> list:
+    """The most expensive requests the bounds let through: steps chosen so that the server's own estimate (a
+    step's cost, measured) sits just under its limit."""
+    from lrscope.run import seconds_per_step
+    from lrscope.web.app import REQUEST_SECONDS, WORK_SHARE
+    digits = ls.objectives.dataset("digits", standardize=False)
+    steps = int(0.5 * WORK_SHARE * REQUEST_SECONDS / seconds_per_step(digits, 32))   # passes under load too
+    sweep = {"objective": {"kind": "dataset", "dataset": "digits", "standardize": False},
+             "lrs": list(np.geomspace(1e-6, 1e-3, 32)), "steps": min(steps, 5000)}
+    text = "*".join(f"x{i}" for i in range(20))
+    for _ in range(20):
+        text = f"sigmoid({text})"
+    formula = {"objective": {"kind": "formula", "formula": text}, "lrs": list(np.geomspace(1e-3, 1, 32)),
+               "steps": 200}
+    find = {"objective": {"kind": "formula", "formula": text}, "steps": 100}
+    return [(json.dumps(sweep).encode(), "/api/sweep"), (json.dumps(formula).encode(), "/api/sweep"),
+            (json.dumps(find).encode(), "/api/find")]
 
 
 def pct(values, q):
@@ -88,12 +111,44 @@ def main():
             lat8 = [x for x in pool.map(one, range(400)) if np.isfinite(x)]
         wall = time.perf_counter() - t0
 
+        # the same load while a ninth client sends the heaviest requests the bounds allow
+        heavy, stop, answers = heaviest_bodies(), [], []
+
+        def attacker():
+            i = 0
+            while not stop:
+                body, path = heavy[i % len(heavy)]
+                t0 = time.perf_counter()
+                try:
+                    request(url, body, path)
+                    answers.append(("ok", time.perf_counter() - t0))
+                except urllib.error.HTTPError as exc:     # a 422/503 with its reason is an answer, not a failure
+                    answers.append((exc.code, time.perf_counter() - t0))
+                except Exception as exc:
+                    answers.append((type(exc).__name__, time.perf_counter() - t0))
+                i += 1
+
+        failures_alone, failures = failures, 0
+        with ThreadPoolExecutor(9) as pool:
+            attack = pool.submit(attacker)
+            time.sleep(0.5)
+            lat9 = [x for x in pool.map(one, range(400)) if np.isfinite(x)]
+            stop.append(True)
+            attack.result()
+
         print("Explorer, 16 learning rates x 500 steps on Rosenbrock (2-core machine)")
         print(f"  core ls.sweep alone (baseline)    : p50 {pct(core, 50):6.1f} ms")
         print(f"  request -> response, 1 client     : p50 {pct(single, 50):6.1f} ms   p95 {pct(single, 95):6.1f} ms   "
               f"({statistics.median(single) / statistics.median(core):.2f}x the core alone)")
         print(f"  8 concurrent clients, 400 requests: {len(lat8) / wall:6.1f} requests/s, p95 {pct(lat8, 95):6.1f} ms, "
-              f"{failures} failed")
+              f"{failures_alone} failed")
+        kinds = {}
+        for what, _ in answers:
+            kinds[what] = kinds.get(what, 0) + 1
+        slowest = max((t for _, t in answers), default=float("nan"))
+        print(f"  + a 9th client sending the heaviest: p95 {pct(lat9, 95):6.1f} ms "
+              f"({np.percentile(lat9, 95) / np.percentile(lat8, 95):.2f}x the p95 without it), {failures} failed; "
+              f"its {len(answers)} heavy requests: {kinds}, slowest {slowest:.1f} s")
         repaint(url)
     finally:
         server.terminate()
