@@ -84,9 +84,9 @@ def test_x_squared_with_0_1_and_1_1(page, tmp_path):
     assert "6.4" in page.inner_text("#table")
     page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
     assert (tmp_path / "explorer.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    # the URL now encodes the whole setup
-    state = json.loads(page.evaluate("decodeURIComponent(location.hash.slice(1))"))
-    assert state["lrs"] == [0.1, 1.1] and state["objective"]["name"] == "x2"
+    # the address now holds the setup, short and readable
+    page.wait_for_function("location.search.includes('lr=0.1,1.1')")
+    assert page.evaluate("location.search").startswith("?f=x2&x0=10&lr=0.1,1.1")
 
 
 def test_moving_a_slider_redraws_the_chart(page):
@@ -126,3 +126,63 @@ def test_range_test_button_draws_the_chart_and_the_suggestion(page):
     page.wait_for_function("document.getElementById('find-text').textContent.includes('suggested α')")
     assert page.evaluate("document.getElementById('find-chart').data.length") >= 3
     assert "verified" in page.inner_text("#find-text")
+
+
+def test_one_colour_per_learning_rate_in_every_chart(page):
+    page.goto(page.url.split("?")[0] + "?f=rosenbrock&lr=0.0001,0.001,0.002,0.005")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 4")
+    loss = page.evaluate("document.getElementById('loss-chart').data.map(t => t.line.color)")
+    paths = page.evaluate("document.getElementById('landscape-chart').data.filter(t => t.name.startsWith('α'))"
+                          ".map(t => t.line.color)")
+    marks = page.evaluate("document.getElementById('theory-chart').data.find(t => t.name === 'your α').marker.color")
+    assert len(set(loss)) == 4 and loss == paths == marks
+    badges = page.evaluate("[...document.querySelectorAll('#verdicts li .badge')].map(b => b.textContent)")
+    assert all(b.split()[0] in ("converged", "slow", "oscillating", "diverged") for b in badges)
+
+
+def test_an_exact_zero_is_drawn_on_the_log_axis(page):
+    page.goto(page.url.split("?")[0] + "?f=x2&x0=10&lr=0.1,0.5")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    half = page.evaluate("document.getElementById('loss-chart').data[1].y")      # α = 0.5 reaches exactly 0
+    assert all(v is not None and v > 0 for v in half)
+    assert "exact 0 drawn at" in page.evaluate("document.getElementById('loss-chart').layout.yaxis.title.text")
+
+
+def test_no_horizontal_scrolling_on_a_phone(browser, server):
+    pg = browser.new_page(viewport={"width": 390, "height": 844})
+    pg.goto(server + "/?f=rosenbrock&lr=0.0001,0.001")
+    pg.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    assert pg.evaluate("document.documentElement.scrollWidth") <= 392
+    pg.close()
+
+
+def test_back_restores_the_previous_setup(page):
+    page.goto(page.url.split("?")[0] + "?f=x2&x0=10&lr=0.1,1.1")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    page.fill("#steps", "40")
+    page.dispatch_event("#steps", "change")
+    page.wait_for_function("location.search.includes('steps=40')")
+    page.go_back()
+    page.wait_for_function("!location.search.includes('steps=40')")
+    page.wait_for_function("document.getElementById('steps').value === '100'")
+    assert page.input_value("#lr-value-1") == "1.1"
+
+
+def test_an_error_names_its_control_and_dims_the_charts(page):
+    page.select_option("#objective", "formula:")
+    page.fill("#formula", "x +")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error").startswith("Formula:")
+    assert page.get_attribute("#formula", "aria-invalid") == "true"
+    assert page.evaluate("document.body.dataset.stale") == "1"
+    page.fill("#formula", "x**2 + 10*y**2")
+    page.wait_for_selector("#error[hidden]", state="attached")
+    assert page.evaluate("document.body.dataset.stale") is None
+
+
+def test_a_data_set_request_completes(browser, server):
+    pg = browser.new_page()
+    pg.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=100&mode=minibatch&bs=32")
+    pg.wait_for_function("document.querySelectorAll('#verdicts li').length === 3", timeout=60_000)
+    assert pg.evaluate("document.getElementById('loss-chart').data.length") == 3
+    pg.close()

@@ -30,16 +30,20 @@ def safe_analysis(objective: Objective, seconds: float | None = ANALYSIS_SECONDS
 
 
 def sweep(objective: Objective, lrs=None, optimizer=None, steps: int | None = None, *, analyze: bool = True,
-          analysis_seconds: float | None = ANALYSIS_SECONDS, **options) -> SweepResult:
+          analysis_seconds: float | None = ANALYSIS_SECONDS, analysis: theory.Analysis | None = None,
+          **options) -> SweepResult:
     """Run ``optimizer`` from the same start with every learning rate in ``lrs`` at once, then judge each run.
 
     The options are :func:`lrscope.run.run`'s (``schedule``, ``batch_size``, ``epochs``, ``seed``, ``x0``, ``state``,
     ``start_step``, ``eval_every``, ``keep_params``, ``progress``, ``stop``). The result carries the traces, the
     theory (``analysis``: L, μ, 2/L, ...; skipped with ``analyze=False``; given up after ``analysis_seconds``, with
-    a note in ``notes``) and a verdict per configuration.
+    a note in ``notes``; ``analysis``: one already measured for this objective, used as it is) and a verdict per
+    configuration.
     """
     result = run(objective, lrs, optimizer, steps, **options)
-    if analyze:
+    if analysis is not None:
+        result.analysis = analysis
+    elif analyze:
         result.analysis, note = safe_analysis(objective, analysis_seconds)
         if note:
             result.notes.append(note)

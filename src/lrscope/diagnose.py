@@ -369,15 +369,30 @@ class _Advice:
             return f"lower α (try {self.lr / 3:.3g}) or damp it with a decaying schedule"
         return "lower the learning rate"
 
+    def _higher(self) -> float | None:
+        """A larger rate to try: 3× this one, but never past the stability bound (at most 90% of it); None when
+        this one is already that close to the bound."""
+        target = 3 * self.lr
+        if self._known():
+            target = min(target, 0.9 * self.bound)
+        return target if target > 1.05 * self.lr else None
+
+    def _at_the_bound(self) -> str:
+        return (f"{self._a()} is already near or above {self.name}={self.bound:.3g} at the start: a larger α risks "
+                f"divergence; train longer, or use momentum or Adam")
+
     def slow(self, needed) -> str:
+        if self.lr is not None and self._higher() is None:
+            return self._at_the_bound()
         if self.stochastic and self.lr is not None:
             limit = f"; full-batch theory allows up to {self.name}={self.bound:.3g}" if self._known() else ""
-            return f"raise α (try {3 * self.lr:.3g}) or train longer{limit}"
+            return f"raise α (try {self._higher():.3g}) or train longer{limit}"
         if self._known() and self.optimal is not None and self.lr < 0.5 * self.optimal:
             return (f"{self._a()} is {_times(self.bound / self.lr)} below {self.name}={self.bound:.3g}: "
                     f"raise it toward {self.optimal:.3g}")
         if self.lr is not None:
-            return f"raise α (try {3 * self.lr:.3g}) or run {'about ' + str(needed) + ' ' if needed else ''}more steps"
+            more = f"about {needed} " if needed else ""
+            return f"raise α (try {self._higher():.3g}) or run {more}more steps"
         return "raise the learning rate or run longer"
 
     def stalled(self) -> str:
@@ -386,6 +401,8 @@ class _Advice:
                     f"decay it more slowly")
         if self._known() and self.optimal is not None and self.lr < 0.5 * self.optimal:
             return f"{self._a()} is far below {self.name}={self.bound:.3g}: raise it toward {self.optimal:.3g}"
+        if self.lr is not None and self._higher() is None:
+            return self._at_the_bound()
         return ("progress stopped early: raise α, or decay it more slowly if a schedule is shrinking it"
                 if self.lr is not None else "raise the learning rate")
 
@@ -435,4 +452,24 @@ def judge(result, curve: str = "losses") -> list:
             lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
             bound_name=_theory.bound_name(kind), stochastic=stochastic, final_lr=float(result.lr_used[k, -1]),
             steps=seen, bounded=result.objective.minimum is not None))
+    return _name_the_better_rate(out, curves, result.lrs)
+
+
+def _name_the_better_rate(verdicts: list, curves: np.ndarray, lrs: np.ndarray) -> list:
+    """A converged run is no 'good choice' when another rate of the same sweep ends clearly lower (1.5× and by more
+    than 0.1% of the way down): its advice names that rate instead."""
+    usable = [k for k, v in enumerate(verdicts) if v.kind in ("converged", "slow", "oscillating")]
+    if len(usable) < 2:
+        return verdicts
+    ends = np.array([curves[k][np.isfinite(curves[k])][-1] for k in usable])
+    best = usable[int(np.argmin(ends))]
+    low = float(np.min(ends))
+    out = list(verdicts)
+    for k, end in zip(usable, ends):
+        v = verdicts[k]
+        scale = abs(float(curves[k][0]) - low)
+        if k == best or v.kind != "converged" or not (end - low > 1e-3 * scale and end > 1.5 * low > 0):
+            continue
+        out[k] = replace(v, advice=f"α={lrs[best]:.3g} in this sweep ends {_times(end / low)} lower ({low:.3g} vs "
+                                   f"{end:.3g}): prefer it")
     return out

@@ -283,6 +283,9 @@ class Setup:
                 "schedule": self.schedule}
 
 
+OBJECTIVE_FIELDS = ("objective", "kind", "x0", "dataset", "model", "standardize", "l2")
+
+
 def build_objective(plan: Plan) -> objectives.Objective | None:
     """The objective a plan names (None for a PyTorch model: ``lrscope.torch.models`` builds those)."""
     if plan.dataset is not None:
@@ -393,11 +396,12 @@ def read_lrs(lrs, default: float) -> np.ndarray:
     return values
 
 
-def build(plan: Plan) -> Setup:
-    """The objects a plan describes, checked: objective, optimizer, schedule, the grid of configurations."""
+def build(plan: Plan, objective: objectives.Objective | None = None) -> Setup:
+    """The objects a plan describes, checked: objective, optimizer, schedule, the grid of configurations.
+    ``objective``: the plan's objective already built (an interface that keeps them between requests)."""
     if not isinstance(plan, Plan):
         raise TypeError(f"plan: expected an lrscope Plan, got {type(plan).__name__}")
-    objective = build_objective(plan)
+    objective = build_objective(plan) if objective is None else objective
     family, fixed, swept, default_lr = build_optimizer(plan.optimizer, plan.hyperparams)
     schedule = build_schedule(plan.schedule, plan.schedule_params, plan.warmup)
     grid_lrs, per_config = expand_grid(read_lrs(plan.lrs, default_lr), swept)

@@ -1,4 +1,5 @@
-"""Static pictures of a sweep (matplotlib): loss curves coloured by verdict, trajectories over the contour map.
+"""Static pictures of a sweep (matplotlib): loss curves and trajectories over the contour map, one colour per
+learning rate (the explorer uses the same colours) and the verdict as the line's style.
 
 Optional: needs matplotlib (``pip install 'lrscope[all]'``). Only reads results; the core never imports this.
 """
@@ -8,7 +9,20 @@ from __future__ import annotations
 import numpy as np
 
 VERDICT_COLORS = {"converged": "#2ca02c", "slow": "#ff7f0e", "oscillating": "#9467bd", "diverged": "#d62728",
-                  "unbounded": "#8c564b"}
+                  "unbounded": "#8c564b"}     # the verdict's badge (CLI tables, the explorer's verdict list)
+# one colour per configuration (learning rate), the same in every picture: Tableau's 10, then their lighter twins
+RATE_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
+               "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#c7c7c7",
+               "#dbdb8d", "#9edae5"]
+# the verdict as a line style (Plotly's dash names; matplotlib's below)
+VERDICT_DASH = {"converged": "solid", "slow": "dash", "oscillating": "dashdot", "diverged": "dot",
+                "unbounded": "longdash"}
+_MPL_DASH = {"solid": "-", "dash": "--", "dashdot": "-.", "dot": ":", "longdash": (0, (8, 3))}
+
+
+def rate_color(k: int) -> str:
+    """The colour of configuration ``k`` (cycling after 20)."""
+    return RATE_COLORS[k % len(RATE_COLORS)]
 
 
 def window(objective, paths) -> tuple[np.ndarray, np.ndarray]:
@@ -49,26 +63,33 @@ def _label(result, k: int) -> str:
 
 
 def plot_curves(result, ax=None):
-    """Loss per step for every configuration on a log axis, one colour per verdict. Losses that can be ≤ 0 are drawn
-    as the gap to the lowest value seen (loss − best), so the log axis still works."""
+    """Loss per step for every configuration on a log axis: one colour per learning rate, the verdict as the line
+    style (solid converged, dashed slow, dash-dot oscillating, dotted diverged). Losses that can be ≤ 0 are drawn as
+    the gap to the lowest value seen (loss − best); an exact zero at a floor a decade below the smallest value, as
+    the axis label says."""
     plt = _pyplot()
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 5))
     losses = result.losses
     finite = losses[np.isfinite(losses)]
     floor = float(finite.min()) if finite.size else 0.0
-    gap = floor <= 0
+    gap = floor < 0
+    ys = [np.where(finite_row > 0, finite_row, 0.0) for finite_row in (losses - floor if gap else losses)]
+    positive = np.concatenate([y[np.isfinite(y) & (y > 0)] for y in ys]) if ys else np.empty(0)
+    zero_at = positive.min() / 10 if positive.size else 1e-300      # an exact zero is drawn here, and said so
+    zeros = False
     for k in range(result.K):
-        y = losses[k] - floor if gap else losses[k]
-        y = np.where(y > 0, y, np.nan)
+        y = np.where(ys[k] > 0, ys[k], np.where(np.isfinite(ys[k]), zero_at, np.nan))
+        zeros |= bool(np.any(ys[k] == 0))
         kind = result.verdicts[k].kind
-        ax.plot(np.arange(y.size), y, color=VERDICT_COLORS[kind], alpha=0.85, lw=1.5, label=_label(result, k))
+        ax.plot(np.arange(y.size), y, color=rate_color(k), ls=_MPL_DASH[VERDICT_DASH[kind]], alpha=0.9, lw=1.6,
+                label=_label(result, k))
         if result.diverged_at[k] > 0:
             t = result.diverged_at[k] - 1
-            ax.plot([t], [y[t]], "x", color=VERDICT_COLORS["diverged"], ms=8)
+            ax.plot([t], [y[t]], "x", color=rate_color(k), ms=8)
     ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.set_ylabel("loss − best" if gap else "loss")
+    ax.set_ylabel(("loss − best" if gap else "loss") + (f" (exact 0 drawn at {zero_at:.0e})" if zeros else ""))
     ax.set_title(f"{result.objective.name} · {result.optimizer.name}")
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=7, loc="best")
@@ -95,8 +116,8 @@ def plot_trajectories(result, ax=None, grid: int = 200):
             ax.contour(gx, gy, z, levels=levels, cmap="Greys", linewidths=0.6, alpha=0.8)
     for k in range(result.K):
         p = paths[k][np.all(np.isfinite(paths[k]), axis=1)]
-        ax.plot(p[:, 0], p[:, 1], ".-", ms=2.5, lw=1, color=VERDICT_COLORS[result.verdicts[k].kind],
-                label=f"α={result.lrs[k]:.3g}")
+        ax.plot(p[:, 0], p[:, 1], ".", ls=_MPL_DASH[VERDICT_DASH[result.verdicts[k].kind]], ms=2.5, lw=1,
+                color=rate_color(k), label=f"α={result.lrs[k]:.3g}")
     ax.plot([x0[0]], [x0[1]], "ko", ms=5, label="start")
     if result.objective.minimizer is not None:
         m = result.objective.minimizer

@@ -79,6 +79,25 @@ class Analysis:
         hp = optimizer.hyperparams
         return stability_limit(optimizer.kind, self.L, hp.get("beta", 0.0), hp.get("dampening", 0.0))
 
+    def explain(self, optimizer=None) -> str:
+        """What the curvature says about the learning rate of ``optimizer`` (default gradient descent), in a
+        sentence: its own stability bound, or, for the adaptive methods, why none applies."""
+        kind = "gd" if optimizer is None else optimizer.kind
+        if kind == "adaptive":
+            return (f"{optimizer.name.split('[')[0]} rescales each coordinate's step by its gradient history, so no "
+                    f"curvature bound applies: each step moves a coordinate by about α, whatever L is; choose α as a "
+                    f"step size (Adam: try 1e-3 first)")
+        if not self.has_bound:
+            return "no positive curvature here (L ≤ 0): curvature gives no bound on α"
+        limit = np.ravel(self.stability_limit(optimizer))
+        value = f"{limit[0]:.4g}" if np.all(limit == limit[0]) else f"{limit.min():.4g} to {limit.max():.4g}"
+        names = {"gd": "gradient descent", "ema_momentum": "momentum (the course's EMA form)",
+                 "heavy_ball": "heavy-ball momentum", "nesterov": "Nesterov momentum"}
+        text = f"{names[kind]} is stable for α < {bound_name(kind)} = {value}"
+        if kind == "gd":
+            text += f"; the best constant α is {'2/(L+μ)' if self.strongly_convex else '1/L'} = {self.optimal:.4g}"
+        return text
+
     def position(self, lr) -> str:
         """Where α sits for gradient descent: 'unstable (α ≥ 2/L)', 'stable, above optimal', 'near optimal' (within
         10% of it) or 'stable, below optimal'."""

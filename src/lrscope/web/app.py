@@ -10,6 +10,7 @@ the reason); heavy requests take turns, so light ones keep being answered.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import time
@@ -24,10 +25,10 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from .. import __version__, objectives, plan
-from ..api import sweep
+from ..api import safe_analysis, sweep
 from ..finder import find
 from ..jsonable import numbers
-from ..plots import VERDICT_COLORS, window
+from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, window
 from ..run import seconds_per_step
 
 MAX_CONFIGS = 32
@@ -168,6 +169,25 @@ class Work:
                           f"steps or learning rates")
 
 
+def objective_key(description: plan.Plan) -> str:
+    """What identifies a request's objective and start point (the key of the caches below)."""
+    return json.dumps({f: getattr(description, f) for f in plan.OBJECTIVE_FIELDS}, sort_keys=True, default=list)
+
+
+@functools.lru_cache(maxsize=32)
+def cached_objective(key: str):
+    """Objectives are built once per (objective, start point): a data set is loaded and standardized once, a
+    formula parsed and differentiated once."""
+    return plan.build_objective(plan.Plan(**json.loads(key)))
+
+
+@functools.lru_cache(maxsize=32)
+def cached_analysis(key: str):
+    """The curvature (L, μ, the bounds) is measured once per (objective, start point), within its time budget;
+    (analysis or None, note or None)."""
+    return safe_analysis(cached_objective(key), ANALYSIS_SECONDS)
+
+
 def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> float:
     """Refuse requests too big to answer in time, saying which bound they exceed and what to change; return the
     estimated seconds (a step's cost is measured on this objective, not guessed from its size)."""
@@ -284,7 +304,7 @@ def sweep_payload(obj, res) -> dict:
         limit = a.stability_limit(res.optimizer)
         th = {**a.to_dict(), "limit": None if limit is None else _clean(np.ravel(limit))[0],
               "contraction": _clean(a.contraction(res.lrs)), "optimizer_kind": res.optimizer.kind,
-              "curve": contraction_curve(a, res.lrs, limit)}
+              "curve": contraction_curve(a, res.lrs, limit), "explain": a.explain(res.optimizer)}
     return {"objective": obj.name, "variables": list(obj.variables), "dim": obj.dim, "steps": res.steps,
             "step_index": idx.tolist(),
             "optimizer": repr(res.optimizer), "configs": configs, "theory": th, "notes": res.notes,
@@ -343,7 +363,8 @@ def create_app() -> FastAPI:
         schedules = {name: opts for name, opts in plan.SCHEDULES.items() if name != "warmup"}   # its own control
         return {"builtins": BUILTIN_DEFAULTS, "datasets": {k: v[1] for k, v in objectives.DATASETS.items()},
                 "models": list(objectives.datasets.MODELS), "optimizers": catalogue(plan.OPTIMIZERS),
-                "schedules": catalogue(schedules), "verdict_colors": VERDICT_COLORS,
+                "schedules": catalogue(schedules), "verdict_colors": VERDICT_COLORS, "rate_colors": RATE_COLORS,
+                "verdict_dash": VERDICT_DASH,
                 "limits": {"configs": MAX_CONFIGS, "steps": MAX_STEPS, "formula_length": 500,
                            "seconds": REQUEST_SECONDS},
                 "version": __version__}
@@ -359,12 +380,17 @@ def create_app() -> FastAPI:
         work = Work()
 
         def compute():
-            setup = plan.build(request_plan(req.objective, req.optimizer, req.schedule, lrs=req.lrs,
-                                            steps=req.steps, batch_size=req.batch_size, seed=req.seed))
+            description = request_plan(req.objective, req.optimizer, req.schedule, lrs=req.lrs, steps=req.steps,
+                                        batch_size=req.batch_size, seed=req.seed)
+            key = objective_key(description)
+            setup = plan.build(description, objective=cached_objective(key))
             obj = setup.objective
             check_bounds(obj, setup.lrs.size, req.steps, req.batch_size)
-            res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check,
-                        analysis_seconds=min(ANALYSIS_SECONDS, work.left()), **setup.run_options())
+            analysis, note = cached_analysis(key)
+            res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, analysis=analysis,
+                        analyze=False, **setup.run_options())
+            if note:
+                res.notes.append(note)
             work.check()
             payload = sweep_payload(obj, res)
             payload["landscape"] = landscape(obj, res) if req.landscape else None
@@ -377,7 +403,8 @@ def create_app() -> FastAPI:
         work = Work()
 
         def compute():
-            setup = plan.build(request_plan(req.objective, req.optimizer))
+            description = request_plan(req.objective, req.optimizer)
+            setup = plan.build(description, objective=cached_objective(objective_key(description)))
             obj = setup.objective
             check_bounds(obj, 12, 2 * req.steps, req.batch_size)      # ~12 candidates, verification ≈ 2 × the ramp
             if req.budget is not None:

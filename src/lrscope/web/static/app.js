@@ -2,7 +2,10 @@
 // The page only draws; every number comes from the lrscope core on the server.
 "use strict";
 
-let COLORS = {};        // verdict colours, from the server (the same table as the CLI's and the PNGs')
+let COLORS = {};        // verdict badge colours, from the server (the same table as the CLI's)
+let RATES = [];         // one colour per learning rate, the same in every chart (and in the CLI's PNGs)
+let DASH = {};          // the verdict as a line style
+const rateColor = (k) => RATES[k % RATES.length];
 const $ = (id) => document.getElementById(id);
 let OPTIONS = null;
 let state = null;
@@ -20,15 +23,83 @@ function defaults() {
   };
 }
 
-// ---------- the shareable URL: the whole setup, as JSON in the hash ----------
-function readHash() {
-  if (location.hash.length < 2) return null;
-  try { return JSON.parse(decodeURIComponent(location.hash.slice(1))); } catch (e) { return null; }
+// ---------- the shareable URL: the setup as a short readable query, e.g. ?f=x2&x0=10&lr=0.1,1.1 ----------
+// it loads, follows every change (Back and Forward step through setups), and hand edits of the address work
+function toQuery(st) {
+  const d = defaults(), o = st.objective, q = new URLSearchParams();
+  if (o.kind === "dataset") {
+    q.set("data", o.dataset);
+    if (o.model) q.set("model", o.model);
+    if (o.standardize === false) q.set("raw", "1");
+  } else {
+    q.set("f", o.kind === "formula" ? o.formula : o.name);
+    if (o.x0 && o.x0.length) q.set("x0", o.x0.join(","));
+  }
+  q.set("lr", st.lrs.join(","));
+  if (st.optimizer.name !== d.optimizer.name) q.set("opt", st.optimizer.name);
+  for (const [k, v] of Object.entries(st.optimizer.params)) q.set("opt." + k, v);
+  if (st.schedule.name !== "constant") q.set("sched", st.schedule.name);
+  for (const [k, v] of Object.entries(st.schedule.params)) q.set("sched." + k, v);
+  if (st.schedule.warmup) q.set("warmup", st.schedule.warmup);
+  if (st.steps !== d.steps) q.set("steps", st.steps);
+  if (o.kind === "dataset" && st.mode !== "batch") { q.set("mode", st.mode); q.set("bs", st.batch_size); }
+  return "?" + q.toString().replace(/%2C/g, ",").replace(/%2B/g, "+").replace(/%2A/g, "*");
 }
-function writeHash() {
-  const h = "#" + encodeURIComponent(JSON.stringify(state));
-  history.replaceState(null, "", h);
-  $("share").href = location.href;
+
+function typed(text) {
+  if (text === "true" || text === "false") return text === "true";
+  const n = Number(text);
+  return text.trim() !== "" && Number.isFinite(n) ? n : text;
+}
+
+function fromQuery(search) {
+  const q = new URLSearchParams(search);
+  if (!q.has("f") && !q.has("data")) return null;
+  const st = defaults(), o = st.objective;
+  const numbers = (t) => t.split(",").map(Number);
+  if (q.has("data")) {
+    Object.assign(o, { kind: "dataset", dataset: q.get("data"), model: q.get("model") || "", standardize: q.get("raw") !== "1" });
+  } else {
+    const f = q.get("f");
+    if (OPTIONS.builtins[f]) { Object.assign(o, { kind: "builtin", name: f, x0: OPTIONS.builtins[f].x0.slice() }); }
+    else { Object.assign(o, { kind: "formula", formula: f, x0: null }); }
+    if (q.has("x0")) o.x0 = numbers(q.get("x0"));
+  }
+  if (q.has("lr")) st.lrs = numbers(q.get("lr"));
+  if (q.has("opt")) st.optimizer.name = q.get("opt");
+  if (q.has("sched")) st.schedule.name = q.get("sched");
+  for (const [k, v] of q.entries()) {
+    if (k.startsWith("opt.")) st.optimizer.params[k.slice(4)] = typed(v);
+    if (k.startsWith("sched.")) st.schedule.params[k.slice(6)] = typed(v);
+  }
+  if (q.has("warmup")) st.schedule.warmup = Number(q.get("warmup"));
+  if (q.has("steps")) st.steps = Number(q.get("steps"));
+  if (q.has("mode")) st.mode = q.get("mode");
+  if (q.has("bs")) st.batch_size = Number(q.get("bs"));
+  return st;
+}
+
+function fromOldHash() {           // links made before the query: the whole setup as JSON in the hash
+  if (location.hash.length < 2) return null;
+  try {
+    const h = JSON.parse(decodeURIComponent(location.hash.slice(1)));
+    const st = Object.assign(defaults(), h);
+    st.objective = Object.assign(defaults().objective, h.objective || {});
+    st.schedule = Object.assign(defaults().schedule, h.schedule || {});
+    return st;
+  } catch (e) { return null; }
+}
+
+let settle = null;
+function writeURL() {            // a setup that stays for 400 ms becomes a history entry (Back returns to it)
+  $("share").href = toQuery(state);
+  clearTimeout(settle);
+  settle = setTimeout(() => { const url = toQuery(state); if (url !== location.search) history.pushState(null, "", url); }, 400);
+}
+
+function loadURL() {
+  const st = fromQuery(location.search) || fromOldHash();
+  state = st || defaults();
 }
 
 // ---------- controls ----------
@@ -94,12 +165,12 @@ function renderLrs() {
     slider.type = "range"; slider.min = -7; slider.max = 1; slider.step = 0.01;
     slider.value = Math.log10(lr); slider.id = "lr-slider-" + i; slider.setAttribute("aria-label", "log10 of α " + (i + 1));
     const num = document.createElement("input");
-    num.type = "text"; num.value = fmt(lr); num.id = "lr-value-" + i; num.setAttribute("aria-label", "α " + (i + 1));
+    num.type = "text"; num.value = plain(lr); num.id = "lr-value-" + i; num.setAttribute("aria-label", "α " + (i + 1));
     const del = document.createElement("button");
     del.type = "button"; del.textContent = "×"; del.title = "remove";
     slider.addEventListener("input", () => {
       state.lrs[i] = Number(Math.pow(10, Number(slider.value)).toPrecision(3));
-      num.value = fmt(state.lrs[i]); schedule();
+      num.value = plain(state.lrs[i]); schedule();
     });
     num.addEventListener("change", () => {
       const v = Number(num.value);
@@ -184,7 +255,7 @@ function requestBody() {
 }
 
 function schedule() {
-  writeHash();
+  writeURL();
   clearTimeout(timer);
   timer = setTimeout(run, 30);
 }
@@ -208,45 +279,75 @@ function errorText(payload, status) {
   return "the server answered " + status;
 }
 
-function showError(msg) {
+function errorFields(payload) {
+  if (!payload || typeof payload.detail !== "string") return [];
+  return payload.detail.split("; ").map((line) => line.slice(0, Math.max(0, line.indexOf(":"))));
+}
+
+// the control each request field comes from: an error points at it (aria-invalid, outlined)
+const CONTROLS = { "lrs": "lrs", "steps": "steps", "batch_size": "batch-size", "objective.formula": "formula",
+  "objective.x0": "x0", "objective.name": "objective", "objective.dataset": "dataset", "objective.model": "model",
+  "optimizer.name": "optimizer", "schedule.name": "schedule", "schedule.warmup": "warmup", "work": "steps" };
+
+function controlOf(field) {
+  const m = field.match(/^(optimizer|schedule)\.params\.(.+)$/);
+  return $(m ? "param-" + m[2] : CONTROLS[field] || "");
+}
+
+function showError(msg, fields) {
   const box = $("error");
   box.textContent = msg;
   box.hidden = !msg;
+  for (const el of document.querySelectorAll("[aria-invalid=true]")) el.removeAttribute("aria-invalid");
+  for (const f of fields || []) { const el = controlOf(f); if (el) el.setAttribute("aria-invalid", "true"); }
 }
 
 async function post(url, body, signal) {
   const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
   let payload = null;
   try { payload = await r.json(); } catch (e) { payload = null; }
-  if (!r.ok) throw new Error(errorText(payload, r.status));
+  if (!r.ok) { const e = new Error(errorText(payload, r.status)); e.fields = errorFields(payload); throw e; }
   return payload;
 }
 
+// one request in flight: a newer setup aborts the older request (the server then stops its work); the charts dim
+// and "computing…" shows only when an answer takes longer than 150 ms
 async function run() {
   if (inflight) inflight.abort();
   const ctrl = new AbortController();
   inflight = ctrl;
-  document.body.dataset.busy = "1";
+  const busy = setTimeout(() => { if (inflight === ctrl) { document.body.dataset.busy = "1"; $("results").setAttribute("aria-busy", "true"); } }, 150);
   try {
     const data = await post("/api/sweep", requestBody(), ctrl.signal);
     if (ctrl.signal.aborted) return;
     showError("");
+    delete document.body.dataset.stale;
     lastGood = data;
     draw(data);
   } catch (e) {
-    if (e.name !== "AbortError") showError(e.message);
+    if (e.name !== "AbortError") { showError(e.message, e.fields); document.body.dataset.stale = "1"; }
   } finally {
-    if (inflight === ctrl) { inflight = null; delete document.body.dataset.busy; }
+    clearTimeout(busy);
+    if (inflight === ctrl) { inflight = null; delete document.body.dataset.busy; $("results").setAttribute("aria-busy", "false"); }
   }
 }
 
 // ---------- drawing ----------
+// numbers a learner can read: exact integers below a million, four significant digits, one notation (×10ⁿ) for
+// the very small and the very large
 function fmt(x) {
   if (x === null || x === undefined) return "—";
   if (x === 0) return "0";
+  if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
   const a = Math.abs(x);
-  return a >= 1e-3 && a < 1e5 ? String(Number(x.toPrecision(4))) : x.toExponential(2);
+  if (a >= 1e-3 && a < 1e6) return String(Number(x.toPrecision(4)));
+  const [m, e] = x.toExponential(2).split("e");
+  return Number(m) + "×10" + String(Number(e)).replace(/-/g, "⁻").replace(/\d/g, (d) => "⁰¹²³⁴⁵⁶⁷⁸⁹"[d]);
 }
+const plain = (x) => String(Number(x.toPrecision(4)));     // for inputs: a number as JavaScript reads it back
+const LOG_AXIS = { type: "log", exponentformat: "power" };      // ticks as powers of ten
+// charts fill their container (no fixed 700 px), without a toolbar over their titles
+const PLOT_CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 
 function draw(data) {
   drawLoss(data);
@@ -257,19 +358,24 @@ function draw(data) {
 }
 
 function drawLoss(data) {
-  let min = Infinity;
+  let min = Infinity, minPositive = Infinity;
   for (const c of data.configs) for (const v of c.loss) if (v !== null && v < min) min = v;
-  const gap = min < 0;
-  const traces = data.configs.map((c) => ({
-    x: data.step_index, y: c.loss.map((v) => (v === null ? null : gap ? v - min : v)),
-    mode: "lines", name: "α=" + fmt(c.lr) + ": " + c.verdict.kind,
-    line: { color: COLORS[c.verdict.kind], width: 2 },
+  const gap = min < 0;              // a loss that can be negative is drawn as its gap to the lowest value seen
+  const shifted = data.configs.map((c) => c.loss.map((v) => (v === null ? null : gap ? v - min : v)));
+  for (const row of shifted) for (const v of row) if (v !== null && v > 0 && v < minPositive) minPositive = v;
+  const zeroAt = Number.isFinite(minPositive) ? minPositive / 10 : 1e-300;    // an exact 0 is drawn here (and said)
+  let zeros = false;
+  const traces = data.configs.map((c, k) => ({
+    x: data.step_index, y: shifted[k].map((v) => { if (v === 0) { zeros = true; return zeroAt; } return v; }),
+    mode: "lines", name: "α=" + fmt(c.lr) + " · " + c.verdict.kind,
+    line: { color: rateColor(k), width: 2, dash: DASH[c.verdict.kind] || "solid" },
   }));
+  const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "");
   Plotly.react("loss-chart", traces, {
     title: { text: data.objective + " · " + data.optimizer, font: { size: 13 } },
-    xaxis: { title: { text: "step" } }, yaxis: { type: "log", title: { text: gap ? "loss − best" : "loss" } },
+    xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
     margin: { t: 40, r: 10, b: 45, l: 60 }, legend: { font: { size: 10 } },
-  }, { responsive: true, displaylogo: false });
+  }, PLOT_CONFIG);
 }
 
 function drawVerdicts(data) {
@@ -278,12 +384,14 @@ function drawVerdicts(data) {
   for (const c of data.configs) {
     const li = document.createElement("li");
     li.className = c.verdict.kind;
-    li.style.borderColor = COLORS[c.verdict.kind];
+    li.style.borderColor = rateColor(data.configs.indexOf(c));      // the rate's colour; the verdict is the badge
     li.dataset.lr = c.lr;
     li.dataset.kind = c.verdict.kind;
     const head = document.createElement("div");
-    head.innerHTML = "α=" + fmt(c.lr) + " <b></b>";
-    head.querySelector("b").textContent = c.verdict.kind + (c.verdict.step !== null ? " (step " + c.verdict.step + ")" : "");
+    head.innerHTML = "α=" + fmt(c.lr) + " <b class='badge'></b>";
+    const badge = head.querySelector("b");
+    badge.textContent = c.verdict.kind + (c.verdict.step !== null ? " (step " + c.verdict.step + ")" : "");
+    badge.style.background = COLORS[c.verdict.kind];
     const why = document.createElement("div"); why.textContent = c.verdict.reason;
     const adv = document.createElement("div"); adv.textContent = "→ " + c.verdict.advice;
     li.append(head, why, adv);
@@ -321,19 +429,19 @@ function drawLandscape(data) {
     }
     L = Object.assign({}, L, { x: contourCache.x, y: contourCache.y });
     traces.push(contourCache.trace);
-    for (const c of data.configs) {
-      traces.push({ x: c.path[0], y: c.path[1], mode: "lines", line: { color: COLORS[c.verdict.kind], width: 1.5 },
-                    name: "α=" + fmt(c.lr) });
-    }
+    data.configs.forEach((c, k) => {
+      traces.push({ x: c.path[0], y: c.path[1], mode: "lines", name: "α=" + fmt(c.lr),
+                    line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } });
+    });
     if (data.minimizer) traces.push({ x: [data.minimizer[0]], y: [data.minimizer[1]], mode: "markers", name: "minimum",
                                       marker: { symbol: "star", size: 14, color: "gold", line: { color: "#000", width: 1 } } });
   } else {
     traces.push({ x: L.x, y: L.f, mode: "lines", line: { color: "#555" }, name: "f(" + data.variables[0] + ")" });
-    for (const c of data.configs) {
+    data.configs.forEach((c, k) => {
       const n = Math.min(c.path[0].length, 12);
       traces.push({ x: c.path[0].slice(0, n), y: c.loss.slice(0, n), mode: "lines+markers", name: "α=" + fmt(c.lr),
-                    line: { color: COLORS[c.verdict.kind], width: 1, dash: "dot" }, marker: { size: 6 } });
-    }
+                    line: { color: rateColor(k), width: 1, dash: "dot" }, marker: { size: 6 } });
+    });
   }
   const finite = (a) => a.filter((v) => v !== null);
   const layout = { title: { text: L.kind === "contour" ? "paths over the loss contours" : "f and the first iterates",
@@ -342,7 +450,7 @@ function drawLandscape(data) {
                    yaxis: { title: { text: L.kind === "contour" ? data.variables[1] : "loss" } } };
   if (L.kind === "contour") layout.yaxis.range = [Math.min(...finite(L.y)), Math.max(...finite(L.y))];
   else { const f = finite(L.f); layout.yaxis.range = [Math.min(...f) - 0.05 * (Math.max(...f) - Math.min(...f)), Math.max(...f)]; }
-  Plotly.react(el, traces, layout, { responsive: true, displaylogo: false });
+  Plotly.react(el, traces, layout, PLOT_CONFIG);
 }
 
 function drawTheory(data) {
@@ -355,22 +463,26 @@ function drawTheory(data) {
   const traces = [];
   if (gd) traces.push({ x: th.curve.lr, y: th.curve.factor, mode: "lines", line: { color: "#555" }, name: "contraction max|1−αλ|" });
   traces.push({ x: lrs, y: gd ? th.contraction : lrs.map(() => 1),
-                mode: "markers", marker: { size: 11, color: data.configs.map((c) => COLORS[c.verdict.kind]) },
+                mode: "markers", marker: { size: 11, color: data.configs.map((c, k) => rateColor(k)) },
                 text: data.configs.map((c) => "α=" + fmt(c.lr) + ": " + c.verdict.kind), hoverinfo: "text", name: "your α" });
   const shapes = [];
   const annotations = [];
   if (limit) { shapes.push({ type: "line", x0: limit, x1: limit, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
-               annotations.push({ x: Math.log10(limit), y: 1, yref: "paper", text: "bound " + fmt(limit), showarrow: false, yanchor: "bottom" }); }
+               annotations.push({ x: Math.log10(limit), y: 1, yref: "paper", text: "bound " + fmt(limit), showarrow: false,
+                                  yanchor: "bottom", xanchor: "left" }); }
   if (th.optimal && th.optimizer_kind === "gd") {
     shapes.push({ type: "line", x0: th.optimal, x1: th.optimal, yref: "paper", y0: 0, y1: 1, line: { color: "#2ca02c", dash: "dash" } });
-    annotations.push({ x: Math.log10(th.optimal), y: 0.9, yref: "paper", text: "optimal " + fmt(th.optimal), showarrow: false });
+    annotations.push({ x: Math.log10(th.optimal), y: 0.92, yref: "paper", text: "optimal " + fmt(th.optimal), showarrow: false,
+                       xanchor: "right", bgcolor: "rgba(255,255,255,0.8)" });
   }
   Plotly.react(el, traces, {
-    title: { text: "where each α sits", font: { size: 13 } }, xaxis: { type: "log", title: { text: "α" } },
+    title: { text: "where each α sits", font: { size: 13 } }, xaxis: Object.assign({ title: { text: "α" } }, LOG_AXIS),
     yaxis: { title: { text: "error factor per step" }, range: [0, 2] }, shapes, annotations, showlegend: false,
     margin: { t: 40, r: 10, b: 45, l: 50 },
-  }, { responsive: true, displaylogo: false });
-  $("theory-text").textContent = "Theory: " + th.summary + (th.optimizer_kind !== "gd" && limit ? " · bound for this optimizer: " + fmt(limit) : "");
+  }, PLOT_CONFIG);
+  const curvature = "L = " + fmt(th.L) + ", μ = " + fmt(th.mu) + (th.exact ? " (exact)" : " (at " + th.where + ")");
+  $("theory-text").textContent = "Theory: " + curvature + ". For this optimizer: " + th.explain + "." +
+    ((data.notes || []).length ? " " + data.notes.join("; ") + "." : "");
 }
 
 function drawTable(data) {
@@ -378,7 +490,10 @@ function drawTable(data) {
   if (!shown.length || !shown[0].table) { $("table").innerHTML = ""; return; }
   const v = data.variables[0];
   let html = "<table id='steps-table'><thead><tr><th>step</th>";
-  for (const c of shown) html += "<th>" + v + " (α=" + fmt(c.lr) + ")</th><th>loss</th>";
+  shown.forEach((c, k) => {
+    const mark = "<span class='swatch' style='background:" + rateColor(k) + "'></span>";
+    html += "<th>" + mark + v + " (α=" + fmt(c.lr) + ")</th><th>loss</th>";
+  });
   html += "</tr></thead><tbody>";
   for (let t = 0; t < shown[0].table.length; t++) {
     html += "<tr><td>" + t + "</td>";
@@ -410,7 +525,7 @@ async function runFind() {
     }
     if (res.bound) shapes.push({ type: "line", x0: res.bound, x1: res.bound, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
     Plotly.react("find-chart", traces, { xaxis: { type: "log", title: { text: "α" } }, yaxis: { title: { text: "loss" } },
-      shapes, margin: { t: 20, r: 10, b: 45, l: 55 } }, { responsive: true, displaylogo: false });
+      shapes, margin: { t: 20, r: 10, b: 45, l: 55 } }, PLOT_CONFIG);
     $("find-chart").hidden = false;
     Plotly.Plots.resize("find-chart");
     const rules = Object.entries(res.methods).map(([k, v]) => k + " " + fmt(v)).join(" · ");
@@ -423,14 +538,14 @@ async function runFind() {
 
 async function init() {
   OPTIONS = await (await fetch("/api/options")).json();
-  COLORS = OPTIONS.verdict_colors;
+  COLORS = OPTIONS.verdict_colors; RATES = OPTIONS.rate_colors; DASH = OPTIONS.verdict_dash;
   fillSelects();
-  const fromUrl = readHash();
-  state = Object.assign(defaults(), fromUrl || {});
-  state.objective = Object.assign(defaults().objective, (fromUrl || {}).objective || {});
-  state.schedule = Object.assign(defaults().schedule, (fromUrl || {}).schedule || {});
+  loadURL();
+  history.replaceState(null, "", toQuery(state));     // the address always shows the setup on the page
   syncControls();
   wireControls();
+  window.addEventListener("popstate", () => { loadURL(); syncControls(); clearTimeout(timer); timer = setTimeout(run, 30); });
+  window.addEventListener("hashchange", () => { loadURL(); syncControls(); schedule(); });
   schedule();
 }
 
