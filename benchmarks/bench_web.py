@@ -196,7 +196,7 @@ def repaint(url: str) -> None:
             times.append(ms / 1e3)
         b.close()
     print(f"  slider -> repaint in Chromium     : p50 {pct(times, 50):6.1f} ms   p95 {pct(times, 95):6.1f} ms "
-          f"(includes the page's 30 ms debounce)")
+          f"(from the input event to the repainted loss chart)")
 
 
 if __name__ == "__main__":

@@ -146,6 +146,18 @@ def _check_lrs(lrs, default) -> np.ndarray:
     return arr
 
 
+def full_loss_every(objective: Objective, K: int, steps: int, batch_size: int | None,
+                    at_most: int | None = None) -> int:
+    """How often a stochastic run records the full loss: every step where that is cheap (small data), else about
+    50 times an epoch -- and, given ``at_most``, no more than that many times in the run (an interactive caller
+    whose picture has a few hundred points)."""
+    n = objective.n_samples
+    if batch_size is None or n is None or batch_size >= n or n * objective.dim * K <= CHEAP_EVALUATION:
+        return 1
+    every = max(1, math.ceil(n / batch_size) // 50)
+    return every if at_most is None else max(every, math.ceil(steps / at_most))
+
+
 def check_fits(objective: Objective, K: int, steps: int, batch_size: int | None = None) -> None:
     """:func:`check_memory` for a run as :func:`run` will make it by default (for an interface that wants to know
     before it says anything else)."""
@@ -262,9 +274,8 @@ def run(objective: Objective, lrs=None, optimizer: Optimizer | None = None, step
         steps = integer(epochs, "epochs") * math.ceil(n / (batch_size or n))
     steps = 100 if steps is None else integer(steps, "steps")
     stochastic = batch_size is not None and batch_size < n
-    if eval_every is None:      # the full loss is cheap on small data: every step; else about 50 times an epoch
-        cheap = n is None or n * d * K <= CHEAP_EVALUATION
-        eval_every = 1 if not stochastic or cheap else max(1, math.ceil(n / batch_size) // 50)
+    if eval_every is None:
+        eval_every = full_loss_every(objective, K, steps, batch_size)
     eval_every = integer(eval_every, "eval_every")
 
     start = np.broadcast_to(objective.x0 if x0 is None else as_batch(x0, d, "x0"), (K, d)).astype(np.float64)

@@ -10,6 +10,7 @@ the reason); heavy requests take turns, so light ones keep being answered.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import os
@@ -29,15 +30,16 @@ from ..api import safe_analysis, sweep
 from ..finder import find
 from ..jsonable import numbers
 from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, window
-from ..run import seconds_per_step
+from ..run import full_loss_every, seconds_per_step
 
 MAX_CONFIGS = 32
 MAX_STEPS = 5000
 REQUEST_SECONDS = 10.0      # a request's hard time limit: past it the work stops and the answer is a 503
 WORK_SHARE = 0.5            # a request is refused up front when its run alone is estimated at more than this share
 ANALYSIS_SECONDS = 2.0      # the curvature analysis (advice only) gives up after this long
-MAX_POINTS = 300            # points per curve sent to the page (the charts are ~600 px wide)
+MAX_POINTS = 160            # points per curve sent to the page (a chart is ~600 px wide: one point per ~4 px)
 TABLE_STEPS = 12
+FULL_LOSSES = 50            # a mini-batch run on a big data set records the full loss at most this often
 
 BUILTIN_DEFAULTS = {
     "x2": {"label": "x² (the course example)", "x0": [10.0], "lrs": [0.001, 0.1, 0.5, 1.1]},
@@ -316,8 +318,24 @@ def _json(payload: dict) -> Response:
     return Response(json.dumps(payload, separators=(",", ":"), allow_nan=False), media_type="application/json")
 
 
+def one_blas_thread() -> None:
+    """A server answers many requests at once: each one's matrix products on one core (BLAS would otherwise spread
+    one heavy request over every core and starve the others). Nothing to do without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn (web extra) brings it
+        return
+    threadpool_limits(1)
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    one_blas_thread()
+    yield
+
+
 def create_app() -> FastAPI:
-    app = FastAPI(title="lrscope explorer", version=__version__)
+    app = FastAPI(title="lrscope explorer", version=__version__, lifespan=lifespan)
     static = resources.files("lrscope.web") / "static"
 
     @app.exception_handler(plan.PlanError)
@@ -387,8 +405,9 @@ def create_app() -> FastAPI:
             obj = setup.objective
             check_bounds(obj, setup.lrs.size, req.steps, req.batch_size)
             analysis, note = cached_analysis(key)
+            every = full_loss_every(obj, setup.lrs.size, setup.steps, req.batch_size, at_most=FULL_LOSSES)
             res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, analysis=analysis,
-                        analyze=False, **setup.run_options())
+                        analyze=False, eval_every=every, **setup.run_options())
             if note:
                 res.notes.append(note)
             work.check()

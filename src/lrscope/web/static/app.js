@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 let OPTIONS = null;
 let state = null;
 let inflight = null;
-let timer = null;
+let timer = null;          // the frame a run is scheduled for
 let lastGood = null;
 
 function defaults() {
@@ -254,10 +254,10 @@ function requestBody() {
   return body;
 }
 
+// a change asks for a run at the next frame (many changes in one frame: one run)
 function schedule() {
   writeURL();
-  clearTimeout(timer);
-  timer = setTimeout(run, 30);
+  if (timer === null) timer = requestAnimationFrame(() => { timer = null; run(); });
 }
 
 // the server names request fields; the learner sees the controls' names
@@ -310,12 +310,19 @@ async function post(url, body, signal) {
   return payload;
 }
 
-// one request in flight: a newer setup aborts the older request (the server then stops its work); the charts dim
-// and "computing…" shows only when an answer takes longer than 150 ms
+// one request in flight, the latest setup wins: a change while a quick request runs waits for it and then sends
+// the newest setup (a slider drag repaints as fast as the server answers); a request that has run for more than
+// 150 ms is aborted instead (the server then stops its work), and the charts dim while the new one runs
+let pending = false, started = 0;
 async function run() {
-  if (inflight) inflight.abort();
+  if (inflight) {
+    if (performance.now() - started < 150) { pending = true; return; }
+    inflight.abort();
+  }
+  pending = false;
   const ctrl = new AbortController();
   inflight = ctrl;
+  started = performance.now();
   const busy = setTimeout(() => { if (inflight === ctrl) { document.body.dataset.busy = "1"; $("results").setAttribute("aria-busy", "true"); } }, 150);
   try {
     const data = await post("/api/sweep", requestBody(), ctrl.signal);
@@ -328,7 +335,10 @@ async function run() {
     if (e.name !== "AbortError") { showError(e.message, e.fields); document.body.dataset.stale = "1"; }
   } finally {
     clearTimeout(busy);
-    if (inflight === ctrl) { inflight = null; delete document.body.dataset.busy; $("results").setAttribute("aria-busy", "false"); }
+    if (inflight === ctrl) {
+      inflight = null; delete document.body.dataset.busy; $("results").setAttribute("aria-busy", "false");
+      if (pending) run();
+    }
   }
 }
 
@@ -349,12 +359,13 @@ const LOG_AXIS = { type: "log", exponentformat: "power" };      // ticks as powe
 // charts fill their container (no fixed 700 px), without a toolbar over their titles
 const PLOT_CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 
+// the loss curves first (what a slider move is for), the other panels right after, in the next task
+let rest = null;
 function draw(data) {
   drawLoss(data);
   drawVerdicts(data);
-  drawLandscape(data);
-  drawTheory(data);
-  drawTable(data);
+  clearTimeout(rest);
+  rest = setTimeout(() => { drawLandscape(data); drawTheory(data); drawTable(data); }, 0);
 }
 
 function drawLoss(data) {
@@ -544,7 +555,7 @@ async function init() {
   history.replaceState(null, "", toQuery(state));     // the address always shows the setup on the page
   syncControls();
   wireControls();
-  window.addEventListener("popstate", () => { loadURL(); syncControls(); clearTimeout(timer); timer = setTimeout(run, 30); });
+  window.addEventListener("popstate", () => { loadURL(); syncControls(); run(); });
   window.addEventListener("hashchange", () => { loadURL(); syncControls(); schedule(); });
   schedule();
 }
