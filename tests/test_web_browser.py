@@ -186,3 +186,15 @@ def test_a_data_set_request_completes(browser, server):
     pg.wait_for_function("document.querySelectorAll('#verdicts li').length === 3", timeout=60_000)
     assert pg.evaluate("document.getElementById('loss-chart').data.length") == 3
     pg.close()
+
+
+def test_the_map_frames_the_start_and_the_minimum_and_clips_a_diverging_path(page):
+    page.goto(page.url.split("?")[0] + "?f=(x-3)**2%2B10*(y%2B2)**2&x0=0,0&lr=0.001,0.01,0.11")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 3")
+    page.wait_for_function("document.getElementById('landscape-chart').data.length > 3")
+    xr = page.evaluate("document.getElementById('landscape-chart').layout.xaxis.range")
+    yr = page.evaluate("document.getElementById('landscape-chart').layout.yaxis.range")
+    assert xr[0] < 0 < 3 < xr[1] and yr[0] < -2 < 0 < yr[1]          # the start and the minimum (found numerically)
+    assert xr[1] - xr[0] < 10 and yr[1] - yr[0] < 10                # the diverging α = 0.11 does not blow up the frame
+    arrows = page.evaluate("document.getElementById('landscape-chart').layout.annotations.length")
+    assert arrows == 1

@@ -25,14 +25,35 @@ def rate_color(k: int) -> str:
     return RATE_COLORS[k % len(RATE_COLORS)]
 
 
-def window(objective, paths) -> tuple[np.ndarray, np.ndarray]:
+def numerical_minimizer(objective, max_distance: float = 1e3):
+    """Where a local minimum near the start lies, found numerically (L-BFGS from x₀) for objectives that do not
+    know theirs (a typed formula): to frame a picture. None where the search fails or runs away (no minimum)."""
+    from scipy.optimize import minimize
+    x0 = objective.x0
+
+    def fun(x):
+        value, grad = objective.value_and_grad(x[None])
+        return float(value[0]), grad[0]
+
+    try:
+        with np.errstate(all="ignore"):
+            found = minimize(fun, x0, jac=True, method="L-BFGS-B", options={"maxiter": 300})
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+        return None
+    x = np.asarray(found.x, dtype=np.float64)
+    far = np.linalg.norm(x - x0) > max_distance * max(1.0, float(np.linalg.norm(x0)))
+    return x if found.success and np.all(np.isfinite(x)) and np.isfinite(found.fun) and not far else None
+
+
+def window(objective, paths, minimizer=None) -> tuple[np.ndarray, np.ndarray]:
     """The box a picture of the paths shows (lower and upper corner): the paths' finite points from their 1st to
-    99th percentile (one wild step does not shrink the rest to a dot), the start and the minimum, padded by 15%.
-    The one framing for the static plots and the explorer."""
+    99th percentile (one wild step does not shrink the rest to a dot), the start and the minimum (the objective's,
+    or ``minimizer``), padded by 15%. The one framing for the static plots and the explorer; pass the paths that
+    should fit (a diverging one is better clipped than allowed to blow up the frame)."""
     paths = np.asarray(paths, dtype=np.float64).reshape(-1, objective.dim)
     pts = paths[np.all(np.isfinite(paths), axis=1)]
     x0 = objective.x0
-    ref = objective.minimizer if objective.minimizer is not None else x0
+    ref = objective.minimizer if objective.minimizer is not None else (x0 if minimizer is None else minimizer)
     core = np.vstack([pts, x0[None], np.asarray(ref)[None]])
     lo, hi = np.percentile(core, 1, axis=0), np.percentile(core, 99, axis=0)
     lo, hi = np.minimum(lo, np.minimum(x0, ref)), np.maximum(hi, np.maximum(x0, ref))

@@ -29,7 +29,7 @@ from .. import __version__, objectives, plan
 from ..api import safe_analysis, sweep
 from ..finder import find
 from ..jsonable import numbers
-from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, window
+from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, numerical_minimizer, window
 from ..run import full_loss_every, seconds_per_step
 
 MAX_CONFIGS = 32
@@ -254,7 +254,11 @@ def landscape(obj, res) -> dict | None:
     if res.params is None or obj.dim > 2:
         return None
     shown = res.params if obj.dim == 2 else res.params[:, :TABLE_STEPS]     # 1-D: the first iterates are drawn
-    lo, hi = window(obj, shown)
+    settled = [k for k, v in enumerate(res.verdicts) if v.kind not in ("diverged", "unbounded")]
+    found = None if obj.minimizer is not None or obj.dim != 2 else numerical_minimizer(obj)
+    minimizer = obj.minimizer if obj.minimizer is not None else found
+    # the frame holds the start, the minimum and the paths that stay; a diverging path is clipped, with an arrow
+    lo, hi = window(obj, shown[settled] if settled else shown[:, :1], minimizer)
     with np.errstate(all="ignore"):
         if obj.dim == 1:
             xs = np.linspace(lo[0], hi[0], 300)
@@ -268,7 +272,9 @@ def landscape(obj, res) -> dict | None:
     return {"kind": "contour", "x": _clean(gx), "y": _clean(gy),
             "z": [_clean(np.log10(np.maximum(row - shift, 0) + 1e-12 + 1e-6 * (np.ptp(finite) if finite.size else 1)))
                   for row in Z],
-            "z_is": "log10(loss − min + ε)"}
+            "z_is": "log10(loss − min + ε)",
+            "minimizer": None if minimizer is None else _clean(minimizer),
+            "minimizer_found": found is not None}
 
 
 def contraction_curve(a, lrs, limit) -> dict | None:

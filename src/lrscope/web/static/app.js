@@ -43,7 +43,7 @@ function toQuery(st) {
   if (st.schedule.warmup) q.set("warmup", st.schedule.warmup);
   if (st.steps !== d.steps) q.set("steps", st.steps);
   if (o.kind === "dataset" && st.mode !== "batch") { q.set("mode", st.mode); q.set("bs", st.batch_size); }
-  return "?" + q.toString().replace(/%2C/g, ",").replace(/%2B/g, "+").replace(/%2A/g, "*");
+  return "?" + q.toString().replace(/%2C/g, ",").replace(/%2A/g, "*");     // "+" must stay %2B: a bare + reads as a space
 }
 
 function typed(text) {
@@ -444,8 +444,9 @@ function drawLandscape(data) {
       traces.push({ x: c.path[0], y: c.path[1], mode: "lines", name: "α=" + fmt(c.lr),
                     line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } });
     });
-    if (data.minimizer) traces.push({ x: [data.minimizer[0]], y: [data.minimizer[1]], mode: "markers", name: "minimum",
-                                      marker: { symbol: "star", size: 14, color: "gold", line: { color: "#000", width: 1 } } });
+    const m = L.minimizer || data.minimizer;
+    if (m) traces.push({ x: [m[0]], y: [m[1]], mode: "markers", name: L.minimizer_found ? "minimum (found numerically)" : "minimum",
+                         marker: { symbol: "star", size: 14, color: "gold", line: { color: "#000", width: 1 } } });
   } else {
     traces.push({ x: L.x, y: L.f, mode: "lines", line: { color: "#555" }, name: "f(" + data.variables[0] + ")" });
     data.configs.forEach((c, k) => {
@@ -461,7 +462,27 @@ function drawLandscape(data) {
                    yaxis: { title: { text: L.kind === "contour" ? data.variables[1] : "loss" } } };
   if (L.kind === "contour") layout.yaxis.range = [Math.min(...finite(L.y)), Math.max(...finite(L.y))];
   else { const f = finite(L.f); layout.yaxis.range = [Math.min(...f) - 0.05 * (Math.max(...f) - Math.min(...f)), Math.max(...f)]; }
+  if (L.kind === "contour") layout.annotations = exitArrows(data, layout.xaxis.range, layout.yaxis.range);
   Plotly.react(el, traces, layout, PLOT_CONFIG);
+}
+
+// a path that leaves the map is clipped at its edge, with an arrow where it leaves (it does not blow up the frame)
+function exitArrows(data, xr, yr) {
+  const out = [];
+  data.configs.forEach((c, k) => {
+    const [px, py] = c.path;
+    for (let i = 1; i < px.length; i++) {
+      const inside = (j) => px[j] !== null && py[j] !== null && px[j] >= xr[0] && px[j] <= xr[1] && py[j] >= yr[0] && py[j] <= yr[1];
+      if (inside(i - 1) && !inside(i)) {
+        const x = Math.min(Math.max(px[i] === null ? px[i - 1] : px[i], xr[0]), xr[1]);
+        const y = Math.min(Math.max(py[i] === null ? py[i - 1] : py[i], yr[0]), yr[1]);
+        out.push({ x, y, ax: px[i - 1], ay: py[i - 1], axref: "x", ayref: "y", showarrow: true, arrowhead: 2,
+                   arrowsize: 1.3, arrowcolor: rateColor(k), text: "", name: "leaves α=" + fmt(c.lr) });
+        break;
+      }
+    }
+  });
+  return out;
 }
 
 function drawTheory(data) {
