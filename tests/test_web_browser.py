@@ -198,3 +198,15 @@ def test_the_map_frames_the_start_and_the_minimum_and_clips_a_diverging_path(pag
     assert xr[1] - xr[0] < 10 and yr[1] - yr[0] < 10                # the diverging α = 0.11 does not blow up the frame
     arrows = page.evaluate("document.getElementById('landscape-chart').layout.annotations.length")
     assert arrows == 1
+
+
+def test_every_control_has_a_name_a_screen_reader_can_read(page):
+    unnamed = page.evaluate("""[...document.querySelectorAll('input, select, button')].filter(el => {
+        const label = el.closest('label') || (el.id && document.querySelector('label[for="' + el.id + '"]'));
+        return !(label || el.getAttribute('aria-label') || el.textContent.trim());
+    }).map(el => el.id || el.outerHTML.slice(0, 60))""")
+    assert unnamed == []
+    page.focus("#lr-slider-0")
+    before = page.input_value("#lr-value-0")
+    page.keyboard.press("ArrowRight")                      # the keyboard moves a slider too
+    page.wait_for_function(f"document.getElementById('lr-value-0').value !== {json.dumps(before)}")

@@ -167,7 +167,7 @@ function renderLrs() {
     const num = document.createElement("input");
     num.type = "text"; num.value = plain(lr); num.id = "lr-value-" + i; num.setAttribute("aria-label", "α " + (i + 1));
     const del = document.createElement("button");
-    del.type = "button"; del.textContent = "×"; del.title = "remove";
+    del.type = "button"; del.textContent = "×"; del.title = "remove"; del.setAttribute("aria-label", "remove α " + (i + 1));
     slider.addEventListener("input", () => {
       state.lrs[i] = Number(Math.pow(10, Number(slider.value)).toPrecision(3));
       num.value = plain(state.lrs[i]); schedule();
@@ -358,6 +358,15 @@ const plain = (x) => String(Number(x.toPrecision(4)));     // for inputs: a numb
 const LOG_AXIS = { type: "log", exponentformat: "power" };      // ticks as powers of ten
 // charts fill their container (no fixed 700 px), without a toolbar over their titles
 const PLOT_CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
+// the charts follow the page's light or dark theme (the system's setting)
+const DARK = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+function themed(layout) {
+  const ink = DARK ? "#e4e6ea" : "#222", grid = DARK ? "#3a414b" : "#e6e6ea";
+  const axis = (a) => Object.assign({ gridcolor: grid, zerolinecolor: grid, linecolor: grid }, a || {});
+  return Object.assign({}, layout, { paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
+    font: Object.assign({ color: ink }, layout.font || {}), xaxis: axis(layout.xaxis), yaxis: axis(layout.yaxis) });
+}
+function plot(el, traces, layout) { Plotly.react(el, traces, themed(layout), PLOT_CONFIG); }
 
 // the loss curves first (what a slider move is for), the other panels right after, in the next task
 let rest = null;
@@ -382,11 +391,11 @@ function drawLoss(data) {
     line: { color: rateColor(k), width: 2, dash: DASH[c.verdict.kind] || "solid" },
   }));
   const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "");
-  Plotly.react("loss-chart", traces, {
+  plot("loss-chart", traces, {
     title: { text: data.objective + " · " + data.optimizer, font: { size: 13 } },
     xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
     margin: { t: 40, r: 10, b: 45, l: 60 }, legend: { font: { size: 10 } },
-  }, PLOT_CONFIG);
+  });
 }
 
 function drawVerdicts(data) {
@@ -427,7 +436,7 @@ function pathsFit(data, xs, ys) {
 function drawLandscape(data) {
   let L = data.landscape;
   const el = $("landscape-chart");
-  if (!L) { Plotly.react(el, [], { title: { text: "(no picture for " + data.dim + " parameters)", font: { size: 13 } } }); return; }
+  if (!L) { plot(el, [], { title: { text: "(no picture for " + data.dim + " parameters)", font: { size: 13 } } }); return; }
   const traces = [];
   if (L.kind === "contour") {
     // contouring is the slowest drawing step: keep the last map while the loss is the same and the paths fit in it
@@ -463,7 +472,7 @@ function drawLandscape(data) {
   if (L.kind === "contour") layout.yaxis.range = [Math.min(...finite(L.y)), Math.max(...finite(L.y))];
   else { const f = finite(L.f); layout.yaxis.range = [Math.min(...f) - 0.05 * (Math.max(...f) - Math.min(...f)), Math.max(...f)]; }
   if (L.kind === "contour") layout.annotations = exitArrows(data, layout.xaxis.range, layout.yaxis.range);
-  Plotly.react(el, traces, layout, PLOT_CONFIG);
+  plot(el, traces, layout);
 }
 
 // a path that leaves the map is clipped at its edge, with an arrow where it leaves (it does not blow up the frame)
@@ -488,15 +497,19 @@ function exitArrows(data, xr, yr) {
 function drawTheory(data) {
   const th = data.theory;
   const el = $("theory-chart");
-  if (!th) { Plotly.react(el, [], { title: { text: "theory unavailable here", font: { size: 13 } } }); $("theory-text").textContent = (data.notes || []).join("; "); return; }
+  if (!th) { plot(el, [], { title: { text: "theory unavailable here", font: { size: 13 } } }); $("theory-text").textContent = (data.notes || []).join("; "); return; }
   const lrs = data.configs.map((c) => c.lr);
   const limit = th.limit;
   const gd = th.optimizer_kind === "gd" && th.curve;     // the error factor is gradient descent's (from the server)
   const traces = [];
   if (gd) traces.push({ x: th.curve.lr, y: th.curve.factor, mode: "lines", line: { color: "#555" }, name: "contraction max|1−αλ|" });
-  traces.push({ x: lrs, y: gd ? th.contraction : lrs.map(() => 1),
-                mode: "markers", marker: { size: 11, color: data.configs.map((c, k) => rateColor(k)) },
-                text: data.configs.map((c) => "α=" + fmt(c.lr) + ": " + c.verdict.kind), hoverinfo: "text", name: "your α" });
+  // a factor above the chart's top (2) sits on the top edge as an upward triangle; hovering tells the real value
+  const factors = gd ? th.contraction : lrs.map(() => 1);
+  traces.push({ x: lrs, y: factors.map((f) => Math.min(f, 2)), mode: "markers", cliponaxis: false,
+                marker: { size: 11, color: data.configs.map((c, k) => rateColor(k)),
+                          symbol: factors.map((f) => (f > 2 ? "triangle-up" : "circle")) },
+                text: data.configs.map((c, k) => "α=" + fmt(c.lr) + ": " + c.verdict.kind + (gd ? "; error × " + fmt(factors[k]) + " a step" : "")),
+                hoverinfo: "text", name: "your α" });
   const shapes = [];
   const annotations = [];
   if (limit) { shapes.push({ type: "line", x0: limit, x1: limit, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
@@ -505,13 +518,13 @@ function drawTheory(data) {
   if (th.optimal && th.optimizer_kind === "gd") {
     shapes.push({ type: "line", x0: th.optimal, x1: th.optimal, yref: "paper", y0: 0, y1: 1, line: { color: "#2ca02c", dash: "dash" } });
     annotations.push({ x: Math.log10(th.optimal), y: 0.92, yref: "paper", text: "optimal " + fmt(th.optimal), showarrow: false,
-                       xanchor: "right", bgcolor: "rgba(255,255,255,0.8)" });
+                       xanchor: "right", bgcolor: DARK ? "rgba(21,24,29,0.8)" : "rgba(255,255,255,0.8)" });
   }
-  Plotly.react(el, traces, {
+  plot(el, traces, {
     title: { text: "where each α sits", font: { size: 13 } }, xaxis: Object.assign({ title: { text: "α" } }, LOG_AXIS),
     yaxis: { title: { text: "error factor per step" }, range: [0, 2] }, shapes, annotations, showlegend: false,
     margin: { t: 40, r: 10, b: 45, l: 50 },
-  }, PLOT_CONFIG);
+  });
   const curvature = "L = " + fmt(th.L) + ", μ = " + fmt(th.mu) + (th.exact ? " (exact)" : " (at " + th.where + ")");
   $("theory-text").textContent = "Theory: " + curvature + ". For this optimizer: " + th.explain + "." +
     ((data.notes || []).length ? " " + data.notes.join("; ") + "." : "");
@@ -556,8 +569,8 @@ async function runFind() {
       if (v) shapes.push({ type: "line", x0: v, x1: v, yref: "paper", y0: 0, y1: 1, line: { color: colors[rule], width: rule === "lrscope" ? 3 : 1, dash: rule === "lrscope" ? "solid" : "dash" } });
     }
     if (res.bound) shapes.push({ type: "line", x0: res.bound, x1: res.bound, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
-    Plotly.react("find-chart", traces, { xaxis: { type: "log", title: { text: "α" } }, yaxis: { title: { text: "loss" } },
-      shapes, margin: { t: 20, r: 10, b: 45, l: 55 } }, PLOT_CONFIG);
+    plot("find-chart", traces, { xaxis: { type: "log", title: { text: "α" } }, yaxis: { title: { text: "loss" } },
+      shapes, margin: { t: 20, r: 10, b: 45, l: 55 } });
     $("find-chart").hidden = false;
     Plotly.Plots.resize("find-chart");
     const rules = Object.entries(res.methods).map(([k, v]) => k + " " + fmt(v)).join(" · ");
