@@ -79,8 +79,24 @@ class RosenbrockModule(torch.nn.Module):
         return (1 - self.w[0]) ** 2 + 100 * (self.w[1] - self.w[0] ** 2) ** 2 + 0 * x.sum()
 
 
+class QuadraticModule(torch.nn.Module):
+    """½wᵀAw − bᵀw with the lrscope quadratic's A and b, from its start."""
+
+    def __init__(self, obj):
+        super().__init__()
+        self.A, self.b = torch.tensor(obj.A), torch.tensor(obj.b)
+        self.w = torch.nn.Parameter(torch.tensor(obj.x0, dtype=torch.float64))
+
+    def forward(self, x):
+        return 0.5 * self.w @ self.A @ self.w - self.b @ self.w + 0 * x.sum()
+
+
 def twin(obj, kind):
     """(model, criterion, dataset) in torch for an lrscope objective."""
+    if kind == "quadratic":
+        ds = torch.utils.data.TensorDataset(torch.zeros(1000, 1, dtype=torch.float64),
+                                            torch.zeros(1000, dtype=torch.float64))
+        return QuadraticModule(obj), (lambda out, y: out), ds
     if kind == "rosenbrock":
         ds = torch.utils.data.TensorDataset(torch.zeros(1000, 1, dtype=torch.float64),
                                             torch.zeros(1000, dtype=torch.float64))
@@ -189,6 +205,9 @@ def main():
         core_problem("softmax, digits (momentum 0.9, batch 32, 5 epochs)", ls.objectives.dataset("digits"),
                      "softmax", ls.optim.momentum(0.9, form="heavy_ball"), hb, np.geomspace(1e-4, 1e2, 13), 5,
                      batch_size=32, find_kw={"steps": 80, "seeds": 2, "budget": 5 * 57}),
+        core_problem("ill-conditioned bowl, condition 400 (GD, 400 steps)",
+                     ls.objectives.quadratic(condition=400, rotate=True), "quadratic", ls.optim.gd(), sgd,
+                     np.geomspace(1e-5, 1e-2, 13), 400, find_kw={"steps": 100, "budget": 400}),
         core_problem("Rosenbrock (Adam, 1000 steps)", ls.objectives.rosenbrock(), "rosenbrock", ls.optim.adam(), adam,
                      np.geomspace(1e-5, 1e1, 13), 1000, find_kw={"steps": 100, "budget": 1000}),
         torch_problem("MLP 64-64-10, digits (SGD momentum 0.9, 5 epochs)", mlp, hb, "momentum",

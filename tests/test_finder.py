@@ -358,3 +358,40 @@ def test_a_double_fails_when_it_diverges_gives_back_half_the_gain_or_ends_severa
     assert much_worse(1.2, 0.1, 2.0)                        # gave back more than half of the 1.9 gained
     assert much_worse(FAIL_RATIO * 0.1 * 1.1, 0.1, 2.0)     # near 0 the ratio tells: several times the pick's loss
     assert not much_worse(0.15, 0.1, 2.0)
+
+
+@pytest.mark.parametrize("objective, optimizer", [
+    (ls.objectives.quadratic(condition=100, rotate=True), ls.optim.gd()),
+    (ls.objectives.quadratic(condition=100, rotate=True), ls.optim.momentum(0.9)),
+    (ls.objectives.quadratic(condition=100, rotate=True), ls.optim.momentum(0.5, form="heavy_ball", dampening=0.2)),
+    (ls.objectives.quadratic(condition=100, rotate=True), ls.optim.nesterov(0.9)),
+    (ls.objectives.dataset("diabetes", standardize=False), ls.optim.gd()),
+], ids=["gd", "ema", "heavy-ball", "nesterov", "least-squares"])
+def test_on_a_quadratic_the_finite_budget_pick_matches_a_fine_grid_of_real_runs(objective, optimizer):
+    from lrscope.finder.quadratic import quadratic_pick
+    steps = 300
+    pick = quadratic_pick(objective, optimizer, steps)
+    grid = np.geomspace(pick.limit * 1e-3, pick.limit * 1.02, 300)
+    sw = ls.run.run(objective, lrs=np.r_[grid, pick.lr], optimizer=optimizer, steps=steps, keep_params=False)
+    finals = np.where(np.isfinite(sw.losses[:, -1]), sw.losses[:, -1], np.inf)
+    floor = pick.loss - 1e-9 * abs(finals[0] - pick.loss)             # what is left above the minimum
+    best_of_grid = finals[:-1].min()
+    assert finals[-1] == pytest.approx(pick.loss, rel=1e-6, abs=1e-9)   # the prediction is what a real run does
+    assert finals[-1] <= best_of_grid + 0.01 * abs(best_of_grid - floor) + 1e-9   # within 1% of the fine grid
+
+
+def test_find_on_the_course_bowl_sits_at_the_edge_the_budget_wants():
+    # an ill-conditioned bowl, gradient descent, 400 steps: the best constant α is 0.99 × 2/L, not 2/(L+μ) and not
+    # half of it -- a factor of two is far too coarse exactly where the best rate lives
+    obj = ls.objectives.quadratic(condition=400, rotate=True)
+    a = ls.theory.analyze(obj)
+    res = ls.find(obj, budget=400)
+    assert 0.95 * a.stable_below < res.suggestion < a.stable_below
+    grid = np.geomspace(1e-5, 2 * a.stable_below, 13)
+    sw = ls.run.run(obj, lrs=np.r_[grid, res.suggestion, a.optimal], steps=400, keep_params=False)
+    finals = np.where(np.isfinite(sw.losses[:, -1]), sw.losses[:, -1], np.inf)
+    assert finals[-2] <= finals[:13].min() and finals[-2] < finals[-1] / 10     # far better than 2/(L+μ)
+    # the compute: the range test and one checking run, every step counted
+    assert res.steps_used == res.lrs.size + 400 <= 0.15 * 13 * 400
+    assert res.finalist_losses[0] == pytest.approx(finals[-2], rel=1e-9)
+    assert any("quadratic" in n for n in res.notes) and any("2/(L+μ)" in n for n in res.notes)

@@ -40,6 +40,7 @@ from ..objectives.base import Objective
 from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
 from .range_test import DivergenceStop, FindResult, check_plan, ramp
+from .quadratic import quadratic_pick
 from .rules import read_curve
 from .verify import (EDGE, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, run_score, verification_steps,
                      verify_candidates)
@@ -131,6 +132,24 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         methods["lrscope"] = suggestion
         return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
                           np.full(cands.size, np.nan), bound, used, objective.name, notes)
+    horizon = final_steps if budget is None else budget
+    known = None if stochastic or validation is not None else quadratic_pick(objective, optimizer, horizon)
+    if known is not None:       # a quadratic: the loss after the horizon is known for every α; one run checks it
+        tally.replan(horizon)
+        check = run(objective, lrs=[known.lr], optimizer=optimizer, steps=horizon, keep_params=False,
+                    progress=lambda d, t, base=used: tally.at(base + d))
+        used += check.steps
+        tally.finish()
+        verified = float(check.losses[0, -1])
+        notes.append(f"the loss is quadratic: its value after {horizon} steps is known for every α, and the best "
+                     f"constant α for that budget is {known.lr:.4g} (one run confirms it: {verified:.6g})")
+        if known.asymptotic is not None:
+            notes.append(f"2/(L+μ) = {known.asymptotic:.4g}, the best α for an endless run, would end at "
+                         f"{known.asymptotic_loss:.6g} after {horizon} steps")
+        methods["lrscope"] = known.lr
+        return FindResult(lrs_v, losses[:, :cut], mean, band, methods, known.lr, known.interval, np.array([known.lr]),
+                          np.array([verified]), bound, used, objective.name, notes, np.array([known.lr]),
+                          np.array([verified]), np.array([horizon]))
     exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
     probes = 0 if exact else MAX_PROBES
     tally.at(used)
