@@ -395,3 +395,16 @@ def test_find_on_the_course_bowl_sits_at_the_edge_the_budget_wants():
     assert res.steps_used == res.lrs.size + 400 <= 0.15 * 13 * 400
     assert res.finalist_losses[0] == pytest.approx(finals[-2], rel=1e-9)
     assert any("quadratic" in n for n in res.notes) and any("2/(L+μ)" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("objective, kw", [
+    (ls.objectives.dataset("breast_cancer", standardize=False), {"budget": 500}),
+    (ls.objectives.dataset("wine"), {"batch_size": 16, "budget": 200}),
+    (ls.objectives.dataset("diabetes"), {"budget": 300}),
+], ids=["verified", "mini-batch", "quadratic"])
+def test_the_result_says_where_the_compute_went_and_why_the_pick_won(objective, kw):
+    res = ls.find(objective, **kw)
+    assert sum(res.compute.values()) == res.steps_used            # every step counted, in one phase or another
+    assert res.compute["range test"] > 0 and res.reason
+    assert f"{res.suggestion:.3g}" in res.reason or f"{res.suggestion:.4g}" in res.reason
+    assert res.to_dict()["compute"] == res.compute

@@ -171,7 +171,8 @@ def save_sweep_figure(result, path: str, dpi: int = 110) -> None:
 
 def plot_range_test(result, ax=None, path: str | None = None):
     """The LR range test: the smoothed loss against α (log), the band over seeds, each rule's pick, the stability
-    bound when known, and the verified suggestion with its interval."""
+    bound when known, the verified suggestion with its interval, and (right axis) the loss each candidate reached in
+    each verification round."""
     plt = _pyplot()
     fig = None
     if ax is None:
@@ -192,6 +193,18 @@ def plot_range_test(result, ax=None, path: str | None = None):
     if finite.size:
         top = max(finite[0], np.percentile(finite, 5)) * 1.5 if finite[0] > 0 else finite.max()
         ax.set_ylim(min(finite.min(), np.nanmin(result.band[0])) - 0.05 * abs(top), top)
+    # each verification round, on its own axis: the loss each candidate reached, where it was trained
+    rounds = [(result.candidates, result.candidate_losses, "o", "none", "first round (short)"),
+              (result.finalists, result.finalist_losses, "o", "tab:green", "second round and margin check")]
+    shown = [(x, y, m, f, lab) for x, y, m, f, lab in rounds if x is not None and np.any(np.isfinite(y))]
+    if shown:
+        twin = ax.twinx()
+        for x, y, marker, face, label in shown:
+            ok = np.isfinite(y)
+            twin.plot(np.asarray(x)[ok], np.asarray(y)[ok], marker, mfc=face, mec="tab:green", ms=6, ls="none",
+                      label=label)
+        twin.set_ylabel("verification loss (where each run ended)")
+        twin.legend(fontsize=7, loc="lower left")
     ax.set_xscale("log")
     ax.set_xlabel("learning rate α")
     ax.set_ylabel("loss")

@@ -275,6 +275,10 @@ def find(args) -> int:
     limit = f"; 2/λ_max at the start = {res.bound:.4g}" if res.bound is not None else ""
     render.say(out, f"Suggested learning rate: [bold]{res.suggestion:.4g}[/bold] (works almost as well from "
                     f"{res.interval[0]:.3g} to {res.interval[1]:.3g}){limit}; {res.steps_used} training steps used.")
+    if res.reason:
+        render.say(out, f"Why: {res.reason}.")
+    if res.compute:
+        render.say(out, "Compute: " + " · ".join(f"{k} {v}" for k, v in res.compute.items()) + " steps.")
     for note in res.notes:
         render.say(out, f"Note: {note}.")
     for path, what in ((args.json, "JSON"), (args.plot, "plot")):

@@ -131,7 +131,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         suggestion = float(methods["valley"] or methods["min/10"])
         methods["lrscope"] = suggestion
         return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
-                          np.full(cands.size, np.nan), bound, used, objective.name, notes)
+                          np.full(cands.size, np.nan), bound, used, objective.name, notes,
+                          compute={"range test": used}, reason="the valley rule's pick (not verified)")
     horizon = final_steps if budget is None else budget
     known = None if stochastic or validation is not None else quadratic_pick(objective, optimizer, horizon)
     if known is not None:       # a quadratic: the loss after the horizon is known for every α; one run checks it
@@ -149,7 +150,10 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         methods["lrscope"] = known.lr
         return FindResult(lrs_v, losses[:, :cut], mean, band, methods, known.lr, known.interval, np.array([known.lr]),
                           np.array([verified]), bound, used, objective.name, notes, np.array([known.lr]),
-                          np.array([verified]), np.array([horizon]))
+                          np.array([verified]), np.array([horizon]),
+                          compute={"range test": used - check.steps, "checking run": check.steps},
+                          reason=f"{known.lr:.4g} minimizes the loss after {horizon} steps, computed for every α "
+                                 f"(the loss is quadratic)")
     exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
     probes = 0 if exact else MAX_PROBES
     tally.at(used)
@@ -177,13 +181,14 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         f0 = float(score.value(objective.x0)[0])
     v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective",
                           bound=bound, tie=TIE if stochastic else EXACT_TIE)
+    compute = {"range test": used, **v.spent}
     used += v.steps_used
     notes += v.notes
     tally.finish()
     notes += above_the_start_bound(v.suggestion, bound)
     methods["lrscope"] = v.suggestion
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
-                      used, objective.name, notes, v.finalists, v.final, v.finalist_steps)
+                      used, objective.name, notes, v.finalists, v.final, v.finalist_steps, compute, v.reason)
 
 
 class _Run(NamedTuple):

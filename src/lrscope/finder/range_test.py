@@ -28,7 +28,8 @@ class FindResult:
     loss of each run's last third), ``finalists``, ``finalist_losses`` (where each run ended) and ``finalist_steps``
     (how long each was trained) the second, longer round among the best third and the margin check's runs;
     ``bound`` the stability bound used as a cap (None if not applicable); ``steps_used`` the compute in training
-    steps.
+    steps, ``compute`` the same per phase (range test, first round, second round, margin check -- or the one
+    checking run of a quadratic); ``reason`` why the pick won, in a sentence.
     """
 
     lrs: np.ndarray
@@ -47,6 +48,8 @@ class FindResult:
     finalists: np.ndarray | None = None
     finalist_losses: np.ndarray | None = None
     finalist_steps: np.ndarray | None = None
+    compute: dict = field(default_factory=dict)
+    reason: str = ""
 
     def to_dict(self) -> dict:
         return {"objective": self.objective_name, "lrs": numbers(self.lrs), "smoothed": numbers(self.smoothed),
@@ -56,7 +59,8 @@ class FindResult:
                 "finalists": None if self.finalists is None else numbers(self.finalists),
                 "finalist_losses": None if self.finalist_losses is None else numbers(self.finalist_losses),
                 "finalist_steps": None if self.finalist_steps is None else [int(n) for n in self.finalist_steps],
-                "steps_used": self.steps_used, "notes": self.notes}
+                "steps_used": self.steps_used, "compute": {k: int(v) for k, v in self.compute.items()},
+                "reason": self.reason, "notes": self.notes}
 
     def plot(self, ax=None, path: str | None = None):
         """The range-test curve with its band, each rule's pick, the 2/L bound when known and the verified pick."""

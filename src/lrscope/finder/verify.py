@@ -3,7 +3,7 @@ a margin check at the edge of stability (see :func:`verify_candidates`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,7 +19,7 @@ EXACT_TIE = 1e-3            # ... and full-batch ones (no noise: only difference
 @dataclass
 class Verification:
     """What :func:`verify_candidates` found: the pick, the range that trained almost as well, both rounds, the
-    compute."""
+    compute (``spent``: steps per phase) and ``reason``, why the pick won."""
 
     suggestion: float
     interval: tuple
@@ -29,6 +29,8 @@ class Verification:
     steps_used: int
     notes: list
     finalist_steps: np.ndarray | None = None
+    spent: dict = field(default_factory=dict)
+    reason: str = ""
 
 
 def finalist_count(n_cands: int) -> int:
@@ -96,17 +98,20 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that length.
     """
     first, used, _ = train(cands, verify_steps, False)
+    spent = {"first round": used}
     if not np.any(np.isfinite(first)):
         raise ValueError(f"{subject}: every candidate learning rate diverged in verification; lower start or end")
     n_final = min(int(np.isfinite(first).sum()), finalist_count(cands.size))
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
     final, n, capped = train(finalists, final_steps, True)
     used += n
+    spent["second round"] = n
     if not np.any(np.isfinite(np.where(capped, np.inf, final))):   # every finalist failed: the first round decides
         pick = float(cands[int(np.argmin(first))])
         return Verification(pick, (pick, pick), first, finalists, np.where(capped, np.inf, final), used,
                             ["every finalist failed the longer verification run; the pick is the first round's"],
-                            np.full(finalists.size, final_steps))
+                            np.full(finalists.size, final_steps), spent,
+                            f"every finalist failed the longer run; {pick:.3g} was the best of the first round")
     runs = _Verified(train, finalists, final, capped, final_steps, probes)
     pick, notes, backing = _smallest_of_the_best(finalists, runs.usable(), tie), [], False
     while True:
@@ -144,8 +149,15 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     usable = runs.usable()
     gain = start_loss - usable
     good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
+    spent["margin check"] = runs.used
+    if backing or any(n.startswith("backed off") for n in notes):
+        reason = f"{pick:.3g}: backed off from the edge of stability, where twice the rate already fails"
+    else:
+        k = int(np.searchsorted(runs.rates, pick))
+        reason = (f"{pick:.3g} ended lowest ({usable[k]:.4g} after {runs.lengths[k]} steps) of the "
+                  f"{int(np.isfinite(usable).sum())} rates verified at that length (ties go to the smaller rate)")
     return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, runs.rates,
-                        usable, used + runs.used, notes, runs.lengths)
+                        usable, used + runs.used, notes, runs.lengths, spent, reason)
 
 
 class _Verified:

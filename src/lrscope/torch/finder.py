@@ -169,7 +169,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         suggestion = float(methods["valley"] or methods["min/10"])
         methods["lrscope"] = suggestion
         return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
-                          np.full(cands.size, np.nan), bound, used, type(model).__name__, notes)
+                          np.full(cands.size, np.nan), bound, used, type(model).__name__, notes,
+                          compute={"range test": used}, reason="the valley rule's pick (not verified)")
 
     with preserved_state(model, optimizer, (train_loader, val_loader)):       # the batches runs are judged on
         torch.manual_seed(seed)
@@ -216,6 +217,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
 
     tally.replan(verification_steps(cands.size, verify_steps, final_steps))
     v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model", bound=bound)
+    compute = {"range test": used, **v.spent}
     used += v.steps_used
     notes += v.notes
     tally.finish()
@@ -223,4 +225,4 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     methods["lrscope"] = suggestion
     notes += above_the_start_bound(suggestion, bound)
     return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, v.interval, cands, v.first, bound, used,
-                      type(model).__name__, notes, v.finalists, v.final, v.finalist_steps)
+                      type(model).__name__, notes, v.finalists, v.final, v.finalist_steps, compute, v.reason)
