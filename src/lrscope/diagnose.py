@@ -1,4 +1,4 @@
-"""Verdicts: is a run converged, slow, oscillating or diverged -- and why, and what to do.
+"""Verdicts: is a run converged, slow, oscillating or diverged (or is the loss unbounded) -- why, and what to do.
 
 A pure function of a loss curve (and, when known, the parameter path, the learning rate and the stability bound).
 The tests, in order:

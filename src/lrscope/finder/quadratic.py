@@ -34,8 +34,8 @@ TIE = 1e-9                  # losses this close (a share of the loss range) are 
 @dataclass(frozen=True)
 class QuadraticPick:
     """The finite-budget optimum: ``lr`` and the loss ``loss`` it reaches after ``steps`` steps; ``interval`` the
-    rates that leave at most 1.5× as much loss above the floor; ``limit`` the optimizer's stability limit; ``asymptotic`` gradient
-    descent's 2/(L+μ) (None for momentum) and the loss it would reach in the same steps, for the notes."""
+    rates that leave at most 1.5× as much loss above the floor; ``limit`` the optimizer's stability limit;
+    ``asymptotic`` gradient descent's 2/(L+μ) (None for momentum) and the loss it would reach in the same steps."""
 
     lr: float
     loss: float
