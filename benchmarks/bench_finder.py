@@ -8,6 +8,8 @@ compute). Against it, in the same run:
 - **lrscope**: ``ls.find`` (or ``lrscope.torch.lr_find``) -- range test, then the verified pick;
 - **torch-lr-finder** (benchmark-only dependency): its range test on the same model and data, steepest-gradient pick;
 - **valley**: a fastai-style valley rule read off lrscope's own range-test curve (no verification);
+- **Prodigy** (``prodigyopt``, lr=1) and **schedule-free** AdamW (``schedulefree``, its default rate): optimizers
+  that need no learning rate, trained for the same budget on the same batches (benchmark-only dependencies);
 
 and the compute each used, in training steps. Targets: lrscope within 1.2× of the best-of-grid loss on every problem,
 at ≤ 15% of the grid's compute, and at least as good as torch-lr-finder everywhere.
@@ -55,6 +57,55 @@ def torch_lr_finder_pick(model, optimizer, criterion, loader, num_iter=100, star
     used = len(finder.history["lr"])
     finder.reset()
     return lr, used
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# optimizers that need no learning rate: Prodigy (lr=1) and schedule-free AdamW (its default rate), same budget,
+# same batches
+# ---------------------------------------------------------------------------------------------------------------
+def lr_free_optimizers():
+    """name -> factory(params); an optimizer whose package is missing is left out (a column of blanks)."""
+    out = {}
+    try:
+        from prodigyopt import Prodigy
+        out["Prodigy"] = lambda p: Prodigy(p, lr=1.0)
+    except ImportError:
+        pass
+    try:
+        from schedulefree import AdamWScheduleFree
+        out["schedule-free"] = lambda p: AdamWScheduleFree(p)
+    except ImportError:
+        pass
+    return out
+
+
+def train_lr_free(make_opt, model, criterion, batches, steps: int):
+    """``steps`` updates of ``model`` over ``batches`` (cycled), as the grid's runs are trained; the model after."""
+    opt = make_opt(model.parameters())
+    if hasattr(opt, "train"):
+        opt.train()                 # schedule-free: train mode while training
+    done = 0
+    while done < steps:
+        for x, y in batches:
+            opt.zero_grad()
+            criterion(model(x), y).backward()
+            opt.step()
+            done += 1
+            if done == steps:
+                break
+    if hasattr(opt, "eval"):
+        opt.eval()                  # schedule-free: the averaged weights are the ones to judge
+    return model
+
+
+def core_params(model, kind) -> np.ndarray:
+    """A torch twin's weights in the layout of the lrscope objective (to score it with the objective itself)."""
+    if kind in ("rosenbrock", "quadratic"):
+        return model.w.detach().numpy().copy()
+    w, b = model.lin.weight.detach().numpy(), model.lin.bias.detach().numpy()
+    if kind in ("linear", "logistic"):
+        return np.r_[w[0], b]
+    return np.vstack([w.T, b[None, :]]).ravel()
 
 
 class Linear(torch.nn.Module):
@@ -125,12 +176,21 @@ def core_problem(name, obj, kind, optimizer, torch_opt, grid, budget, batch_size
                                          generator=torch.Generator().manual_seed(0))
     tlf, tlf_used = torch_lr_finder_pick(model, torch_opt(model.parameters()), criterion, loader)
     picks = {"lrscope": res.suggestion, "valley": res.methods["valley"], "torch-lr-finder": tlf}
-    finals = []
+    finals, free = [], {name: [] for name in lr_free_optimizers()}
     for s in range(SEEDS if batch_size else 1):     # mini-batches: the mean over batch orders (less winner's curse)
         sw = ls.sweep(obj, lrs=np.r_[grid, _given(picks)], optimizer=optimizer, batch_size=batch_size, analyze=False,
                       seed=s, **steps_kw)
         finals.append(np.where(sw.diverged_at < 0, sw.final_losses, np.inf))
-    return name, _scores(grid, picks, np.mean(finals, axis=0), sw.steps, res.steps_used, tlf_used, t0)
+        batches = list(torch.utils.data.DataLoader(ds, batch_size=batch_size or len(ds), shuffle=batch_size is not None,
+                                                   generator=torch.Generator().manual_seed(s)))
+        for opt_name, make in lr_free_optimizers().items():
+            twin_model = train_lr_free(make, twin(obj, kind)[0], criterion, batches, sw.steps)
+            with np.errstate(all="ignore"):
+                value = float(obj.value(core_params(twin_model, kind))[0])
+            free[opt_name].append(value if np.isfinite(value) else np.inf)
+    out = _scores(grid, picks, np.mean(finals, axis=0), sw.steps, res.steps_used, tlf_used, t0)
+    out.update({k: float(np.mean(v)) for k, v in free.items()})
+    return name, out
 
 
 def _given(picks):
@@ -170,12 +230,20 @@ def torch_problem(name, make_model, make_opt, sweep_opt, sweep_kw, grid, epochs,
     tlf_model = make_model()
     tlf, tlf_used = torch_lr_finder_pick(tlf_model, make_opt(tlf_model.parameters()), loss, loader())
     picks = {"lrscope": res.suggestion, "valley": res.methods["valley"], "torch-lr-finder": tlf}
-    finals = []
+    finals, free = [], {name: [] for name in lr_free_optimizers()}
     for s in range(SEEDS):                 # the mean over batch orders (less winner's curse)
         sw = lt.sweep(make_model(), loss, loader(s), list(np.r_[grid, _given(picks)]), optimizer=sweep_opt,
                       epochs=epochs, **sweep_kw)
         finals.append(np.where(np.isfinite(sw.losses[:, -1]), sw.losses[:, -1], np.inf))
-    return name, _scores(grid, picks, np.mean(finals, axis=0), sw.steps, res.steps_used, tlf_used, t0)
+        batches = [b for _ in range(epochs) for b in loader(s)]
+        for opt_name, make in lr_free_optimizers().items():
+            m = train_lr_free(make, make_model(), loss, batches, sw.steps)
+            with torch.no_grad():
+                value = float(loss(m(X), y))
+            free[opt_name].append(value if math.isfinite(value) else np.inf)
+    out = _scores(grid, picks, np.mean(finals, axis=0), sw.steps, res.steps_used, tlf_used, t0)
+    out.update({k: float(np.mean(v)) for k, v in free.items()})
+    return name, out
 
 
 def mlp():
@@ -216,11 +284,12 @@ def main():
         torch_problem("small CNN, digits (Adam, 5 epochs)", cnn, adam, "adam", {}, np.geomspace(1e-5, 1e1, 13), 5,
                       images=True, find_kw={"steps": 50, "budget": 5 * 29}),
     ]
+    free_names = list(lr_free_optimizers())
     head = (f"{'problem':52s} {'best of grid':>12s} {'lrscope':>18s} {'torch-lr-finder':>18s} {'valley':>18s} "
-            f"{'compute: grid / lrscope / tlf':>30s}")
+            + "".join(f"{n:>18s} " for n in free_names) + f"{'compute: grid / lrscope / tlf':>30s}")
     print(head)
     print("-" * len(head))
-    ok = True
+    ok, beats_free = True, []
     for name, r in rows:
         best = float(np.min(r["grid"]))
         bi = int(np.argmin(r["grid"]))
@@ -233,11 +302,16 @@ def main():
 
         share = r["lrscope_steps"] / r["grid_steps"]
         print(f"{name:52s} {best:12.4g} {cell('lrscope'):>18s} {cell('torch-lr-finder'):>18s} {cell('valley'):>18s} "
-              f"{r['grid_steps']:>8d} / {r['lrscope_steps']:5d} ({share:4.0%}) / {r['tlf_steps']:3d}")
+              + "".join(f"{cell(n):>18s} " for n in free_names)
+              + f"{r['grid_steps']:>8d} / {r['lrscope_steps']:5d} ({share:4.0%}) / {r['tlf_steps']:3d}")
+        beats_free.append(all(r["lrscope"] <= r[n] * (1 + 1e-9) for n in free_names))
         print(f"{'':52s} α: {r['grid_lrs'][bi]:.3g}{'':6s} "
               + "  ".join(f"{k}={v:.3g}" if v is not None else f"{k}=none" for k, v in r["picks"].items()))
         good = best <= 0 or r["lrscope"] <= 1.2 * best
         ok &= good and share <= 0.15 and r["lrscope"] <= r["torch-lr-finder"] * (1 + 1e-9)
+    if free_names:
+        print(f"lrscope at least as good as {' and '.join(free_names)} on {sum(beats_free)} of {len(beats_free)} "
+              f"problems")
     print("all targets met" if ok else "some targets missed (see above)")
 
 
