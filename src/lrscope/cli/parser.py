@@ -100,7 +100,19 @@ def add_optimizer_options(p, title: str, default_steps: int | None, steps_help: 
             h.add_argument(flag, dest=key, choices=option.choices,
                            help=f"{where} one of {', '.join(option.choices)} (default {option.default})")
         else:
-            h.add_argument(flag, dest=key, metavar="V", help=f"{where} default {option.default:g}")
+            default = defaults_of(key, owners)
+            h.add_argument(flag, dest=key, metavar="V",
+                           help=f"default {default}" if "(" in default else f"{where} default {default}")
+
+
+def defaults_of(key: str, owners: list) -> str:
+    """A hyperparameter's default as each optimizer has it ('0' or '0 (gd, adam), 0.01 (adamw)')."""
+    by_value: dict = {}
+    for name in owners:
+        by_value.setdefault(f"{plan.OPTIMIZERS[name][key].default:g}", []).append(name)
+    if len(by_value) == 1:
+        return next(iter(by_value))
+    return ", ".join(f"{value} ({', '.join(names)})" for value, names in by_value.items())
 
 
 def add_output_options(p, plot_help: str, csv: bool = False, quiet_help: str = "no table, no progress bar") -> None:
