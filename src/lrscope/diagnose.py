@@ -422,7 +422,12 @@ def judge(result, curve: str = "losses") -> list:
     was evaluated only a few times, as ``lrscope.torch.sweep`` does by default to stay fast).
     """
     best = result.objective.minimum
-    finite = result.losses[np.isfinite(result.losses)]
+    # the lowest loss any run reached sets the scale of 'far from the best' -- but not a run that fell without
+    # limit (its loss says nothing about where the others stand)
+    bounded = result.objective.minimum is not None
+    rows = [r[np.isfinite(r)] for r in result.losses]
+    kept = [r for r in rows if bounded or not falls_without_limit(r, ended_nonfinite=r.size < result.losses.shape[1])]
+    finite = np.concatenate(kept) if kept else np.empty(0)
     sweep_best = float(finite.min()) if finite.size else None
     if best is None:
         best = sweep_best

@@ -104,8 +104,12 @@ class SweepResult:
                          for r in self.losses])
 
     def best(self) -> int:
-        """Index of the configuration with the lowest final loss among those that did not diverge."""
-        final = np.where(self.diverged_at < 0, self.final_losses, np.inf)
+        """Index of the configuration with the lowest final loss among those that did not diverge (nor fall without
+        limit, once judged)."""
+        out = self.diverged_at >= 0
+        if self.verdicts:
+            out |= np.array([v.kind == "unbounded" for v in self.verdicts])
+        final = np.where(out, np.inf, self.final_losses)
         return int(np.argmin(final))
 
     def config(self, k: int) -> dict:
