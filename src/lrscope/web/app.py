@@ -85,6 +85,7 @@ class SweepRequest(BaseModel):
     batch_size: int | None = Field(None, ge=1)
     seed: int = Field(0, ge=0, le=2**31)
     landscape: bool = True
+    landscape_frame: list[float] | None = Field(None, min_length=4, max_length=4)    # the map the page already has
 
 
 class FindRequest(BaseModel):
@@ -249,8 +250,10 @@ def _clean(a, digits: int = 7) -> list:
     return numbers(a, digits)
 
 
-def landscape(obj, res) -> dict | None:
-    """What to draw the paths on: f(x) for one parameter, a contour grid for two."""
+def landscape(obj, res, frame=None) -> dict | None:
+    """What to draw the paths on: f(x) for one parameter, a contour grid for two -- or, when the page's map
+    ``frame`` ([x_lo, x_hi, y_lo, y_hi]) still holds what should be seen and is not far too wide for it,
+    ``{"kind": "same"}``: the page keeps its map (a slider move does not recompute and resend 6,400 values)."""
     if res.params is None or obj.dim > 2:
         return None
     shown = res.params if obj.dim == 2 else res.params[:, :TABLE_STEPS]     # 1-D: the first iterates are drawn
@@ -259,6 +262,12 @@ def landscape(obj, res) -> dict | None:
     minimizer = obj.minimizer if obj.minimizer is not None else found
     # the frame holds the start, the minimum and the paths that stay; a diverging path is clipped, with an arrow
     lo, hi = window(obj, shown[settled] if settled else shown[:, :1], minimizer)
+    star = {"minimizer": None if minimizer is None else _clean(minimizer), "minimizer_found": found is not None}
+    if frame is not None and obj.dim == 2 and all(np.isfinite(frame)):
+        f_lo, f_hi = np.array(frame[::2]), np.array(frame[1::2])
+        inside = np.all(f_lo <= lo) and np.all(hi <= f_hi)
+        if inside and np.prod(f_hi - f_lo) <= 16 * np.prod(hi - lo):
+            return {"kind": "same", **star}
     with np.errstate(all="ignore"):
         if obj.dim == 1:
             xs = np.linspace(lo[0], hi[0], 300)
@@ -272,9 +281,7 @@ def landscape(obj, res) -> dict | None:
     return {"kind": "contour", "x": _clean(gx), "y": _clean(gy),
             "z": [_clean(np.log10(np.maximum(row - shift, 0) + 1e-12 + 1e-6 * (np.ptp(finite) if finite.size else 1)))
                   for row in Z],
-            "z_is": "log10(loss − min + ε)",
-            "minimizer": None if minimizer is None else _clean(minimizer),
-            "minimizer_found": found is not None}
+            "z_is": "log10(loss − min + ε)", **star}
 
 
 def contraction_curve(a, lrs, limit) -> dict | None:
@@ -418,7 +425,7 @@ def create_app() -> FastAPI:
                 res.notes.append(note)
             work.check()
             payload = sweep_payload(obj, res)
-            payload["landscape"] = landscape(obj, res) if req.landscape else None
+            payload["landscape"] = landscape(obj, res, req.landscape_frame) if req.landscape else None
             return _json(payload)
 
         return await bounded(request, work, compute, heavy=req.objective.kind == "dataset")

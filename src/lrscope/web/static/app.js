@@ -10,7 +10,7 @@ const $ = (id) => document.getElementById(id);
 let OPTIONS = null;
 let state = null;
 let inflight = null;
-let timer = null;          // the frame a run is scheduled for
+let timer = null;          // a run is scheduled (one per event, however many controls changed)
 let lastGood = null;
 
 function defaults() {
@@ -251,13 +251,16 @@ function requestBody() {
     body.schedule = { name: state.schedule.name, params: state.schedule.params, warmup: state.schedule.warmup || null };
   }
   if (o.kind === "dataset" && state.mode !== "batch") body.batch_size = state.mode === "stochastic" ? 1 : state.batch_size;
+  if (contourCache && contourCache.key === JSON.stringify(o)) {     // the map the page has: the server may keep it
+    body.landscape_frame = [contourCache.x[0], contourCache.x[contourCache.x.length - 1], contourCache.y[0], contourCache.y[contourCache.y.length - 1]];
+  }
   return body;
 }
 
-// a change asks for a run at the next frame (many changes in one frame: one run)
+// a change asks for a run as soon as the current event is handled (many changes in one event: one run)
 function schedule() {
   writeURL();
-  if (timer === null) timer = requestAnimationFrame(() => { timer = null; run(); });
+  if (timer === null) { timer = true; queueMicrotask(() => { timer = null; run(); }); }
 }
 
 // the server names request fields; the learner sees the controls' names
@@ -368,13 +371,13 @@ function themed(layout) {
 }
 function plot(el, traces, layout) { Plotly.react(el, traces, themed(layout), PLOT_CONFIG); }
 
-// the loss curves first (what a slider move is for), the other panels right after, in the next task
+// the loss curves first (what a slider move is for), the other panels right after it has been painted
 let rest = null;
 function draw(data) {
   drawLoss(data);
   drawVerdicts(data);
-  clearTimeout(rest);
-  rest = setTimeout(() => { drawLandscape(data); drawTheory(data); drawTable(data); }, 0);
+  clearTimeout(rest);             // after the next paint (a frame, then a task): the loss chart shows first
+  requestAnimationFrame(() => { clearTimeout(rest); rest = setTimeout(() => { drawLandscape(data); drawTheory(data); drawTable(data); }, 0); });
 }
 
 function drawLoss(data) {
@@ -421,33 +424,22 @@ function drawVerdicts(data) {
 
 let contourCache = null;
 
-function pathsFit(data, xs, ys) {
-  const [x0, x1, y0, y1] = [xs[0], xs[xs.length - 1], ys[0], ys[ys.length - 1]];
-  for (const c of data.configs) {
-    const [px, py] = c.path;
-    for (let i = 0; i < px.length; i++) {
-      if (px[i] === null || py[i] === null) continue;
-      if (px[i] < x0 || px[i] > x1 || py[i] < y0 || py[i] > y1) return false;
-    }
-  }
-  return true;
-}
-
 function drawLandscape(data) {
   let L = data.landscape;
   const el = $("landscape-chart");
   if (!L) { plot(el, [], { title: { text: "(no picture for " + data.dim + " parameters)", font: { size: 13 } } }); return; }
   const traces = [];
-  if (L.kind === "contour") {
-    // contouring is the slowest drawing step: keep the last map while the loss is the same and the paths fit in it
+  if (L.kind === "contour" || L.kind === "same") {
+    // contouring is the slowest drawing step: the server says when the page's map still fits ("same")
     const key = JSON.stringify(state.objective);
-    if (!(contourCache && contourCache.key === key && pathsFit(data, contourCache.x, contourCache.y))) {
+    if (L.kind === "same" && !(contourCache && contourCache.key === key)) { schedule(); return; }   // map lost: ask again
+    if (L.kind !== "same") {
       contourCache = { key, x: L.x, y: L.y,
                        trace: { type: "contour", x: L.x, y: L.y, z: L.z, colorscale: "Greys", reversescale: true,
                                 showscale: false, contours: { coloring: "lines" }, ncontours: 25, hoverinfo: "skip",
                                 name: L.z_is } };
     }
-    L = Object.assign({}, L, { x: contourCache.x, y: contourCache.y });
+    L = Object.assign({}, L, { kind: "contour", x: contourCache.x, y: contourCache.y });
     traces.push(contourCache.trace);
     data.configs.forEach((c, k) => {
       traces.push({ x: c.path[0], y: c.path[1], mode: "lines", name: "α=" + fmt(c.lr),
