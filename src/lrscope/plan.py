@@ -30,6 +30,7 @@ import numpy as np
 
 from . import objectives, optim, schedules
 from .objectives.datasets import TORCH_MODELS
+from .run import count_steps
 
 MAX_CONFIGS = 10_000           # configurations in one grid (learning rates × swept values)
 MAX_RANGE = 10_000             # values in one start:stop:count range
@@ -63,9 +64,13 @@ class Option:
         return {"kind": self.kind, "default": self.default, "choices": list(self.choices),
                 "sweepable": self.sweepable, "required": self.required}
 
-    def read(self, value, where: str):
-        """``value`` (a plain value, or text as typed) as this option's type; a list of several values only where it
-        is sweepable (then a float array). A :class:`PlanError` naming ``where`` otherwise."""
+    def read(self, value, where: str, text: bool = True):
+        """``value`` (a plain value, or -- with ``text`` -- text as typed) as this option's type; a list of several
+        values only where it is sweepable (then a float array). A :class:`PlanError` naming ``where`` otherwise.
+        Without ``text`` (JSON has types) a boolean must be true or false and a number a number."""
+        if not text and isinstance(value, str) and self.kind in ("bool", "int", "float"):
+            wanted = "true or false" if self.kind == "bool" else "a number"
+            raise PlanError(where, f"expected {wanted}, got {value!r}")
         if self.kind == "bool":
             if isinstance(value, (bool, np.bool_)):
                 return bool(value)
@@ -228,7 +233,8 @@ class Plan:
     a formula (``kind`` ``"builtin"`` or ``"formula"`` says which; ``"auto"``: a built-in's name if it is one) with
     the start ``x0``. ``optimizer`` and its ``hyperparams`` (a list of several values sweeps that one), ``schedule``
     with ``schedule_params`` and an optional linear ``warmup``; ``lrs`` (default: the optimizer's usual rate);
-    ``steps`` or ``epochs``, ``batch_size`` and ``seed`` as :func:`lrscope.run.run` takes them.
+    ``steps`` or ``epochs``, ``batch_size`` and ``seed`` as :func:`lrscope.run.run` takes them. ``text``: option
+    values may be text as typed (``"0.5,0.9"``, ``"true"``); a JSON request sets it False.
     """
 
     objective: str | None = None
@@ -248,6 +254,7 @@ class Plan:
     epochs: int | None = None
     batch_size: int | None = None
     seed: int = 0
+    text: bool = True           # values may be text as typed (a command line); False: JSON, whose values are typed
 
     @property
     def torch_model(self) -> bool:
@@ -270,11 +277,9 @@ class Setup:
 
     @property
     def steps(self) -> int:
-        """How many updates the run will make (from ``steps``, or ``epochs`` over the data; default 100)."""
-        p, n = self.plan, None if self.objective is None else self.objective.n_samples
-        if p.epochs is not None and n is not None:
-            return p.epochs * -(-n // (p.batch_size or n))
-        return 100 if p.steps is None else p.steps
+        """How many updates the run will make (``steps``, or ``epochs`` over the data; the runner's own rule)."""
+        p = self.plan
+        return count_steps(self.objective, p.steps, p.epochs, p.batch_size)
 
     def run_options(self) -> dict:
         """The keyword arguments of :func:`lrscope.run.run` / ``ls.sweep`` besides objective, lrs and optimizer."""
@@ -325,8 +330,9 @@ def _renamed(exc: Exception, prefix: str, names) -> Exception:
     return exc
 
 
-def read_options(given: Mapping, catalogue: dict[str, Option], owner: str, prefix: str) -> dict:
-    """The options ``given`` for ``owner`` read through its catalogue (unknown names refused)."""
+def read_options(given: Mapping, catalogue: dict[str, Option], owner: str, prefix: str, text: bool = True) -> dict:
+    """The options ``given`` for ``owner`` read through its catalogue (unknown names refused; ``text``: values may
+    be text as typed)."""
     if not isinstance(given, Mapping):
         raise PlanError(prefix, f"expected a mapping of names to values, got {type(given).__name__}")
     out = {}
@@ -334,18 +340,18 @@ def read_options(given: Mapping, catalogue: dict[str, Option], owner: str, prefi
         if key not in catalogue:
             takes = ", ".join(catalogue) or "none"
             raise PlanError(f"{prefix}.{key}", f"not a parameter of {owner} (it takes {takes})")
-        out[key] = catalogue[key].read(value, f"{prefix}.{key}")
+        out[key] = catalogue[key].read(value, f"{prefix}.{key}", text)
     for key, option in catalogue.items():
         if option.required and key not in out:
             raise PlanError(f"{prefix}.{key}", f"{owner} needs it")
     return out
 
 
-def build_optimizer(name: str, hyperparams: Mapping) -> tuple[str, dict, dict, float]:
+def build_optimizer(name: str, hyperparams: Mapping, text: bool = True) -> tuple[str, dict, dict, float]:
     """The optimizer's factory name, its fixed hyperparameters, the swept ones (name -> their values) apart, and
     its usual learning rate -- the values checked by the core's own factory before any grid is made."""
     family = canonical(optim.OPTIMIZERS, name, "optimizer")
-    values = read_options(hyperparams, OPTIMIZERS[family], family, "hyperparams")
+    values = read_options(hyperparams, OPTIMIZERS[family], family, "hyperparams", text)
     fixed = {k: v for k, v in values.items() if not isinstance(v, np.ndarray)}
     swept = {k: v for k, v in values.items() if isinstance(v, np.ndarray)}
     try:
@@ -355,7 +361,7 @@ def build_optimizer(name: str, hyperparams: Mapping) -> tuple[str, dict, dict, f
     return family, fixed, swept, checked.default_lr
 
 
-def build_schedule(name: str | None, params: Mapping, warmup: int | None):
+def build_schedule(name: str | None, params: Mapping, warmup: int | None, text: bool = True):
     """The schedule (None: constant), with a linear warmup before it when ``warmup`` is given."""
     if name is None or name == "constant":
         if params:
@@ -363,7 +369,7 @@ def build_schedule(name: str | None, params: Mapping, warmup: int | None):
         main = None
     else:
         family = canonical(schedules.SCHEDULES, name, "schedule")
-        values = read_options(params, SCHEDULES[family], family, "schedule_params")
+        values = read_options(params, SCHEDULES[family], family, "schedule_params", text)
         try:
             main = schedules.get(family, **values)
         except (ValueError, TypeError) as exc:
@@ -402,8 +408,8 @@ def build(plan: Plan, objective: objectives.Objective | None = None) -> Setup:
     if not isinstance(plan, Plan):
         raise TypeError(f"plan: expected an lrscope Plan, got {type(plan).__name__}")
     objective = build_objective(plan) if objective is None else objective
-    family, fixed, swept, default_lr = build_optimizer(plan.optimizer, plan.hyperparams)
-    schedule = build_schedule(plan.schedule, plan.schedule_params, plan.warmup)
+    family, fixed, swept, default_lr = build_optimizer(plan.optimizer, plan.hyperparams, plan.text)
+    schedule = build_schedule(plan.schedule, plan.schedule_params, plan.warmup, plan.text)
     grid_lrs, per_config = expand_grid(read_lrs(plan.lrs, default_lr), swept)
     optimizer = optim.get(family, **fixed, **per_config)
     return Setup(plan, objective, optimizer, schedule, grid_lrs, per_config)

@@ -156,19 +156,38 @@ def full_loss_every(objective: Objective, K: int, steps: int, batch_size: int | 
     50 times an epoch -- and, given ``at_most``, no more than that many times in the run (an interactive caller
     whose picture has a few hundred points)."""
     n = objective.n_samples
-    if batch_size is None or n is None or batch_size >= n or n * objective.dim * K <= CHEAP_EVALUATION:
+    if not _stochastic(objective, batch_size) or n * objective.dim * K <= CHEAP_EVALUATION:
         return 1
     every = max(1, math.ceil(n / batch_size) // 50)
     return every if at_most is None else max(every, math.ceil(steps / at_most))
 
 
-def check_fits(objective: Objective, K: int, steps: int, batch_size: int | None = None) -> None:
-    """:func:`check_memory` for a run as :func:`run` will make it by default (for an interface that wants to know
-    before it says anything else)."""
+def _stochastic(objective: Objective, batch_size: int | None) -> bool:
+    """Whether a run takes mini-batches (fewer rows per step than the data set has)."""
     n = objective.n_samples
-    stochastic = batch_size is not None and n is not None and batch_size < n
-    keep = K * (steps + 1) * objective.dim <= MAX_KEPT_PARAMS
-    check_memory(trace_bytes(K, steps, objective.dim, keep, stochastic), K, steps)
+    return batch_size is not None and n is not None and batch_size < n
+
+
+def count_steps(objective: Objective, steps: int | None, epochs: int | None, batch_size: int | None) -> int:
+    """The updates a run makes: ``steps`` (default 100), or ``epochs`` passes over the data in batches."""
+    if epochs is None:
+        return 100 if steps is None else integer(steps, "steps")
+    if steps is not None:
+        raise ValueError("steps, epochs: give one or the other")
+    n = objective.n_samples
+    if n is None:
+        raise ValueError(f"epochs: objective {objective.name!r} has no data samples; use steps")
+    return integer(epochs, "epochs") * math.ceil(n / (batch_size or n))
+
+
+def check_fits(objective: Objective, K: int, steps: int, batch_size: int | None = None,
+               keep_params: bool | None = None) -> bool:
+    """Refuse, before anything is allocated, a run whose traces would not fit in memory (:func:`check_memory`);
+    return whether its parameters are kept (by default: while they take at most ``MAX_KEPT_PARAMS`` numbers)."""
+    if keep_params is None:
+        keep_params = K * (steps + 1) * objective.dim <= MAX_KEPT_PARAMS
+    check_memory(trace_bytes(K, steps, objective.dim, keep_params, _stochastic(objective, batch_size)), K, steps)
+    return keep_params
 
 
 def trace_bytes(K: int, steps: int, d: int, keep_params: bool, stochastic: bool) -> int:
@@ -210,7 +229,7 @@ def seconds_per_step(objective: Objective, K: int, batch_size: int | None = None
     step, and the update's arithmetic -- what a bound on the work of a run should count."""
     x = np.broadcast_to(objective.x0, (K, objective.dim)).copy()
     n = objective.n_samples
-    stochastic = batch_size is not None and n is not None and batch_size < n
+    stochastic = _stochastic(objective, batch_size)
     rows = np.arange(batch_size) if stochastic else None
 
     def one():
@@ -270,14 +289,8 @@ def run(objective: Objective, lrs=None, optimizer: Optimizer | None = None, step
         batch_size = integer(batch_size, "batch_size")
         if batch_size > n:
             raise ValueError(f"batch_size: {batch_size} is larger than the data set ({n} samples)")
-    if epochs is not None:
-        if steps is not None:
-            raise ValueError("steps, epochs: give one or the other")
-        if n is None:
-            raise ValueError(f"epochs: objective {objective.name!r} has no data samples; use steps")
-        steps = integer(epochs, "epochs") * math.ceil(n / (batch_size or n))
-    steps = 100 if steps is None else integer(steps, "steps")
-    stochastic = batch_size is not None and batch_size < n
+    steps = count_steps(objective, steps, epochs, batch_size)
+    stochastic = _stochastic(objective, batch_size)
     if eval_every is None:
         eval_every = full_loss_every(objective, K, steps, batch_size)
     eval_every = integer(eval_every, "eval_every")
@@ -286,9 +299,7 @@ def run(objective: Objective, lrs=None, optimizer: Optimizer | None = None, step
     if not np.all(np.isfinite(start)):
         raise ValueError("x0: must be finite")
     optimizer.per_config(K)          # the hyperparameter lists must match K: say so before running
-    if keep_params is None:
-        keep_params = K * (steps + 1) * d <= MAX_KEPT_PARAMS
-    check_memory(trace_bytes(K, steps, d, keep_params, stochastic), K, steps)
+    keep_params = check_fits(objective, K, steps, batch_size, keep_params)
 
     # learning rate of every step: a table for pure schedules, state for reduce-on-plateau
     plateau = schedule if isinstance(schedule, PlateauSchedule) else None

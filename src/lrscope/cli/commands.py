@@ -263,15 +263,17 @@ def find(args) -> int:
     rows = [(rule, fmt(v) if v is not None else "—") for rule, v in res.methods.items()]
     render.table(f"LR range test on {what} with {optimizer}", ["rule", "suggested α"], rows, out)
     held_out = args.holdout is not None
-    rows = [(f"{c:.4g}", fmt(f)) for c, f in zip(res.candidates, res.candidate_losses)]
-    render.table("Verification, first round (every candidate, same batches)",
-                 ["α", "held-out loss at the end" if held_out else "lowest loss, last third"], rows, out)
+    if res.candidates.size:                 # a quadratic's pick is computed, not chosen among candidates
+        rows = [(f"{c:.4g}", fmt(f)) for c, f in zip(res.candidates, res.candidate_losses)]
+        render.table("Verification, first round (every candidate, same batches)",
+                     ["α", "held-out loss at the end" if held_out else "lowest loss, last third"], rows, out)
     if res.finalists is not None:
         lengths = res.finalist_steps if res.finalist_steps is not None else [None] * len(res.finalists)
         rows = [(f"{c:.4g}", "" if n is None else str(int(n)), fmt(f))
                 for c, n, f in zip(res.finalists, lengths, res.finalist_losses)]
-        render.table("Second round (the best third, longer; then the margin check's runs)",
-                     ["α", "steps", "held-out loss at the end" if held_out else "loss at the end"], rows, out)
+        title = ("The checking run" if "checking run" in res.compute
+                 else "Second round (the best third, longer; then the margin check's runs)")
+        render.table(title, ["α", "steps", "held-out loss at the end" if held_out else "loss at the end"], rows, out)
     limit = f"; 2/λ_max at the start = {res.bound:.4g}" if res.bound is not None else ""
     render.say(out, f"Suggested learning rate: [bold]{res.suggestion:.4g}[/bold] (works almost as well from "
                     f"{res.interval[0]:.3g} to {res.interval[1]:.3g}){limit}; {res.steps_used} training steps used.")

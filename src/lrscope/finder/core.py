@@ -148,8 +148,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
             notes.append(f"2/(L+μ) = {known.asymptotic:.4g}, the best α for an endless run, would end at "
                          f"{known.asymptotic_loss:.6g} after {horizon} steps")
         methods["lrscope"] = known.lr
-        return FindResult(lrs_v, losses[:, :cut], mean, band, methods, known.lr, known.interval, np.array([known.lr]),
-                          np.array([verified]), bound, used, objective.name, notes, np.array([known.lr]),
+        return FindResult(lrs_v, losses[:, :cut], mean, band, methods, known.lr, known.interval, np.empty(0),
+                          np.empty(0), bound, used, objective.name, notes, np.array([known.lr]),
                           np.array([verified]), np.array([horizon]),
                           compute={"range test": used - check.steps, "checking run": check.steps},
                           reason=f"{known.lr:.4g} minimizes the loss after {horizon} steps, computed for every α "

@@ -111,20 +111,6 @@ def field_name(field: str) -> str:
     return FIELD_NAMES.get(field, field)
 
 
-def strict_values(params: dict, catalogue: dict, name: str, where: str) -> None:
-    """JSON has types: a boolean option takes true or false and a number option a number, not text (the command
-    line reads text; a request does not need to)."""
-    opts = catalogue.get(name, {})
-    for key, value in params.items():
-        option = opts.get(key)
-        if option is None or option.kind not in ("bool", "int", "float"):
-            continue
-        if option.kind == "bool" and not isinstance(value, bool):
-            raise _bad(f"{where}.{key}: expected true or false, got {value!r}")
-        if option.kind != "bool" and (isinstance(value, (bool, str))):
-            raise _bad(f"{where}.{key}: expected a number, got {value!r}")
-
-
 def request_plan(objective: "ObjectiveSpec", optimizer: "OptimizerSpec", schedule: "ScheduleSpec | None" = None,
                  **rest) -> plan.Plan:
     """The plan a request describes (the request's fields are the plan's, grouped as the page sends them)."""
@@ -141,12 +127,10 @@ def request_plan(objective: "ObjectiveSpec", optimizer: "OptimizerSpec", schedul
         if objective.kind == "formula" and not text:
             raise _bad("objective.formula: type a formula, e.g. x**2 + 10*y**2")
         where = {"objective": text, "kind": objective.kind, "x0": objective.x0}
-    strict_values(optimizer.params, plan.OPTIMIZERS, optimizer.name, "optimizer.params")
-    timing = {}
-    if schedule is not None:
-        strict_values(schedule.params, plan.SCHEDULES, schedule.name, "schedule.params")
-        timing = {"schedule": schedule.name, "schedule_params": schedule.params, "warmup": schedule.warmup}
-    return plan.Plan(**where, optimizer=optimizer.name, hyperparams=optimizer.params, **timing, **rest)
+    timing = {} if schedule is None else {"schedule": schedule.name, "schedule_params": schedule.params,
+                                          "warmup": schedule.warmup}
+    # JSON has types: a boolean takes true or false and a number a number, not text (the command line reads text)
+    return plan.Plan(**where, optimizer=optimizer.name, hyperparams=optimizer.params, **timing, **rest, text=False)
 
 
 class Aborted(Exception):
@@ -191,9 +175,9 @@ def cached_analysis(key: str):
     return safe_analysis(cached_objective(key), ANALYSIS_SECONDS)
 
 
-def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> float:
-    """Refuse requests too big to answer in time, saying which bound they exceed and what to change; return the
-    estimated seconds (a step's cost is measured on this objective, not guessed from its size)."""
+def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> None:
+    """Refuse requests too big to answer in time, saying which bound they exceed and what to change (a step's cost
+    is measured on this objective, not guessed from its size)."""
     if k > MAX_CONFIGS:
         raise _bad(f"lrs: at most {MAX_CONFIGS} learning rates per request, got {k}")
     if steps > MAX_STEPS:
@@ -206,7 +190,6 @@ def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> float:
         raise _bad(f"work: {k} rates × {steps} steps at {per_step * 1e3:.2g} ms a step would take about "
                    f"{estimate:.2g} s, more than a request may ({WORK_SHARE * REQUEST_SECONDS:g} s): use fewer "
                    f"steps or rates, or a smaller batch")
-    return estimate
 
 
 _HEAVY_LANES: dict = {}

@@ -11,7 +11,6 @@ let OPTIONS = null;
 let state = null;
 let inflight = null;
 let timer = null;          // a run is scheduled (one per event, however many controls changed)
-let lastGood = null;
 
 function defaults() {
   return {
@@ -332,7 +331,6 @@ async function run() {
     if (ctrl.signal.aborted) return;
     showError("");
     delete document.body.dataset.stale;
-    lastGood = data;
     draw(data);
   } catch (e) {
     if (e.name !== "AbortError") { showError(e.message, e.fields); document.body.dataset.stale = "1"; }
