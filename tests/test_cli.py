@@ -81,6 +81,22 @@ def test_two_parameter_plot_has_curves_and_paths(tmp_path, run):
         assert img.size[0] > 1.5 * img.size[1]        # two panels side by side: curves and the contour map
 
 
+def test_contour_levels_are_round_losses_above_the_minimum():
+    from lrscope.plots import contour_levels, plot_trajectories
+    g = np.linspace(-2, 2, 80)
+    X, Y = np.meshgrid(g, g)
+    bowl = X ** 2 + 10 * Y ** 2
+    np.testing.assert_allclose(contour_levels(bowl, 0.0), [0.1, 0.2, 0.5, 1, 2, 5, 10, 20])     # 1-2-5 a decade
+    np.testing.assert_allclose(contour_levels(bowl + 3) - 3, contour_levels(bowl))                # above the lowest
+    wide = contour_levels(np.geomspace(1e-6, 1e6, 1000), 0.0)                                     # 12 decades
+    assert len(wide) <= 12 and np.all(np.isclose(np.log10(wide), np.round(np.log10(wide))))    # powers of ten
+    assert contour_levels(np.full(5, 2.0)).size == 0 and contour_levels([np.nan, np.inf]).size == 0
+    res = ls.sweep(ls.objectives.rosenbrock(), lrs=[1e-3], steps=50)
+    ax = plot_trajectories(res)
+    labels = [t.get_text() for t in ax.texts]                   # the static map labels its lines with the loss
+    assert len(labels) >= 3 and all(float(t) > 0 for t in labels)
+
+
 def test_sweep_json_to_stdout_is_pure_json():
     proc = subprocess_run("sweep", "-o", "rosenbrock", "--optimizer", "adam", "--lr", "1e-3:1e-1:3", "--steps", "50",
                "--json", "-")

@@ -58,7 +58,7 @@ def test_matches_the_core_for_a_two_parameter_function_with_schedule_and_optimiz
     for k in range(2):
         np.testing.assert_allclose(d["configs"][k]["loss"], core.losses[k][d["step_index"]], rtol=1e-6)   # 7 digits
         assert d["configs"][k]["verdict"] == core.verdicts[k].to_dict()
-    assert d["landscape"]["kind"] == "contour" and len(d["landscape"]["z"]) == 80
+    assert d["landscape"]["kind"] == "contour" and len(d["landscape"]["levels"]) >= 3
 
 
 def test_formula_dataset_minibatch_and_every_optimizer():
@@ -137,3 +137,25 @@ def test_the_page_keeps_its_map_while_it_still_fits():
     # a frame that no longer holds the paths (or is far too wide for them) gets a new map
     assert post({**body, "landscape_frame": [0.9, 1.1, 0.9, 1.1]}).json()["landscape"]["kind"] == "contour"
     assert post({**body, "landscape_frame": [-100, 100, -100, 100]}).json()["landscape"]["kind"] == "contour"
+
+
+def test_the_map_has_contour_lines_at_round_losses_labelled_where_they_lie():
+    d = post({"objective": {"kind": "formula", "formula": "(x-3)**2 + 10*(y+2)**2 + 3", "x0": [0, 0]},
+              "lrs": [0.01, 0.05], "steps": 100}).json()["landscape"]
+    f = ls.objectives.formula("(x-3)**2 + 10*(y+2)**2 + 3")
+    values = [lv["value"] for lv in d["levels"]]
+    gaps = np.array(values) - 3                       # the lowest loss (found numerically) is 3
+    mantissa = gaps / 10.0 ** np.floor(np.log10(gaps))
+    assert np.all(np.isin(np.round(mantissa, 6), [1, 2, 3, 5])) and 3 <= len(values) <= 12
+    for lv in d["levels"]:                            # every drawn point lies on its level (grid interpolation)
+        pts = np.array([(x, y) for x, y in zip(lv["x"], lv["y"]) if x is not None])
+        np.testing.assert_allclose(f.value(pts), lv["value"], rtol=0.05)
+    assert len(d["labels"]) >= 3
+    for lb in d["labels"]:
+        assert lb["value"] in values
+        assert abs(f.value(np.array([[lb["x"], lb["y"]]]))[0] - lb["value"]) <= 0.05 * lb["value"]
+        assert d["x"][0] < lb["x"] < d["x"][1] and d["y"][0] < lb["y"] < d["y"][1]
+    spots = np.array([((lb["x"] - d["x"][0]) / (d["x"][1] - d["x"][0]), (lb["y"] - d["y"][0]) / (d["y"][1] - d["y"][0]))
+                      for lb in d["labels"]])
+    apart = np.hypot(*(spots[:, None] - spots[None]).transpose(2, 0, 1)) + np.eye(len(spots))
+    assert apart.min() >= 0.14                        # labels never overlap

@@ -115,7 +115,8 @@ def test_shared_url_restores_the_setup(browser, server):
     pg.goto(server + "/#" + quote(json.dumps(state)))
     pg.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
     assert pg.input_value("#optimizer") == "adam" and pg.input_value("#steps") == "300"
-    assert pg.evaluate("document.getElementById('landscape-chart').data[0].type") == "contour"
+    pg.wait_for_function("document.getElementById('landscape-map').data !== undefined")
+    assert pg.evaluate("document.getElementById('landscape-map').data.length") >= 3        # the contour lines
     pg.close()
 
 
@@ -198,6 +199,29 @@ def test_the_map_frames_the_start_and_the_minimum_and_clips_a_diverging_path(pag
     assert xr[1] - xr[0] < 10 and yr[1] - yr[0] < 10                # the diverging α = 0.11 does not blow up the frame
     arrows = page.evaluate("document.getElementById('landscape-chart').layout.annotations.length")
     assert arrows == 1
+    # the contour layer underneath shares the frame; its lines are labelled with the loss
+    assert page.evaluate("document.getElementById('landscape-map').layout.xaxis.range") == xr
+    assert page.evaluate("document.getElementById('landscape-map').layout.yaxis.range") == yr
+    labels = page.evaluate("document.getElementById('landscape-map').layout.annotations.map(a => a.text)")
+    assert len(labels) >= 3 and all(float(t) > 0 for t in labels)
+    boxes = page.evaluate("""['landscape-map', 'landscape-chart'].map(id => {
+        const r = document.querySelector('#' + id + ' .nsewdrag').getBoundingClientRect();
+        return [r.left, r.top, r.width, r.height]; })""")
+    assert boxes[0] == pytest.approx(boxes[1], abs=0.5)               # the same plot area, pixel for pixel
+
+
+def test_a_slider_move_keeps_the_map_and_redraws_the_paths(page):
+    page.goto(page.url.split("?")[0] + "?f=rosenbrock&lr=0.001,0.002")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    page.wait_for_function("document.getElementById('landscape-map').data !== undefined")
+    page.evaluate("window.firstMap = document.getElementById('landscape-map').data")
+    before = page.evaluate("JSON.stringify(document.getElementById('landscape-chart').data[0].x)")
+    page.fill("#lr-value-0", "0.0011")
+    page.dispatch_event("#lr-value-0", "change")
+    page.wait_for_function(f"JSON.stringify(document.getElementById('landscape-chart').data[0].x) !== {json.dumps(before)}")
+    assert page.evaluate("document.getElementById('landscape-map').data === window.firstMap")     # not redrawn
+    keys = page.evaluate("[...document.querySelectorAll('#key li')].map(li => li.textContent)")
+    assert keys[0].startswith("α=0.0011") and len(keys) == 2
 
 
 def test_every_control_has_a_name_a_screen_reader_can_read(page):

@@ -61,6 +61,36 @@ def window(objective, paths, minimizer=None) -> tuple[np.ndarray, np.ndarray]:
     return lo - pad, hi + pad
 
 
+def contour_levels(z, base: float | None = None, at_most: int = 12) -> np.ndarray:
+    """Loss values to draw contour lines at: round steps of the gap to the lowest loss ``base`` (the minimum when
+    known, else the lowest value in ``z``), log-spaced, since losses span decades: 1-2-5 in each decade, or 1-3, or
+    powers of ten, whichever gives at most ``at_most`` lines between the gap's 0.5th and 98th percentiles. A label
+    then reads as the loss itself (10, 1, 0.1 above a minimum of 0)."""
+    z = np.asarray(z, dtype=np.float64)
+    z = z[np.isfinite(z)]
+    if z.size == 0:
+        return np.empty(0)
+    base = float(z.min()) if base is None or not np.isfinite(base) else min(float(base), float(z.min()))
+    gap = z - base
+    gap = gap[gap > 0]
+    if gap.size == 0:
+        return np.empty(0)
+    lo, hi = np.quantile(gap, [0.005, 0.98])
+    if not hi > lo:
+        return np.array([base + hi])
+    decades = np.arange(np.floor(np.log10(lo)), np.ceil(np.log10(hi)) + 1)
+    for mantissas in ((1, 2, 5), (1, 3), (1,)):
+        steps = np.array([m * 10.0 ** e for e in decades for m in mantissas])
+        steps = steps[(steps >= lo) & (steps <= hi)]
+        if steps.size <= at_most:
+            break
+    else:                   # very many decades: every k-th power of ten
+        steps = steps[::int(np.ceil(steps.size / at_most))]
+    if steps.size == 0:     # less than one round step between the percentiles: the middle of them
+        steps = np.array([np.sqrt(lo * hi)])
+    return base + steps
+
+
 def _pyplot():
     try:
         import matplotlib
@@ -130,11 +160,11 @@ def plot_trajectories(result, ax=None, grid: int = 200):
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], grid), np.linspace(lo[1], hi[1], grid))
     with np.errstate(all="ignore"):
         z = result.objective.value(np.column_stack([gx.ravel(), gy.ravel()])).reshape(gx.shape)
-    zf = z[np.isfinite(z)]
-    if zf.size:
-        levels = np.unique(np.quantile(zf, np.linspace(0.0, 0.95, 25)))
-        if levels.size > 1:
-            ax.contour(gx, gy, z, levels=levels, cmap="Greys", linewidths=0.6, alpha=0.8)
+    levels = contour_levels(z, result.objective.minimum)
+    if levels.size:
+        lines = ax.contour(gx, gy, z, levels=levels, cmap="Greys", vmin=levels[0] - (levels[-1] - levels[0]),
+                           linewidths=0.6, alpha=0.8)
+        ax.clabel(lines, fontsize=7, fmt=lambda v: f"{v:.3g}")
     for k in range(result.K):
         p = paths[k][np.all(np.isfinite(paths[k]), axis=1)]
         ax.plot(p[:, 0], p[:, 1], ".", ls=_MPL_DASH[VERDICT_DASH[result.verdicts[k].kind]], ms=2.5, lw=1,

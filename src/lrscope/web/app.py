@@ -31,6 +31,7 @@ from ..finder import find
 from ..jsonable import numbers
 from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, numerical_minimizer, window
 from ..run import full_loss_every, seconds_per_step
+from .contours import contour_map
 
 MAX_CONFIGS = 32
 MAX_STEPS = 5000
@@ -234,9 +235,9 @@ def _clean(a, digits: int = 7) -> list:
 
 
 def landscape(obj, res, frame=None) -> dict | None:
-    """What to draw the paths on: f(x) for one parameter, a contour grid for two -- or, when the page's map
+    """What to draw the paths on: f(x) for one parameter, labelled contour lines for two -- or, when the page's map
     ``frame`` ([x_lo, x_hi, y_lo, y_hi]) still holds what should be seen and is not far too wide for it,
-    ``{"kind": "same"}``: the page keeps its map (a slider move does not recompute and resend 6,400 values)."""
+    ``{"kind": "same"}``: the page keeps its map (a slider move does not recompute and resend its lines)."""
     if res.params is None or obj.dim > 2:
         return None
     shown = res.params if obj.dim == 2 else res.params[:, :TABLE_STEPS]     # 1-D: the first iterates are drawn
@@ -251,20 +252,14 @@ def landscape(obj, res, frame=None) -> dict | None:
         inside = np.all(f_lo <= lo) and np.all(hi <= f_hi)
         if inside and np.prod(f_hi - f_lo) <= 16 * np.prod(hi - lo):
             return {"kind": "same", **star}
-    with np.errstate(all="ignore"):
-        if obj.dim == 1:
-            xs = np.linspace(lo[0], hi[0], 300)
+    if obj.dim == 1:
+        xs = np.linspace(lo[0], hi[0], 300)
+        with np.errstate(all="ignore"):
             return {"kind": "curve", "x": _clean(xs), "f": _clean(obj.value(xs[:, None]))}
-        n = 80
-        gx, gy = np.linspace(lo[0], hi[0], n), np.linspace(lo[1], hi[1], n)
-        X, Y = np.meshgrid(gx, gy)
-        Z = obj.value(np.column_stack([X.ravel(), Y.ravel()])).reshape(n, n)
-    finite = Z[np.isfinite(Z)]
-    shift = float(finite.min()) if finite.size else 0.0
-    return {"kind": "contour", "x": _clean(gx), "y": _clean(gy),
-            "z": [_clean(np.log10(np.maximum(row - shift, 0) + 1e-12 + 1e-6 * (np.ptp(finite) if finite.size else 1)))
-                  for row in Z],
-            "z_is": "log10(loss − min + ε)", **star}
+    base = obj.minimum                      # the lowest loss: the contour labels read as the loss above it
+    if base is None and minimizer is not None:
+        base = float(obj.value(np.asarray(minimizer, dtype=np.float64)[None])[0])
+    return {**contour_map(obj, lo, hi, base), **star}
 
 
 def contraction_curve(a, lrs, limit) -> dict | None:
@@ -277,24 +272,35 @@ def contraction_curve(a, lrs, limit) -> dict | None:
     return {"lr": _clean(xs), "factor": _clean(a.contraction(xs))}
 
 
+def _rows(a, digits: int = 7) -> list:
+    """The rows of a 2-D array as lists of numbers (one conversion for all of them: a request has many)."""
+    a = np.asarray(a)
+    flat = _clean(a, digits)
+    width = a.shape[1] if a.ndim == 2 else 0
+    return [flat[i * width:(i + 1) * width] for i in range(a.shape[0])]
+
+
 def sweep_payload(obj, res) -> dict:
     idx = _thin(res.steps + 1)
+    losses = _rows(res.losses[:, idx])
+    lr_used = _rows(res.lr_used[:, idx[idx < res.steps]], 5)
+    finals, bests = _clean(res.final_losses), _clean(res.best_losses)
+    drawn = res.params is not None and obj.dim <= 2
+    paths = [_rows(res.params[:, idx, i], 5) for i in range(obj.dim)] if drawn else None     # drawn, not read
+    if res.params is not None:
+        n, width = min(TABLE_STEPS, res.steps + 1), min(obj.dim, 4)
+        table_x = _rows(res.params[:, :n, :width].reshape(res.K, n * width), 10)
+        table_loss = _rows(res.losses[:, :n], 10)
     configs = []
     for k in range(res.K):
-        v = res.verdicts[k]
-        entry = {"lr": float(res.lrs[k]), "hyperparams": res.config(k),
-                 "loss": _clean(res.losses[k, idx]), "lr_used": _clean(res.lr_used[k, idx[idx < res.steps]]),
-                 "final_loss": _clean([res.final_losses[k]])[0], "best_loss": _clean([res.best_losses[k]])[0],
+        entry = {"lr": float(res.lrs[k]), "hyperparams": res.config(k), "loss": losses[k], "lr_used": lr_used[k],
+                 "final_loss": finals[k], "best_loss": bests[k],
                  "diverged_at": None if res.diverged_at[k] < 0 else int(res.diverged_at[k]),
-                 "verdict": v.to_dict()}
-        if res.params is not None and obj.dim <= 2:
-            entry["path"] = [_clean(res.params[k, idx, i]) for i in range(obj.dim)]
+                 "verdict": res.verdicts[k].to_dict()}
+        if drawn:
+            entry["path"] = [p[k] for p in paths]
         if res.params is not None:
-            n = min(TABLE_STEPS, res.steps + 1)
-            width = min(obj.dim, 4)
-            first = _clean(res.params[k, :n, :width], digits=10)
-            entry["table"] = [[t, loss, first[t * width:(t + 1) * width]]
-                              for t, loss in enumerate(_clean(res.losses[k, :n], digits=10))]
+            entry["table"] = [[t, loss, table_x[k][t * width:(t + 1) * width]] for t, loss in enumerate(table_loss[k])]
         configs.append(entry)
     a = res.analysis
     th = None

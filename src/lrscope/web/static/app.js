@@ -250,8 +250,8 @@ function requestBody() {
     body.schedule = { name: state.schedule.name, params: state.schedule.params, warmup: state.schedule.warmup || null };
   }
   if (o.kind === "dataset" && state.mode !== "batch") body.batch_size = state.mode === "stochastic" ? 1 : state.batch_size;
-  if (contourCache && contourCache.key === JSON.stringify(o)) {     // the map the page has: the server may keep it
-    body.landscape_frame = [contourCache.x[0], contourCache.x[contourCache.x.length - 1], contourCache.y[0], contourCache.y[contourCache.y.length - 1]];
+  if (shownMap && shownMap.key === JSON.stringify(o)) {     // the map the page has: the server may keep it
+    body.landscape_frame = [...shownMap.x, ...shownMap.y];
   }
   return body;
 }
@@ -370,12 +370,20 @@ function themed(layout) {
 function plot(el, traces, layout) { Plotly.react(el, traces, themed(layout), PLOT_CONFIG); }
 
 // the loss curves first (what a slider move is for), the other panels right after it has been painted
-let rest = null;
+let rest = [], drawn = 0;
 function draw(data) {
+  drawKey(data);
   drawLoss(data);
   drawVerdicts(data);
-  clearTimeout(rest);             // after the next paint (a frame, then a task): the loss chart shows first
-  requestAnimationFrame(() => { clearTimeout(rest); rest = setTimeout(() => { drawLandscape(data); drawTheory(data); drawTable(data); }, 0); });
+  // after the next paint (a frame, then a task): the loss chart shows first; then one panel per task, so that a
+  // slider's next input event is handled between them instead of after all of them
+  for (const t of rest) clearTimeout(t);
+  rest = [];
+  requestAnimationFrame(() => {
+    for (const t of rest) clearTimeout(t);
+    rest = [drawLandscape, drawTheory, drawTable].map((panel) => setTimeout(() => panel(data), 0));
+    rest.push(setTimeout(() => { $("results").dataset.drawn = String(++drawn); }, 0));    // every panel is drawn
+  });
 }
 
 function drawLoss(data) {
@@ -395,7 +403,25 @@ function drawLoss(data) {
   plot("loss-chart", traces, {
     title: { text: data.objective + " · " + data.optimizer, font: { size: 13 } },
     xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
-    margin: { t: 40, r: 10, b: 45, l: 60 }, legend: { font: { size: 10 } },
+    margin: { t: 40, r: 10, b: 45, l: 60 }, showlegend: false,       // the key above the charts names the curves
+  });
+}
+
+// one key for every chart (cheaper than a legend in each, and the same everywhere): the rate's colour, the
+// verdict's line style
+const SVG_DASH = { solid: "", dash: "6 3", dashdot: "6 3 2 3", dot: "2 3", longdash: "10 4" };
+function drawKey(data) {
+  const ul = $("key");
+  ul.innerHTML = "";
+  data.configs.forEach((c, k) => {
+    const li = document.createElement("li");
+    const dash = SVG_DASH[DASH[c.verdict.kind] || "solid"];
+    li.innerHTML = "<svg width='26' height='8' aria-hidden='true'><line x1='0' y1='4' x2='26' y2='4' stroke-width='3'></line></svg>";
+    const line = li.querySelector("line");
+    line.setAttribute("stroke", rateColor(k));
+    if (dash) line.setAttribute("stroke-dasharray", dash);
+    li.append("α=" + fmt(c.lr) + " · " + c.verdict.kind);
+    ul.appendChild(li);
   });
 }
 
@@ -420,25 +446,34 @@ function drawVerdicts(data) {
   }
 }
 
-let contourCache = null;
+// The 2-D map is two layers: the labelled contour lines underneath (drawn only when the server sends a new map)
+// and the paths on top, on the same frame and margins. A slider move redraws the paths alone.
+let shownMap = null;        // {key, x: [lo, hi], y: [lo, hi]} of the contour layer on screen
+const MAP_MARGIN = { t: 40, r: 10, b: 45, l: 55 };
+
+function drawMap(L, data) {
+  const ink = DARK ? "#9aa3ad" : "#777";
+  const traces = L.levels.map((lv, i) => ({ x: lv.x, y: lv.y, mode: "lines", hoverinfo: "skip", name: "loss " + fmt(lv.value),
+    line: { color: ink, width: 0.8 + 0.6 * (1 - i / Math.max(1, L.levels.length - 1)) } }));   // lower: bolder
+  const annotations = L.labels.map((lb) => ({ x: lb.x, y: lb.y, text: fmt(lb.value), showarrow: false,
+    font: { size: 9, color: ink }, bgcolor: DARK ? "rgba(21,24,29,0.85)" : "rgba(255,255,255,0.85)", borderpad: 1 }));
+  const hidden = (range) => ({ range, visible: false, fixedrange: true });
+  plot($("landscape-map"), traces, { xaxis: hidden(L.x), yaxis: hidden(L.y), margin: MAP_MARGIN, annotations,
+                                      showlegend: false });
+  shownMap = { key: JSON.stringify(state.objective), x: L.x, y: L.y };
+}
 
 function drawLandscape(data) {
-  let L = data.landscape;
+  const L = data.landscape;
   const el = $("landscape-chart");
-  if (!L) { plot(el, [], { title: { text: "(no picture for " + data.dim + " parameters)", font: { size: 13 } } }); return; }
+  const map = $("landscape-map");
+  const flat = (title) => { if (shownMap) { Plotly.purge(map); shownMap = null; } plot(el, [], { title: { text: title, font: { size: 13 } } }); };
+  if (!L) { flat("(no picture for " + data.dim + " parameters)"); return; }
   const traces = [];
+  const layout = { margin: MAP_MARGIN, showlegend: false };
   if (L.kind === "contour" || L.kind === "same") {
-    // contouring is the slowest drawing step: the server says when the page's map still fits ("same")
-    const key = JSON.stringify(state.objective);
-    if (L.kind === "same" && !(contourCache && contourCache.key === key)) { schedule(); return; }   // map lost: ask again
-    if (L.kind !== "same") {
-      contourCache = { key, x: L.x, y: L.y,
-                       trace: { type: "contour", x: L.x, y: L.y, z: L.z, colorscale: "Greys", reversescale: true,
-                                showscale: false, contours: { coloring: "lines" }, ncontours: 25, hoverinfo: "skip",
-                                name: L.z_is } };
-    }
-    L = Object.assign({}, L, { kind: "contour", x: contourCache.x, y: contourCache.y });
-    traces.push(contourCache.trace);
+    if (L.kind === "same" && !(shownMap && shownMap.key === JSON.stringify(state.objective))) { schedule(); return; }   // map lost: ask again
+    if (L.kind === "contour") drawMap(L, data);
     data.configs.forEach((c, k) => {
       traces.push({ x: c.path[0], y: c.path[1], mode: "lines", name: "α=" + fmt(c.lr),
                     line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } });
@@ -446,22 +481,24 @@ function drawLandscape(data) {
     const m = L.minimizer || data.minimizer;
     if (m) traces.push({ x: [m[0]], y: [m[1]], mode: "markers", name: L.minimizer_found ? "minimum (found numerically)" : "minimum",
                          marker: { symbol: "star", size: 14, color: "gold", line: { color: "#000", width: 1 } } });
+    Object.assign(layout, { title: { text: "paths on the loss contours · ★ minimum", font: { size: 13 } },
+                            xaxis: { title: { text: data.variables[0] }, range: shownMap.x, showgrid: false },
+                            yaxis: { title: { text: data.variables[1] }, range: shownMap.y, showgrid: false } });
+    layout.annotations = exitArrows(data, shownMap.x, shownMap.y);
   } else {
+    if (shownMap) { Plotly.purge(map); shownMap = null; }
     traces.push({ x: L.x, y: L.f, mode: "lines", line: { color: "#555" }, name: "f(" + data.variables[0] + ")" });
     data.configs.forEach((c, k) => {
       const n = Math.min(c.path[0].length, 12);
       traces.push({ x: c.path[0].slice(0, n), y: c.loss.slice(0, n), mode: "lines+markers", name: "α=" + fmt(c.lr),
                     line: { color: rateColor(k), width: 1, dash: "dot" }, marker: { size: 6 } });
     });
+    const finite = (a) => a.filter((v) => v !== null);
+    const f = finite(L.f);
+    Object.assign(layout, { title: { text: "f and the first iterates", font: { size: 13 } },
+                            xaxis: { title: { text: data.variables[0] }, range: [Math.min(...finite(L.x)), Math.max(...finite(L.x))] },
+                            yaxis: { title: { text: "loss" }, range: [Math.min(...f) - 0.05 * (Math.max(...f) - Math.min(...f)), Math.max(...f)] } });
   }
-  const finite = (a) => a.filter((v) => v !== null);
-  const layout = { title: { text: L.kind === "contour" ? "paths over the loss contours" : "f and the first iterates",
-                   font: { size: 13 } }, margin: { t: 40, r: 10, b: 45, l: 55 }, legend: { font: { size: 10 } },
-                   xaxis: { title: { text: data.variables[0] }, range: [Math.min(...finite(L.x)), Math.max(...finite(L.x))] },
-                   yaxis: { title: { text: L.kind === "contour" ? data.variables[1] : "loss" } } };
-  if (L.kind === "contour") layout.yaxis.range = [Math.min(...finite(L.y)), Math.max(...finite(L.y))];
-  else { const f = finite(L.f); layout.yaxis.range = [Math.min(...f) - 0.05 * (Math.max(...f) - Math.min(...f)), Math.max(...f)]; }
-  if (L.kind === "contour") layout.annotations = exitArrows(data, layout.xaxis.range, layout.yaxis.range);
   plot(el, traces, layout);
 }
 
