@@ -208,7 +208,8 @@ def repaint(url: str) -> None:
         b.close()
     print(f"  slider -> repaint in Chromium     : p50 {pct(painted, 50):6.1f} ms   p95 {pct(painted, 95):6.1f} ms "
           f"(from the input event to the rendered frame with the new loss chart)")
-    print(f"  slider -> every panel redrawn     : p50 {pct(everything, 50):6.1f} ms   p95 {pct(everything, 95):6.1f} ms "
+    print(f"  slider -> every panel redrawn     : p50 {pct(everything, 50):6.1f} ms   "
+          f"p95 {pct(everything, 95):6.1f} ms "
           f"(loss chart, map, theory chart and step table)")
 
 

@@ -126,6 +126,52 @@ def test_verification_takes_a_better_double_and_counts_every_step():
     assert v.interval[0] <= v.suggestion <= v.interval[1]
 
 
+def _steady_train(loss_of, calls):
+    """A stand-in trainer that also says every finite run was steady (its curve showed no sign of the edge)."""
+    inner = _fake_train(loss_of, calls)
+
+    def train(rates, steps, final_round):
+        losses, spent, capped = inner(rates, steps, final_round)
+        return losses, spent, capped, np.isfinite(losses)
+    return train
+
+
+def test_the_edge_search_ends_near_an_optimum_just_below_the_edge():
+    from lrscope.finder import verify_candidates
+    for edge in (1.0, 0.37, 3.3):
+        calls = []
+        # the loss is lowest at 0.9 × the edge; above the edge every run blows up
+        train = _steady_train(lambda r, e=edge: np.inf if r > e else 0.1 + (r / e - 0.9) ** 2, calls)
+        cands = np.geomspace(0.01, 0.6, 7) * edge
+        v = verify_candidates(cands, train, 10, 40, start_loss=1.0, tie=1e-3)
+        assert abs(v.suggestion / (0.9 * edge) - 1) <= 0.10, (edge, v.suggestion)
+        assert v.suggestion <= edge and "edge search" in v.reason
+        assert v.steps_used == sum(len(r) * s for r, s in calls)     # every step counted, probes included
+
+
+def test_the_edge_search_stops_at_a_tie_and_never_takes_an_unsteady_rate():
+    from lrscope.finder import verify_candidates
+    calls = []
+    train = _steady_train(lambda r: np.inf if r > 0.7 else (0.9 if r < 0.1 else 0.5), calls)   # flat: a tie
+    v = verify_candidates(np.array([0.05, 0.4]), train, 10, 40, start_loss=1.0, tie=1e-3)
+    # 0.4's double 0.8 fails; the search tries 0.4·√2 = 0.57, which only ties: it stops there, 0.4 stays
+    assert v.suggestion == pytest.approx(0.4)
+    assert [c[0].tolist() for c in calls[2:]] == [[0.8], [pytest.approx(0.566, abs=1e-3)]]
+    calls = []
+    inner = _fake_train(lambda r: np.inf if r > 0.7 else 1.0 - r, calls)
+
+    def train(rates, steps, final_round):         # better up to the edge, but from 0.5 on the runs are not steady
+        losses, spent, capped = inner(rates, steps, final_round)
+        return losses, spent, capped, np.array([r < 0.5 for r in rates])
+    v = verify_candidates(np.array([0.05, 0.4]), train, 10, 40, start_loss=1.0, tie=1e-3)
+    assert v.suggestion == pytest.approx(0.4)
+    from lrscope.finder.verify import steady
+    assert steady(np.geomspace(1, 0.01, 50))                                   # falls smoothly
+    spike = np.geomspace(1, 0.01, 50)
+    spike[40] = 0.5                                                            # gives back half its gain late on
+    assert not steady(spike) and not steady([1.0, np.inf, 0.5, 0.4]) and not steady(np.ones(10))
+
+
 def test_verification_backs_off_when_the_double_fails_using_known_finalists_first():
     from lrscope.finder import verify_candidates
     calls = []

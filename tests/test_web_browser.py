@@ -218,7 +218,8 @@ def test_a_slider_move_keeps_the_map_and_redraws_the_paths(page):
     before = page.evaluate("JSON.stringify(document.getElementById('landscape-chart').data[0].x)")
     page.fill("#lr-value-0", "0.0011")
     page.dispatch_event("#lr-value-0", "change")
-    page.wait_for_function(f"JSON.stringify(document.getElementById('landscape-chart').data[0].x) !== {json.dumps(before)}")
+    page.wait_for_function("JSON.stringify(document.getElementById('landscape-chart').data[0].x) !== "
+                           + json.dumps(before))
     assert page.evaluate("document.getElementById('landscape-map').data === window.firstMap")     # not redrawn
     keys = page.evaluate("[...document.querySelectorAll('#key li')].map(li => li.textContent)")
     assert keys[0].startswith("α=0.0011") and len(keys) == 2

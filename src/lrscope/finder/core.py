@@ -13,10 +13,14 @@ things more:
    (successive halving: a short run flatters a rate that is fast at first and unstable later; ``budget``, the steps
    you will train for, sizes both rounds; runs go on from where they stopped rather than start again), and the one
    that lowers the loss most is recommended (of rates that tie, the smallest: within 3% on mini-batches, where the
-   difference is noise, 0.1% on full batches) -- unless twice that rate already fails, in which case it sits at the
+   difference is noise, 0.1% on full batches) -- unless twice that rate already fails: then, if the rate's own run
+   was steady (it never gave back more than 10% of its gain in its second half), the edge lies between the two and
+   lrscope searches there (log-scale bisection, first step ×√2, until a tie or two runs are spent; gradient
+   descent and momentum only: adaptive rates do not fail at a sharp edge); if it was not, the rate sits at the
    edge of stability and lrscope backs off to half of it, and checks that rate the same way; a double that does
    clearly better is taken instead. The double is read off a finalist near it where there is one; otherwise it is
-   trained (two probes at most, skipped where theory gives the exact bound: GD on quadratics). A double above
+   trained (two probes at most; these and the edge search are skipped where theory gives the exact answer: GD on
+   quadratics). A double above
    2/λ_max at the start that did no better but has not blown up may be in a catapult (it overshoots while the
    curvature falls, then settles and wins: raw logistic regression): the two are trained on to 1.5× the length
    before lrscope judges. The finalists whose result is close to the best give the interval. The same
@@ -42,8 +46,8 @@ from ..run import run
 from .range_test import DivergenceStop, FindResult, check_plan, ramp
 from .quadratic import quadratic_pick
 from .rules import read_curve
-from .verify import (EDGE, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, run_score, verification_steps,
-                     verify_candidates)
+from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, run_score, steady,
+                     verification_steps, verify_candidates)
 
 
 def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
@@ -156,8 +160,9 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
                                  f"(the loss is quadratic)")
     exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
     probes = 0 if exact else MAX_PROBES
+    edge_probes = 0 if exact or optimizer.kind == "adaptive" else EDGE_PROBES     # a sharp edge: GD and momentum
     tally.at(used)
-    tally.replan(verification_steps(cands.size, verify_steps, final_steps, probes))
+    tally.replan(verification_steps(cands.size, verify_steps, final_steps, probes, edge_probes))
 
     runs = _Runs(objective, optimizer, batch_size, seed)
 
@@ -175,12 +180,12 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
             for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * bound)):
                 limit = _limit_at(objective, optimizer, ends[k], analysis_seconds)
                 capped[k] = limit is None or rates[k] >= EDGE * limit    # blowing up where its run ended
-        return losses, spent, capped
+        return losses, spent, capped, np.array([steady(h) for h in histories], dtype=bool)
 
     with np.errstate(all="ignore"):
         f0 = float(score.value(objective.x0)[0])
     v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective",
-                          bound=bound, tie=TIE if stochastic else EXACT_TIE)
+                          bound=bound, tie=TIE if stochastic else EXACT_TIE, edge_probes=edge_probes)
     compute = {"range test": used, **v.spent}
     used += v.steps_used
     notes += v.notes

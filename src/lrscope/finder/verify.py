@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 MAX_PROBES = 2              # doublings tried above the winner of the finalists' round
+EDGE_PROBES = 2             # runs of the edge search between a steady rate and its failing double
 EXTEND = 1.5                # a catapult's check: pick and double trained on to this many times the finalists' length
 EDGE = 1.5                  # a run whose rate is this far above the bound 2/λ_max where it ended is blowing up
 FAIL_RATIO = 3              # a double whose loss ends this many times the pick's has failed (losses near 0: a ratio)
 TIE = 0.03                  # mini-batch verification losses within this fraction of each other are a tie (noise):
                             # the smaller rate wins
 EXACT_TIE = 1e-3            # ... and full-batch ones (no noise: only differences too small to matter tie)
+GIVE_BACK = 0.1             # a steady run never gives back more than this share of its gain in its second half
+EDGE_RESOLUTION = 1.1       # the edge search stops when the steady and the failing rate are this close (a ratio)
 
 
 @dataclass
@@ -38,10 +41,11 @@ def finalist_count(n_cands: int) -> int:
     return max(2, -(-n_cands // 3))
 
 
-def verification_steps(n_cands: int, verify_steps: int, final_steps: int, probes: int = MAX_PROBES) -> int:
-    """The training steps :func:`verify_candidates` plans for (the probes and the catapult check may not be
-    needed; a trainer that goes on with its runs spends less)."""
-    return n_cands * verify_steps + (min(n_cands, finalist_count(n_cands)) + probes) * final_steps + \
+def verification_steps(n_cands: int, verify_steps: int, final_steps: int, probes: int = MAX_PROBES,
+                       edge_probes: int = EDGE_PROBES) -> int:
+    """The training steps :func:`verify_candidates` plans for (the probes, the edge search and the catapult check
+    may not be needed; a trainer that goes on with its runs spends less)."""
+    return n_cands * verify_steps + (min(n_cands, finalist_count(n_cands)) + probes + edge_probes) * final_steps + \
         round(2 * EXTEND * final_steps)
 
 
@@ -71,24 +75,32 @@ class Tally:
 
 def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_loss: float,
                       probes: int = MAX_PROBES, subject: str = "objective", bound: float | None = None,
-                      tie: float = TIE) -> Verification:
+                      tie: float = TIE, edge_probes: int = EDGE_PROBES) -> Verification:
     """Successive halving with a margin check -- the verification shared by ``find`` and ``lrscope.torch.lr_find``.
 
     ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
     (a trainer may go on with a run it already has: the steps spent are what it reports) and returns (losses, steps
-    spent, capped): a loss is inf where the run diverged; ``capped`` marks the runs that are unstable where they
-    ended (far above the stability bound there: the sanity cap) -- never recommended. ``subject`` names what is
-    trained in the error raised when every candidate diverges; ``bound`` is the stability bound 2/λ_max at the
-    start where it is known. Losses within ``tie`` (a fraction) of each other are equal, and the smaller rate wins:
-    the difference is noise, and the smaller rate is further from the edge (``TIE`` for mini-batch runs,
-    ``EXACT_TIE`` for full-batch ones).
+    spent, capped) or (losses, steps spent, capped, steady): a loss is inf where the run diverged; ``capped`` marks
+    the runs that are unstable where they ended (far above the stability bound there: the sanity cap) -- never
+    recommended; ``steady`` (optional, see :func:`steady`) the runs whose own curve shows no sign of the edge.
+    ``subject`` names what is trained in the error raised when every candidate diverges; ``bound`` is the stability
+    bound 2/λ_max at the start where it is known. Losses within ``tie`` (a fraction) of each other are equal, and
+    the smaller rate wins: the difference is noise, and the smaller rate is further from the edge (``TIE`` for
+    mini-batch runs, ``EXACT_TIE`` for full-batch ones).
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
     2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
     3. the margin check, with at most ``probes`` extra runs: the pick's double (a finalist when one lies near it,
-       else trained) -- if it fails, the pick sits at the edge of stability and longer training (sharpening) would
-       push it over, so lrscope backs off to the best rate at or below half of it, and checks that rate the same
+       else trained) -- if it fails and the pick's own run was steady, the edge lies between them, and the best
+       rate may sit just below it (gradient descent on a quadratic for a finite budget: at ~0.99 × 2/L): the edge
+       search (:func:`search_the_edge`) bisects between them on the log scale, with at most ``edge_probes``
+       runs of its own (callers give none for adaptive optimizers: their rates do not fail at a sharp edge, and
+       one that is steady but near failing at this length trains worse at the full budget -- Adam on Rosenbrock:
+       0.83 ends at 8e-3 after 1,000 steps where the backed-off 0.42 reaches 1e-11). If it fails
+       and the pick's run was not steady (or the trainer does not say), the pick sits at the edge of stability and
+       longer training (sharpening) would push it over, so lrscope backs off to the best rate at or below half of
+       it, and checks that rate the same
        way (its double may be the rate that just failed: back off again; with no run left, half the rate is taken
        unverified rather than a rate at the edge); if the double does better (and is not capped), it is taken and
        its own double looked at in turn (the first short round can eliminate a rate that overshoots at first and
@@ -97,13 +109,13 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        settles and wins: Lewkowycz et al. 2020) and only look worse for now -- pick and double are trained on to
        ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that length.
     """
-    first, used, _ = train(cands, verify_steps, False)
+    first, used = _trained(train(cands, verify_steps, False))[:2]
     spent = {"first round": used}
     if not np.any(np.isfinite(first)):
         raise ValueError(f"{subject}: every candidate learning rate diverged in verification; lower start or end")
     n_final = min(int(np.isfinite(first).sum()), finalist_count(cands.size))
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
-    final, n, capped = train(finalists, final_steps, True)
+    final, n, capped, steady_runs = _trained(train(finalists, final_steps, True))
     used += n
     spent["second round"] = n
     if not np.any(np.isfinite(np.where(capped, np.inf, final))):   # every finalist failed: the first round decides
@@ -112,8 +124,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                             ["every finalist failed the longer verification run; the pick is the first round's"],
                             np.full(finalists.size, final_steps), spent,
                             f"every finalist failed the longer run; {pick:.3g} was the best of the first round")
-    runs = _Verified(train, finalists, final, capped, final_steps, probes)
-    pick, notes, backing = _smallest_of_the_best(finalists, runs.usable(), tie), [], False
+    runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes)
+    pick, notes, backing, edge = _smallest_of_the_best(finalists, runs.usable(), tie), [], False, False
     while True:
         best = runs.loss(pick)
         double = runs.near(2 * pick, pick * 1.0001, 2.5 * pick)     # a verified rate near the double: no new run
@@ -129,6 +141,14 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                          f"no better than {pick:.3g}, but it had not blown up: both were trained on to {runs.horizon} "
                          f"steps before judging")
             continue
+        if (much_worse(double_loss, best, start_loss) and runs.is_steady(pick) and not backing
+                and runs.edge_probes_left > 0):
+            searched = search_the_edge(runs, pick, double, start_loss, tie)
+            if searched != pick:
+                notes.append(f"{double:.3g} fails while {pick:.3g} trained steadily: the edge search between them "
+                             f"took {searched:.3g}")
+                pick, edge = searched, True
+            break
         if much_worse(double_loss, best, start_loss):
             # the pick sits at the edge of stability: back off to the best verified rate at or below half of it
             backed = runs.best_below(pick / 1.8)
@@ -152,6 +172,9 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     spent["margin check"] = runs.used
     if backing or any(n.startswith("backed off") for n in notes):
         reason = f"{pick:.3g}: backed off from the edge of stability, where twice the rate already fails"
+    elif edge:
+        reason = (f"{pick:.3g}: the best of the rates tried between a steady run and one that fails (the edge "
+                  f"search), {usable[int(np.searchsorted(runs.rates, pick))]:.4g} after {runs.horizon} steps")
     else:
         k = int(np.searchsorted(runs.rates, pick))
         reason = (f"{pick:.3g} ended lowest ({usable[k]:.4g} after {runs.lengths[k]} steps) of the "
@@ -165,8 +188,11 @@ class _Verified:
     it is capped, and how long it ran (``lengths``); every comparison is made at ``horizon`` steps, and a rate that
     ran shorter is trained on to it. ``used`` counts the steps trained here."""
 
-    def __init__(self, train, rates, losses, capped, final_steps: int, probes: int):
+    def __init__(self, train, rates, losses, capped, final_steps: int, probes: int, steady=None,
+                 edge_probes: int = 0):
         self.train, self.rates, self.losses, self.capped = train, rates, losses, capped
+        self.edge_probes_left = edge_probes
+        self.steady = np.zeros(rates.size, dtype=bool) if steady is None else np.asarray(steady, dtype=bool)
         self.lengths = np.full(rates.size, final_steps)
         self.horizon, self.probes_left, self.used = final_steps, probes, 0
 
@@ -179,6 +205,9 @@ class _Verified:
 
     def is_capped(self, rate) -> bool:
         return bool(self.capped[self._index(rate)])
+
+    def is_steady(self, rate) -> bool:
+        return bool(self.steady[self._index(rate)])
 
     def near(self, rate, lo, hi):
         """The verified rate in (lo, hi] nearest ``rate``, or None."""
@@ -194,21 +223,27 @@ class _Verified:
 
     def train_on(self, rates):
         """Train ``rates`` to the current horizon (a verified rate is updated, a new one added)."""
-        losses, n, capped = self.train(np.asarray(rates, dtype=float), self.horizon, True)
+        losses, n, capped, steady = _trained(self.train(np.asarray(rates, dtype=float), self.horizon, True))
         self.used += n
-        for rate, value, cap in zip(rates, losses, capped):
+        for rate, value, cap, calm in zip(rates, losses, capped, steady):
             k = self._index(rate)
             if k < self.rates.size and self.rates[k] == rate:
-                self.losses[k], self.capped[k], self.lengths[k] = value, cap, self.horizon
+                self.losses[k], self.capped[k], self.lengths[k], self.steady[k] = value, cap, self.horizon, calm
             else:
                 self.rates, self.losses = np.insert(self.rates, k, rate), np.insert(self.losses, k, value)
                 self.capped, self.lengths = np.insert(self.capped, k, cap), np.insert(self.lengths, k, self.horizon)
+                self.steady = np.insert(self.steady, k, calm)
 
-    def probe(self, rate) -> bool:
-        """Train ``rate`` to the current horizon if a probe is left: True if it was."""
-        if self.probes_left <= 0:
+    def probe(self, rate, edge: bool = False) -> bool:
+        """Train ``rate`` to the current horizon if a probe is left (of the edge search's, if ``edge``): True if
+        it was."""
+        left = self.edge_probes_left if edge else self.probes_left
+        if left <= 0:
             return False
-        self.probes_left -= 1
+        if edge:
+            self.edge_probes_left -= 1
+        else:
+            self.probes_left -= 1
         self.train_on([rate])
         return True
 
@@ -222,6 +257,46 @@ class _Verified:
         """From now on compare at ``horizon`` steps; train ``rates`` on to it."""
         self.horizon = horizon
         self.train_on(rates)
+
+
+def _trained(answer) -> tuple:
+    """A trainer's answer as (losses, steps spent, capped, steady): ``steady`` is all False when not given."""
+    losses, spent, capped = answer[:3]
+    steady_runs = answer[3] if len(answer) > 3 else np.zeros(len(losses), dtype=bool)
+    return np.asarray(losses, dtype=np.float64), spent, np.asarray(capped, dtype=bool), np.asarray(steady_runs, bool)
+
+
+def steady(losses, give_back: float = GIVE_BACK) -> bool:
+    """Whether a run's own curve shows none of the edge of stability's signs (spikes, a loss that climbs back,
+    oscillation growing): in its second half the loss never rises above its lowest value so far by more than
+    ``give_back`` of what it gained. Such a rate is not about to be pushed over by a little more training."""
+    h = np.asarray(losses, dtype=np.float64)
+    if h.size < 4 or not np.all(np.isfinite(h)):
+        return False
+    gain = h[0] - np.min(h)
+    if not gain > 0:
+        return False
+    rise = h - np.minimum.accumulate(h)
+    return bool(np.max(rise[h.size // 2:]) <= give_back * gain)
+
+
+def search_the_edge(runs: "_Verified", low: float, high: float, start_loss: float, tie: float) -> float:
+    """Between ``low``, whose run was steady, and ``high``, which fails: bisection on the log scale (the first
+    step is low·√2), verified by runs at the same length, while the search has a probe left. A rate that fails
+    (or is capped) becomes the new ``high``; one that is clearly better and steady the new ``low``; a tie ends the
+    search (the difference is within the tie rule), as do rates closer than ``EDGE_RESOLUTION``. Returns the new
+    ``low``."""
+    while high / low > EDGE_RESOLUTION and runs.edge_probes_left > 0:
+        mid = float(np.sqrt(low * high))
+        runs.probe(mid, edge=True)
+        mid_loss, low_loss = runs.loss(mid), runs.loss(low)
+        if much_worse(mid_loss, low_loss, start_loss) or runs.is_capped(mid):
+            high = mid
+        elif clearly_better(mid_loss, low_loss, tie) and runs.is_steady(mid):
+            low = mid
+        else:
+            break
+    return low
 
 
 def may_settle(rate: float, loss: float, capped: bool, bound: float | None) -> bool:

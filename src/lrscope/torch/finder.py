@@ -22,9 +22,10 @@ from ..checks import integer
 from ..diagnose import smooth
 from ..finder.range_test import DivergenceStop, FindResult, check_plan
 from ..finder.rules import read_curve
-from ..finder.verify import EDGE, Tally, above_the_start_bound, run_score, verification_steps, verify_candidates
+from ..finder.verify import (EDGE, EDGE_PROBES, Tally, above_the_start_bound, run_score, steady, verification_steps,
+                             verify_candidates)
 from ._state import preserved_state, trainable_parameters
-from .optimizers import stability_limit
+from .optimizers import kind_of, stability_limit
 from .sharpness import sharpness
 
 SCORE_BATCHES = 8        # a verification run is judged on at most this many fixed batches ...
@@ -207,16 +208,19 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                 except (ValueError, RuntimeError):
                     limit = None
                 capped = limit is not None and lr >= EDGE * limit
-            return final, len(history) * accumulation_steps, capped
+            return final, len(history) * accumulation_steps, capped, steady(history)
 
     def round_of(rates, n_steps, final_round):
-        """Each rate trained for n_steps from the same state: their losses, the steps spent, which are capped."""
+        """Each rate trained for n_steps from the same state: their losses, the steps spent, which are capped,
+        which ran steadily."""
         results = [train(lr, n_steps, final_round) for lr in rates]
         return (np.array([r[0] for r in results]), sum(r[1] for r in results),
-                np.array([r[2] for r in results], dtype=bool))
+                np.array([r[2] for r in results], dtype=bool), np.array([r[3] for r in results], dtype=bool))
 
-    tally.replan(verification_steps(cands.size, verify_steps, final_steps))
-    v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model", bound=bound)
+    edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES      # a sharp edge: SGD and momentum
+    tally.replan(verification_steps(cands.size, verify_steps, final_steps, edge_probes=edge_probes))
+    v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model", bound=bound,
+                          edge_probes=edge_probes)
     compute = {"range test": used, **v.spent}
     used += v.steps_used
     notes += v.notes
