@@ -1,6 +1,6 @@
 """Quality of the LR range test: does the suggested learning rate actually train well?
 
-Seven problems that span the field. For each, every learning rate is judged the same way: train for the problem's
+Fourteen problems that span the field. For each, every learning rate is judged the same way: train for the problem's
 budget, read the final training loss (on mini-batch problems the mean over 3 batch orders, so that the grid's best
 is not just the luckiest of 13 noisy runs). The reference is the best of a 13-point log grid (13 × budget steps of
 compute). Against it, in the same run:
@@ -26,10 +26,11 @@ import time
 
 import numpy as np
 import torch
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_breast_cancer, load_digits
 
 import lrscope as ls
 import lrscope.torch as lt
+from lrscope.torch.optimizers import EMAMomentum
 
 torch.set_num_threads(2)
 SEEDS = 3          # batch orders each mini-batch problem's final loss is averaged over (grid and picks alike)
@@ -100,7 +101,7 @@ def train_lr_free(make_opt, model, criterion, batches, steps: int):
 
 def core_params(model, kind) -> np.ndarray:
     """A torch twin's weights in the layout of the lrscope objective (to score it with the objective itself)."""
-    if kind in ("rosenbrock", "quadratic"):
+    if kind in ("rosenbrock", "quadratic", "quartic"):
         return model.w.detach().numpy().copy()
     w, b = model.lin.weight.detach().numpy(), model.lin.bias.detach().numpy()
     if kind in ("linear", "logistic"):
@@ -142,8 +143,23 @@ class QuadraticModule(torch.nn.Module):
         return 0.5 * self.w @ self.A @ self.w - self.b @ self.w + 0 * x.sum()
 
 
+class QuarticModule(torch.nn.Module):
+    """x² + 50y² + x⁴ + y⁴ from (2, 1): the curvature falls from 112 at the start to 100 at the minimum."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.tensor([2.0, 1.0], dtype=torch.float64))
+
+    def forward(self, x):
+        return self.w[0] ** 2 + 50 * self.w[1] ** 2 + self.w[0] ** 4 + self.w[1] ** 4 + 0 * x.sum()
+
+
 def twin(obj, kind):
     """(model, criterion, dataset) in torch for an lrscope objective."""
+    if kind == "quartic":
+        ds = torch.utils.data.TensorDataset(torch.zeros(1000, 1, dtype=torch.float64),
+                                            torch.zeros(1000, dtype=torch.float64))
+        return QuarticModule(), (lambda out, y: out), ds
     if kind == "quadratic":
         ds = torch.utils.data.TensorDataset(torch.zeros(1000, 1, dtype=torch.float64),
                                             torch.zeros(1000, dtype=torch.float64))
@@ -213,15 +229,25 @@ def digits_tensors():
     return torch.tensor(X, dtype=torch.float32), torch.tensor(d.target)
 
 
-def torch_problem(name, make_model, make_opt, sweep_opt, sweep_kw, grid, epochs, images=False, find_kw=None):
+def tabular_tensors(load):
+    """A scikit-learn data set, standardized, as float32 tensors."""
+    d = load()
+    X = (d.data - d.data.mean(0)) / (d.data.std(0) + 1e-8)
+    return torch.tensor(X, dtype=torch.float32), torch.tensor(d.target)
+
+
+def torch_problem(name, make_model, make_opt, sweep_opt, sweep_kw, grid, epochs, images=False, find_kw=None,
+                  data=None, batch_size=64):
+    """One PyTorch problem (digits unless ``data`` = (X, y) is given): grid, lrscope, valley, torch-lr-finder and
+    the optimizers without a learning rate, all on the same batches."""
     t0 = time.perf_counter()
-    X, y = digits_tensors()
+    X, y = digits_tensors() if data is None else data
     if images:
         X = X.reshape(-1, 1, 8, 8)
     ds = torch.utils.data.TensorDataset(X, y)
 
     def loader(seed=0):    # a fresh loader with the same seed for every method: the same batch order for all
-        return torch.utils.data.DataLoader(ds, batch_size=64, shuffle=True,
+        return torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True,
                                            generator=torch.Generator().manual_seed(seed))
 
     loss = torch.nn.functional.cross_entropy
@@ -251,6 +277,13 @@ def mlp():
     return torch.nn.Sequential(torch.nn.Linear(64, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
 
 
+def tabular_mlp(n_in, n_out, width=32):
+    def make():
+        torch.manual_seed(0)
+        return torch.nn.Sequential(torch.nn.Linear(n_in, width), torch.nn.ReLU(), torch.nn.Linear(width, n_out))
+    return make
+
+
 def cnn():
     torch.manual_seed(0)
     return torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
@@ -261,6 +294,9 @@ def main():
     sgd = lambda p: torch.optim.SGD(p, lr=1e-7)                          # noqa: E731
     hb = lambda p: torch.optim.SGD(p, lr=1e-7, momentum=0.9)             # noqa: E731
     adam = lambda p: torch.optim.Adam(p, lr=1e-7)                        # noqa: E731
+    adamw = lambda p: torch.optim.AdamW(p, lr=1e-7, weight_decay=0.05)    # noqa: E731
+    nest = lambda p: torch.optim.SGD(p, lr=1e-7, momentum=0.9, nesterov=True)    # noqa: E731
+    ema = lambda p: EMAMomentum(p, lr=1e-7, beta=0.9)                    # noqa: E731
     B = 500
     core_find = {"steps": 100, "budget": B}          # every problem: find is told the budget, nothing tuned
     rows = [
@@ -283,6 +319,26 @@ def main():
                       np.geomspace(1e-4, 1e2, 13), 5, find_kw={"steps": 50, "budget": 5 * 29}),
         torch_problem("small CNN, digits (Adam, 5 epochs)", cnn, adam, "adam", {}, np.geomspace(1e-5, 1e1, 13), 5,
                       images=True, find_kw={"steps": 50, "budget": 5 * 29}),
+        # problems added for issue 16 (chosen before measuring lrscope on them; nothing tuned to them)
+        torch_problem("MLP 30-32-2, breast_cancer (SGD momentum 0.9, batch 16, 10 epochs)", tabular_mlp(30, 2), hb,
+                      "momentum", {"beta": 0.9, "form": "heavy_ball"}, np.geomspace(1e-4, 1e2, 13), 10,
+                      data=tabular_tensors(load_breast_cancer), batch_size=16,
+                      find_kw={"steps": 50, "budget": 10 * 36}),
+        core_problem("softmax, raw digit pixels (Adam, batch 32, 5 epochs)",
+                     ls.objectives.dataset("digits", standardize=False), "softmax", ls.optim.adam(), adam,
+                     np.geomspace(1e-5, 1e1, 13), 5, batch_size=32,
+                     find_kw={"steps": 80, "seeds": 2, "budget": 5 * 57}),
+        core_problem("x²+50y²+x⁴+y⁴, best α near the edge (GD, 400 steps)",
+                     ls.objectives.formula("x**2 + 50*y**2 + x**4 + y**4", x0=[2, 1]), "quartic", ls.optim.gd(), sgd,
+                     np.geomspace(1e-4, 1e-1, 13), 400, find_kw={"steps": 100, "budget": 400}),
+        torch_problem("MLP 64-64-10, digits (AdamW, weight decay 0.05, 5 epochs)", mlp, adamw, "adamw",
+                      {"weight_decay": 0.05}, np.geomspace(1e-5, 1e1, 13), 5, find_kw={"steps": 50, "budget": 5 * 29}),
+        torch_problem("small CNN, digits (Nesterov 0.9, 5 epochs)", cnn, nest, "nesterov", {"beta": 0.9},
+                      np.geomspace(1e-4, 1e2, 13), 5, images=True, find_kw={"steps": 50, "budget": 5 * 29}),
+        core_problem("logistic, breast_cancer (EMA momentum 0.9, batch 16, 5 epochs)",
+                     ls.objectives.dataset("breast_cancer"), "logistic", ls.optim.momentum(0.9), ema,
+                     np.geomspace(1e-3, 1e3, 13), 5, batch_size=16,
+                     find_kw={"steps": 80, "seeds": 2, "budget": 5 * 36}),
     ]
     free_names = list(lr_free_optimizers())
     head = (f"{'problem':52s} {'best of grid':>12s} {'lrscope':>18s} {'torch-lr-finder':>18s} {'valley':>18s} "

@@ -454,3 +454,24 @@ def test_the_result_says_where_the_compute_went_and_why_the_pick_won(objective, 
     assert res.compute["range test"] > 0 and res.reason
     assert f"{res.suggestion:.3g}" in res.reason or f"{res.suggestion:.4g}" in res.reason
     assert res.to_dict()["compute"] == res.compute
+
+
+def test_the_compute_reported_is_the_steps_actually_run(monkeypatch):
+    """Every training step counts -- range test, rounds, probes, the edge search -- and a verification run whose
+    rates all diverged stops there instead of spending its remaining steps."""
+    import lrscope.finder.core as core
+    real, ran = core.run, []
+
+    def counting_run(objective, lrs, *args, **kwargs):
+        res = real(objective, lrs, *args, **kwargs)
+        ran.append(res.steps * np.size(lrs))
+        return res
+    monkeypatch.setattr(core, "run", counting_run)
+    obj = ls.objectives.formula("x**2 + 50*y**2 + x**4 + y**4", x0=[2, 1])   # best α just below the edge
+    res = ls.find(obj, steps=100, budget=400)
+    assert res.steps_used == sum(ran) == sum(res.compute.values())
+    assert any("edge search" in n for n in res.notes)
+    grid = ls.sweep(obj, lrs=np.geomspace(1e-4, 1e-1, 41), steps=400, analyze=False)
+    best = np.min(np.where(grid.diverged_at < 0, grid.final_losses, np.inf))
+    mine = ls.sweep(obj, lrs=[res.suggestion], steps=400, analyze=False).final_losses[0]
+    assert mine <= 1.5 * best                  # the edge search ends near the best rate of a fine grid

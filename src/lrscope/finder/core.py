@@ -230,16 +230,21 @@ class _Runs:
                 x0 = np.array([self.runs[r].params for r in group])
                 state = stack_states([self.runs[r].state for r in group])
             res = run(self.objective, lrs=group, optimizer=self.optimizer, steps=steps - start,
-                        batch_size=self.batch_size, seed=self.seed, x0=x0, state=state, start_step=start,
-                        keep_params=False,
-                        progress=None if progress is None else
-                        lambda d, t, base=spent, k=group.size: progress(base + d * k))
-            spent += int(steps - start) * group.size
+                      batch_size=self.batch_size, seed=self.seed, x0=x0, state=state, start_step=start,
+                      keep_params=False, stop=_all_diverged,
+                      progress=None if progress is None else
+                      lambda d, t, base=spent, k=group.size: progress(base + d * k))
+            spent += int(res.steps) * group.size       # a group that all diverged stopped there: no steps wasted
             for k, r in enumerate(group):
                 before = self.runs[r].losses[:-1] if start else np.empty(0)
                 self.runs[r] = _Run(steps, res.final_params[k], select_state(res.final_state, k),
                                     np.r_[before, res.losses[k]])
         return [self.runs[r].losses for r in rates], np.array([self.runs[r].params for r in rates]), spent
+
+
+def _all_diverged(t, losses) -> bool:
+    """Stop a verification run once every rate in it has diverged (the rest of its steps would be wasted)."""
+    return not np.any(np.isfinite(losses))
 
 
 def _limit_at(objective, optimizer, point, seconds: float | None = None) -> float | None:

@@ -143,7 +143,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
             continue
         if (much_worse(double_loss, best, start_loss) and runs.is_steady(pick) and not backing
                 and runs.edge_probes_left > 0):
-            searched = search_the_edge(runs, pick, double, start_loss, tie)
+            searched = search_the_edge(runs, pick, double, start_loss, tie, bound)
             if searched != pick:
                 notes.append(f"{double:.3g} fails while {pick:.3g} trained steadily: the edge search between them "
                              f"took {searched:.3g}")
@@ -280,14 +280,21 @@ def steady(losses, give_back: float = GIVE_BACK) -> bool:
     return bool(np.max(rise[h.size // 2:]) <= give_back * gain)
 
 
-def search_the_edge(runs: "_Verified", low: float, high: float, start_loss: float, tie: float) -> float:
+def search_the_edge(runs: "_Verified", low: float, high: float, start_loss: float, tie: float,
+                    bound: float | None = None) -> float:
     """Between ``low``, whose run was steady, and ``high``, which fails: bisection on the log scale (the first
-    step is low·√2), verified by runs at the same length, while the search has a probe left. A rate that fails
+    step is low·√2 -- or, where the optimizer's stability bound at the start lies between them, just inside it,
+    0.99 × ``bound``: the best rate for a finite budget often sits there), verified by runs at the same length,
+    while the search has a probe left. A rate that fails
     (or is capped) becomes the new ``high``; one that is clearly better and steady the new ``low``; a tie ends the
     search (the difference is within the tie rule), as do rates closer than ``EDGE_RESOLUTION``. Returns the new
     ``low``."""
+    inside = None if bound is None else 0.99 * bound
     while high / low > EDGE_RESOLUTION and runs.edge_probes_left > 0:
-        mid = float(np.sqrt(low * high))
+        if inside is not None and low * EDGE_RESOLUTION ** 0.5 < inside < high / EDGE_RESOLUTION ** 0.5:
+            mid, inside = inside, None
+        else:
+            mid = float(np.sqrt(low * high))
         runs.probe(mid, edge=True)
         mid_loss, low_loss = runs.loss(mid), runs.loss(low)
         if much_worse(mid_loss, low_loss, start_loss) or runs.is_capped(mid):
