@@ -475,3 +475,15 @@ def test_the_compute_reported_is_the_steps_actually_run(monkeypatch):
     best = np.min(np.where(grid.diverged_at < 0, grid.final_losses, np.inf))
     mine = ls.sweep(obj, lrs=[res.suggestion], steps=400, analyze=False).final_losses[0]
     assert mine <= 1.5 * best                  # the edge search ends near the best rate of a fine grid
+
+
+def test_the_margin_check_leaves_out_runs_the_allowance_cannot_pay_for():
+    from lrscope.finder import verify_candidates
+    loss_of = lambda r: np.inf if r > 0.8 else 1.0 - r          # noqa: E731  better up to 0.8
+    calls = []
+    free = verify_candidates(np.geomspace(1e-3, 0.1, 7), _fake_train(loss_of, calls), 10, 40, start_loss=1.0)
+    calls = []
+    tight = verify_candidates(np.geomspace(1e-3, 0.1, 7), _fake_train(loss_of, calls), 10, 40, start_loss=1.0,
+                              allowance=7 * 10 + 3 * 40 + 40)        # the rounds and one probe
+    assert free.suggestion == pytest.approx(0.4) and tight.suggestion == pytest.approx(0.2)
+    assert tight.steps_used == sum(len(r) * s for r, s in calls) <= 7 * 10 + 3 * 40 + 40

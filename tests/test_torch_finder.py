@@ -180,3 +180,56 @@ def test_held_out_tensors_use_the_cores_split_and_the_training_rows_statistics()
     assert not torch.allclose(X[test].mean(0), torch.zeros(X.shape[1]), atol=1e-3)
     core_train, _ = ls.objectives.train_test("wine", test_size=0.3, seed=2)
     assert np.allclose(X[train].numpy(), core_train.X[:, :-1], atol=1e-5)     # the same rows, the same z-scores
+
+
+def test_a_paused_verification_run_goes_on_as_one_long_run():
+    """The verification's runs continue from where they stopped (parameters, optimizer state, random numbers and
+    the batch stream): 10 steps, paused, then 15 more give the numbers of 25 steps in one go (same CPU, same
+    operations in the same order)."""
+    from lrscope.torch._state import preserved_state
+    from lrscope.torch.finder import _Paused, _Trainer
+    model, _ = setup()
+    g = torch.Generator().manual_seed(3)
+    X = torch.randn(200, 8, generator=torch.Generator().manual_seed(1))
+    y = (X[:, 0] > 0).long()
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(X, y), batch_size=32, shuffle=True,
+                                         generator=g)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss = torch.nn.functional.cross_entropy
+
+    def fresh(n):
+        with preserved_state(model, opt, (loader,)):
+            torch.manual_seed(0)
+            t = _Trainer(model, loss, loader, opt, 1, False)
+            t.set_lr(0.01)
+            history = [t.step() for _ in range(n)]
+            return history, [p.detach().clone() for p in model.parameters()], t
+
+    straight, params, _ = fresh(25)
+    with preserved_state(model, opt, (loader,)):
+        torch.manual_seed(0)
+        t = _Trainer(model, loss, loader, opt, 1, False)
+        t.set_lr(0.01)
+        first = [t.step() for _ in range(10)]
+        paused = _Paused(model, opt, (loader,), t, first)
+    before = snapshot(model, opt)
+    with preserved_state(model, opt, (loader,)):
+        t, history = paused.resume(model, opt)
+        history += [t.step() for _ in range(15)]
+        resumed = [p.detach().clone() for p in model.parameters()]
+    assert_same(before, snapshot(model, opt))             # the user's model and optimizer are left as they were
+    np.testing.assert_allclose(history, straight, rtol=1e-6)
+    for a, b in zip(resumed, params):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_the_finder_stays_within_twice_the_budget_and_reuses_its_runs():
+    model, loader = setup()
+    opt = torch.optim.SGD(model.parameters(), lr=1e-7, momentum=0.9)
+    ticks = []
+    res = lr_find(model, torch.nn.functional.cross_entropy, loader, opt, steps=40, budget=120,
+                  progress=lambda d, t: ticks.append(d))
+    from lrscope.finder.range_test import BUDGET_ALL
+    assert res.steps_used <= BUDGET_ALL * 120 and res.steps_used == ticks[-1] == sum(res.compute.values())
+    # the finalists went on from their first-round runs: the second round costs less than training them afresh
+    assert res.compute["second round"] < len(res.finalists) * 36

@@ -43,7 +43,7 @@ from ..diagnose import smooth
 from ..objectives.base import Objective
 from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
-from .range_test import DivergenceStop, FindResult, check_plan, ramp
+from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, ramp
 from .quadratic import quadratic_pick
 from .rules import read_curve
 from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, run_score, steady,
@@ -63,7 +63,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     third of the candidates then run ``final_steps`` (default 4 × ``verify_steps``). Which rate is best depends on
     how long you train (a short run flatters rates that are fast at first and unstable later, and can miss one that
     overshoots at first and wins later): give ``budget``, the number of steps you will train for, and the rounds
-    are sized from it (4% and 30% of it); the whole call then costs about twice the budget plus the range test.
+    are sized from it (4% and 30% of it), and the margin check leaves out what would take the whole call past
+    1.95 × the budget (``BUDGET_ALL``; the rounds themselves are always run).
     ``validation``: an objective on held-out data with the same parameters (``ls.objectives.train_test``) -- the
     curve and the verification are then read off its loss, so the pick is the rate that generalizes best.
     ``analysis_seconds``: a time budget for each curvature measurement of the sanity cap (past it, no cap).
@@ -185,7 +186,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     with np.errstate(all="ignore"):
         f0 = float(score.value(objective.x0)[0])
     v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective",
-                          bound=bound, tie=TIE if stochastic else EXACT_TIE, edge_probes=edge_probes)
+                          bound=bound, tie=TIE if stochastic else EXACT_TIE, edge_probes=edge_probes,
+                          allowance=None if budget is None else max(0, round(BUDGET_ALL * budget) - used))
     compute = {"range test": used, **v.spent}
     used += v.steps_used
     notes += v.notes

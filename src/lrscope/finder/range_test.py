@@ -15,6 +15,7 @@ from ..schedules import Schedule
 FINAL_FACTOR = 4            # the finalists' verification runs are this many times longer than the first round
 BUDGET_FIRST = 0.04         # with a training budget: the first round's length, as a share of it
 BUDGET_FINAL = 0.3          # ... and the finalists' (the rate that wins 30% of the way usually wins at the end)
+BUDGET_ALL = 1.95           # ... and the whole call trains at most this many times it (15% of a 13-point grid)
 
 
 @dataclass

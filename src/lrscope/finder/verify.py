@@ -75,7 +75,8 @@ class Tally:
 
 def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_loss: float,
                       probes: int = MAX_PROBES, subject: str = "objective", bound: float | None = None,
-                      tie: float = TIE, edge_probes: int = EDGE_PROBES) -> Verification:
+                      tie: float = TIE, edge_probes: int = EDGE_PROBES, allowance: int | None = None,
+                      restarts: bool = False) -> Verification:
     """Successive halving with a margin check -- the verification shared by ``find`` and ``lrscope.torch.lr_find``.
 
     ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
@@ -86,7 +87,10 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     ``subject`` names what is trained in the error raised when every candidate diverges; ``bound`` is the stability
     bound 2/λ_max at the start where it is known. Losses within ``tie`` (a fraction) of each other are equal, and
     the smaller rate wins: the difference is noise, and the smaller rate is further from the edge (``TIE`` for
-    mini-batch runs, ``EXACT_TIE`` for full-batch ones).
+    mini-batch runs, ``EXACT_TIE`` for full-batch ones). ``allowance``: the most training steps the verification
+    may spend (None: no limit); the margin check's runs (probes, the edge search, the catapult check) are left out
+    where they would not fit, and the cautious choice is made without them. ``restarts``: the trainer trains every
+    run from its start (a longer run costs all its steps again, not just the added ones).
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
@@ -124,7 +128,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                             ["every finalist failed the longer verification run; the pick is the first round's"],
                             np.full(finalists.size, final_steps), spent,
                             f"every finalist failed the longer run; {pick:.3g} was the best of the first round")
-    runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes)
+    runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
+                     None if allowance is None else allowance - used, restarts)
     pick, notes, backing, edge = _smallest_of_the_best(finalists, runs.usable(), tie), [], False, False
     while True:
         best = runs.loss(pick)
@@ -135,8 +140,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
             break
         double_loss = runs.loss(double)
         if (runs.horizon == final_steps and not clearly_better(double_loss, best, tie)
-                and may_settle(double, double_loss, runs.is_capped(double), bound)):
-            runs.extend(round(EXTEND * final_steps), [pick, double])
+                and may_settle(double, double_loss, runs.is_capped(double), bound)
+                and runs.extend(round(EXTEND * final_steps), [pick, double])):
             notes.append(f"after {final_steps} steps {double:.3g} (above 2/λ_max = {bound:.3g} at the start) had done "
                          f"no better than {pick:.3g}, but it had not blown up: both were trained on to {runs.horizon} "
                          f"steps before judging")
@@ -189,8 +194,10 @@ class _Verified:
     ran shorter is trained on to it. ``used`` counts the steps trained here."""
 
     def __init__(self, train, rates, losses, capped, final_steps: int, probes: int, steady=None,
-                 edge_probes: int = 0):
+                 edge_probes: int = 0, allowance: int | None = None, restarts: bool = False):
         self.train, self.rates, self.losses, self.capped = train, rates, losses, capped
+        self.allowance = allowance          # the most steps the runs here may take (None: no limit)
+        self.restarts = restarts            # a run trained on to a longer horizon costs all its steps again
         self.edge_probes_left = edge_probes
         self.steady = np.zeros(rates.size, dtype=bool) if steady is None else np.asarray(steady, dtype=bool)
         self.lengths = np.full(rates.size, final_steps)
@@ -238,7 +245,7 @@ class _Verified:
         """Train ``rate`` to the current horizon if a probe is left (of the edge search's, if ``edge``): True if
         it was."""
         left = self.edge_probes_left if edge else self.probes_left
-        if left <= 0:
+        if left <= 0 or not self.fits(self.horizon):
             return False
         if edge:
             self.edge_probes_left -= 1
@@ -253,10 +260,19 @@ class _Verified:
             self.train_on([rate])
         return float(self.losses[self._index(rate)])
 
-    def extend(self, horizon: int, rates):
-        """From now on compare at ``horizon`` steps; train ``rates`` on to it."""
+    def fits(self, steps: int) -> bool:
+        """Whether ``steps`` more training steps stay within the allowance."""
+        return self.allowance is None or self.used + steps <= self.allowance
+
+    def extend(self, horizon: int, rates) -> bool:
+        """From now on compare at ``horizon`` steps, and train ``rates`` on to it -- if that fits the allowance
+        (True if it did)."""
+        added = [horizon if self.restarts else horizon - int(self.lengths[self._index(r)]) for r in rates]
+        if not self.fits(sum(added)):
+            return False
         self.horizon = horizon
         self.train_on(rates)
+        return True
 
 
 def _trained(answer) -> tuple:

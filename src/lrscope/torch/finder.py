@@ -13,6 +13,7 @@ as before the call (bit-identical), also when it fails half way.
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 
 import numpy as np
@@ -20,11 +21,11 @@ import torch
 
 from ..checks import integer
 from ..diagnose import smooth
-from ..finder.range_test import DivergenceStop, FindResult, check_plan
+from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan
 from ..finder.rules import read_curve
-from ..finder.verify import (EDGE, EDGE_PROBES, Tally, above_the_start_bound, run_score, steady, verification_steps,
-                             verify_candidates)
-from ._state import preserved_state, trainable_parameters
+from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, run_score, steady,
+                             verification_steps, verify_candidates)
+from ._state import loader_generators, preserved_state, trainable_parameters
 from .optimizers import kind_of, stability_limit
 from .sharpness import sharpness
 
@@ -92,6 +93,38 @@ class _Trainer:
         return total / count
 
 
+PAUSED_BYTES = 2 ** 30     # at most this much memory for the paused verification runs' copies
+
+
+class _Paused:
+    """A verification run stopped after some steps, ready to go on: the model's parameters and buffers, the
+    optimizer's state, the random-number states and the live batch iterator (a longer round continues it instead
+    of training the same steps again, as one long run would)."""
+
+    def __init__(self, model, optimizer, loaders, trainer, history):
+        self.params = {n: p.detach().clone() for n, p in model.named_parameters()}
+        self.buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
+        self.opt_state = copy.deepcopy(optimizer.state_dict())
+        self.rng = torch.get_rng_state()
+        self.generators = [(g, g.get_state()) for loader in loaders if loader is not None
+                           for g in loader_generators(loader)]
+        self.trainer, self.history = trainer, list(history)
+
+    def resume(self, model, optimizer):
+        """Put the run back into the model and optimizer (inside ``preserved_state``, which restores them after)."""
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                p.copy_(self.params[n])
+            for n, b in model.named_buffers():
+                if n in self.buffers:
+                    b.copy_(self.buffers[n])
+        optimizer.load_state_dict(self.opt_state)
+        torch.set_rng_state(self.rng)
+        for g, state in self.generators:
+            g.set_state(state)
+        return self.trainer, list(self.history)
+
+
 def _score_batches(loader) -> list:
     """The fixed batches every verification run is judged on where it ended: the loader's first batches, up to
     ``SCORE_BATCHES`` of them or ``SCORE_SAMPLES`` rows."""
@@ -113,9 +146,12 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     linear), stopped when the smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid
     below the loss minimum are trained for ``verify_steps`` steps from the same starting state, the best third again
     for ``final_steps`` (default 4 × ``verify_steps``; with ``budget``, the optimizer steps you will train for,
-    4% and 30% of it); the one with the lowest loss is recommended after the margin check
-    (:func:`lrscope.finder.verify_candidates`). ``progress(done, total)``, if given, is called after
-    every optimizer step (``total`` is an upper bound until the end: the margin check's probes may not be needed).
+    4% and 30% of it; the margin check then leaves out what would take the call past 1.95 × the budget); the one
+    with the lowest loss is recommended after the margin check (:func:`lrscope.finder.verify_candidates`). A run
+    asked for more steps goes on from where it stopped (its parameters, optimizer state, random numbers and batch
+    stream are kept -- unless the loader has worker processes or the copies would pass ``PAUSED_BYTES``).
+    ``progress(done, total)``, if given, is called after every optimizer step (``total`` is an upper bound until
+    the end: the margin check's probes may not be needed).
     Everything is restored afterwards."""
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
@@ -179,17 +215,30 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
 
     # 2. verification by successive halving: every candidate for verify_steps from the same state on the same
     #    batches, then the best third again for 4× as long
+    paused = {}     # rate -> _Paused: a run asked for more steps goes on from where it stopped
+    # a live iterator must hold no worker processes, and the paused runs' copies (parameters, buffers and an
+    # optimizer state of up to twice the parameters: Adam) must stay small; otherwise every run starts again
+    size = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+    resumable = (getattr(train_loader, "num_workers", 0) == 0
+                 and 3 * size * (cands.size + MAX_PROBES + EDGE_PROBES) <= PAUSED_BYTES)
+
     def train(lr, n_steps, final_round):
         with preserved_state(model, optimizer, (train_loader, val_loader)):
-            torch.manual_seed(seed)
-            trainer = _Trainer(model, loss_fn, train_loader, optimizer, accumulation_steps, autocast)
-            trainer.set_lr(float(lr))
-            history = []
-            for _ in range(n_steps):
+            before = paused.get(float(lr))
+            if before is not None and len(before.history) <= n_steps:
+                trainer, history = before.resume(model, optimizer)
+            else:
+                torch.manual_seed(seed)
+                trainer = _Trainer(model, loss_fn, train_loader, optimizer, accumulation_steps, autocast)
+                trainer.set_lr(float(lr))
+                history = []
+            done_before = len(history)
+            while len(history) < n_steps and (not history or math.isfinite(history[-1])):
                 history.append(trainer.step())
                 tally.add()
-                if not math.isfinite(history[-1]):
-                    break
+            spent = (len(history) - done_before) * accumulation_steps
+            if resumable and np.all(np.isfinite(history)):
+                paused[float(lr)] = _Paused(model, optimizer, (train_loader, val_loader), trainer, history)
             if len(history) < n_steps or not np.all(np.isfinite(history)):
                 final = np.inf                   # diverged
             elif final_round or val_loader is not None:
@@ -202,13 +251,13 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             if final_round and bound is not None and lr >= 0.99 * bound and np.isfinite(final):
                 # the sanity cap: above 2/λ_max at the start, recommend it only if not far past the bound where
                 # its run ended
-                x, y = trainer.batches()[:2]
+                x, y = score_batches[0][:2]      # not the run's own next batch: it may go on later
                 try:
                     limit = stability_limit(optimizer, sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max)
                 except (ValueError, RuntimeError):
                     limit = None
                 capped = limit is not None and lr >= EDGE * limit
-            return final, len(history) * accumulation_steps, capped, steady(history)
+            return final, spent, capped, steady(history)
 
     def round_of(rates, n_steps, final_round):
         """Each rate trained for n_steps from the same state: their losses, the steps spent, which are capped,
@@ -220,7 +269,9 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES      # a sharp edge: SGD and momentum
     tally.replan(verification_steps(cands.size, verify_steps, final_steps, edge_probes=edge_probes))
     v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model", bound=bound,
-                          edge_probes=edge_probes)
+                          edge_probes=edge_probes,
+                          allowance=None if budget is None else max(0, round(BUDGET_ALL * budget) - used),
+                          restarts=not resumable)
     compute = {"range test": used, **v.spent}
     used += v.steps_used
     notes += v.notes
