@@ -159,3 +159,15 @@ def test_the_map_has_contour_lines_at_round_losses_labelled_where_they_lie():
                       for lb in d["labels"]])
     apart = np.hypot(*(spots[:, None] - spots[None]).transpose(2, 0, 1)) + np.eye(len(spots))
     assert apart.min() >= 0.14                        # labels never overlap
+
+
+def test_a_hyperparameter_list_sweeps_it_with_every_rate():
+    r = post({"objective": {"kind": "formula", "formula": "x**2 + 100*y**2", "x0": [10, 1]}, "lrs": [0.02],
+              "optimizer": {"name": "momentum", "params": {"beta": [0, 0.9, 0.99]}}, "steps": 150})
+    assert r.status_code == 200, r.text
+    configs = r.json()["configs"]
+    assert [c["hyperparams"]["beta"] for c in configs] == [0, 0.9, 0.99] and {c["lr"] for c in configs} == {0.02}
+    assert [c["verdict"]["kind"] for c in configs] == ["diverged", "converged", "slow"]
+    bad = post({"objective": {"kind": "builtin", "name": "x2"}, "lrs": [0.1],
+                "optimizer": {"name": "adam", "params": {"amsgrad": [1, 0]}}})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("optimizer.params.amsgrad")

@@ -235,3 +235,48 @@ def test_every_control_has_a_name_a_screen_reader_can_read(page):
     before = page.input_value("#lr-value-0")
     page.keyboard.press("ArrowRight")                      # the keyboard moves a slider too
     page.wait_for_function(f"document.getElementById('lr-value-0').value !== {json.dumps(before)}")
+
+
+def _table_column(page, column):
+    return page.evaluate(f"[...document.querySelectorAll('#steps-table tbody tr')].map(r => r.children[{column}]"
+                         ".textContent)")
+
+
+def test_the_course_examples_are_one_click_away_and_reproduce_the_course(page):
+    page.click("#preset-0")                                                # x² from 10: α = 0.1 and 1.1
+    page.wait_for_function("location.search.includes('lr=0.1,1.1')")
+    page.wait_for_function("document.querySelector('#steps-table th:nth-child(2)') && document.querySelector("
+                           "'#steps-table th:nth-child(2)').textContent.includes('α=0.1')")
+    assert _table_column(page, 1)[:3] == ["10", "8", "6.4"]
+    assert _table_column(page, 3)[:3] == ["10", "-12", "14.4"]
+    assert "10 → 8 → 6.4" in page.inner_text("#caption")
+    assert page.get_attribute("#preset-0", "aria-pressed") == "true"
+    page.click("#preset-1")                                                # w² from 4: α = 0.1 and 1.5
+    page.wait_for_function("document.querySelector('#steps-table th:nth-child(2)').textContent.startsWith('w')")
+    page.wait_for_function("document.querySelector('#steps-table th:nth-child(4)').textContent.includes('α=1.5')")
+    assert _table_column(page, 1)[:2] == ["4", "3.2"]
+    assert _table_column(page, 3)[:3] == ["4", "-8", "16"] and _table_column(page, 4)[:3] == ["16", "64", "256"]
+    page.fill("#steps", "12")                                              # a changed setup: no caption
+    page.dispatch_event("#steps", "change")
+    page.wait_for_selector("#caption", state="hidden")
+    page.go_back()                                                         # Back: the example and its caption
+    page.wait_for_selector("#caption", state="visible")
+
+
+def test_every_course_example_loads_without_an_error(page):
+    count = page.evaluate("document.querySelectorAll('#presets button').length")
+    assert count >= 7
+    page.wait_for_function("document.getElementById('results').dataset.drawn !== undefined")
+    for i in range(count):
+        drawn = page.evaluate("document.getElementById('results').dataset.drawn")
+        page.click(f"#preset-{i}")
+        page.wait_for_function(f"document.getElementById('preset-{i}').getAttribute('aria-pressed') === 'true'")
+        page.wait_for_function(f"document.getElementById('results').dataset.drawn !== '{drawn}'")   # its answer
+        assert page.is_hidden("#error"), page.inner_text("#error")
+        assert page.is_visible("#caption")
+    # the momentum example sweeps β: every curve is named by its α and its β
+    page.click("#preset-4")
+    page.wait_for_function("[...document.querySelectorAll('#key li')].some(li => li.textContent.includes('β=0.99'))")
+    keys = page.evaluate("[...document.querySelectorAll('#key li')].map(li => li.textContent)")
+    assert len(keys) == 3 and all(k.startswith("α=0.02, β=") for k in keys)
+    assert [k.split(" · ")[1] for k in keys] == ["diverged", "converged", "slow"]

@@ -68,7 +68,8 @@ class ObjectiveSpec(BaseModel):
 
 class OptimizerSpec(BaseModel):
     name: str = Field("gd", max_length=20)
-    params: dict[str, float | bool | str] = Field(default_factory=dict, max_length=10)
+    # a list sweeps a hyperparameter that takes one value per configuration (β = 0, 0.9, 0.99: every α with each)
+    params: dict[str, float | bool | str | list[float]] = Field(default_factory=dict, max_length=10)
 
 
 class ScheduleSpec(BaseModel):

@@ -48,7 +48,9 @@ function toQuery(st) {
 function typed(text) {
   if (text === "true" || text === "false") return text === "true";
   const n = Number(text);
-  return text.trim() !== "" && Number.isFinite(n) ? n : text;
+  if (text.trim() !== "" && Number.isFinite(n)) return n;
+  const list = text.split(",").map((t) => Number(t.trim()));          // "0,0.9,0.99": a swept hyperparameter
+  return text.includes(",") && list.every((v) => Number.isFinite(v)) ? list : text;
 }
 
 function fromQuery(search) {
@@ -92,6 +94,7 @@ function fromOldHash() {           // links made before the query: the whole set
 let settle = null;
 function writeURL() {            // a setup that stays for 400 ms becomes a history entry (Back returns to it)
   $("share").href = toQuery(state);
+  showCaption();
   clearTimeout(settle);
   settle = setTimeout(() => { const url = toQuery(state); if (url !== location.search) history.pushState(null, "", url); }, 400);
 }
@@ -99,6 +102,61 @@ function writeURL() {            // a setup that stays for 400 ms becomes a hist
 function loadURL() {
   const st = fromQuery(location.search) || fromOldHash();
   state = st || defaults();
+}
+
+// ---------- the course's examples, one click away ----------
+// each is a setup (the same short query a link holds) and one line on what to notice
+const PRESETS = [
+  { title: "x² from 10: α = 0.1 and 1.1", query: "?f=x2&x0=10&lr=0.1,1.1&steps=30",
+    caption: "The course's worked example, in the step table: α = 0.1 gives 10 → 8 → 6.4 (every step multiplies x by " +
+             "1 − 2α = 0.8); α = 1.1 gives 10 → −12 → 14.4 (× −1.2: it jumps past the minimum, further each time, " +
+             "and oscillates outward)." },
+  { title: "w² from 4: α = 0.1 and 1.5", query: "?f=w**2&x0=4&lr=0.1,1.5&steps=10",
+    caption: "L(w) = w² from w = 4: α = 0.1 gives 4 → 3.2; α = 1.5 gives 4 → −8 → 16 while the loss goes " +
+             "16 → 64 → 256 — divergence, the loss grows fourfold every step." },
+  { title: "Try decades", query: "?f=x2&x0=10&lr=0.1,0.01,0.001,0.0001&steps=100",
+    caption: "How the course says to choose α: try 0.1, 0.01, 0.001, 0.0001 and compare the curves. Here each ten " +
+             "times smaller α is about ten times slower: 0.1 converges, 0.0001 has barely moved (too low, not broken)." },
+  { title: "Too low, just right, too high", query: "?f=quadratic&lr=0.01,0.18,0.21&steps=100",
+    caption: "A bowl ten times steeper one way than the other: 2/L = 0.2 is the edge. 0.01 crawls (too low); 0.18, " +
+             "near the best constant α 2/(L+μ) = 0.18, converges fast (just right); 0.21 is past 2/L and diverges " +
+             "(too high)." },
+  { title: "Momentum β on a ravine", query: "?f=x**2%2B100*y**2&x0=10,1&lr=0.02&opt=momentum&opt.beta=0,0.9,0.99&steps=150",
+    caption: "All at α = 0.02, twice gradient descent's limit 2/L = 0.01. β = 0 is plain gradient descent and " +
+             "diverges; β = 0.9 averages the zigzag away and converges; β = 0.99 reacts so slowly that it overshoots " +
+             "and is still swinging at the end: β has to be tuned too." },
+  { title: "Adam at 0.001", query: "?f=rosenbrock&lr=0.0001,0.001,0.01,0.1&opt=adam&steps=1000",
+    caption: "Adam, around its usual first try α = 0.001, on the Rosenbrock valley: less sensitive to α than " +
+             "gradient descent (whose α must stay below 2/L ≈ 0.0013 here: switch the method to gd), but α still " +
+             "matters — 0.001 is still crawling along the valley after 1,000 steps, 0.1 reaches the minimum." },
+  { title: "A decay that is too fast", query: "?f=x2&x0=10&lr=0.05&sched=exponential&sched.k=0.3&steps=60",
+    caption: "α_t = α₀·e^(−0.3t): after 10 steps α is 20 times smaller, and the loss stops falling far above the " +
+             "minimum (0) — decaying too fast stalls training. Set k to 0.01, or the schedule to constant, and compare." },
+];
+
+function renderPresets() {
+  const box = $("presets");
+  box.innerHTML = "";
+  PRESETS.forEach((p, i) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.id = "preset-" + i; b.textContent = p.title;
+    b.addEventListener("click", () => {
+      history.pushState(null, "", p.query);
+      loadURL(); history.replaceState(null, "", toQuery(state));
+      syncControls(); schedule();
+    });
+    box.appendChild(b);
+  });
+}
+
+// the caption of the example on the page (none once the setup is changed)
+function showCaption() {
+  const here = toQuery(state);
+  const i = PRESETS.findIndex((p) => { const st = fromQuery(p.query); return st && toQuery(st) === here; });
+  const box = $("caption");
+  box.hidden = i < 0;
+  box.textContent = i < 0 ? "" : PRESETS[i].caption;
+  for (const [k, b] of [...$("presets").children].entries()) b.setAttribute("aria-pressed", String(k === i));
 }
 
 // ---------- controls ----------
@@ -124,7 +182,8 @@ function paramInputs(container, spec, values, onChange) {
   container.innerHTML = "";
   for (const [key, opt] of Object.entries(spec)) {
     const label = document.createElement("label");
-    label.textContent = key + " ";
+    label.textContent = (CONTROL_NAMES[key] || key.replace(/_/g, " ")) + " ";
+    label.title = key + " in the library";
     let input;
     if (opt.kind === "bool") {
       input = document.createElement("input"); input.type = "checkbox";
@@ -138,14 +197,17 @@ function paramInputs(container, spec, values, onChange) {
       input.addEventListener("change", () => { values[key] = input.value; onChange(); });
     } else {
       input = document.createElement("input"); input.type = "text";
-      input.value = key in values ? values[key] : (opt.default === null ? "" : opt.default);
+      input.value = key in values ? [].concat(values[key]).join(", ") : (opt.default === null ? "" : opt.default);
+      if (opt.sweepable) input.title = "one value, or several separated by commas: each is tried with every α";
       if (opt.default === null) input.placeholder = opt.required ? "required" : "optional";
       input.addEventListener("input", () => {
         const text = input.value.trim();
         if (text === "") { delete values[key]; onChange(); return; }
         if (opt.kind === "ints") { values[key] = text; onChange(); return; }   // "10,20": the server reads it
         const v = Number(text);
-        if (Number.isFinite(v)) { values[key] = v; onChange(); }
+        if (Number.isFinite(v)) { values[key] = v; onChange(); return; }
+        const list = text.split(/[\s,]+/).filter((t) => t !== "").map(Number);       // several values: swept
+        if (opt.sweepable && list.length > 1 && list.every((x) => Number.isFinite(x))) { values[key] = list; onChange(); }
       });
     }
     input.id = "param-" + key;
@@ -386,6 +448,25 @@ function draw(data) {
   });
 }
 
+// a configuration's name: its α, and each swept hyperparameter under the name a learner knows (β, not beta)
+const KNOWN = { beta: "β", beta1: "β₁", beta2: "β₂", dampening: "τ", eps: "ε", weight_decay: "λ", alpha: "ρ",
+                momentum: "μ", lr_decay: "decay" };
+// the controls' names: what the course calls them, the library's name in the tooltip
+const CONTROL_NAMES = { beta: "β (momentum)", beta1: "β₁ (first moment)", beta2: "β₂ (second moment)",
+  dampening: "τ (dampening)", eps: "ε", weight_decay: "λ (weight decay)", alpha: "ρ (smoothing)",
+  form: "form", amsgrad: "AMSGrad", centered: "centered", nesterov: "Nesterov", lr_decay: "α decay",
+  initial_accumulator_value: "initial accumulator", k: "k (decay rate)", gamma: "γ (factor)",
+  step_size: "drop every (steps)", milestones: "drop at steps", t_max: "period (steps)", eta_min: "lowest α",
+  t_0: "restart period (steps)", t_mult: "period growth ×", total_steps: "total steps", pct_start: "share rising",
+  div_factor: "start α = α / this", final_div_factor: "end α = start / this", three_phase: "three phases",
+  anneal: "annealing", steps: "steps", start_factor: "start factor", factor: "factor", patience: "patience",
+  threshold: "threshold", threshold_mode: "threshold mode", cooldown: "cooldown", min_lr: "lowest α" };
+function label(data, c) {
+  const first = data.configs[0].hyperparams || {};
+  const swept = Object.keys(first).filter((k) => k !== "lr" && data.configs.some((d) => d.hyperparams[k] !== first[k]));
+  return "α=" + fmt(c.lr) + swept.map((k) => ", " + (KNOWN[k] || k) + "=" + fmt(c.hyperparams[k])).join("");
+}
+
 function drawLoss(data) {
   let min = Infinity, minPositive = Infinity;
   for (const c of data.configs) for (const v of c.loss) if (v !== null && v < min) min = v;
@@ -396,7 +477,7 @@ function drawLoss(data) {
   let zeros = false;
   const traces = data.configs.map((c, k) => ({
     x: data.step_index, y: shifted[k].map((v) => { if (v === 0) { zeros = true; return zeroAt; } return v; }),
-    mode: "lines", name: "α=" + fmt(c.lr) + " · " + c.verdict.kind,
+    mode: "lines", name: label(data, c) + " · " + c.verdict.kind,
     line: { color: rateColor(k), width: 2, dash: DASH[c.verdict.kind] || "solid" },
   }));
   const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "");
@@ -420,7 +501,7 @@ function drawKey(data) {
     const line = li.querySelector("line");
     line.setAttribute("stroke", rateColor(k));
     if (dash) line.setAttribute("stroke-dasharray", dash);
-    li.append("α=" + fmt(c.lr) + " · " + c.verdict.kind);
+    li.append(label(data, c) + " · " + c.verdict.kind);
     ul.appendChild(li);
   });
 }
@@ -435,7 +516,8 @@ function drawVerdicts(data) {
     li.dataset.lr = c.lr;
     li.dataset.kind = c.verdict.kind;
     const head = document.createElement("div");
-    head.innerHTML = "α=" + fmt(c.lr) + " <b class='badge'></b>";
+    head.innerHTML = "<span></span> <b class='badge'></b>";
+    head.querySelector("span").textContent = label(data, c);
     const badge = head.querySelector("b");
     badge.textContent = c.verdict.kind + (c.verdict.step !== null ? " (step " + c.verdict.step + ")" : "");
     badge.style.background = COLORS[c.verdict.kind];
@@ -475,7 +557,7 @@ function drawLandscape(data) {
     if (L.kind === "same" && !(shownMap && shownMap.key === JSON.stringify(state.objective))) { schedule(); return; }   // map lost: ask again
     if (L.kind === "contour") drawMap(L, data);
     data.configs.forEach((c, k) => {
-      traces.push({ x: c.path[0], y: c.path[1], mode: "lines", name: "α=" + fmt(c.lr),
+      traces.push({ x: c.path[0], y: c.path[1], mode: "lines", name: label(data, c),
                     line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } });
     });
     const m = L.minimizer || data.minimizer;
@@ -490,7 +572,7 @@ function drawLandscape(data) {
     traces.push({ x: L.x, y: L.f, mode: "lines", line: { color: "#555" }, name: "f(" + data.variables[0] + ")" });
     data.configs.forEach((c, k) => {
       const n = Math.min(c.path[0].length, 12);
-      traces.push({ x: c.path[0].slice(0, n), y: c.loss.slice(0, n), mode: "lines+markers", name: "α=" + fmt(c.lr),
+      traces.push({ x: c.path[0].slice(0, n), y: c.loss.slice(0, n), mode: "lines+markers", name: label(data, c),
                     line: { color: rateColor(k), width: 1, dash: "dot" }, marker: { size: 6 } });
     });
     const finite = (a) => a.filter((v) => v !== null);
@@ -513,7 +595,7 @@ function exitArrows(data, xr, yr) {
         const x = Math.min(Math.max(px[i] === null ? px[i - 1] : px[i], xr[0]), xr[1]);
         const y = Math.min(Math.max(py[i] === null ? py[i - 1] : py[i], yr[0]), yr[1]);
         out.push({ x, y, ax: px[i - 1], ay: py[i - 1], axref: "x", ayref: "y", showarrow: true, arrowhead: 2,
-                   arrowsize: 1.3, arrowcolor: rateColor(k), text: "", name: "leaves α=" + fmt(c.lr) });
+                   arrowsize: 1.3, arrowcolor: rateColor(k), text: "", name: "leaves " + label(data, c) });
         break;
       }
     }
@@ -535,7 +617,7 @@ function drawTheory(data) {
   traces.push({ x: lrs, y: factors.map((f) => Math.min(f, 2)), mode: "markers", cliponaxis: false,
                 marker: { size: 11, color: data.configs.map((c, k) => rateColor(k)),
                           symbol: factors.map((f) => (f > 2 ? "triangle-up" : "circle")) },
-                text: data.configs.map((c, k) => "α=" + fmt(c.lr) + ": " + c.verdict.kind + (gd ? "; error × " + fmt(factors[k]) + " a step" : "")),
+                text: data.configs.map((c, k) => label(data, c) + ": " + c.verdict.kind + (gd ? "; error × " + fmt(factors[k]) + " a step" : "")),
                 hoverinfo: "text", name: "your α" });
   const shapes = [];
   const annotations = [];
@@ -564,7 +646,7 @@ function drawTable(data) {
   let html = "<table id='steps-table'><thead><tr><th>step</th>";
   shown.forEach((c, k) => {
     const mark = "<span class='swatch' style='background:" + rateColor(k) + "'></span>";
-    html += "<th>" + mark + v + " (α=" + fmt(c.lr) + ")</th><th>loss</th>";
+    html += "<th>" + mark + v + " (" + label(data, c) + ")</th><th>loss</th>";
   });
   html += "</tr></thead><tbody>";
   for (let t = 0; t < shown[0].table.length; t++) {
@@ -612,11 +694,12 @@ async function init() {
   OPTIONS = await (await fetch("/api/options")).json();
   COLORS = OPTIONS.verdict_colors; RATES = OPTIONS.rate_colors; DASH = OPTIONS.verdict_dash;
   fillSelects();
+  renderPresets();
   loadURL();
   history.replaceState(null, "", toQuery(state));     // the address always shows the setup on the page
   syncControls();
   wireControls();
-  window.addEventListener("popstate", () => { loadURL(); syncControls(); run(); });
+  window.addEventListener("popstate", () => { loadURL(); syncControls(); showCaption(); run(); });
   window.addEventListener("hashchange", () => { loadURL(); syncControls(); schedule(); });
   schedule();
 }
