@@ -171,3 +171,13 @@ def test_a_hyperparameter_list_sweeps_it_with_every_rate():
     bad = post({"objective": {"kind": "builtin", "name": "x2"}, "lrs": [0.1],
                 "optimizer": {"name": "adam", "params": {"amsgrad": [1, 0]}}})
     assert bad.status_code == 422 and bad.json()["detail"].startswith("optimizer.params.amsgrad")
+
+
+def test_a_mini_batch_run_sends_its_batch_losses_and_many_parameters_their_gradient_norms():
+    d = post({"objective": {"kind": "dataset", "dataset": "wine", "model": "softmax"}, "lrs": [0.01, 0.1],
+              "steps": 40, "batch_size": 16}).json()
+    for c in d["configs"]:
+        assert len(c["batch_loss"]) == len(c["lr_used"]) == len(c["grad_norm"]) == 40      # every update, ≤ 160
+        assert all(v > 0 for v in c["grad_norm"])
+    d = post({"objective": {"kind": "builtin", "name": "rosenbrock"}, "lrs": [1e-3], "steps": 40}).json()
+    assert "batch_loss" not in d["configs"][0] and "grad_norm" not in d["configs"][0]     # a map, full batches

@@ -280,3 +280,27 @@ def test_every_course_example_loads_without_an_error(page):
     keys = page.evaluate("[...document.querySelectorAll('#key li')].map(li => li.textContent)")
     assert len(keys) == 3 and all(k.startswith("α=0.02, β=") for k in keys)
     assert [k.split(" · ")[1] for k in keys] == ["diverged", "converged", "slow"]
+
+
+def test_the_schedule_the_noise_and_the_gradients_are_drawn(page, server):
+    page.goto(server + "/?f=x2&x0=10&lr=0.05,0.2&sched=exponential&sched.k=0.3&steps=60")
+    page.wait_for_selector("#schedule-chart:not([hidden])")
+    page.wait_for_function("document.getElementById('schedule-chart').data !== undefined")
+    drawn = page.evaluate("document.getElementById('schedule-chart').data.map(t => t.y)")
+    import urllib.request
+    body = json.dumps({"objective": {"kind": "builtin", "name": "x2", "x0": [10]}, "lrs": [0.05, 0.2], "steps": 60,
+                       "schedule": {"name": "exponential", "params": {"k": 0.3}}}).encode()
+    req = urllib.request.Request(server + "/api/sweep", data=body, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        answer = json.loads(r.read())
+    assert drawn == [c["lr_used"] for c in answer["configs"]]              # the chart is the run's α_t
+    page.goto(server + "/?f=x2&x0=10&lr=0.1,1.1")                           # a constant α: no schedule chart
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    page.wait_for_selector("#schedule-chart", state="hidden")
+    page.goto(server + "/?data=digits&lr=0.01,0.1&steps=60&mode=minibatch&bs=32")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2", timeout=60_000)
+    names = page.evaluate("document.getElementById('loss-chart').data.map(t => t.name)")
+    assert names.count("mini-batch loss") == 2                              # the noise, under each full loss
+    page.wait_for_function("document.getElementById('landscape-chart').data.length === 2")
+    title = page.evaluate("document.getElementById('landscape-chart').layout.title.text")
+    assert title.startswith("gradient norm")                                # not an empty box

@@ -282,9 +282,15 @@ def _rows(a, digits: int = 7) -> list:
 
 
 def sweep_payload(obj, res) -> dict:
+    """The page's answer: per configuration its loss curve (at most ``MAX_POINTS`` steps), α at each update, the
+    verdict, the path (up to two parameters), the first steps' table, the mini-batch losses (stochastic runs) and
+    the gradient norms (more than two parameters, where there is no map); the theory."""
     idx = _thin(res.steps + 1)
     losses = _rows(res.losses[:, idx])
-    lr_used = _rows(res.lr_used[:, idx[idx < res.steps]], 5)
+    updates = idx[idx < res.steps]                  # the steps an update was made at (α_t, ‖∇L‖, batch loss)
+    lr_used = _rows(res.lr_used[:, updates], 5)
+    batch = None if res.batch_losses is None else _rows(res.batch_losses[:, updates], 5)
+    gnorm = _rows(res.grad_norms[:, updates], 5) if obj.dim > 2 else None      # drawn where there is no map
     finals, bests = _clean(res.final_losses), _clean(res.best_losses)
     drawn = res.params is not None and obj.dim <= 2
     paths = [_rows(res.params[:, idx, i], 5) for i in range(obj.dim)] if drawn else None     # drawn, not read
@@ -300,6 +306,10 @@ def sweep_payload(obj, res) -> dict:
                  "verdict": res.verdicts[k].to_dict()}
         if drawn:
             entry["path"] = [p[k] for p in paths]
+        if batch is not None:
+            entry["batch_loss"] = batch[k]
+        if gnorm is not None:
+            entry["grad_norm"] = gnorm[k]
         if res.params is not None:
             entry["table"] = [[t, loss, table_x[k][t * width:(t + 1) * width]] for t, loss in enumerate(table_loss[k])]
         configs.append(entry)

@@ -443,7 +443,7 @@ function draw(data) {
   rest = [];
   requestAnimationFrame(() => {
     for (const t of rest) clearTimeout(t);
-    rest = [drawLandscape, drawTheory, drawTable].map((panel) => setTimeout(() => panel(data), 0));
+    rest = [drawLandscape, drawTheory, drawSchedule, drawTable].map((panel) => setTimeout(() => panel(data), 0));
     rest.push(setTimeout(() => { $("results").dataset.drawn = String(++drawn); }, 0));    // every panel is drawn
   });
 }
@@ -475,12 +475,19 @@ function drawLoss(data) {
   for (const row of shifted) for (const v of row) if (v !== null && v > 0 && v < minPositive) minPositive = v;
   const zeroAt = Number.isFinite(minPositive) ? minPositive / 10 : 1e-300;    // an exact 0 is drawn here (and said)
   let zeros = false;
-  const traces = data.configs.map((c, k) => ({
+  const onLog = (v) => (v === null ? null : v <= 0 ? zeroAt : v);
+  // mini-batch runs: the loss of each step's own batch, faint, under the full loss (noisy is not failure)
+  const noisy = data.configs.filter((c) => c.batch_loss).map((c) => ({
+    x: data.step_index.slice(0, c.batch_loss.length), y: c.batch_loss.map((v) => onLog(v === null ? null : gap ? v - min : v)),
+    mode: "lines", hoverinfo: "skip", opacity: 0.3, name: "mini-batch loss",
+    line: { color: rateColor(data.configs.indexOf(c)), width: 1 } }));
+  const traces = noisy.concat(data.configs.map((c, k) => ({
     x: data.step_index, y: shifted[k].map((v) => { if (v === 0) { zeros = true; return zeroAt; } return v; }),
     mode: "lines", name: label(data, c) + " · " + c.verdict.kind,
     line: { color: rateColor(k), width: 2, dash: DASH[c.verdict.kind] || "solid" },
-  }));
-  const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "");
+  })));
+  const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "") +
+                 (noisy.length ? " · faint: each step's mini-batch" : "");
   plot("loss-chart", traces, {
     title: { text: data.objective + " · " + data.optimizer, font: { size: 13 } },
     xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
@@ -550,6 +557,7 @@ function drawLandscape(data) {
   const el = $("landscape-chart");
   const map = $("landscape-map");
   const flat = (title) => { if (shownMap) { Plotly.purge(map); shownMap = null; } plot(el, [], { title: { text: title, font: { size: 13 } } }); };
+  if (!L && data.configs[0].grad_norm) { drawGradients(data); return; }
   if (!L) { flat("(no picture for " + data.dim + " parameters)"); return; }
   const traces = [];
   const layout = { margin: MAP_MARGIN, showlegend: false };
@@ -582,6 +590,31 @@ function drawLandscape(data) {
                             yaxis: { title: { text: "loss" }, range: [Math.min(...f) - 0.05 * (Math.max(...f) - Math.min(...f)), Math.max(...f)] } });
   }
   plot(el, traces, layout);
+}
+
+// many parameters: no map to draw the paths on, so the size of each step's gradient instead (it shrinks as a run
+// converges, stalls high when α is too low, and blows up with a diverging run)
+function drawGradients(data) {
+  if (shownMap) { Plotly.purge($("landscape-map")); shownMap = null; }
+  const traces = data.configs.map((c, k) => ({ x: data.step_index.slice(0, c.grad_norm.length), y: c.grad_norm,
+    mode: "lines", name: label(data, c), line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } }));
+  plot($("landscape-chart"), traces, { title: { text: "gradient norm ‖∇L‖ per step (" + data.dim + " parameters: no map)",
+    font: { size: 13 } }, xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: "‖∇L‖" } }, LOG_AXIS),
+    margin: MAP_MARGIN, showlegend: false });
+}
+
+// the learning rate each run used at every step (drawn when a schedule or warmup changes it)
+function drawSchedule(data) {
+  const el = $("schedule-chart");
+  const varies = data.configs.some((c) => c.lr_used.some((a) => a !== null && Math.abs(a - c.lr) > 1e-9 * c.lr));
+  el.hidden = !varies;
+  $("schedule-caption").hidden = !varies;
+  if (!varies) return;
+  const traces = data.configs.map((c, k) => ({ x: data.step_index.slice(0, c.lr_used.length), y: c.lr_used,
+    mode: "lines", name: label(data, c), line: { color: rateColor(k), width: 1.5 } }));
+  plot(el, traces, { title: { text: "the learning rate α_t at each step", font: { size: 13 } },
+    xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: "α_t" } }, LOG_AXIS),
+    margin: { t: 40, r: 10, b: 45, l: 60 }, showlegend: false });
 }
 
 // a path that leaves the map is clipped at its edge, with an arrow where it leaves (it does not blow up the frame)
