@@ -305,3 +305,22 @@ def test_the_schedule_the_noise_and_the_gradients_are_drawn(page, server):
     page.wait_for_function("document.getElementById('landscape-chart').data.length === 2")
     title = page.evaluate("document.getElementById('landscape-chart').layout.title.text")
     assert title.startswith("gradient norm")                                # not an empty box
+
+
+def test_the_range_test_can_be_read_and_used(page):
+    page.click("#preset-3")                                                 # the bowl: too low, just right, too high
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 3")
+    page.click("#run-find")
+    page.wait_for_selector("#use-find:not([hidden])", timeout=60_000)
+    names = page.evaluate("document.getElementById('find-chart').data.map(t => t.name || '')")
+    assert any(n.startswith("valley rule") for n in names) and any(n.startswith("verified pick") for n in names)
+    assert any(n.startswith("stability bound") for n in names)              # the rule lines have a legend
+    pick = page.inner_text("#use-find").split("= ")[1]
+    page.click("#use-find")                                                 # the pick joins the rates
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 4")
+    page.wait_for_function(f"location.search.includes('{pick}')")          # and the link
+    assert page.is_visible("#find-chart")                                   # a new rate: the answer still holds
+    page.fill("#steps", "50")                                               # another budget: the answer is stale
+    page.dispatch_event("#steps", "change")
+    page.wait_for_selector("#find-chart", state="hidden")
+    assert page.is_hidden("#use-find") and page.inner_text("#find-text") == ""

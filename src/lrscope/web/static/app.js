@@ -95,6 +95,7 @@ let settle = null;
 function writeURL() {            // a setup that stays for 400 ms becomes a history entry (Back returns to it)
   $("share").href = toQuery(state);
   showCaption();
+  clearStaleFind();
   clearTimeout(settle);
   settle = setTimeout(() => { const url = toQuery(state); if (url !== location.search) history.pushState(null, "", url); }, 400);
 }
@@ -298,6 +299,7 @@ function wireControls() {
   $("add-lr").addEventListener("click", () => { state.lrs.push(state.lrs[state.lrs.length - 1] * 3); renderLrs(); schedule(); });
   $("decades").addEventListener("click", () => { state.lrs = [0.1, 0.01, 0.001, 0.0001]; renderLrs(); schedule(); });
   $("run-find").addEventListener("click", runFind);
+  $("use-find").addEventListener("click", useFound);
 }
 
 // ---------- talking to the server ----------
@@ -693,34 +695,67 @@ function drawTable(data) {
   $("table").innerHTML = html + "</tbody></table>";
 }
 
+// the setup a range test answers (its rates aside: "use this α" adds one without making the answer stale)
+const findKey = () => { const b = requestBody(); return JSON.stringify([b.objective, b.optimizer, b.batch_size || null, b.steps, b.schedule || null]); };
+let found = null;          // {key, suggestion} of the range test on the page
+
+function clearStaleFind() {
+  if (found && found.key !== findKey()) {
+    found = null;
+    $("find-chart").hidden = true; $("use-find").hidden = true; $("find-caption").hidden = true;
+    $("find-text").textContent = "";
+  }
+}
+
+const RULES = { steepest: ["steepest descent of the curve", "#ff7f0e", "dash"], valley: ["valley rule", "#9467bd", "dash"],
+                "min/10": ["a tenth of the minimum", "#7f7f7f", "dot"] };
+
 async function runFind() {
   $("find-text").textContent = "running…";
   const body = requestBody();
+  const key = findKey();
   try {
     // the explorer's Steps are the learner's training budget: the verification is sized from them
     const res = await post("/api/find", { objective: body.objective, optimizer: body.optimizer, batch_size: body.batch_size || null,
                                           budget: Math.min(body.steps, 2500) });
+    const finite = res.smoothed.filter((v) => v !== null);
+    const lo = Math.min(...finite), hi = Math.max(...finite);
+    const vertical = (x, name, color, dash, width) => ({ x: [x, x], y: [lo, hi], mode: "lines", name,
+      line: { color, dash, width }, hoverinfo: "name" });
     const traces = [
       { x: res.lrs, y: res.band[0], mode: "lines", line: { width: 0 }, showlegend: false, hoverinfo: "skip" },
-      { x: res.lrs, y: res.band[1], mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.2)", name: "band" },
-      { x: res.lrs, y: res.smoothed, mode: "lines", line: { color: "#1f77b4", width: 2 }, name: "smoothed loss" },
+      { x: res.lrs, y: res.band[1], mode: "lines", line: { width: 0 }, fill: "tonexty", fillcolor: "rgba(31,119,180,0.2)",
+        name: "spread over batch orders" },
+      { x: res.lrs, y: res.smoothed, mode: "lines", line: { color: "#1f77b4", width: 2 }, name: "loss (smoothed) as α grows" },
     ];
-    const shapes = [];
-    const colors = { steepest: "#ff7f0e", valley: "#9467bd", "min/10": "#7f7f7f", lrscope: "#2ca02c" };
     for (const [rule, v] of Object.entries(res.methods)) {
-      if (v) shapes.push({ type: "line", x0: v, x1: v, yref: "paper", y0: 0, y1: 1, line: { color: colors[rule], width: rule === "lrscope" ? 3 : 1, dash: rule === "lrscope" ? "solid" : "dash" } });
+      if (v && RULES[rule]) traces.push(vertical(v, RULES[rule][0] + ": " + fmt(v), RULES[rule][1], RULES[rule][2], 1.5));
     }
-    if (res.bound) shapes.push({ type: "line", x0: res.bound, x1: res.bound, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
-    plot("find-chart", traces, { xaxis: { type: "log", title: { text: "α" } }, yaxis: { title: { text: "loss" } },
-      shapes, margin: { t: 20, r: 10, b: 45, l: 55 } });
+    if (res.bound) traces.push(vertical(res.bound, "stability bound 2/λ_max: " + fmt(res.bound), "#d62728", "solid", 2));
+    traces.push(vertical(res.suggestion, "verified pick: " + fmt(res.suggestion), "#2ca02c", "solid", 3));
+    const shapes = [{ type: "rect", x0: res.interval[0], x1: res.interval[1], yref: "paper", y0: 0, y1: 1, layer: "below",
+                      fillcolor: "rgba(44,160,44,0.12)", line: { width: 0 } }];   // the rates that trained almost as well
+    plot("find-chart", traces, { xaxis: Object.assign({ title: { text: "α (growing during the test)" } }, LOG_AXIS),
+      yaxis: { title: { text: "loss" } }, shapes, margin: { t: 70, r: 10, b: 45, l: 55 }, showlegend: true,
+      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 } } });
     $("find-chart").hidden = false;
     Plotly.Plots.resize("find-chart");
-    const rules = Object.entries(res.methods).map(([k, v]) => k + " " + fmt(v)).join(" · ");
-    $("find-text").textContent = "suggested α = " + fmt(res.suggestion) + " (verified; " + fmt(res.interval[0]) + " – " + fmt(res.interval[1]) + ") — " + rules;
+    $("find-text").textContent = "suggested α = " + fmt(res.suggestion) + " (verified by training; " + fmt(res.interval[0]) +
+      " – " + fmt(res.interval[1]) + " trained almost as well). Why: " + res.reason + ".";
+    $("find-caption").hidden = false;
+    $("use-find").hidden = false;
+    $("use-find").textContent = "use α = " + fmt(res.suggestion);
+    found = { key, suggestion: Number(res.suggestion.toPrecision(3)) };
   } catch (e) {
     $("find-text").textContent = "";
     showError(e.message);
   }
+}
+
+function useFound() {
+  if (!found) return;
+  if (!state.lrs.some((v) => Math.abs(v - found.suggestion) <= 1e-9 * found.suggestion)) state.lrs.push(found.suggestion);
+  renderLrs(); schedule();
 }
 
 async function init() {
