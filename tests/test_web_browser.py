@@ -324,3 +324,45 @@ def test_the_range_test_can_be_read_and_used(page):
     page.dispatch_event("#steps", "change")
     page.wait_for_selector("#find-chart", state="hidden")
     assert page.is_hidden("#use-find") and page.inner_text("#find-text") == ""
+
+
+def test_stepping_and_playing_move_the_iterates_and_the_table_row(page):
+    page.click("#preset-0")                                                # x² from 10: α = 0.1 and 1.1
+    page.wait_for_function("document.querySelector('#steps-table th:nth-child(2)') && document.querySelector("
+                           "'#steps-table th:nth-child(2)').textContent.includes('α=0.1')")
+    page.wait_for_function("document.getElementById('landscape-chart').data.some(t => t.name === 'now α=0.1')")
+    now = "document.getElementById('landscape-chart').data.filter(t => t.name.startsWith('now ')).map(t => t.x[0])"
+    assert page.evaluate(now) == [10, 10]
+    page.click("#step-forward")
+    page.click("#step-forward")                                            # step 2: 6.4 and 14.4, as in the course
+    page.wait_for_function("document.querySelector('#steps-table tr.now') !== null && "
+                           "document.querySelector('#steps-table tr.now').dataset.step === '2'")
+    assert page.evaluate(now) == [6.4, 14.4]
+    assert page.inner_text("#step-now").startswith("step 2")
+    assert page.evaluate("document.getElementById('loss-chart').layout.shapes[0].x0") == 2     # the cursor
+    page.click("#play")
+    page.wait_for_function("Number(document.getElementById('scrub').value) >= 4")
+    page.click("#play")                                                    # pause
+    row = int(page.evaluate("document.querySelector('#steps-table tr.now').dataset.step"))
+    assert row >= 4 and page.evaluate(now)[0] < 6.4                        # the iterate moved on towards 0
+
+
+def test_dragging_the_start_point_reruns_from_there(page):
+    page.goto(page.url.split("?")[0] + "?f=quadratic&lr=0.01,0.18")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    page.wait_for_function("document.getElementById('landscape-chart').data.some(t => t.name.startsWith('start'))")
+    before = _loss_data(page)
+    ring = page.evaluate("""(() => {
+        const el = document.getElementById('landscape-chart'), fl = el._fullLayout, box = el.getBoundingClientRect();
+        const s = el.data.find(t => t.name.startsWith('start'));
+        return [fl.xaxis.l2p(s.x[0]) + fl.xaxis._offset + box.left, fl.yaxis.l2p(s.y[0]) + fl.yaxis._offset + box.top];
+    })()""")
+    page.mouse.move(ring[0], ring[1])
+    page.mouse.down()
+    page.mouse.move(ring[0] - 60, ring[1] + 40, steps=5)
+    page.mouse.up()
+    page.wait_for_function("!location.search.includes('x0=10,10')")
+    x0 = [float(v) for v in page.evaluate("new URLSearchParams(location.search).get('x0')").split(",")]
+    assert x0[0] < 10 and x0[1] < 10                                       # left and down, as dragged
+    page.wait_for_function("JSON.stringify(document.getElementById('loss-chart').data.map(t => t.y)) !== "
+                           + json.dumps(before))

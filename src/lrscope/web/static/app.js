@@ -300,6 +300,11 @@ function wireControls() {
   $("decades").addEventListener("click", () => { state.lrs = [0.1, 0.01, 0.001, 0.0001]; renderLrs(); schedule(); });
   $("run-find").addEventListener("click", runFind);
   $("use-find").addEventListener("click", useFound);
+  $("play").addEventListener("click", togglePlay);
+  wireDrag();
+  $("step-back").addEventListener("click", () => setStep(now - 1));
+  $("step-forward").addEventListener("click", () => setStep(now + 1));
+  $("scrub").addEventListener("input", () => setStep(Number($("scrub").value)));
 }
 
 // ---------- talking to the server ----------
@@ -314,7 +319,7 @@ function requestBody() {
     body.schedule = { name: state.schedule.name, params: state.schedule.params, warmup: state.schedule.warmup || null };
   }
   if (o.kind === "dataset" && state.mode !== "batch") body.batch_size = state.mode === "stochastic" ? 1 : state.batch_size;
-  if (shownMap && shownMap.key === JSON.stringify(o)) {     // the map the page has: the server may keep it
+  if (shownMap && shownMap.key === mapKey()) {     // the map the page has: the server may keep it
     body.landscape_frame = [...shownMap.x, ...shownMap.y];
   }
   return body;
@@ -436,6 +441,11 @@ function plot(el, traces, layout) { Plotly.react(el, traces, themed(layout), PLO
 // the loss curves first (what a slider move is for), the other panels right after it has been painted
 let rest = [], drawn = 0;
 function draw(data) {
+  lastData = data;
+  now = Math.min(now, data.steps);
+  $("scrub").max = String(data.steps);
+  $("scrub").value = String(now);
+  $("step-now").textContent = "step " + now + " of " + data.steps;
   drawKey(data);
   drawLoss(data);
   drawVerdicts(data);
@@ -494,6 +504,7 @@ function drawLoss(data) {
     title: { text: data.objective + " · " + data.optimizer, font: { size: 13 } },
     xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
     margin: { t: 40, r: 10, b: 45, l: 60 }, showlegend: false,       // the key above the charts names the curves
+    shapes: [cursor()],
   });
 }
 
@@ -540,6 +551,8 @@ function drawVerdicts(data) {
 // The 2-D map is two layers: the labelled contour lines underneath (drawn only when the server sends a new map)
 // and the paths on top, on the same frame and margins. A slider move redraws the paths alone.
 let shownMap = null;        // {key, x: [lo, hi], y: [lo, hi]} of the contour layer on screen
+// the map belongs to a loss, wherever the runs start (a dragged start point keeps it while it still fits)
+const mapKey = () => JSON.stringify(Object.assign({}, state.objective, { x0: null }));
 const MAP_MARGIN = { t: 40, r: 10, b: 45, l: 55 };
 
 function drawMap(L, data) {
@@ -551,7 +564,7 @@ function drawMap(L, data) {
   const hidden = (range) => ({ range, visible: false, fixedrange: true });
   plot($("landscape-map"), traces, { xaxis: hidden(L.x), yaxis: hidden(L.y), margin: MAP_MARGIN, annotations,
                                       showlegend: false });
-  shownMap = { key: JSON.stringify(state.objective), x: L.x, y: L.y };
+  shownMap = { key: mapKey(), x: L.x, y: L.y };
 }
 
 function drawLandscape(data) {
@@ -564,12 +577,14 @@ function drawLandscape(data) {
   const traces = [];
   const layout = { margin: MAP_MARGIN, showlegend: false };
   if (L.kind === "contour" || L.kind === "same") {
-    if (L.kind === "same" && !(shownMap && shownMap.key === JSON.stringify(state.objective))) { schedule(); return; }   // map lost: ask again
+    if (L.kind === "same" && !(shownMap && shownMap.key === mapKey())) { schedule(); return; }   // map lost: ask again
     if (L.kind === "contour") drawMap(L, data);
     data.configs.forEach((c, k) => {
       traces.push({ x: c.path[0], y: c.path[1], mode: "lines", name: label(data, c),
                     line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } });
     });
+    pushStart(traces, data);
+    pushIterates(traces, data);
     const m = L.minimizer || data.minimizer;
     if (m) traces.push({ x: [m[0]], y: [m[1]], mode: "markers", name: L.minimizer_found ? "minimum (found numerically)" : "minimum",
                          marker: { symbol: "star", size: 14, color: "gold", line: { color: "#000", width: 1 } } });
@@ -585,13 +600,131 @@ function drawLandscape(data) {
       traces.push({ x: c.path[0].slice(0, n), y: c.loss.slice(0, n), mode: "lines+markers", name: label(data, c),
                     line: { color: rateColor(k), width: 1, dash: "dot" }, marker: { size: 6 } });
     });
+    pushStart(traces, data);
+    pushIterates(traces, data);
     const finite = (a) => a.filter((v) => v !== null);
     const f = finite(L.f);
     Object.assign(layout, { title: { text: "f and the first iterates", font: { size: 13 } },
                             xaxis: { title: { text: data.variables[0] }, range: [Math.min(...finite(L.x)), Math.max(...finite(L.x))] },
                             yaxis: { title: { text: "loss" }, range: [Math.min(...f) - 0.05 * (Math.max(...f) - Math.min(...f)), Math.max(...f)] } });
   }
+  layout.dragmode = false;                   // a drag moves the start point, not the view
+  layout.xaxis.fixedrange = true; layout.yaxis.fixedrange = true;
   plot(el, traces, layout);
+}
+
+// ---------- motion: step through the iterations ----------
+// one step for every chart: a cursor on the loss curves, each run's iterate on the map (or on f), the row of the
+// step table; play advances it (the first steps slowly, where the course's examples live)
+let lastData = null, now = 0, playing = null, iterateTraces = null;
+
+function iterateAt(data, c, t) {
+  // where run c is after t steps: exact for the table's first steps, else the nearest recorded point before t
+  if (c.table && t < c.table.length) return { x: c.table[t][2], loss: c.table[t][1] };
+  let i = 0;
+  while (i + 1 < data.step_index.length && data.step_index[i + 1] <= t) i++;
+  return { x: c.path ? c.path.map((p) => p[i]) : null, loss: c.loss[i] };
+}
+
+function iteratePoints(data) {
+  return data.configs.map((c) => {
+    const at = iterateAt(data, c, now);
+    const ok = at.x && at.x.every((v) => v !== null && Number.isFinite(v));
+    return ok ? [at.x[0], data.dim === 1 ? at.loss : at.x[1]] : [null, null];
+  });
+}
+
+// the start point, drawn as a ring a learner can drag (everything recomputes from where it is dropped)
+function pushStart(traces, data) {
+  const c = data.configs[0];
+  const x = c.table ? c.table[0][2] : c.path.map((p) => p[0]);
+  traces.push({ x: [x[0]], y: [data.dim === 1 ? c.loss[0] : x[1]], mode: "markers", name: "start x₀ (drag it)",
+                marker: { symbol: "circle-open", size: 16, color: DARK ? "#fff" : "#000", line: { width: 2.5 } } });
+}
+
+function pushIterates(traces, data) {
+  const start = traces.length;
+  const points = iteratePoints(data);
+  data.configs.forEach((c, k) => {
+    traces.push({ x: [points[k][0]], y: [points[k][1]], mode: "markers", hoverinfo: "skip", name: "now " + label(data, c),
+                  marker: { size: 10, color: rateColor(k), line: { color: DARK ? "#fff" : "#000", width: 1.5 } } });
+  });
+  iterateTraces = { start, count: data.configs.length, dim: data.dim };
+}
+
+const cursor = () => ({ type: "line", x0: now, x1: now, yref: "paper", y0: 0, y1: 1,
+                        line: { color: DARK ? "#bbb" : "#666", width: 1, dash: "dot" } });    // the step shown
+
+function setStep(t) {
+  const data = lastData;
+  if (!data) return;
+  now = Math.max(0, Math.min(t, data.steps));
+  $("scrub").value = String(now);
+  $("step-now").textContent = "step " + now + " of " + data.steps;
+  const loss = $("loss-chart");
+  if (loss.layout) Plotly.relayout(loss, { shapes: [cursor()] });
+  const map = $("landscape-chart");
+  if (iterateTraces && map.data && map.data.length >= iterateTraces.start + iterateTraces.count) {
+    const points = iteratePoints(data);
+    const xs = points.map((p) => [p[0]]), ys = points.map((p) => [p[1]]);
+    const idx = Array.from({ length: iterateTraces.count }, (_, k) => iterateTraces.start + k);
+    Plotly.restyle(map, { x: xs, y: ys }, idx);
+  }
+  for (const row of document.querySelectorAll("#steps-table tbody tr")) row.classList.toggle("now", Number(row.dataset.step) === now);
+}
+
+function togglePlay() {
+  if (playing) { cancelAnimationFrame(playing); playing = null; $("play").textContent = "▶ play"; return; }
+  if (!lastData) return;
+  if (now >= lastData.steps) setStep(0);
+  $("play").textContent = "⏸ pause";
+  let last = performance.now(), carry = 0;
+  const tick = (time) => {
+    const perSecond = now < 12 ? 3 : Math.max(10, lastData.steps / 6);     // the first steps slowly
+    carry += (time - last) * perSecond / 1000;
+    last = time;
+    if (carry >= 1) { setStep(now + Math.floor(carry)); carry -= Math.floor(carry); }
+    if (now >= lastData.steps) { playing = null; $("play").textContent = "▶ play"; return; }
+    playing = requestAnimationFrame(tick);
+  };
+  playing = requestAnimationFrame(tick);
+}
+
+// dragging the start point: press near the ring, move, release; the runs follow while the server keeps up
+let dragging = false;
+function dataPoint(ev) {
+  const el = $("landscape-chart"), fl = el._fullLayout;
+  if (!fl || !fl.xaxis) return null;
+  const box = el.getBoundingClientRect();
+  return [fl.xaxis.p2l(ev.clientX - box.left - fl.xaxis._offset), fl.yaxis.p2l(ev.clientY - box.top - fl.yaxis._offset)];
+}
+function nearStart(ev) {
+  const el = $("landscape-chart"), fl = el._fullLayout;
+  const start = (el.data || []).find((t) => t.name === "start x₀ (drag it)");
+  if (!fl || !fl.xaxis || !start) return false;
+  const box = el.getBoundingClientRect();
+  const px = fl.xaxis.l2p(start.x[0]) + fl.xaxis._offset + box.left, py = fl.yaxis.l2p(start.y[0]) + fl.yaxis._offset + box.top;
+  return Math.hypot(ev.clientX - px, ev.clientY - py) <= 14;
+}
+function moveStart(ev) {
+  const p = dataPoint(ev);
+  if (!p || !p.every(Number.isFinite) || !lastData) return;
+  const round = (v) => Number(v.toPrecision(4));
+  state.objective.x0 = lastData.dim === 1 ? [round(p[0])] : [round(p[0]), round(p[1])];
+  $("x0").value = state.objective.x0.join(", ");
+  schedule();
+}
+function wireDrag() {
+  const el = $("landscape-chart");
+  el.addEventListener("pointerdown", (ev) => {
+    if (!nearStart(ev)) return;
+    dragging = true; el.setPointerCapture(ev.pointerId); ev.preventDefault(); ev.stopPropagation();
+  }, true);
+  el.addEventListener("pointermove", (ev) => { if (dragging) { moveStart(ev); ev.stopPropagation(); } }, true);
+  const stop = (ev) => { if (dragging) { dragging = false; moveStart(ev); } };
+  el.addEventListener("pointerup", stop, true);
+  el.addEventListener("pointercancel", () => { dragging = false; }, true);
+  el.addEventListener("pointermove", (ev) => { el.style.cursor = dragging || nearStart(ev) ? "grab" : ""; });
 }
 
 // many parameters: no map to draw the paths on, so the size of each step's gradient instead (it shrinks as a run
@@ -685,7 +818,7 @@ function drawTable(data) {
   });
   html += "</tr></thead><tbody>";
   for (let t = 0; t < shown[0].table.length; t++) {
-    html += "<tr><td>" + t + "</td>";
+    html += "<tr data-step='" + t + "'" + (t === now ? " class='now'" : "") + "><td>" + t + "</td>";
     for (const c of shown) {
       const row = c.table[t];
       html += "<td>" + fmt(row ? row[2][0] : null) + "</td><td>" + fmt(row ? row[1] : null) + "</td>";
