@@ -105,6 +105,21 @@ function loadURL() {
   state = st || defaults();
 }
 
+// ---------- words a learner reads ----------
+const METHODS = { gd: "gradient descent", momentum: "momentum", nesterov: "Nesterov momentum", adagrad: "AdaGrad",
+                  rmsprop: "RMSProp", adam: "Adam", adamw: "AdamW" };
+// "Rosenbrock valley · momentum, β = 0.9" rather than the library's repr (gd(weight_decay=0))
+function setupTitle(data) {
+  const o = state.objective;
+  const loss = o.kind === "builtin" && OPTIONS.builtins[o.name] ? OPTIONS.builtins[o.name].label : data.objective;
+  const method = METHODS[state.optimizer.name] || state.optimizer.name;
+  const set = Object.entries(state.optimizer.params).filter(([k]) => k !== "form")
+    .map(([k, v]) => (KNOWN[k] || k) + " = " + [].concat(v).map(fmt).join(", "));
+  const form = state.optimizer.params.form === "heavy_ball" ? " (heavy ball)" : state.optimizer.name === "momentum" ? " (the course's form)" : "";
+  const sched = state.schedule.name !== "constant" ? " · " + state.schedule.name.replace(/_/g, " ") + " schedule" : "";
+  return loss + " · " + method + form + (set.length ? ", " + set.join(", ") : "") + sched;
+}
+
 // ---------- the course's examples, one click away ----------
 // each is a setup (the same short query a link holds) and one line on what to notice
 const PRESETS = [
@@ -501,7 +516,7 @@ function drawLoss(data) {
   const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "") +
                  (noisy.length ? " · faint: each step's mini-batch" : "");
   plot("loss-chart", traces, {
-    title: { text: data.objective + " · " + data.optimizer, font: { size: 13 } },
+    title: { text: setupTitle(data), font: { size: 13 } },
     xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
     margin: { t: 40, r: 10, b: 45, l: 60 }, showlegend: false,       // the key above the charts names the curves
     shapes: [cursor()],
@@ -569,6 +584,13 @@ function drawMap(L, data) {
 
 function drawLandscape(data) {
   const L = data.landscape;
+  $("landscape-caption").textContent = !L ? (data.configs[0].grad_norm ? "With " + data.dim + " parameters there is no " +
+      "map to draw: instead, the size of the gradient at each step. It shrinks as a run settles, stays high when α is too " +
+      "low, and blows up with a run that diverges." : "") :
+    L.kind === "curve" ? "f and each run's first steps on it, from the start ring (drag it). A run that jumps from side " +
+      "to side is overshooting the minimum; if the jumps grow, it diverges." :
+    "Each run's path from the start ring (drag it) over the loss contours, labelled with the loss. Zigzags across the " +
+    "valley mean α is near the edge; an arrow marks a run that left the map.";
   const el = $("landscape-chart");
   const map = $("landscape-map");
   const flat = (title) => { if (shownMap) { Plotly.purge(map); shownMap = null; } plot(el, [], { title: { text: title, font: { size: 13 } } }); };
@@ -774,7 +796,12 @@ function exitArrows(data, xr, yr) {
 function drawTheory(data) {
   const th = data.theory;
   const el = $("theory-chart");
-  if (!th) { plot(el, [], { title: { text: "theory unavailable here", font: { size: 13 } } }); $("theory-text").textContent = (data.notes || []).join("; "); return; }
+  if (!th) {
+    plot(el, [], { title: { text: "theory unavailable here", font: { size: 13 } } });
+    $("theory-text").textContent = (data.notes || []).join("; ");
+    $("theory-caption").textContent = "The curvature of this loss could not be measured in time, so no bound is shown.";
+    return;
+  }
   const lrs = data.configs.map((c) => c.lr);
   const limit = th.limit;
   const gd = th.optimizer_kind === "gd" && th.curve;     // the error factor is gradient descent's (from the server)
@@ -802,6 +829,11 @@ function drawTheory(data) {
     yaxis: { title: { text: "error factor per step" }, range: [0, 2] }, shapes, annotations, showlegend: false,
     margin: { t: 40, r: 10, b: 45, l: 50 },
   });
+  $("theory-caption").textContent = gd ? "Error factor per step, |1 − αλ| at the worst curvature λ: below 1 the " +
+    "error shrinks every step, above 1 it grows. Left of the red line (2/L) every α converges; the green line is the " +
+    "fastest constant α, 2/(L+μ)." : limit ? "For this method the red line is its own stability bound: an α to the " +
+    "right of it makes the iterates grow." : "Adaptive methods rescale each step by the gradients seen so far: no " +
+    "curvature bound applies to α, so the chart marks only where each α sits.";
   const curvature = "L = " + fmt(th.L) + ", μ = " + fmt(th.mu) + (th.exact ? " (exact)" : " (at " + th.where + ")");
   $("theory-text").textContent = "Theory: " + curvature + ". For this optimizer: " + th.explain + "." +
     ((data.notes || []).length ? " " + data.notes.join("; ") + "." : "");
