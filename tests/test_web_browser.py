@@ -366,3 +366,29 @@ def test_dragging_the_start_point_reruns_from_there(page):
     assert x0[0] < 10 and x0[1] < 10                                       # left and down, as dragged
     page.wait_for_function("JSON.stringify(document.getElementById('loss-chart').data.map(t => t.y)) !== "
                            + json.dumps(before))
+
+
+def test_predict_then_see_scores_a_right_and_a_wrong_answer(page):
+    page.click("#quiz-0")                                                   # x² from 10, four rates
+    page.wait_for_selector("#quiz-answer-3")
+    assert page.evaluate("getComputedStyle(document.getElementById('loss-chart')).visibility") == "hidden"
+    assert page.evaluate("getComputedStyle(document.getElementById('verdicts')).visibility") == "hidden"
+    for k, guess in enumerate(["slow", "converged", "diverged", "diverged"]):      # 0.95 oscillates: one wrong
+        page.select_option(f"#quiz-answer-{k}", guess)
+    page.click("#quiz-reveal")
+    page.wait_for_function("document.getElementById('quiz-score').textContent.includes('of 4 right')")
+    score = page.inner_text("#quiz-score")
+    assert score.startswith("3 of 4 right")
+    wrong = page.inner_text("#quiz-score .wrong")
+    assert wrong.startswith("✗ α=0.95") and "oscillates" in wrong and "reversing" in wrong    # the diagnosis's why
+    assert page.evaluate("getComputedStyle(document.getElementById('loss-chart')).visibility") == "visible"
+    page.click("#quiz-2")                                                   # the course's own question
+    page.wait_for_selector("#quiz-answer-0 option[value='0']", state="attached")
+    page.select_option("#quiz-answer-0", "0")
+    page.click("#quiz-reveal")
+    page.wait_for_function("document.getElementById('quiz-score').textContent.startsWith('1 of 1 right')")
+    assert "too high" in page.inner_text("#quiz-score")
+    page.click("#quiz-here")                                                # any setup can be a question
+    page.wait_for_selector("#quiz-answer-1")
+    page.click("#quiz-reveal")
+    page.wait_for_function("document.getElementById('quiz-score').textContent.startsWith('0 of 2 right')")

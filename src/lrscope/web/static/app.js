@@ -175,6 +175,108 @@ function showCaption() {
   for (const [k, b] of [...$("presets").children].entries()) b.setAttribute("aria-pressed", String(k === i));
 }
 
+// ---------- predict, then see: the course's quizzes, made live ----------
+// a question is a setup whose curves stay hidden until the learner has said what each α will do (scored against
+// the diagnosis, whose reason is the explanation), or the course's multiple-choice question with a setup to show it
+const OUTCOMES = [["converged", "converges"], ["slow", "converges slowly"], ["oscillating", "oscillates"],
+                  ["diverged", "diverges"], ["unbounded", "falls without end (no minimum)"]];
+const QUESTIONS = [
+  { title: "x²: four rates", query: "?f=x2&x0=10&lr=0.01,0.1,0.95,1.1&steps=30",
+    text: "f(x) = x² from x = 10, 30 steps. What will each α do?" },
+  { title: "The bowl: which side of 2/L?", query: "?f=quadratic&lr=0.01,0.18,0.21&steps=100",
+    text: "A bowl with 2/L = 0.2. What will α = 0.01, 0.18 and 0.21 do in 100 steps?" },
+  { title: "The course's question", query: "?f=x2&x0=10&lr=0.1,1.1&steps=30",
+    text: "If the training loss increases or oscillates wildly, the most likely cause is…",
+    choices: ["the learning rate is too high", "the learning rate is too low", "too few training steps",
+              "the data set is too small"], answer: 0,
+    explain: "α too high: every step overshoots the minimum by more than it corrects (here α = 1.1 on x²: 10 → −12 → " +
+             "14.4, the loss grows ×1.44 a step), while α = 0.1 falls steadily. Lower α until the loss falls." },
+];
+let quiz = null;        // {question, query} while the curves are hidden
+
+function renderQuizList() {
+  const box = $("quiz-list");
+  box.innerHTML = "";
+  QUESTIONS.forEach((q, i) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.id = "quiz-" + i; b.textContent = q.title;
+    b.addEventListener("click", () => startQuiz(q, true));
+    box.appendChild(b);
+  });
+}
+
+function startQuiz(question, load) {
+  if (load) { history.pushState(null, "", question.query); loadURL(); history.replaceState(null, "", toQuery(state)); syncControls(); schedule(); }
+  quiz = { question, query: toQuery(state), ready: false };
+  document.body.dataset.quiz = "hidden";
+  $("quiz-box").hidden = false;
+  $("quiz-score").innerHTML = "";
+  $("quiz-reveal").disabled = true;
+  $("quiz-question").textContent = question.text;
+  $("quiz-answers").textContent = "…";
+  $("quiz-box").scrollIntoView({ block: "nearest" });
+  if (!load && !inflight && !timer && lastData) quizAnswers(lastData);     // the setup's answer is on the page
+}
+
+// one guess per configuration, named as the answer names them (asked once the answer for the setup has come)
+function quizAnswers(data) {
+  if (!quiz || quiz.ready || toQuery(state) !== quiz.query) return;
+  quiz.ready = true;
+  const q = quiz.question;
+  const answers = $("quiz-answers");
+  answers.innerHTML = "";
+  const items = q.choices ? ["answer"] : data.configs.map((c) => label(data, c));
+  items.forEach((name, k) => {
+    const row = document.createElement("label");
+    const select = document.createElement("select");
+    select.id = "quiz-answer-" + k;
+    option(select, "", "— your guess —");
+    if (q.choices) q.choices.forEach((c, i) => option(select, String(i), c));
+    else for (const [value, words] of OUTCOMES) option(select, value, words);
+    row.append(name, select);
+    answers.appendChild(row);
+  });
+  $("quiz-reveal").disabled = false;
+}
+
+function reveal() {
+  if (!quiz || !quiz.ready || !lastData) return;
+  const score = $("quiz-score");
+  if (toQuery(state) !== quiz.query) { score.textContent = "The setup changed: start the quiz again."; return; }
+  delete document.body.dataset.quiz;
+  $("quiz-reveal").disabled = true;
+  score.innerHTML = "";
+  const q = quiz.question;
+  let right = 0, total = 0;
+  const line = (ok, text) => { const p = document.createElement("p"); p.className = ok ? "right" : "wrong"; p.textContent = (ok ? "✓ " : "✗ ") + text; score.appendChild(p); };
+  if (q.choices) {
+    const said = $("quiz-answer-0").value;
+    total = 1; right = said === String(q.answer) ? 1 : 0;
+    line(right === 1, (right ? "Right: " : "Not quite: the answer is “" + q.choices[q.answer] + "”. ") + q.explain);
+  } else {
+    const words = Object.fromEntries(OUTCOMES);
+    lastData.configs.forEach((c, k) => {
+      const said = ($("quiz-answer-" + k) || {}).value || "";
+      const ok = said === c.verdict.kind;
+      total += 1; right += ok ? 1 : 0;
+      line(ok, label(lastData, c) + ": " + (said ? "you said it " + words[said] + "; " : "no guess; ") + "it " +
+           words[c.verdict.kind] + " — " + c.verdict.reason + ".");
+    });
+  }
+  const head = document.createElement("p");
+  head.innerHTML = "<b></b>";
+  head.querySelector("b").textContent = right + " of " + total + " right.";
+  score.prepend(head);
+  quiz = null;
+  Plotly.Plots.resize("loss-chart");
+}
+
+function stopQuiz() {
+  quiz = null;
+  delete document.body.dataset.quiz;
+  $("quiz-box").hidden = true;
+}
+
 // ---------- controls ----------
 function option(select, value, label) {
   const o = document.createElement("option");
@@ -316,6 +418,9 @@ function wireControls() {
   $("run-find").addEventListener("click", runFind);
   $("use-find").addEventListener("click", useFound);
   $("play").addEventListener("click", togglePlay);
+  $("quiz-here").addEventListener("click", () => startQuiz({ text: "This setup: what will each α do?" }, false));
+  $("quiz-reveal").addEventListener("click", reveal);
+  $("quiz-stop").addEventListener("click", stopQuiz);
   wireDrag();
   $("step-back").addEventListener("click", () => setStep(now - 1));
   $("step-forward").addEventListener("click", () => setStep(now + 1));
@@ -457,6 +562,7 @@ function plot(el, traces, layout) { Plotly.react(el, traces, themed(layout), PLO
 let rest = [], drawn = 0;
 function draw(data) {
   lastData = data;
+  if (quiz) quizAnswers(data);
   now = Math.min(now, data.steps);
   $("scrub").max = String(data.steps);
   $("scrub").value = String(now);
@@ -928,6 +1034,7 @@ async function init() {
   COLORS = OPTIONS.verdict_colors; RATES = OPTIONS.rate_colors; DASH = OPTIONS.verdict_dash;
   fillSelects();
   renderPresets();
+  renderQuizList();
   loadURL();
   history.replaceState(null, "", toQuery(state));     // the address always shows the setup on the page
   syncControls();
