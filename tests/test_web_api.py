@@ -181,3 +181,13 @@ def test_a_mini_batch_run_sends_its_batch_losses_and_many_parameters_their_gradi
         assert all(v > 0 for v in c["grad_norm"])
     d = post({"objective": {"kind": "builtin", "name": "rosenbrock"}, "lrs": [1e-3], "steps": 40}).json()
     assert "batch_loss" not in d["configs"][0] and "grad_norm" not in d["configs"][0]     # a map, full batches
+
+
+def test_a_schedule_can_be_compared_with_the_same_rates_held_constant():
+    body = {"objective": {"kind": "builtin", "name": "x2", "x0": [10]}, "lrs": [0.05, 0.2], "steps": 60,
+            "schedule": {"name": "exponential", "params": {"k": 0.3}}, "compare_constant": True}
+    d = post(body).json()
+    plain = post({**body, "schedule": None}).json()
+    assert d["constant"] == [c["loss"] for c in plain["configs"]]          # exactly the constant-α runs
+    assert d["configs"][0]["loss"] != d["constant"][0]
+    assert "constant" not in post({**body, "schedule": None}).json()          # nothing to compare without one

@@ -30,7 +30,7 @@ from ..api import safe_analysis, sweep
 from ..finder import find
 from ..jsonable import numbers
 from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, numerical_minimizer, window
-from ..run import full_loss_every, seconds_per_step
+from ..run import full_loss_every, run, seconds_per_step
 from .contours import contour_map
 
 MAX_CONFIGS = 32
@@ -88,6 +88,7 @@ class SweepRequest(BaseModel):
     seed: int = Field(0, ge=0, le=2**31)
     landscape: bool = True
     landscape_frame: list[float] | None = Field(None, min_length=4, max_length=4)    # the map the page already has
+    compare_constant: bool = False      # with a schedule: the same rates at a constant α too (what it changes)
 
 
 class FindRequest(BaseModel):
@@ -416,7 +417,8 @@ def create_app() -> FastAPI:
             key = objective_key(description)
             setup = plan.build(description, objective=cached_objective(key))
             obj = setup.objective
-            check_bounds(obj, setup.lrs.size, req.steps, req.batch_size)
+            compare = req.compare_constant and setup.schedule is not None
+            check_bounds(obj, setup.lrs.size, (2 if compare else 1) * req.steps, req.batch_size)
             analysis, note = cached_analysis(key)
             every = full_loss_every(obj, setup.lrs.size, setup.steps, req.batch_size, at_most=FULL_LOSSES)
             res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, analysis=analysis,
@@ -425,6 +427,10 @@ def create_app() -> FastAPI:
                 res.notes.append(note)
             work.check()
             payload = sweep_payload(obj, res)
+            if compare:             # the same runs without the schedule: the loss curves only
+                constant = run(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, eval_every=every,
+                               keep_params=False, **{**setup.run_options(), "schedule": None})
+                payload["constant"] = _rows(constant.losses[:, _thin(constant.steps + 1)])
             payload["landscape"] = landscape(obj, res, req.landscape_frame) if req.landscape else None
             return _json(payload)
 

@@ -145,6 +145,17 @@ const PRESETS = [
     caption: "Adam, around its usual first try α = 0.001, on the Rosenbrock valley: less sensitive to α than " +
              "gradient descent (whose α must stay below 2/L ≈ 0.0013 here: switch the method to gd), but α still " +
              "matters — 0.001 is still crawling along the valley after 1,000 steps, 0.1 reaches the minimum." },
+  { title: "Decay vs a constant α", query: "?data=digits&lr=0.5,2&steps=300&sched=step_decay&sched.step_size=100&sched.gamma=0.3&mode=minibatch&bs=32",
+    caption: "Step decay (α × 0.3 every 100 steps) against the same α held constant (dotted), on the digits with " +
+             "mini-batches of 32. For α = 2 the decay ends twice as low: smaller steps average the batch noise out. " +
+             "For α = 0.5 it ends higher: it slowed a rate that was not too high. A decaying α does not always help." },
+  { title: "Cosine with warm restarts", query: "?data=digits&lr=2&steps=300&sched=warm_restarts&sched.t_0=100&mode=minibatch&bs=32",
+    caption: "α falls along a cosine for 100 steps, then jumps back up (the schedule chart below): the loss jumps " +
+             "with it at each restart, then falls lower than with the constant α (dotted)." },
+  { title: "Mini-batch noise", query: "?data=digits&lr=0.1,1&steps=200&mode=minibatch&bs=32",
+    caption: "Each step sees 32 of the 1,797 images: the loss on that batch (faint) jumps around while the loss on " +
+             "all the data (solid) falls steadily — noise is not failure. Set the mode to stochastic (one image a " +
+             "step) for more noise, or to batch for none." },
   { title: "A decay that is too fast", query: "?f=x2&x0=10&lr=0.05&sched=exponential&sched.k=0.3&steps=60",
     caption: "α_t = α₀·e^(−0.3t): after 10 steps α is 20 times smaller, and the loss stops falling far above the " +
              "minimum (0) — decaying too fast stalls training. Set k to 0.01, or the schedule to constant, and compare." },
@@ -439,6 +450,7 @@ function requestBody() {
     body.schedule = { name: state.schedule.name, params: state.schedule.params, warmup: state.schedule.warmup || null };
   }
   if (o.kind === "dataset" && state.mode !== "batch") body.batch_size = state.mode === "stochastic" ? 1 : state.batch_size;
+  if (body.schedule) body.compare_constant = true;        // what the schedule changes: the same α, constant, beside it
   if (shownMap && shownMap.key === mapKey()) {     // the map the page has: the server may keep it
     body.landscape_frame = [...shownMap.x, ...shownMap.y];
   }
@@ -614,13 +626,16 @@ function drawLoss(data) {
     x: data.step_index.slice(0, c.batch_loss.length), y: c.batch_loss.map((v) => onLog(v === null ? null : gap ? v - min : v)),
     mode: "lines", hoverinfo: "skip", opacity: 0.3, name: "mini-batch loss",
     line: { color: rateColor(data.configs.indexOf(c)), width: 1 } }));
-  const traces = noisy.concat(data.configs.map((c, k) => ({
+  // with a schedule: the same α held constant, thin and dotted, for comparison
+  const constant = (data.constant || []).map((row, k) => ({
+    x: data.step_index, y: row.map((v) => onLog(v === null ? null : gap ? v - min : v)), mode: "lines",
+    name: label(data, data.configs[k]) + " constant", opacity: 0.6, line: { color: rateColor(k), width: 1.2, dash: "dot" } }));
+  const traces = noisy.concat(constant, data.configs.map((c, k) => ({
     x: data.step_index, y: shifted[k].map((v) => { if (v === 0) { zeros = true; return zeroAt; } return v; }),
     mode: "lines", name: label(data, c) + " · " + c.verdict.kind,
     line: { color: rateColor(k), width: 2, dash: DASH[c.verdict.kind] || "solid" },
   })));
-  const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "") +
-                 (noisy.length ? " · faint: each step's mini-batch" : "");
+  const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "");
   plot("loss-chart", traces, {
     title: { text: setupTitle(data), font: { size: 13 } },
     xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
@@ -645,6 +660,18 @@ function drawKey(data) {
     li.append(label(data, c) + " · " + c.verdict.kind);
     ul.appendChild(li);
   });
+  const extra = (text, dash, opacity) => {       // what the thinner lines are
+    const li = document.createElement("li");
+    li.innerHTML = "<svg width='26' height='8' aria-hidden='true'><line x1='0' y1='4' x2='26' y2='4' stroke-width='1.5'></line></svg>";
+    const line = li.querySelector("line");
+    line.setAttribute("stroke", DARK ? "#ccc" : "#555");
+    line.setAttribute("opacity", String(opacity));
+    if (dash) line.setAttribute("stroke-dasharray", dash);
+    li.append(text);
+    ul.appendChild(li);
+  };
+  if (data.configs[0].batch_loss) extra("faint: the loss on each step's mini-batch", "", 0.4);
+  if (data.constant) extra("dotted: the same α held constant", "2 3", 0.8);
 }
 
 function drawVerdicts(data) {
