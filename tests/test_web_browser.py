@@ -330,8 +330,8 @@ def test_stepping_and_playing_move_the_iterates_and_the_table_row(page):
     page.click("#preset-0")                                                # x² from 10: α = 0.1 and 1.1
     page.wait_for_function("document.querySelector('#steps-table th:nth-child(2)') && document.querySelector("
                            "'#steps-table th:nth-child(2)').textContent.includes('α=0.1')")
-    page.wait_for_function("document.getElementById('landscape-chart').data.some(t => t.name === 'now α=0.1')")
-    now = "document.getElementById('landscape-chart').data.filter(t => t.name.startsWith('now ')).map(t => t.x[0])"
+    page.wait_for_function("document.getElementById('landscape-chart').data.some(t => t.name === 'now')")
+    now = "document.getElementById('landscape-chart').data.find(t => t.name === 'now').x"
     assert page.evaluate(now) == [10, 10]
     page.click("#step-forward")
     page.click("#step-forward")                                            # step 2: 6.4 and 14.4, as in the course

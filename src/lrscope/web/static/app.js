@@ -726,7 +726,11 @@ function drawLandscape(data) {
     "valley mean α is near the edge; an arrow marks a run that left the map.";
   const el = $("landscape-chart");
   const map = $("landscape-map");
-  const flat = (title) => { if (shownMap) { Plotly.purge(map); shownMap = null; } plot(el, [], { title: { text: title, font: { size: 13 } } }); };
+  const flat = (title) => {
+    if (shownMap) { Plotly.purge(map); shownMap = null; }
+    iterateTraces = null;
+    plot(el, [], { title: { text: title, font: { size: 13 } } });
+  };
   if (!L && data.configs[0].grad_norm) { drawGradients(data); return; }
   if (!L) { flat("(no picture for " + data.dim + " parameters)"); return; }
   const traces = [];
@@ -798,13 +802,12 @@ function pushStart(traces, data) {
 }
 
 function pushIterates(traces, data) {
-  const start = traces.length;
+  // one trace for every run's iterate (a marker each, in the run's colour): cheap to move
   const points = iteratePoints(data);
-  data.configs.forEach((c, k) => {
-    traces.push({ x: [points[k][0]], y: [points[k][1]], mode: "markers", hoverinfo: "skip", name: "now " + label(data, c),
-                  marker: { size: 10, color: rateColor(k), line: { color: DARK ? "#fff" : "#000", width: 1.5 } } });
-  });
-  iterateTraces = { start, count: data.configs.length, dim: data.dim };
+  iterateTraces = { index: traces.length };
+  traces.push({ x: points.map((p) => p[0]), y: points.map((p) => p[1]), mode: "markers", hoverinfo: "skip", name: "now",
+                marker: { size: 10, color: data.configs.map((c, k) => rateColor(k)),
+                          line: { color: DARK ? "#fff" : "#000", width: 1.5 } } });
 }
 
 const cursor = () => ({ type: "line", x0: now, x1: now, yref: "paper", y0: 0, y1: 1,
@@ -819,11 +822,9 @@ function setStep(t) {
   const loss = $("loss-chart");
   if (loss.layout) Plotly.relayout(loss, { shapes: [cursor()] });
   const map = $("landscape-chart");
-  if (iterateTraces && map.data && map.data.length >= iterateTraces.start + iterateTraces.count) {
+  if (iterateTraces && map.data && map.data.length > iterateTraces.index) {
     const points = iteratePoints(data);
-    const xs = points.map((p) => [p[0]]), ys = points.map((p) => [p[1]]);
-    const idx = Array.from({ length: iterateTraces.count }, (_, k) => iterateTraces.start + k);
-    Plotly.restyle(map, { x: xs, y: ys }, idx);
+    Plotly.restyle(map, { x: [points.map((p) => p[0])], y: [points.map((p) => p[1])] }, [iterateTraces.index]);
   }
   for (const row of document.querySelectorAll("#steps-table tbody tr")) row.classList.toggle("now", Number(row.dataset.step) === now);
 }
@@ -886,6 +887,7 @@ function wireDrag() {
 // converges, stalls high when α is too low, and blows up with a diverging run)
 function drawGradients(data) {
   if (shownMap) { Plotly.purge($("landscape-map")); shownMap = null; }
+  iterateTraces = null;                          // no iterates to move here
   const traces = data.configs.map((c, k) => ({ x: data.step_index.slice(0, c.grad_norm.length), y: c.grad_norm,
     mode: "lines", name: label(data, c), line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } }));
   plot($("landscape-chart"), traces, { title: { text: "gradient norm ‖∇L‖ per step (" + data.dim + " parameters: no map)",
