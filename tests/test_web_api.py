@@ -191,3 +191,14 @@ def test_a_schedule_can_be_compared_with_the_same_rates_held_constant():
     assert d["constant"] == [c["loss"] for c in plain["configs"]]          # exactly the constant-α runs
     assert d["configs"][0]["loss"] != d["constant"][0]
     assert "constant" not in post({**body, "schedule": None}).json()          # nothing to compare without one
+
+
+def test_the_same_rates_can_be_compared_with_another_method():
+    body = {"objective": {"kind": "builtin", "name": "rosenbrock"}, "lrs": [1e-3, 1e-2], "steps": 200,
+            "optimizer": {"name": "adam", "params": {}}, "compare_optimizer": {"name": "gd", "params": {}}}
+    d = post(body).json()
+    gd = post({**body, "optimizer": {"name": "gd", "params": {}}, "compare_optimizer": None}).json()
+    assert d["compared"]["optimizer"] == "gd" and d["compared"]["lrs"] == [1e-3, 1e-2]
+    assert d["compared"]["loss"] == [c["loss"] for c in gd["configs"]]      # exactly gradient descent's runs
+    bad = post({**body, "compare_optimizer": {"name": "sgdd", "params": {}}})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("compare_optimizer.name:")

@@ -275,6 +275,14 @@ def test_every_course_example_loads_without_an_error(page):
         page.wait_for_function(f"document.getElementById('results').dataset.drawn !== '{drawn}'")   # its answer
         assert page.is_hidden("#error"), page.inner_text("#error")
         assert page.is_visible("#caption")
+    # Adam against gradient descent: the same rates with the other method, dotted, and the key says so
+    page.click("#preset-5")
+    page.wait_for_function("document.getElementById('loss-chart').data.some(t => (t.name || '').endsWith("
+                           "'gradient descent'))")
+    dotted = page.evaluate("document.getElementById('loss-chart').data.filter(t => (t.name || '')"
+                           ".endsWith('gradient descent')).length")
+    assert dotted == 4 and "gradient descent" in page.inner_text("#key")
+    assert page.input_value("#compare") == "gd"
     # the momentum example sweeps β: every curve is named by its α and its β
     page.click("#preset-4")
     page.wait_for_function("[...document.querySelectorAll('#key li')].some(li => li.textContent.includes('β=0.99'))")

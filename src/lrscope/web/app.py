@@ -89,6 +89,7 @@ class SweepRequest(BaseModel):
     landscape: bool = True
     landscape_frame: list[float] | None = Field(None, min_length=4, max_length=4)    # the map the page already has
     compare_constant: bool = False      # with a schedule: the same rates at a constant α too (what it changes)
+    compare_optimizer: OptimizerSpec | None = None     # the same rates with another method too
 
 
 class FindRequest(BaseModel):
@@ -418,7 +419,17 @@ def create_app() -> FastAPI:
             setup = plan.build(description, objective=cached_objective(key))
             obj = setup.objective
             compare = req.compare_constant and setup.schedule is not None
-            check_bounds(obj, setup.lrs.size, (2 if compare else 1) * req.steps, req.batch_size)
+            other = None
+            if req.compare_optimizer is not None:       # its hyperparameters are named as compare_optimizer's
+                try:
+                    other = plan.build(request_plan(req.objective, req.compare_optimizer, req.schedule, lrs=req.lrs,
+                                                    steps=req.steps, batch_size=req.batch_size, seed=req.seed),
+                                       objective=obj)
+                except plan.PlanError as e:
+                    raise _bad("compare_optimizer." + field_name(e.field).removeprefix("optimizer.") + ": "
+                               + e.message) from None
+            runs = 1 + compare + (other is not None and other.lrs.size / setup.lrs.size)
+            check_bounds(obj, setup.lrs.size, round(runs * req.steps), req.batch_size)
             analysis, note = cached_analysis(key)
             every = full_loss_every(obj, setup.lrs.size, setup.steps, req.batch_size, at_most=FULL_LOSSES)
             res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, analysis=analysis,
@@ -431,6 +442,11 @@ def create_app() -> FastAPI:
                 constant = run(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, eval_every=every,
                                keep_params=False, **{**setup.run_options(), "schedule": None})
                 payload["constant"] = _rows(constant.losses[:, _thin(constant.steps + 1)])
+            if other is not None:   # the same rates with another method: the loss curves only
+                more = run(obj, lrs=other.lrs, optimizer=other.optimizer, progress=work.check, eval_every=every,
+                           keep_params=False, **other.run_options())
+                payload["compared"] = {"optimizer": req.compare_optimizer.name, "lrs": _clean(other.lrs),
+                                       "loss": _rows(more.losses[:, _thin(more.steps + 1)])}
             payload["landscape"] = landscape(obj, res, req.landscape_frame) if req.landscape else None
             return _json(payload)
 

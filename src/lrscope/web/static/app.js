@@ -17,7 +17,7 @@ function defaults() {
     objective: { kind: "builtin", name: "x2", formula: "x**2 + 10*y**2", x0: [10], dataset: "digits", model: "", standardize: true },
     optimizer: { name: "gd", params: {} },
     schedule: { name: "constant", params: {}, warmup: 0 },
-    steps: 100, mode: "batch", batch_size: 32,
+    steps: 100, mode: "batch", batch_size: 32, compare: "",
     lrs: [0.001, 0.1, 0.5, 1.1],
   };
 }
@@ -41,6 +41,7 @@ function toQuery(st) {
   for (const [k, v] of Object.entries(st.schedule.params)) q.set("sched." + k, v);
   if (st.schedule.warmup) q.set("warmup", st.schedule.warmup);
   if (st.steps !== d.steps) q.set("steps", st.steps);
+  if (st.compare) q.set("cmp", st.compare);
   if (o.kind === "dataset" && st.mode !== "batch") { q.set("mode", st.mode); q.set("bs", st.batch_size); }
   return "?" + q.toString().replace(/%2C/g, ",").replace(/%2A/g, "*");     // "+" must stay %2B: a bare + reads as a space
 }
@@ -75,6 +76,7 @@ function fromQuery(search) {
   }
   if (q.has("warmup")) st.schedule.warmup = Number(q.get("warmup"));
   if (q.has("steps")) st.steps = Number(q.get("steps"));
+  if (q.has("cmp")) st.compare = q.get("cmp");
   if (q.has("mode")) st.mode = q.get("mode");
   if (q.has("bs")) st.batch_size = Number(q.get("bs"));
   return st;
@@ -141,10 +143,11 @@ const PRESETS = [
     caption: "All at α = 0.02, twice gradient descent's limit 2/L = 0.01. β = 0 is plain gradient descent and " +
              "diverges; β = 0.9 averages the zigzag away and converges; β = 0.99 reacts so slowly that it overshoots " +
              "and is still swinging at the end: β has to be tuned too." },
-  { title: "Adam at 0.001", query: "?f=rosenbrock&lr=0.0001,0.001,0.01,0.1&opt=adam&steps=1000",
-    caption: "Adam, around its usual first try α = 0.001, on the Rosenbrock valley: less sensitive to α than " +
-             "gradient descent (whose α must stay below 2/L ≈ 0.0013 here: switch the method to gd), but α still " +
-             "matters — 0.001 is still crawling along the valley after 1,000 steps, 0.1 reaches the minimum." },
+  { title: "Adam at 0.001 vs gradient descent", query: "?f=rosenbrock&lr=0.0001,0.001,0.01,0.1&opt=adam&steps=1000&cmp=gd",
+    caption: "Adam (solid) against gradient descent (dotted) at the same α on the Rosenbrock valley. Gradient " +
+             "descent diverges from 0.01 up (past 2/L ≈ 0.0013); Adam still trains there, and at 0.1 reaches the " +
+             "minimum: less sensitive to α. But at the usual first try, 0.001, gradient descent is ahead after 1,000 " +
+             "steps: α still matters with Adam." },
   { title: "Decay vs a constant α", query: "?data=digits&lr=0.5,2&steps=300&sched=step_decay&sched.step_size=100&sched.gamma=0.3&mode=minibatch&bs=32",
     caption: "Step decay (α × 0.3 every 100 steps) against the same α held constant (dotted), on the digits with " +
              "mini-batches of 32. For α = 2 the decay ends twice as low: smaller steps average the batch noise out. " +
@@ -303,6 +306,8 @@ function fillSelects() {
   option($("model"), "", "(natural model)");
   for (const m of OPTIONS.models) option($("model"), m, m);
   for (const name of Object.keys(OPTIONS.optimizers)) option($("optimizer"), name, name);
+  option($("compare"), "", "(nothing)");
+  for (const name of Object.keys(OPTIONS.optimizers)) option($("compare"), name, METHODS[name] || name);
   for (const name of Object.keys(OPTIONS.schedules)) option($("schedule"), name, name);
 }
 
@@ -387,6 +392,7 @@ function syncControls() {
   $("standardize").checked = o.standardize !== false;
   $("x0").value = (o.x0 || []).join(", ");
   $("optimizer").value = state.optimizer.name;
+  $("compare").value = state.compare || "";
   $("schedule").value = state.schedule.name;
   $("warmup").value = state.schedule.warmup || 0;
   $("steps").value = state.steps;
@@ -422,6 +428,7 @@ function wireControls() {
   $("schedule").addEventListener("change", () => { state.schedule = { name: $("schedule").value, params: {}, warmup: state.schedule.warmup }; syncControls(); schedule(); });
   $("warmup").addEventListener("change", () => { state.schedule.warmup = Number($("warmup").value) || 0; schedule(); });
   $("steps").addEventListener("change", () => { state.steps = Number($("steps").value); schedule(); });
+  $("compare").addEventListener("change", () => { state.compare = $("compare").value; schedule(); });
   $("mode").addEventListener("change", () => { state.mode = $("mode").value; schedule(); });
   $("batch-size").addEventListener("change", () => { state.batch_size = Number($("batch-size").value); schedule(); });
   $("add-lr").addEventListener("click", () => { state.lrs.push(state.lrs[state.lrs.length - 1] * 3); renderLrs(); schedule(); });
@@ -450,7 +457,8 @@ function requestBody() {
     body.schedule = { name: state.schedule.name, params: state.schedule.params, warmup: state.schedule.warmup || null };
   }
   if (o.kind === "dataset" && state.mode !== "batch") body.batch_size = state.mode === "stochastic" ? 1 : state.batch_size;
-  if (body.schedule) body.compare_constant = true;        // what the schedule changes: the same α, constant, beside it
+  if (state.compare) body.compare_optimizer = { name: state.compare, params: {} };   // the same α with another method
+  else if (body.schedule) body.compare_constant = true;   // what the schedule changes: the same α, constant, beside it
   if (shownMap && shownMap.key === mapKey()) {     // the map the page has: the server may keep it
     body.landscape_frame = [...shownMap.x, ...shownMap.y];
   }
@@ -467,7 +475,7 @@ function schedule() {
 const LABELS = { "lrs": "Learning rates", "steps": "Steps", "batch_size": "Batch size", "seed": "Seed",
   "budget": "Steps (range test budget)", "objective.formula": "Formula", "objective.x0": "Start point x₀",
   "objective.name": "Objective", "objective.dataset": "Data set", "objective.model": "Model",
-  "optimizer.name": "Method", "schedule.name": "Schedule", "schedule.warmup": "Warmup steps", "work": "Work" };
+  "optimizer.name": "Method", "compare_optimizer.name": "Compare with", "schedule.name": "Schedule", "schedule.warmup": "Warmup steps", "work": "Work" };
 
 function inWords(line) {
   const i = line.indexOf(":");
@@ -490,7 +498,7 @@ function errorFields(payload) {
 // the control each request field comes from: an error points at it (aria-invalid, outlined)
 const CONTROLS = { "lrs": "lrs", "steps": "steps", "batch_size": "batch-size", "objective.formula": "formula",
   "objective.x0": "x0", "objective.name": "objective", "objective.dataset": "dataset", "objective.model": "model",
-  "optimizer.name": "optimizer", "schedule.name": "schedule", "schedule.warmup": "warmup", "work": "steps" };
+  "optimizer.name": "optimizer", "compare_optimizer.name": "compare", "schedule.name": "schedule", "schedule.warmup": "warmup", "work": "steps" };
 
 function controlOf(field) {
   const m = field.match(/^(optimizer|schedule)\.params\.(.+)$/);
@@ -626,10 +634,13 @@ function drawLoss(data) {
     x: data.step_index.slice(0, c.batch_loss.length), y: c.batch_loss.map((v) => onLog(v === null ? null : gap ? v - min : v)),
     mode: "lines", hoverinfo: "skip", opacity: 0.3, name: "mini-batch loss",
     line: { color: rateColor(data.configs.indexOf(c)), width: 1 } }));
-  // with a schedule: the same α held constant, thin and dotted, for comparison
-  const constant = (data.constant || []).map((row, k) => ({
-    x: data.step_index, y: row.map((v) => onLog(v === null ? null : gap ? v - min : v)), mode: "lines",
-    name: label(data, data.configs[k]) + " constant", opacity: 0.6, line: { color: rateColor(k), width: 1.2, dash: "dot" } }));
+  // with a schedule: the same α held constant; or the same α with another method -- thin and dotted, for comparison
+  const colourOf = (lr, k) => { const i = data.configs.findIndex((c) => c.lr === lr); return rateColor(i >= 0 ? i : k); };
+  const dotted = (row, name, color) => ({ x: data.step_index, y: row.map((v) => onLog(v === null ? null : gap ? v - min : v)),
+    mode: "lines", name, opacity: 0.65, line: { color, width: 1.4, dash: "dot" } });
+  const constant = (data.constant || []).map((row, k) => dotted(row, label(data, data.configs[k]) + " constant", rateColor(k)))
+    .concat(data.compared ? data.compared.loss.map((row, k) => dotted(row, "α=" + fmt(data.compared.lrs[k]) + " · " +
+      (METHODS[data.compared.optimizer] || data.compared.optimizer), colourOf(data.compared.lrs[k], k))) : []);
   const traces = noisy.concat(constant, data.configs.map((c, k) => ({
     x: data.step_index, y: shifted[k].map((v) => { if (v === 0) { zeros = true; return zeroAt; } return v; }),
     mode: "lines", name: label(data, c) + " · " + c.verdict.kind,
@@ -672,6 +683,7 @@ function drawKey(data) {
   };
   if (data.configs[0].batch_loss) extra("faint: the loss on each step's mini-batch", "", 0.4);
   if (data.constant) extra("dotted: the same α held constant", "2 3", 0.8);
+  if (data.compared) extra("dotted: the same α with " + (METHODS[data.compared.optimizer] || data.compared.optimizer), "2 3", 0.8);
 }
 
 function drawVerdicts(data) {
