@@ -111,9 +111,13 @@ function loadURL() {
 const METHODS = { gd: "gradient descent", momentum: "momentum", nesterov: "Nesterov momentum", adagrad: "AdaGrad",
                   rmsprop: "RMSProp", adam: "Adam", adamw: "AdamW" };
 // "Rosenbrock valley · momentum, β = 0.9" rather than the library's repr (gd(weight_decay=0))
+const SUPERSCRIPT = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+const written = (f) => f.replace(/(\*\*|\^)(\d+)(?![.\d])/g, (_, op, ds) => [...ds].map((d) => SUPERSCRIPT[d]).join(""))
+  .replace(/\*\*/g, "^").replace(/\*/g, "·");
 function setupTitle(data) {
   const o = state.objective;
-  const loss = o.kind === "builtin" && OPTIONS.builtins[o.name] ? OPTIONS.builtins[o.name].label : data.objective;
+  const loss = o.kind === "builtin" && OPTIONS.builtins[o.name] ? OPTIONS.builtins[o.name].label :
+    o.kind === "formula" ? written(data.objective) : data.objective;
   const method = METHODS[state.optimizer.name] || state.optimizer.name;
   const set = Object.entries(state.optimizer.params).filter(([k]) => k !== "form")
     .map(([k, v]) => (KNOWN[k] || k) + " = " + [].concat(v).map(fmt).join(", "));
@@ -155,10 +159,18 @@ const PRESETS = [
   { title: "Cosine with warm restarts", query: "?data=digits&lr=2&steps=300&sched=warm_restarts&sched.t_0=100&mode=minibatch&bs=32",
     caption: "α falls along a cosine for 100 steps, then jumps back up (the schedule chart below): the loss jumps " +
              "with it at each restart, then falls lower than with the constant α (dotted)." },
+  { title: "Inverse-time decay", query: "?data=digits&lr=2&steps=300&sched=inverse_time&sched.k=0.02&mode=minibatch&bs=32",
+    caption: "α_t = α₀ / (1 + 0.02·t): half of α₀ by step 50, a seventh by step 300 (the schedule chart below). " +
+             "Against the same α held constant (dotted) the loss ends 40% lower: shrinking steps let the mini-batch " +
+             "noise average out." },
   { title: "Mini-batch noise", query: "?data=digits&lr=0.1,1&steps=200&mode=minibatch&bs=32",
     caption: "Each step sees 32 of the 1,797 images: the loss on that batch (faint) jumps around while the loss on " +
              "all the data (solid) falls steadily — noise is not failure. Set the mode to stochastic (one image a " +
              "step) for more noise, or to batch for none." },
+  { title: "Stochastic: one image a step", query: "?data=digits&lr=0.01,0.1,1&steps=300&mode=stochastic",
+    caption: "Stochastic gradient descent sees one image per step: that image's loss (faint) is all over the place " +
+             "while the loss on all the data (solid) still falls for α = 0.01 and 0.1 — fast, noisy, and it may never " +
+             "settle exactly. At α = 1 a single image's gradient throws the model off: it diverges." },
   { title: "A decay that is too fast", query: "?f=x2&x0=10&lr=0.05&sched=exponential&sched.k=0.3&steps=60",
     caption: "α_t = α₀·e^(−0.3t): after 10 steps α is 20 times smaller, and the loss stops falling far above the " +
              "minimum (0) — decaying too fast stalls training. Set k to 0.01, or the schedule to constant, and compare." },
@@ -205,6 +217,10 @@ const QUESTIONS = [
               "the data set is too small"], answer: 0,
     explain: "α too high: every step overshoots the minimum by more than it corrects (here α = 1.1 on x²: 10 → −12 → " +
              "14.4, the loss grows ×1.44 a step), while α = 0.1 falls steadily. Lower α until the loss falls." },
+  { title: "Momentum β", query: "?f=x**2%2B100*y**2&x0=10,1&lr=0.02&opt=momentum&opt.beta=0,0.9,0.99&steps=150",
+    text: "A narrow ravine (2/L = 0.01 for gradient descent), α = 0.02, momentum β = 0, 0.9 and 0.99. What will each do?" },
+  { title: "Adam on a valley", query: "?f=rosenbrock&lr=0.0001,0.001,0.01,0.1&opt=adam&steps=1000",
+    text: "Adam on the Rosenbrock valley, 1,000 steps. What will each α do?" },
 ];
 let quiz = null;        // {question, query} while the curves are hidden
 
