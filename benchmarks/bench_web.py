@@ -8,8 +8,8 @@ Starts ``lrscope serve`` on a free loopback port, then, in the same run:
 - the same 8 clients while a ninth sends, again and again, the most expensive requests the bounds allow (a data-set
   sweep estimated just under the limit, a range test on it, and a formula whose exact Hessian would be huge): the
   realistic requests' p95 against their p95 alone, and failures;
-- in headless Chromium (if installed): the time from a slider move to the repainted loss chart, p50/p95 over 15 moves,
-  and over 15 more while the iterations play.
+- in headless Chromium (if installed): the time from a slider move to the repainted loss chart, p50/p95 over 30 moves,
+  and over 30 more while the iterations play.
 
 Run by hand: ``python benchmarks/bench_web.py``.
 """
@@ -180,7 +180,7 @@ def repaint(url: str) -> None:
         pg.goto(url + "/#" + quote(json.dumps(state)))
         pg.wait_for_function("document.querySelectorAll('#verdicts li').length === 16")
         painted, everything, animated = [], [], []
-        for i in range(30):
+        for i in range(60):
             value = -3.5 + 0.02 * (i % 10) + 0.001 * i
             # the frame that shows the new loss chart has been rendered when a task queued from that frame's
             # animation callback runs (rAF, then a task: the usual "next paint" measure); the page draws its other
@@ -204,9 +204,9 @@ def repaint(url: str) -> None:
                 };
                 check();
             })""", value)
-            if i >= 15 and not pg.evaluate("playing !== null"):
+            if i >= 30 and not pg.evaluate("playing !== null"):
                 pg.click("#play")                       # the second half is measured while the iterates move
-            (animated if i >= 15 else painted).append(ms[0] / 1e3)
+            (animated if i >= 30 else painted).append(ms[0] / 1e3)
             everything.append(ms[1] / 1e3)
         b.close()
     print(f"  slider -> repaint in Chromium     : p50 {pct(painted, 50):6.1f} ms   p95 {pct(painted, 95):6.1f} ms "

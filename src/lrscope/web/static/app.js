@@ -862,12 +862,13 @@ function togglePlay() {
   if (!lastData) return;
   if (now >= lastData.steps) setStep(0);
   $("play").textContent = "⏸ pause";
-  let last = performance.now(), carry = 0;
+  let last = performance.now(), carry = 0, drawnAt = 0;
   const tick = (time) => {
     const perSecond = now < 12 ? 3 : Math.max(10, lastData.steps / 6);     // the first steps slowly
     carry += (time - last) * perSecond / 1000;
     last = time;
-    if (carry >= 1) { setStep(now + Math.floor(carry)); carry -= Math.floor(carry); }
+    // at most 20 redraws a second (several steps at a time on long runs): the page stays quick to answer a slider
+    if (carry >= 1 && time - drawnAt >= 50) { setStep(now + Math.floor(carry)); carry -= Math.floor(carry); drawnAt = time; }
     if (now >= lastData.steps) { playing = null; $("play").textContent = "▶ play"; return; }
     playing = requestAnimationFrame(tick);
   };
