@@ -1,0 +1,96 @@
+"""lrscope inside a Lightning ``Trainer``: the convergence monitor on every training step, as a callback.
+
+    import lightning as L
+    from lrscope.lightning import LRScope
+
+    trainer = L.Trainer(max_epochs=5, callbacks=[LRScope(on_alarm="stop")])
+    trainer.fit(model, train_loader)
+
+Every training step's loss goes to :class:`lrscope.torch.monitor.Monitor` (the same verdicts, reasons and advice as
+the core). An alarm is printed once, logged through the Trainer's logger (``lrscope/alarm``: 1 diverged,
+2 oscillating, 3 converged, 4 slow) and kept in ``callback.alarms``; the progress bar shows the monitor's latest
+verdict code and, when tracked, λ_max against 2/α. ``on_alarm="stop"`` stops the Trainer cleanly at a divergence;
+``"reduce"`` multiplies the learning rate of every optimizer (and the base rate of its scheduler, so the schedule
+keeps the lower rate) by ``reduce_factor`` at a divergence or oscillation. With ``sharpness_every=N``, ``loss_fn``
+and ``sharpness_data`` (a batch ``(x, y)``; the module's ``forward`` gives the predictions) λ_max is measured every N
+steps: the edge of stability, λ_max rising towards 2/α.
+
+Needs ``lightning`` (``pip install 'lrscope[lightning]'``).
+"""
+
+from __future__ import annotations
+
+import math
+
+try:
+    import lightning as L
+except ImportError:                                             # pragma: no cover - the extra is not installed
+    raise ImportError("lrscope.lightning needs Lightning: pip install 'lrscope[lightning]'") from None
+
+from .torch.monitor import Alarm, Monitor
+
+ALARM_CODES = {"diverged": 1, "oscillating": 2, "converged": 3, "slow": 4, "unbounded": 5}
+
+
+class LRScope(L.Callback):
+    """The convergence monitor on every training step of a Lightning ``Trainer`` (see the module docstring).
+    ``check_every``, ``diverge_factor``, ``reduce_factor``, ``quiet_kinds`` are the monitor's; ``verbose`` prints
+    each alarm once."""
+
+    def __init__(self, *, on_alarm: str | None = None, check_every: int = 200, diverge_factor: float = 10.0,
+                 reduce_factor: float = 0.1, sharpness_every: int | None = None, loss_fn=None, sharpness_data=None,
+                 quiet_kinds=("slow",), verbose: bool = True):
+        super().__init__()
+        # the monitor checks its own arguments; built here once without an optimizer to fail early on bad input
+        Monitor(None, check_every=check_every, diverge_factor=diverge_factor, reduce_factor=reduce_factor,
+                sharpness_every=sharpness_every, loss_fn=loss_fn, sharpness_data=sharpness_data,
+                on_alarm=None if on_alarm == "reduce" else on_alarm, quiet_kinds=quiet_kinds)
+        self.options = {"check_every": check_every, "diverge_factor": diverge_factor, "on_alarm": on_alarm,
+                        "reduce_factor": reduce_factor, "sharpness_every": sharpness_every, "loss_fn": loss_fn,
+                        "sharpness_data": sharpness_data, "quiet_kinds": quiet_kinds}
+        self.verbose = verbose
+        self.monitor: Monitor | None = None
+
+    @property
+    def alarms(self) -> list[Alarm]:
+        return [] if self.monitor is None else self.monitor.alarms
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        optimizers = trainer.optimizers
+        self.monitor = Monitor(optimizers[0] if optimizers else None, grad_norm_every=100, **self.options)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if loss is None or self.monitor is None:
+            return
+        lr_before = [g["lr"] for opt in trainer.optimizers for g in opt.param_groups]
+        alarm = self.monitor.update(loss.detach(), pl_module)
+        if alarm is not None:
+            if alarm.action and alarm.action.startswith("lr"):
+                self._reduce_the_others(trainer, lr_before)
+            pl_module.log("lrscope/alarm", float(ALARM_CODES.get(alarm.verdict.kind, 0)), on_step=True,
+                          prog_bar=True)
+            if self.verbose:
+                print(f"lrscope: {alarm}")
+        if self.monitor.sharpness:
+            step, lam, lr = self.monitor.sharpness[-1]
+            if step == self.monitor.step - 1 and math.isfinite(lam):
+                pl_module.log("lrscope/lambda_max", lam, on_step=True, prog_bar=True)
+                if lr and math.isfinite(lr):
+                    pl_module.log("lrscope/lambda_max_x_lr_over_2", lam * lr / 2, on_step=True)
+        if self.monitor.should_stop:
+            trainer.should_stop = True
+
+    def _reduce_the_others(self, trainer, lr_before) -> None:
+        """The monitor lowered its own optimizer's rate: lower every other optimizer's by the same factor, and the
+        base rates of the schedulers (a scheduler recomputes the rate from them at its next step)."""
+        factor = self.options["reduce_factor"]
+        groups = [g for opt in trainer.optimizers for g in opt.param_groups]
+        first = set(id(g) for g in trainer.optimizers[0].param_groups)
+        for g, before in zip(groups, lr_before):
+            if id(g) not in first:
+                g["lr"] = before * factor
+        for config in trainer.lr_scheduler_configs:
+            scheduler = config.scheduler
+            if hasattr(scheduler, "base_lrs"):
+                scheduler.base_lrs = [b * factor for b in scheduler.base_lrs]
