@@ -81,3 +81,27 @@ def test_sharpness_is_tracked_against_two_over_alpha():
     fit(Regression(lr=0.01), callback, max_steps=60)
     steps = [s for s, _, _ in callback.monitor.sharpness]
     assert steps == [0, 20, 40] and all(lam > 0 for _, lam, _ in callback.monitor.sharpness)
+
+
+def test_the_verified_finder_sets_the_rate_before_fit_and_leaves_the_weights_untouched():
+    model = Regression(lr=1e-6)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    seen = {}
+
+    class Look(L.Callback):                                 # runs after LRScope's on_train_start
+        def on_train_start(self, trainer, pl_module):
+            seen["weights"] = {k: v.clone() for k, v in pl_module.state_dict().items()}
+            seen["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+            seen["state"] = dict(trainer.optimizers[0].state)
+
+    callback = LRScope(find_lr=True, loss_fn=torch.nn.functional.mse_loss, verbose=False,
+                       find_kw={"steps": 40})
+    trainer = L.Trainer(max_steps=80, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, callbacks=[callback, Look()])
+    trainer.fit(model, data())
+    assert all(torch.equal(before[k], seen["weights"][k]) for k in before)     # the finder put everything back
+    assert seen["state"] == {} and seen["lr"] == pytest.approx(callback.found.suggestion)
+    assert 1e-4 < callback.found.suggestion < 0.5 and callback.found.steps_used <= 40 + 1.95 * 80
+    assert callback.monitor.losses[-1] < callback.monitor.losses[0] / 10    # and the run trains at that rate
+    with pytest.raises(ValueError, match="find_lr: needs loss_fn"):
+        LRScope(find_lr=True)

@@ -15,6 +15,12 @@ keeps the lower rate) by ``reduce_factor`` at a divergence or oscillation. With 
 and ``sharpness_data`` (a batch ``(x, y)``; the module's ``forward`` gives the predictions) λ_max is measured every N
 steps: the edge of stability, λ_max rising towards 2/α.
 
+With ``find_lr=True`` (and ``loss_fn``: the module's ``forward`` gives the predictions, ``loss_fn(pred, y)`` the loss
+on a batch ``(x, y)``) the verified finder (:func:`lrscope.torch.lr_find`) runs when training starts, sized from the
+Trainer's own number of steps (or ``budget``), on the Trainer's training loader and first optimizer; the model, the
+optimizer and the random-number states are put back exactly, then every param group's rate is set to the pick
+(keeping the groups' ratios, and the schedulers' base rates with them). ``callback.found`` holds the result.
+
 Needs ``lightning`` (``pip install 'lrscope[lightning]'``).
 """
 
@@ -39,8 +45,11 @@ class LRScope(L.Callback):
 
     def __init__(self, *, on_alarm: str | None = None, check_every: int = 200, diverge_factor: float = 10.0,
                  reduce_factor: float = 0.1, sharpness_every: int | None = None, loss_fn=None, sharpness_data=None,
-                 quiet_kinds=("slow",), verbose: bool = True):
+                 quiet_kinds=("slow",), verbose: bool = True, find_lr: bool = False, budget: int | None = None,
+                 find_kw: dict | None = None):
         super().__init__()
+        if find_lr and loss_fn is None:
+            raise ValueError("find_lr: needs loss_fn (the loss of the module's forward output on a batch's targets)")
         # the monitor checks its own arguments; built here once without an optimizer to fail early on bad input
         Monitor(None, check_every=check_every, diverge_factor=diverge_factor, reduce_factor=reduce_factor,
                 sharpness_every=sharpness_every, loss_fn=loss_fn, sharpness_data=sharpness_data,
@@ -49,13 +58,17 @@ class LRScope(L.Callback):
                         "reduce_factor": reduce_factor, "sharpness_every": sharpness_every, "loss_fn": loss_fn,
                         "sharpness_data": sharpness_data, "quiet_kinds": quiet_kinds}
         self.verbose = verbose
+        self.find_lr, self.budget, self.find_kw = find_lr, budget, dict(find_kw or {})
         self.monitor: Monitor | None = None
+        self.found = None
 
     @property
     def alarms(self) -> list[Alarm]:
         return [] if self.monitor is None else self.monitor.alarms
 
     def on_train_start(self, trainer, pl_module) -> None:
+        if self.find_lr:
+            self._find(trainer, pl_module)
         optimizers = trainer.optimizers
         self.monitor = Monitor(optimizers[0] if optimizers else None, grad_norm_every=100, **self.options)
 
@@ -80,6 +93,34 @@ class LRScope(L.Callback):
                     pl_module.log("lrscope/lambda_max_x_lr_over_2", lam * lr / 2, on_step=True)
         if self.monitor.should_stop:
             trainer.should_stop = True
+
+    def _find(self, trainer, pl_module) -> None:
+        """The verified finder on the Trainer's loader and first optimizer; then the pick becomes the rate."""
+        import torch
+
+        from .torch.finder import lr_find
+        loader = trainer.train_dataloader
+        if not isinstance(loader, torch.utils.data.DataLoader):
+            raise ValueError("find_lr: needs one training DataLoader (the Trainer has "
+                             f"{type(loader).__name__})")
+        optimizer = trainer.optimizers[0]
+        budget = self.budget
+        if budget is None:
+            steps = trainer.estimated_stepping_batches
+            budget = int(steps) if math.isfinite(steps) else None
+        res = lr_find(pl_module, self.options["loss_fn"], loader, optimizer, budget=budget, **self.find_kw)
+        first = optimizer.param_groups[0]["lr"]
+        ratios = [g["lr"] / first if first else 1.0 for g in optimizer.param_groups]
+        for g, r in zip(optimizer.param_groups, ratios):
+            g["lr"] = res.suggestion * r
+            g["initial_lr"] = res.suggestion * r
+        for config in trainer.lr_scheduler_configs:
+            scheduler = config.scheduler
+            if getattr(scheduler, "optimizer", None) is optimizer and hasattr(scheduler, "base_lrs"):
+                scheduler.base_lrs = [res.suggestion * r for r in ratios]
+        self.found = res
+        if self.verbose:
+            print(f"lrscope: learning rate set to {res.suggestion:.3g} (verified; {res.reason})")
 
     def _reduce_the_others(self, trainer, lr_before) -> None:
         """The monitor lowered its own optimizer's rate: lower every other optimizer's by the same factor, and the
