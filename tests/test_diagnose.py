@@ -113,3 +113,15 @@ def test_steps_needed_is_counted_in_steps_when_the_curve_is_thinned():
     assert every.steps_needed > 2000
     assert thinned.steps_needed == pytest.approx(every.steps_needed, rel=0.15)
     assert f"about {thinned.steps_needed} more steps" in thinned.reason
+
+
+def test_a_flat_noisy_mini_batch_curve_is_not_called_diverged():
+    # nothing learned yet (cross-entropy near ln 2) and batch noise of ±0.004: its lowest point and its last point
+    # are noise, and "it gave back half of its gain" would be a false alarm (a transformers run at lr 0.05 raised it)
+    rng = np.random.default_rng(0)
+    flat = 0.6935 + 0.003 * rng.standard_normal(60)
+    assert diagnose_curve(flat, stochastic=True, lr=0.05).kind != "diverged"
+    # a real give-back through the noise still is: down from 2.3 to 0.5, then back up to 1.8
+    curve = np.r_[np.linspace(2.3, 0.5, 40), np.linspace(0.5, 1.8, 40)] + 0.01 * rng.standard_normal(80)
+    v = diagnose_curve(curve, stochastic=True, lr=0.5)
+    assert v.kind == "diverged" and "rose again" in v.reason and 30 <= v.step <= 50

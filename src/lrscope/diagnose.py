@@ -148,12 +148,21 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
                        f"({_g(f0)} → {_g(fT)}) while the best known is {_g(best)}: training went backwards",
                        advice.diverged())
 
-    # 1'''. diverged: it gave back more than half of what it had gained (the loss rose again from its low)
-    low_at = int(np.argmin(losses))
-    gained = f0 - losses[low_at]
-    if gained > tol * m and fT - losses[low_at] > 0.5 * gained:
-        return Verdict("diverged", low_at, f"the loss rose again after step {low_at}, from its low {_g(losses[low_at])} "
-                       f"to {_g(fT)} (start {_g(f0)})", advice.diverged())
+    # 1'''. diverged: it gave back more than half of what it had gained (the loss rose again from its low). In a
+    # stochastic run this is read off a moving average, and the gain must stand out of the noise: a flat, noisy
+    # curve (nothing learned yet) has a lowest point and a last point too, and they mean nothing
+    curve = losses
+    if stochastic and losses.size >= 8:     # a centred moving average: no lag at the turn
+        w = max(3, losses.size // 20)
+        curve = np.convolve(losses, np.ones(w) / w, mode="same")
+        curve[: w // 2], curve[losses.size - (w - 1) // 2:] = losses[: w // 2], np.mean(losses[-w:])
+    low_at = int(np.argmin(curve))
+    gained = f0 - curve[low_at]
+    noise = float(np.std(np.diff(losses)) / np.sqrt(2)) if stochastic and losses.size > 2 else 0.0   # step-to-step
+    if gained > tol * m and gained > 3 * noise and curve[-1] - curve[low_at] > 0.5 * gained:
+        words = " (averaged)" if stochastic else ""
+        return Verdict("diverged", low_at, f"the loss{words} rose again after step {low_at}, from its low "
+                       f"{_g(curve[low_at])} to {_g(curve[-1])} (start {_g(f0)})", advice.diverged())
 
     w = min(T, max(2, T // 10))
     recent = losses[-w - 1:]

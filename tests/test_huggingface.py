@@ -1,0 +1,64 @@
+"""The Hugging Face callback: the monitor inside a real transformers Trainer (CPU, a tiny model built from a config,
+no downloads)."""
+
+import pytest
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from lrscope.huggingface import LRScopeCallback  # noqa: E402
+
+
+class Rows(torch.utils.data.Dataset):
+    """Random token sequences whose label is whether token 1 occurs: learnable, no download."""
+
+    def __init__(self, n=256):
+        g = torch.Generator().manual_seed(0)
+        self.ids = torch.randint(2, 40, (n, 12), generator=g)
+        self.ids[: n // 2, 3] = 1
+        self.labels = (self.ids == 1).any(dim=1).long()
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        return {"input_ids": self.ids[i], "labels": self.labels[i]}
+
+
+def train(tmp_path, lr, callback, steps=60):
+    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=16, num_labels=2)
+    torch.manual_seed(0)
+    model = transformers.BertForSequenceClassification(config)
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), max_steps=steps, per_device_train_batch_size=16,
+                                          learning_rate=lr, optim="sgd", lr_scheduler_type="constant",
+                                          report_to=[], save_strategy="no", logging_strategy="no",
+                                          disable_tqdm=True, use_cpu=True, seed=0)
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=Rows(), callbacks=[callback])
+    trainer.train()
+    return trainer
+
+
+def test_a_diverging_run_is_stopped_within_a_few_steps_and_a_good_one_left_alone(tmp_path):
+    bad = LRScopeCallback(on_alarm="stop", verbose=False)
+    trainer = train(tmp_path, 200.0, bad)
+    assert bad.alarms and bad.alarms[0].verdict.kind == "diverged" and bad.alarms[0].action == "stop"
+    assert trainer.state.global_step <= 10
+    good = LRScopeCallback(on_alarm="stop", check_every=20, verbose=False)
+    trainer = train(tmp_path, 0.05, good)
+    assert trainer.state.global_step == 60 and not any(a.verdict.kind == "diverged" for a in good.alarms)
+    assert len(good.monitor.losses) == 60                       # one loss per optimizer step
+
+
+def test_reduce_lowers_the_rate_and_the_scheduler_keeps_it(tmp_path):
+    callback = LRScopeCallback(on_alarm="reduce", reduce_factor=0.1, verbose=False)
+    trainer = train(tmp_path, 200.0, callback, steps=20)
+    assert callback.alarms[0].action.startswith("lr × 0.1")
+    groups = trainer.optimizer.param_groups                     # (with and without weight decay)
+    assert [g["lr"] for g in groups] == [pytest.approx(20.0)] * len(groups)
+    assert trainer.lr_scheduler.base_lrs == [pytest.approx(20.0)] * len(groups)    # the schedule keeps it
+
+
+def test_bad_arguments_are_refused():
+    with pytest.raises(ValueError, match="on_alarm"):
+        LRScopeCallback(on_alarm="halt")
