@@ -101,11 +101,10 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        search (:func:`search_the_edge`) bisects between them on the log scale, with at most ``edge_probes``
        runs of its own (callers give none for adaptive optimizers: their rates do not fail at a sharp edge, and
        one that is steady but near failing at this length trains worse at the full budget -- Adam on Rosenbrock:
-       0.83 ends at 8e-3 after 1,000 steps where the backed-off 0.42 reaches 1e-11). If it fails
-       and the pick's run was not steady (or the trainer does not say), the pick sits at the edge of stability and
-       longer training (sharpening) would push it over, so lrscope backs off to the best rate at or below half of
-       it, and checks that rate the same
-       way (its double may be the rate that just failed: back off again; with no run left, half the rate is taken
+       0.83 ends at 8e-3 after 1,000 steps where the backed-off 0.42 reaches 1e-12). If it fails and the pick's
+       run was not steady (or the trainer does not say), the pick sits at the edge of stability and longer training
+       (sharpening) would push it over, so lrscope backs off to the best rate at or below half of it, and checks
+       that rate the same way (its double may be the rate that just failed: back off again; with no run left, half the rate is taken
        unverified rather than a rate at the edge); if the double does better (and is not capped), it is taken and
        its own double looked at in turn (the first short round can eliminate a rate that overshoots at first and
        settles later). Before a double above ``bound`` is judged worse (failed or just not better), one more look:
