@@ -116,6 +116,11 @@ class SweepResult:
         """Hyperparameters of configuration ``k``: the learning rate and every optimizer setting."""
         return {"lr": float(self.lrs[k]), **{name: float(v[k]) for name, v in self.hyperparams.items()}}
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the loss curves as an interactive chart, the verdict table beside them."""
+        from .notebook import sweep_html
+        return sweep_html(self)
+
     def to_dict(self, include_params: bool = True) -> dict:
         """Everything as plain Python (for JSON): per configuration the hyperparameters, losses, LR and parameters
         per step, and the verdict."""

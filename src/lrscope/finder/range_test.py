@@ -63,6 +63,11 @@ class FindResult:
                 "steps_used": self.steps_used, "compute": {k: int(v) for k, v in self.compute.items()},
                 "reason": self.reason, "notes": self.notes}
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the range test as an interactive chart, the pick, why, and the compute beside it."""
+        from ..notebook import find_html
+        return find_html(self)
+
     def plot(self, ax=None, path: str | None = None):
         """The range-test curve with its band, each rule's pick, the 2/L bound when known and the verified pick."""
         from ..plots import plot_range_test

@@ -1,0 +1,35 @@
+"""Results display themselves in Jupyter; the example notebook in docs/ runs from top to bottom."""
+
+from pathlib import Path
+
+import pytest
+
+import lrscope as ls
+
+NOTEBOOK = Path(__file__).resolve().parent.parent / "docs" / "example.ipynb"
+
+
+def test_a_sweep_and_a_range_test_show_a_chart_and_their_verdicts():
+    pytest.importorskip("plotly")
+    from lrscope import notebook
+    notebook._SENT["plotly"] = False
+    sweep = ls.sweep(ls.objectives.formula("x**2", x0=[10]), lrs=[0.1, 1.1], steps=40)
+    first, second = sweep._repr_html_(), sweep._repr_html_()
+    assert "plotly" in first.lower() and len(first) > 1_000_000          # plotly.js inline once, no CDN
+    assert len(second) < 50_000 and 'src="https://cdn' not in first + second            # nothing fetched
+    assert "converged" in second and "diverged" in second and "α" in second
+    found = ls.find(ls.objectives.dataset("diabetes"), budget=100)
+    shown = found._repr_html_()
+    assert f"{found.suggestion:.4g}" in shown and "compute" in shown
+
+
+def test_the_example_notebook_runs():
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    nbclient.NotebookClient(nb, timeout=120, kernel_name="python3").execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
+    assert len(html) == 2 and "diverged" in html[0] and "suggested α" in html[1]
