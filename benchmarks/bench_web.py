@@ -19,10 +19,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -31,15 +28,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 import lrscope as ls
+from lrscope.web.local import CHROMIUM_ARGS, serving
 
 LRS = list(np.geomspace(1e-4, 5e-3, 16))
 BODY = json.dumps({"objective": {"kind": "builtin", "name": "rosenbrock"}, "lrs": LRS, "steps": 500}).encode()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def request(url: str, body: bytes = BODY, path: str = "/api/sweep") -> float:
@@ -76,17 +68,7 @@ def pct(values, q):
 
 
 def main():
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "lrscope.cli", "serve", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/api/options", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
+    with serving() as url:
         obj = ls.objectives.rosenbrock()
         core = []
         for _ in range(50):
@@ -159,9 +141,6 @@ def main():
               f"({np.percentile(lat9, 95) / np.percentile(lat8, 95):.2f}x the p95 without it), {failures} failed; "
               f"its {len(answers)} heavy requests: {kinds}, slowest {slowest:.1f} s")
         repaint(url)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def repaint(url: str) -> None:
@@ -173,9 +152,7 @@ def repaint(url: str) -> None:
     state = {"objective": {"kind": "builtin", "name": "rosenbrock", "x0": [-1.2, 1]}, "lrs": LRS, "steps": 500}
     from urllib.parse import quote
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu",
-                                                              "--disable-background-networking",
-                                                              "--disable-component-update", "--disable-sync"])
+        b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         pg = b.new_page(viewport={"width": 1400, "height": 1000})
         pg.goto(url + "/#" + quote(json.dumps(state)))
         pg.wait_for_function("document.querySelectorAll('#verdicts li').length === 16")

@@ -8,20 +8,11 @@ theory chart as ``docs/presets/NN-title.jpg``.
 from __future__ import annotations
 
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
+from lrscope.web.local import CHROMIUM_ARGS, serving
+
 OUT = Path(__file__).resolve().parent.parent / "docs" / "presets"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def shrink(path: Path, width: int = 960) -> None:
@@ -34,22 +25,10 @@ def shrink(path: Path, width: int = 960) -> None:
 
 def main() -> None:
     from playwright.sync_api import sync_playwright
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "lrscope.cli", "serve", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(url + "/api/options", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with serving() as url:
         OUT.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                "--disable-sync"])
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1300, "height": 1000})
             page.goto(url + "/")
             page.wait_for_function("document.getElementById('results').dataset.drawn !== undefined")
@@ -70,9 +49,6 @@ def main() -> None:
                 shrink(path)
                 print(path)
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

@@ -33,3 +33,11 @@ def test_the_example_notebook_runs():
     assert not [o for o in outputs if o.output_type == "error"]
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
     assert len(html) == 2 and "diverged" in html[0] and "suggested α" in html[1]
+
+
+def test_the_chart_counts_steps_even_when_the_full_loss_is_evaluated_every_few_steps():
+    pytest.importorskip("plotly")
+    import re
+    result = ls.sweep(ls.objectives.dataset("wine"), lrs=[0.1], steps=30, batch_size=16, eval_every=5)
+    x = re.search(r'"x":\[([0-9,]+)\]', result._repr_html_()).group(1).split(",")
+    assert x[0] == "0" and x[-1] == "30" and len(x) == 31          # not 0 … 150

@@ -153,6 +153,18 @@ def test_monitor_nan_is_immediate_and_reduce_lowers_every_param_group():
     assert [g["lr"] for g in opt.param_groups] == [0.05, 0.005]
 
 
+def test_a_reduced_rate_survives_the_schedulers_next_step():
+    m = small_mlp()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1.0)     # recomputes the rate from base_lrs
+    mon = lt.Monitor(opt, on_alarm="reduce", reduce_factor=0.5, schedulers=[scheduler])
+    mon.update(1.0)
+    mon.update(float("nan"))
+    opt.step()
+    scheduler.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05) and scheduler.base_lrs == [pytest.approx(0.05)]
+
+
 def test_monitor_tracks_sharpness_for_the_edge_of_stability(tmp_path):
     m = small_mlp()
     X, y = data()

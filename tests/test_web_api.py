@@ -202,3 +202,12 @@ def test_the_same_rates_can_be_compared_with_another_method():
     assert d["compared"]["loss"] == [c["loss"] for c in gd["configs"]]      # exactly gradient descent's runs
     bad = post({**body, "compare_optimizer": {"name": "sgdd", "params": {}}})
     assert bad.status_code == 422 and bad.json()["detail"].startswith("compare_optimizer.name:")
+
+
+def test_a_comparison_counts_in_the_time_estimate_not_against_the_step_limit():
+    # 3,000 steps is within the limit; the schedule's comparison run trains them twice, which is the server's
+    # business -- not "steps: at most 5000, got 6000"
+    r = post({"objective": {"kind": "builtin", "name": "x2", "x0": [10]}, "lrs": [0.1], "steps": 3000,
+              "schedule": {"name": "exponential", "params": {"k": 0.001}}, "compare_constant": True})
+    assert r.status_code == 200, r.text
+    assert len(r.json()["constant"]) == 1

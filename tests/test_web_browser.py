@@ -3,7 +3,6 @@
 import json
 import os
 import shutil
-import socket
 import threading
 import time
 
@@ -14,14 +13,7 @@ uvicorn = pytest.importorskip("uvicorn")
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from lrscope.web.local import CHROMIUM_ARGS as ARGS, free_port as _free_port  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -45,8 +45,9 @@ class LRScopeCallback(TrainerCallback):
     def alarms(self) -> list[Alarm]:
         return [] if self.monitor is None else self.monitor.alarms
 
-    def on_train_begin(self, args, state, control, model=None, optimizer=None, **kwargs):
-        self.monitor = Monitor(optimizer, grad_norm_every=None, **self.options)
+    def on_train_begin(self, args, state, control, model=None, optimizer=None, lr_scheduler=None, **kwargs):
+        self.monitor = Monitor(optimizer, grad_norm_every=None, schedulers=[lr_scheduler] if lr_scheduler else [],
+                               **self.options)
         self._losses = []
 
         def keep_the_loss(module, inputs, outputs):     # every training forward pass of the model
@@ -55,18 +56,14 @@ class LRScopeCallback(TrainerCallback):
                 self._losses.append(float(loss.detach()))
         self._hook = model.register_forward_hook(keep_the_loss)
 
-    def on_step_end(self, args, state, control, optimizer=None, lr_scheduler=None, **kwargs):
+    def on_step_end(self, args, state, control, **kwargs):
         if self.monitor is None or not self._losses:
             return
         loss = sum(self._losses) / len(self._losses)        # the micro-batches of this optimizer step
         self._losses = []
         alarm = self.monitor.update(loss)
-        if alarm is not None:
-            if alarm.action and alarm.action.startswith("lr") and lr_scheduler is not None \
-                    and hasattr(lr_scheduler, "base_lrs"):
-                lr_scheduler.base_lrs = [b * self.options["reduce_factor"] for b in lr_scheduler.base_lrs]
-            if self.verbose:
-                print(f"lrscope: {alarm}")
+        if alarm is not None and self.verbose:
+            print(f"lrscope: {alarm}")
         if self.monitor.should_stop:
             control.should_training_stop = True
 

@@ -70,7 +70,8 @@ class LRScope(L.Callback):
         if self.find_lr:
             self._find(trainer, pl_module)
         optimizers = trainer.optimizers
-        self.monitor = Monitor(optimizers[0] if optimizers else None, grad_norm_every=100, **self.options)
+        self.monitor = Monitor(optimizers[0] if optimizers else None, grad_norm_every=100,
+                               schedulers=[c.scheduler for c in trainer.lr_scheduler_configs], **self.options)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
@@ -123,15 +124,11 @@ class LRScope(L.Callback):
             print(f"lrscope: learning rate set to {res.suggestion:.3g} (verified; {res.reason})")
 
     def _reduce_the_others(self, trainer, lr_before) -> None:
-        """The monitor lowered its own optimizer's rate: lower every other optimizer's by the same factor, and the
-        base rates of the schedulers (a scheduler recomputes the rate from them at its next step)."""
+        """The monitor lowered its own optimizer's rate (and every scheduler's base rates): lower every other
+        optimizer's by the same factor."""
         factor = self.options["reduce_factor"]
         groups = [g for opt in trainer.optimizers for g in opt.param_groups]
         first = set(id(g) for g in trainer.optimizers[0].param_groups)
         for g, before in zip(groups, lr_before):
             if id(g) not in first:
                 g["lr"] = before * factor
-        for config in trainer.lr_scheduler_configs:
-            scheduler = config.scheduler
-            if hasattr(scheduler, "base_lrs"):
-                scheduler.base_lrs = [b * factor for b in scheduler.base_lrs]

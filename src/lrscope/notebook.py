@@ -44,7 +44,7 @@ def _side_by_side(chart: str, table: str, title: str) -> str:
 def sweep_html(result) -> str:
     """A sweep: the loss per step (log scale), one colour per configuration, the verdict as the line style; the
     verdict table (rate, verdict, reason, advice) beside it."""
-    steps = np.arange(result.losses.shape[1]) * max(1, int(getattr(result, "eval_every", 1) or 1))
+    steps = np.arange(result.losses.shape[1])        # one loss per iterate (between evaluations: the last one)
     positive = bool(np.all(result.losses[np.isfinite(result.losses)] > 0))
     traces, rows = [], []
     for k in range(result.K):

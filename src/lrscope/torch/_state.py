@@ -29,41 +29,55 @@ def loader_generators(loader) -> list:
     return found
 
 
+class State:
+    """Everything a trial run can change, taken from a model, its optimizer and loaders, and put back with
+    :meth:`restore`: parameter values, buffers, train/eval mode, the optimizer's state and hyperparameters, the
+    torch (CPU and CUDA), NumPy and Python random-number states, the generators the loaders shuffle with, and --
+    unless ``grads=False`` (a paused run that will call ``zero_grad`` first) -- the ``.grad`` of every parameter."""
+
+    def __init__(self, model: torch.nn.Module, optimizer=None, loaders=(), grads: bool = True):
+        self.params = {name: p.detach().clone() for name, p in model.named_parameters()}
+        self.grads = None if not grads else {name: (None if p.grad is None else p.grad.detach().clone())
+                                             for name, p in model.named_parameters()}
+        self.buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
+        self.modes = {name: m.training for name, m in model.named_modules()}
+        self.opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
+        self.cpu_rng = torch.get_rng_state()
+        self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        self.np_rng = np.random.get_state()
+        self.py_rng = random.getstate()
+        self.generators = [(g, g.get_state()) for loader in loaders if loader is not None
+                           for g in loader_generators(loader)]
+
+    def restore(self, model: torch.nn.Module, optimizer=None) -> None:
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                p.copy_(self.params[name])
+                if self.grads is not None:
+                    p.grad = None if self.grads[name] is None else self.grads[name].clone()
+            for name, b in model.named_buffers():
+                if name in self.buffers:
+                    b.copy_(self.buffers[name])
+        for name, m in model.named_modules():
+            m.training = self.modes[name]
+        if optimizer is not None:
+            optimizer.load_state_dict(self.opt_state)
+        torch.set_rng_state(self.cpu_rng)
+        if self.cuda_rng is not None:
+            torch.cuda.set_rng_state_all(self.cuda_rng)
+        np.random.set_state(self.np_rng)
+        random.setstate(self.py_rng)
+        for g, state in self.generators:
+            g.set_state(state)
+
+
 @contextlib.contextmanager
 def preserved_state(model: torch.nn.Module, optimizer=None, loaders=()):
-    """Snapshot everything a measurement or a trial run could change, and put it back afterwards -- also when the
-    body fails half way: parameter values, buffers, ``.grad``, train/eval mode, the optimizer's state and
-    hyperparameters, the torch, NumPy and Python random-number states, and the generators ``loaders`` shuffle
-    with (so every trial run sees the same batches, and the user's next epoch is the one it would have been)."""
-    params = {name: p.detach().clone() for name, p in model.named_parameters()}
-    grads = {name: (None if p.grad is None else p.grad.detach().clone()) for name, p in model.named_parameters()}
-    buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
-    modes = {name: m.training for name, m in model.named_modules()}
-    opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
-    cpu_rng = torch.get_rng_state()
-    cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-    np_rng = np.random.get_state()
-    py_rng = random.getstate()
-    generators = [g for loader in loaders if loader is not None for g in loader_generators(loader)]
-    generator_states = [g.get_state() for g in generators]
+    """Snapshot everything a measurement or a trial run could change (:class:`State`), and put it back afterwards
+    -- also when the body fails half way (so every trial run sees the same batches, and the user's next epoch is the
+    one it would have been)."""
+    saved = State(model, optimizer, loaders)
     try:
         yield
     finally:
-        with torch.no_grad():
-            for name, p in model.named_parameters():
-                p.copy_(params[name])
-                p.grad = None if grads[name] is None else grads[name].clone()
-            for name, b in model.named_buffers():
-                if name in buffers:
-                    b.copy_(buffers[name])
-        for name, m in model.named_modules():
-            m.training = modes[name]
-        if optimizer is not None:
-            optimizer.load_state_dict(opt_state)
-        torch.set_rng_state(cpu_rng)
-        if cuda_rng is not None:
-            torch.cuda.set_rng_state_all(cuda_rng)
-        np.random.set_state(np_rng)
-        random.setstate(py_rng)
-        for g, state in zip(generators, generator_states):
-            g.set_state(state)
+        saved.restore(model, optimizer)

@@ -13,7 +13,6 @@ as before the call (bit-identical), also when it fails half way.
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 
 import numpy as np
@@ -25,7 +24,7 @@ from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_pl
 from ..finder.rules import read_curve
 from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, run_score, steady,
                              verification_steps, verify_candidates)
-from ._state import loader_generators, preserved_state, trainable_parameters
+from ._state import State, preserved_state, trainable_parameters
 from .optimizers import kind_of, stability_limit
 from .sharpness import sharpness
 
@@ -97,31 +96,17 @@ PAUSED_BYTES = 2 ** 30     # at most this much memory for the paused verificatio
 
 
 class _Paused:
-    """A verification run stopped after some steps, ready to go on: the model's parameters and buffers, the
-    optimizer's state, the random-number states and the live batch iterator (a longer round continues it instead
-    of training the same steps again, as one long run would)."""
+    """A verification run stopped after some steps, ready to go on: its :class:`State` (parameters, buffers,
+    optimizer state, random numbers, the loaders' generators) and the live batch iterator, so that a longer round
+    continues it instead of training the same steps again, as one long run would."""
 
     def __init__(self, model, optimizer, loaders, trainer, history):
-        self.params = {n: p.detach().clone() for n, p in model.named_parameters()}
-        self.buffers = {n: b.detach().clone() for n, b in model.named_buffers()}
-        self.opt_state = copy.deepcopy(optimizer.state_dict())
-        self.rng = torch.get_rng_state()
-        self.generators = [(g, g.get_state()) for loader in loaders if loader is not None
-                           for g in loader_generators(loader)]
+        self.state = State(model, optimizer, loaders, grads=False)     # the next step starts with zero_grad
         self.trainer, self.history = trainer, list(history)
 
     def resume(self, model, optimizer):
         """Put the run back into the model and optimizer (inside ``preserved_state``, which restores them after)."""
-        with torch.no_grad():
-            for n, p in model.named_parameters():
-                p.copy_(self.params[n])
-            for n, b in model.named_buffers():
-                if n in self.buffers:
-                    b.copy_(self.buffers[n])
-        optimizer.load_state_dict(self.opt_state)
-        torch.set_rng_state(self.rng)
-        for g, state in self.generators:
-            g.set_state(state)
+        self.state.restore(model, optimizer)
         return self.trainer, list(self.history)
 
 

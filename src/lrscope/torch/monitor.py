@@ -17,7 +17,8 @@ costs more than the rest of the monitor), and raises:
   diagnosis of the history every ``check_every`` steps -- the same verdict kinds, reasons and advice as the core.
 
 Optional actions: ``on_alarm="stop"`` sets ``should_stop`` on divergence; ``on_alarm="reduce"`` multiplies every
-param group's lr by ``reduce_factor`` on divergence or oscillation (then waits ``check_every`` steps). With
+param group's lr by ``reduce_factor`` on divergence or oscillation (then waits ``check_every`` steps) -- and the base
+rates of the ``schedulers`` given, which would otherwise put the old rate back at their next step. With
 ``sharpness_every=N`` (and ``loss_fn``, ``sharpness_data``) it measures λ_max every N steps, so you see the edge of
 stability: λ_max rising towards 2/α.
 """
@@ -55,7 +56,7 @@ class Monitor:
     def __init__(self, optimizer: torch.optim.Optimizer | None = None, *, check_every: int = 200,
                  diverge_factor: float = 10.0, on_alarm: str | None = None, reduce_factor: float = 0.1,
                  grad_norm_every: int | None = 100, sharpness_every: int | None = None, loss_fn=None,
-                 sharpness_data=None, quiet_kinds=("slow",)):
+                 sharpness_data=None, quiet_kinds=("slow",), schedulers=()):
         if on_alarm not in (None, "stop", "reduce"):
             raise ValueError(f"on_alarm: expected None, 'stop' or 'reduce', got {on_alarm!r}")
         if on_alarm == "reduce" and optimizer is None:
@@ -68,6 +69,7 @@ class Monitor:
         if sharpness_every is not None and (loss_fn is None or sharpness_data is None):
             raise ValueError("sharpness_every: needs loss_fn and sharpness_data (a batch)")
         self.optimizer = optimizer
+        self.schedulers = list(schedulers)         # scaled with the optimizer's rates on "reduce"
         self.check_every, self.diverge_factor = check_every, diverge_factor
         if grad_norm_every is not None:
             integer(grad_norm_every, "grad_norm_every")
@@ -171,6 +173,9 @@ class Monitor:
         elif verdict.kind in ("diverged", "oscillating") and self.on_alarm == "reduce" and self._cooldown == 0:
             for group in self.optimizer.param_groups:
                 group["lr"] = group["lr"] * self.reduce_factor
+            for scheduler in self.schedulers:
+                if hasattr(scheduler, "base_lrs"):
+                    scheduler.base_lrs = [b * self.reduce_factor for b in scheduler.base_lrs]
             action = f"lr × {self.reduce_factor:g} → {self.optimizer.param_groups[0]['lr']:.3g}"
             self._cooldown = self.check_every
             self._over = 0

@@ -179,9 +179,11 @@ def cached_analysis(key: str):
     return safe_analysis(cached_objective(key), ANALYSIS_SECONDS)
 
 
-def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> None:
+def check_bounds(obj, k: int, steps: int, batch_size: int | None, runs: float = 1.0) -> None:
     """Refuse requests too big to answer in time, saying which bound they exceed and what to change (a step's cost
-    is measured on this objective, not guessed from its size)."""
+    is measured on this objective, not guessed from its size). ``runs``: how many times the request trains its
+    ``k`` × ``steps`` (a comparison run beside the sweep, the range test's rounds) -- it counts in the time
+    estimate, not against the limits the learner set."""
     if k > MAX_CONFIGS:
         raise _bad(f"lrs: at most {MAX_CONFIGS} learning rates per request, got {k}")
     if steps > MAX_STEPS:
@@ -189,9 +191,10 @@ def check_bounds(obj, k: int, steps: int, batch_size: int | None) -> None:
     if batch_size is not None and obj.n_samples is not None and batch_size > obj.n_samples:
         raise _bad(f"batch_size: {batch_size} is larger than the data set ({obj.n_samples} samples)")
     per_step = seconds_per_step(obj, k, batch_size)
-    estimate = per_step * steps
+    estimate = per_step * steps * runs
     if estimate > WORK_SHARE * REQUEST_SECONDS:
-        raise _bad(f"work: {k} rates × {steps} steps at {per_step * 1e3:.2g} ms a step would take about "
+        again = "" if runs == 1 else f" (× {runs:g} with the comparison)"
+        raise _bad(f"work: {k} rates × {steps} steps{again} at {per_step * 1e3:.2g} ms a step would take about "
                    f"{estimate:.2g} s, more than a request may ({WORK_SHARE * REQUEST_SECONDS:g} s): use fewer "
                    f"steps or rates, or a smaller batch")
 
@@ -418,8 +421,11 @@ def create_app() -> FastAPI:
             key = objective_key(description)
             setup = plan.build(description, objective=cached_objective(key))
             obj = setup.objective
-            compare = req.compare_constant and setup.schedule is not None
-            other = None
+            # beside the sweep, for comparison (loss curves only): the same rates without the schedule, or with
+            # another method -- (payload key, rates, optimizer, run options)
+            beside = []
+            if req.compare_constant and setup.schedule is not None:
+                beside.append(("constant", setup.lrs, setup.optimizer, {**setup.run_options(), "schedule": None}))
             if req.compare_optimizer is not None:       # its hyperparameters are named as compare_optimizer's
                 try:
                     other = plan.build(request_plan(req.objective, req.compare_optimizer, req.schedule, lrs=req.lrs,
@@ -428,8 +434,9 @@ def create_app() -> FastAPI:
                 except plan.PlanError as e:
                     raise _bad("compare_optimizer." + field_name(e.field).removeprefix("optimizer.") + ": "
                                + e.message) from None
-            runs = 1 + compare + (other is not None and other.lrs.size / setup.lrs.size)
-            check_bounds(obj, setup.lrs.size, round(runs * req.steps), req.batch_size)
+                beside.append(("compared", other.lrs, other.optimizer, other.run_options()))
+            runs = 1 + sum(lrs.size for _, lrs, _, _ in beside) / setup.lrs.size
+            check_bounds(obj, setup.lrs.size, req.steps, req.batch_size, runs=runs)
             analysis, note = cached_analysis(key)
             every = full_loss_every(obj, setup.lrs.size, setup.steps, req.batch_size, at_most=FULL_LOSSES)
             res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, analysis=analysis,
@@ -438,15 +445,12 @@ def create_app() -> FastAPI:
                 res.notes.append(note)
             work.check()
             payload = sweep_payload(obj, res)
-            if compare:             # the same runs without the schedule: the loss curves only
-                constant = run(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, eval_every=every,
-                               keep_params=False, **{**setup.run_options(), "schedule": None})
-                payload["constant"] = _rows(constant.losses[:, _thin(constant.steps + 1)])
-            if other is not None:   # the same rates with another method: the loss curves only
-                more = run(obj, lrs=other.lrs, optimizer=other.optimizer, progress=work.check, eval_every=every,
-                           keep_params=False, **other.run_options())
-                payload["compared"] = {"optimizer": req.compare_optimizer.name, "lrs": _clean(other.lrs),
-                                       "loss": _rows(more.losses[:, _thin(more.steps + 1)])}
+            for name, lrs, optimizer, options in beside:
+                more = run(obj, lrs=lrs, optimizer=optimizer, progress=work.check, eval_every=every,
+                           keep_params=False, **options)
+                curves = _rows(more.losses[:, _thin(more.steps + 1)])
+                payload[name] = curves if name == "constant" else {"optimizer": req.compare_optimizer.name,
+                                                                   "lrs": _clean(lrs), "loss": curves}
             payload["landscape"] = landscape(obj, res, req.landscape_frame) if req.landscape else None
             return _json(payload)
 
@@ -460,9 +464,9 @@ def create_app() -> FastAPI:
             description = request_plan(req.objective, req.optimizer)
             setup = plan.build(description, objective=cached_objective(objective_key(description)))
             obj = setup.objective
-            check_bounds(obj, 12, 2 * req.steps, req.batch_size)      # ~12 candidates, verification ≈ 2 × the ramp
+            check_bounds(obj, 12, req.steps, req.batch_size, runs=2)   # ~12 candidates, verification ≈ 2 × the ramp
             if req.budget is not None:
-                check_bounds(obj, 1, 2 * req.budget, req.batch_size)   # with a budget: at most about twice it
+                check_bounds(obj, 1, req.budget, req.batch_size, runs=2)   # with a budget: at most about twice it
             res = find(obj, setup.optimizer, steps=req.steps, batch_size=req.batch_size, budget=req.budget,
                        seed=req.seed, progress=work.check, analysis_seconds=min(ANALYSIS_SECONDS, work.left()))
             out = res.to_dict()

@@ -176,6 +176,14 @@ const PRESETS = [
              "minimum (0) — decaying too fast stalls training. Set k to 0.01, or the schedule to constant, and compare." },
 ];
 
+// a setup from a link (an example, a question): a history entry of its own, the controls, a run
+function loadSetup(query) {
+  history.pushState(null, "", query);
+  loadURL();
+  history.replaceState(null, "", toQuery(state));      // as the page writes it (defaults filled in)
+  syncControls(); schedule();
+}
+
 function renderPresets() {
   const box = $("presets");
   box.innerHTML = "";
@@ -183,18 +191,18 @@ function renderPresets() {
     const b = document.createElement("button");
     b.type = "button"; b.id = "preset-" + i; b.textContent = p.title;
     b.addEventListener("click", () => {
-      history.pushState(null, "", p.query);
-      loadURL(); history.replaceState(null, "", toQuery(state));
-      syncControls(); schedule();
+      loadSetup(p.query);
     });
     box.appendChild(b);
   });
 }
 
 // the caption of the example on the page (none once the setup is changed)
+let presetQueries = null;          // each example's query as the page writes it (computed once)
 function showCaption() {
   const here = toQuery(state);
-  const i = PRESETS.findIndex((p) => { const st = fromQuery(p.query); return st && toQuery(st) === here; });
+  presetQueries = presetQueries || PRESETS.map((p) => { const st = fromQuery(p.query); return st && toQuery(st); });
+  const i = presetQueries.indexOf(here);
   const box = $("caption");
   box.hidden = i < 0;
   box.textContent = i < 0 ? "" : PRESETS[i].caption;
@@ -236,7 +244,7 @@ function renderQuizList() {
 }
 
 function startQuiz(question, load) {
-  if (load) { history.pushState(null, "", question.query); loadURL(); history.replaceState(null, "", toQuery(state)); syncControls(); schedule(); }
+  if (load) loadSetup(question.query);
   quiz = { question, query: toQuery(state), ready: false };
   document.body.dataset.quiz = "hidden";
   $("quiz-box").hidden = false;
@@ -677,29 +685,23 @@ const SVG_DASH = { solid: "", dash: "6 3", dashdot: "6 3 2 3", dot: "2 3", longd
 function drawKey(data) {
   const ul = $("key");
   ul.innerHTML = "";
-  data.configs.forEach((c, k) => {
+  const entry = (text, color, dash, width, opacity) => {      // a line sample and what it stands for
     const li = document.createElement("li");
-    const dash = SVG_DASH[DASH[c.verdict.kind] || "solid"];
-    li.innerHTML = "<svg width='26' height='8' aria-hidden='true'><line x1='0' y1='4' x2='26' y2='4' stroke-width='3'></line></svg>";
+    li.innerHTML = "<svg width='26' height='8' aria-hidden='true'><line x1='0' y1='4' x2='26' y2='4'></line></svg>";
     const line = li.querySelector("line");
-    line.setAttribute("stroke", rateColor(k));
-    if (dash) line.setAttribute("stroke-dasharray", dash);
-    li.append(label(data, c) + " · " + c.verdict.kind);
-    ul.appendChild(li);
-  });
-  const extra = (text, dash, opacity) => {       // what the thinner lines are
-    const li = document.createElement("li");
-    li.innerHTML = "<svg width='26' height='8' aria-hidden='true'><line x1='0' y1='4' x2='26' y2='4' stroke-width='1.5'></line></svg>";
-    const line = li.querySelector("line");
-    line.setAttribute("stroke", DARK ? "#ccc" : "#555");
+    line.setAttribute("stroke", color);
+    line.setAttribute("stroke-width", String(width));
     line.setAttribute("opacity", String(opacity));
     if (dash) line.setAttribute("stroke-dasharray", dash);
     li.append(text);
     ul.appendChild(li);
   };
-  if (data.configs[0].batch_loss) extra("faint: the loss on each step's mini-batch", "", 0.4);
-  if (data.constant) extra("dotted: the same α held constant", "2 3", 0.8);
-  if (data.compared) extra("dotted: the same α with " + (METHODS[data.compared.optimizer] || data.compared.optimizer), "2 3", 0.8);
+  data.configs.forEach((c, k) => entry(label(data, c) + " · " + c.verdict.kind, rateColor(k),
+                                       SVG_DASH[DASH[c.verdict.kind] || "solid"], 3, 1));
+  const grey = DARK ? "#ccc" : "#555";                        // what the thinner lines are
+  if (data.configs[0].batch_loss) entry("faint: the loss on each step's mini-batch", grey, "", 1.5, 0.4);
+  if (data.constant) entry("dotted: the same α held constant", grey, "2 3", 1.5, 0.8);
+  if (data.compared) entry("dotted: the same α with " + (METHODS[data.compared.optimizer] || data.compared.optimizer), grey, "2 3", 1.5, 0.8);
 }
 
 function drawVerdicts(data) {
@@ -756,7 +758,6 @@ function drawLandscape(data) {
   const map = $("landscape-map");
   const flat = (title) => {
     if (shownMap) { Plotly.purge(map); shownMap = null; }
-    iterateTraces = null;
     plot(el, [], { title: { text: title, font: { size: 13 } } });
   };
   if (!L && data.configs[0].grad_norm) { drawGradients(data); return; }
@@ -803,7 +804,7 @@ function drawLandscape(data) {
 // ---------- motion: step through the iterations ----------
 // one step for every chart: a cursor on the loss curves, each run's iterate on the map (or on f), the row of the
 // step table; play advances it (the first steps slowly, where the course's examples live)
-let lastData = null, now = 0, playing = null, iterateTraces = null;
+let lastData = null, now = 0, playing = null;
 
 function iterateAt(data, c, t) {
   // where run c is after t steps: exact for the table's first steps, else the nearest recorded point before t
@@ -832,7 +833,6 @@ function pushStart(traces, data) {
 function pushIterates(traces, data) {
   // one trace for every run's iterate (a marker each, in the run's colour): cheap to move
   const points = iteratePoints(data);
-  iterateTraces = { index: traces.length };
   traces.push({ x: points.map((p) => p[0]), y: points.map((p) => p[1]), mode: "markers", hoverinfo: "skip", name: "now",
                 marker: { size: 10, color: data.configs.map((c, k) => rateColor(k)),
                           line: { color: DARK ? "#fff" : "#000", width: 1.5 } } });
@@ -850,9 +850,10 @@ function setStep(t) {
   const loss = $("loss-chart");
   if (loss.layout) Plotly.relayout(loss, { shapes: [cursor()] });
   const map = $("landscape-chart");
-  if (iterateTraces && map.data && map.data.length > iterateTraces.index) {
+  const index = (map.data || []).findIndex((trace) => trace.name === "now");      // the map's iterates, if any
+  if (index >= 0) {
     const points = iteratePoints(data);
-    Plotly.restyle(map, { x: [points.map((p) => p[0])], y: [points.map((p) => p[1])] }, [iterateTraces.index]);
+    Plotly.restyle(map, { x: [points.map((p) => p[0])], y: [points.map((p) => p[1])] }, [index]);
   }
   for (const row of document.querySelectorAll("#steps-table tbody tr")) row.classList.toggle("now", Number(row.dataset.step) === now);
 }
@@ -916,7 +917,6 @@ function wireDrag() {
 // converges, stalls high when α is too low, and blows up with a diverging run)
 function drawGradients(data) {
   if (shownMap) { Plotly.purge($("landscape-map")); shownMap = null; }
-  iterateTraces = null;                          // no iterates to move here
   const traces = data.configs.map((c, k) => ({ x: data.step_index.slice(0, c.grad_norm.length), y: c.grad_norm,
     mode: "lines", name: label(data, c), line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } }));
   plot($("landscape-chart"), traces, { title: { text: "gradient norm ‖∇L‖ per step (" + data.dim + " parameters: no map)",
