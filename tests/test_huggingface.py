@@ -62,3 +62,18 @@ def test_reduce_lowers_the_rate_and_the_scheduler_keeps_it(tmp_path):
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="on_alarm"):
         LRScopeCallback(on_alarm="halt")
+
+
+def test_a_model_without_a_loss_in_its_output_is_said_once(tmp_path):
+    import warnings
+    callback = LRScopeCallback(verbose=False)
+    model = torch.nn.Linear(2, 1)
+    callback.on_train_begin(None, None, None, model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1))
+    model(torch.ones(3, 2))                                   # a plain tensor out: no .loss
+    with pytest.warns(UserWarning, match="no .loss"):
+        callback.on_step_end(None, None, None)
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        callback.on_step_end(None, None, None)
+    assert not again                                          # not again
+    callback.on_train_end(None, None, None)

@@ -211,3 +211,13 @@ def test_a_comparison_counts_in_the_time_estimate_not_against_the_step_limit():
               "schedule": {"name": "exponential", "params": {"k": 0.001}}, "compare_constant": True})
     assert r.status_code == 200, r.text
     assert len(r.json()["constant"]) == 1
+
+
+def test_the_step_table_shows_only_losses_that_were_evaluated():
+    # a big data set's mini-batch run evaluates the full loss every few steps: the table must not repeat the last
+    # value as if nothing had happened in between
+    d = post({"objective": {"kind": "dataset", "dataset": "digits"}, "lrs": list(np.geomspace(0.01, 1, 16)),
+              "steps": 300, "batch_size": 32}).json()
+    losses = [row[1] for row in d["configs"][0]["table"]]
+    assert losses[0] == pytest.approx(np.log(10)) and None in losses
+    assert all(v is None or v > 0 for v in losses)

@@ -18,6 +18,8 @@ Needs ``transformers`` (``pip install 'lrscope[huggingface]'``).
 
 from __future__ import annotations
 
+import warnings
+
 try:
     from transformers import TrainerCallback
 except ImportError:                                             # pragma: no cover - the extra is not installed
@@ -40,6 +42,7 @@ class LRScopeCallback(TrainerCallback):
         self.monitor: Monitor | None = None
         self._losses: list[float] = []
         self._hook = None
+        self._warned = False
 
     @property
     def alarms(self) -> list[Alarm]:
@@ -57,7 +60,13 @@ class LRScopeCallback(TrainerCallback):
         self._hook = model.register_forward_hook(keep_the_loss)
 
     def on_step_end(self, args, state, control, **kwargs):
-        if self.monitor is None or not self._losses:
+        if self.monitor is None:
+            return
+        if not self._losses:
+            if not self.monitor.losses and not self._warned:       # said once: it would watch nothing
+                self._warned = True
+                warnings.warn("LRScopeCallback: the model's output has no .loss (a model given labels computes it; "
+                              "a custom compute_loss is not seen), so there is nothing to monitor", stacklevel=2)
             return
         loss = sum(self._losses) / len(self._losses)        # the micro-batches of this optimizer step
         self._losses = []

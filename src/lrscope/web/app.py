@@ -302,7 +302,9 @@ def sweep_payload(obj, res) -> dict:
     if res.params is not None:
         n, width = min(TABLE_STEPS, res.steps + 1), min(obj.dim, 4)
         table_x = _rows(res.params[:, :n, :width].reshape(res.K, n * width), 10)
-        table_loss = _rows(res.losses[:, :n], 10)
+        # the full loss where it was evaluated (a big data set's mini-batch run: every few steps), else "—"
+        evaluated = np.arange(n) % max(1, res.eval_every) == 0
+        table_loss = _rows(np.where(evaluated, res.losses[:, :n], np.nan), 10)
     configs = []
     for k in range(res.K):
         entry = {"lr": float(res.lrs[k]), "hyperparams": res.config(k), "loss": losses[k], "lr_used": lr_used[k],

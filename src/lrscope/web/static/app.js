@@ -114,7 +114,7 @@ const METHODS = { gd: "gradient descent", momentum: "momentum", nesterov: "Neste
 const SUPERSCRIPT = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
 const written = (f) => f.replace(/(\*\*|\^)(\d+)(?![.\d])/g, (_, op, ds) => [...ds].map((d) => SUPERSCRIPT[d]).join(""))
   .replace(/\*\*/g, "^").replace(/\*/g, "·");
-function setupTitle(data) {
+function setupTitle(data, between = " · ") {        // between: " · ", or a line break on a phone
   const o = state.objective;
   const loss = o.kind === "builtin" && OPTIONS.builtins[o.name] ? OPTIONS.builtins[o.name].label :
     o.kind === "formula" ? written(data.objective) : data.objective;
@@ -122,8 +122,8 @@ function setupTitle(data) {
   const set = Object.entries(state.optimizer.params).filter(([k]) => k !== "form")
     .map(([k, v]) => (KNOWN[k] || k) + " = " + [].concat(v).map(fmt).join(", "));
   const form = state.optimizer.params.form === "heavy_ball" ? " (heavy ball)" : state.optimizer.name === "momentum" ? " (the course's form)" : "";
-  const sched = state.schedule.name !== "constant" ? " · " + state.schedule.name.replace(/_/g, " ") + " schedule" : "";
-  return loss + " · " + method + form + (set.length ? ", " + set.join(", ") : "") + sched;
+  const sched = state.schedule.name !== "constant" ? between + state.schedule.name.replace(/_/g, " ") + " schedule" : "";
+  return loss + between + method + form + (set.length ? ", " + set.join(", ") : "") + sched;
 }
 
 // ---------- the course's examples, one click away ----------
@@ -672,9 +672,10 @@ function drawLoss(data) {
   })));
   const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "");
   plot("loss-chart", traces, {
-    title: { text: setupTitle(data), font: { size: 13 } },
+    title: { text: setupTitle(data, $("loss-chart").clientWidth < 600 ? "<br>" : " · "), font: { size: 13 } },
     xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
-    margin: { t: 40, r: 10, b: 45, l: 60 }, showlegend: false,       // the key above the charts names the curves
+    margin: { t: $("loss-chart").clientWidth < 600 ? 62 : 40, r: 10, b: 45, l: 60 },
+    showlegend: false,                                              // the key above the charts names the curves
     shapes: [cursor()],
   });
 }
