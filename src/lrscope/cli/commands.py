@@ -337,4 +337,34 @@ def serve(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": demo, "sweep": sweep_command, "bound": bound, "find": find, "serve": serve}
+def diagnose_command(args) -> int:
+    for path, option in ((args.plot, "--plot"), (args.json, "--json")):
+        check_writable(path, option)
+    from ..logs import LogError, LogReport, diagnose_log
+    reports = []
+    with render.Progress(not args.quiet, "reading the log", unit="MiB") as progress:
+        for path in args.paths:
+            try:
+                reports.append(diagnose_log(path, loss=args.loss, lr=args.lr, val_loss=args.val,
+                                            grad_norm=args.grad_norm, step=args.step, run=args.run,
+                                            progress=lambda done, total: progress(done >> 20, max(1, total >> 20))))
+            except LogError as exc:
+                raise UsageError(str(exc).splitlines()[0]) from None
+    if args.json:
+        write_json({"reports": [r.to_dict() for r in reports]} if len(reports) > 1 else reports[0].to_dict(),
+                   args.json)
+    if args.plot:
+        joined = reports[0] if len(reports) == 1 else LogReport(
+            ", ".join(args.paths), [d for r in reports for d in r], [s for r in reports for s in r.skipped])
+        save_plot(lambda p: joined.plot(p), args.plot)
+    if not args.quiet:
+        out = render.console(stderr=args.json == "-")
+        for report in reports:
+            render.log_table(report, out)
+        for path, what in ((args.json, "JSON"), (args.plot, "plot")):
+            if path and path != "-":
+                render.say(out, f"wrote {what}: {path}")
+    return 0
+
+
+COMMANDS = {"demo": demo, "diagnose": diagnose_command, "sweep": sweep_command, "bound": bound, "find": find, "serve": serve}

@@ -162,6 +162,13 @@ EXAMPLES_FIND = """examples:
   lrscope find --dataset digits --batch-size 32 --optimizer momentum --beta 0.9
   lrscope find --dataset digits --model mlp --optimizer adam
 """
+EXAMPLES_DIAGNOSE = """examples:
+  lrscope diagnose metrics.csv
+  lrscope diagnose lightning_logs/ --plot runs.png
+  lrscope diagnose runs/ --json report.json             (TensorBoard: one run per folder of event files)
+  lrscope diagnose output/checkpoint-500/trainer_state.json
+  lrscope diagnose sweep.csv --run lr --loss batch_loss
+"""
 EXAMPLES_BOUND = """examples:
   lrscope bound --dataset diabetes --model linear
   lrscope bound --objective rosenbrock --at 1,1
@@ -238,4 +245,22 @@ def build_parser(commands) -> argparse.ArgumentParser:
     bd.add_argument("--lr", help="also show where these learning rates sit")
     bd.add_argument("--quiet", "-q", action="store_true", help="print nothing")
     bd.set_defaults(func=commands["bound"])
+
+    dg = sub.add_parser("diagnose", help="judge the runs in training logs you already have", formatter_class=raw,
+                        description="Read the loss per step (and the learning rate, gradient norm and validation loss "
+                                    "where logged) from CSV/TSV files, TensorBoard event files, Lightning CSVLogger "
+                                    "folders or Hugging Face trainer_state.json files -- or a folder of runs -- and "
+                                    "say for each run whether it converged, is slow, oscillates or diverged, and why.",
+                        epilog=EXAMPLES_DIAGNOSE)
+    dg.add_argument("paths", nargs="+", metavar="PATH", help="a log file or a folder of runs")
+    c = dg.add_argument_group("columns or tags (when lrscope does not recognise their names)")
+    c.add_argument("--loss", metavar="NAME", help="the training loss (default: train_loss, loss, train/loss, ...)")
+    c.add_argument("--lr", metavar="NAME", help="the learning rate (default: lr, learning_rate, lr-Adam, ...)")
+    c.add_argument("--val", metavar="NAME", help="the validation loss (default: val_loss, eval_loss, ...)")
+    c.add_argument("--grad-norm", metavar="NAME", help="the gradient norm (default: grad_norm, ...)")
+    c.add_argument("--step", metavar="NAME", help="the step (default: step, global_step, iteration; else the row)")
+    c.add_argument("--run", metavar="NAME", help="a column that tells several runs of one file apart")
+    add_output_options(dg, "every run's loss (trend over the raw points), events marked; the rates below",
+                       quiet_help="no table, no progress bar")
+    dg.set_defaults(func=commands["diagnose"])
     return parser

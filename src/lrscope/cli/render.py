@@ -77,9 +77,10 @@ def kind(name: str, out):
 class Progress:
     """A rich progress bar on stderr that appears only if the run takes more than a second."""
 
-    def __init__(self, enabled: bool, label: str):
+    def __init__(self, enabled: bool, label: str, unit: str = "steps"):
         self.enabled = enabled and sys.stderr.isatty()
         self.label, self.bar, self.task, self.start = label, None, None, time.perf_counter()
+        self.unit = unit
 
     def __call__(self, done: int, total: int) -> None:
         if not self.enabled:
@@ -87,7 +88,7 @@ class Progress:
         if self.bar is None and time.perf_counter() - self.start > 1.0:
             from rich.progress import BarColumn, Progress as Bar, TimeRemainingColumn
             self.bar = Bar("[progress.description]{task.description}", BarColumn(),
-                           "{task.completed}/{task.total} steps", TimeRemainingColumn(), transient=True,
+                           "{task.completed}/{task.total} " + self.unit, TimeRemainingColumn(), transient=True,
                            console=console(stderr=True))
             self.bar.start()
             self.task = self.bar.add_task(self.label, total=total)
@@ -136,3 +137,33 @@ def write_csv(res, fh) -> None:
 
 def _csv_number(x) -> str:
     return repr(float(x)) if x is not None and np.isfinite(x) else ""
+
+
+def log_table(report, out) -> None:
+    """A short table (one row per logged run: steps, final loss, verdict and its step, noise), then each run's
+    reason, what else its log shows and the advice, one line each; then the runs that could not be judged."""
+    from ..logs import describe_lr
+    columns = ["run", "steps", "final loss", "verdict", "step", "noise"]
+    rows = [(d.run.name, d.run.steps, fmt(d.final_loss), kind(d.verdict.kind, out),
+             "" if d.verdict.step is None else d.verdict.step,
+             f"±{d.noise:.2g}" if any(f.kind == "noise" for f in d.findings) else "") for d in report]
+    table(f"{report.path} · {len(report)} run{'s' if len(report) != 1 else ''}", columns, rows, out)
+    escape = _escape(out)
+    for d in report:
+        say(out, f"[bold]{escape(d.run.name)}[/bold]: {escape(d.verdict.reason)}")
+        for f in d.findings:
+            if f.kind not in ("diverged", "lr"):
+                say(out, f"  · {escape(f.text)}")
+        rate = describe_lr(d.run.lr)
+        if rate:
+            say(out, f"  · rate: {escape(rate)}")
+        say(out, f"  → {escape(d.advice)}")
+    for name, why in report.skipped:
+        say(out, f"Skipped {escape(name)}: {escape(why)}")
+
+
+def _escape(out):
+    if out is None:
+        return lambda text: text
+    from rich.markup import escape
+    return escape

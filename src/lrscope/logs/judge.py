@@ -1,0 +1,342 @@
+"""Verdicts on a logged run: the same converged / slow / oscillating / diverged as for lrscope's own sweeps
+(:func:`lrscope.diagnose.diagnose_curve` on the loss curve), plus what only a real log shows -- the noise around the
+trend (mini-batch noise is not failure), spikes and whether they recovered, plateaus that a drop of the learning rate
+ended, the validation loss turning up while the training loss falls (overfitting), and where the logged rate changed.
+
+Long logs are judged at a working resolution of at most ``RESOLUTION`` points (the mean of each bin of steps); the
+trend is a running median over those points, so a short spike does not move it, and spikes are found on every raw
+point against that trend.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy.ndimage import median_filter
+
+from ..diagnose import Verdict, diagnose_curve
+from .read import LoggedRun, LogError, Series
+
+RESOLUTION = 10_000          # points the verdict is computed on (bin means of a longer log)
+NOISY = 1e-3                 # noise above 0.1% of the loss's drop: judged as a stochastic (mini-batch) run
+SPIKE_SIGMAS = 6.0           # a spike stands this many noise levels above the trend ...
+SPIKE_SHARE = 0.05           # ... and this share of the loss's drop
+JUMP = 1.5                   # a logged rate that changes by this factor from one entry to the next, alone: a drop
+MAX_SPIKES_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something the log shows besides the verdict: ``kind`` is one of noise, spike, plateau, overfitting, lr,
+    diverged; ``step`` where it happened (None for the whole run); ``text`` says it in one line."""
+
+    kind: str
+    step: int | None
+    text: str
+
+
+@dataclass
+class LogDiagnosis:
+    """The judgement of one logged run: the ``verdict`` on its training loss, the ``findings``, the ``noise``
+    (robust standard deviation of the loss around its trend) and the ``advice`` that weighs them all."""
+
+    run: LoggedRun
+    verdict: Verdict
+    findings: list = field(default_factory=list)
+    noise: float = 0.0
+    advice: str = ""
+    trend: Series | None = None          # the working curve's running median (for plots)
+
+    @property
+    def final_loss(self) -> float:
+        finite = self.run.loss.value[np.isfinite(self.run.loss.value)]
+        return float(finite[-1]) if finite.size else math.nan
+
+    def to_dict(self) -> dict:
+        lr = self.run.lr
+        return {"run": self.run.name, "source": self.run.source, "columns": dict(self.run.names),
+                "steps": self.run.steps, "points": len(self.run.loss), "final_loss": _num(self.final_loss),
+                "verdict": self.verdict.to_dict(), "noise": _num(self.noise),
+                "findings": [asdict(f) for f in self.findings], "advice": self.advice,
+                "lr": None if lr is None else {"first": _num(lr.value[0]), "peak": _num(np.nanmax(lr.value)),
+                                               "last": _num(lr.value[-1])}}
+
+
+def _num(x) -> float | None:
+    return float(x) if x is not None and np.isfinite(x) else None
+
+
+def _g(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def _bins(step: np.ndarray, value: np.ndarray, resolution: int):
+    """(steps, means, medians) of ``value`` in at most ``resolution`` bins of consecutive points (each bin at its
+    last step); the points themselves when there are few enough."""
+    n = value.size
+    per = math.ceil(n / resolution)
+    if per <= 1:
+        return step, value, value
+    cut = (n // per) * per
+    blocks = value[:cut].reshape(-1, per)
+    steps, means, medians = step[per - 1:cut:per], blocks.mean(axis=1), np.median(blocks, axis=1)
+    if cut < n:
+        steps = np.r_[steps, step[-1]]
+        means, medians = np.r_[means, value[cut:].mean()], np.r_[medians, np.median(value[cut:])]
+    return steps, means, medians
+
+
+def _running_median(values: np.ndarray) -> np.ndarray:
+    size = int(np.clip(values.size // 50, 5, 201)) | 1
+    if values.size < size:
+        return values.copy()
+    return median_filter(values, size=size, mode="nearest")
+
+
+def _robust_std(x: np.ndarray) -> float:
+    if x.size < 3:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def lr_changes(lr: Series | None) -> list:
+    """(step, before, after) for every sudden change of a logged rate: a factor of ``JUMP`` or more from one
+    entry to the next while the entries around it hardly move (a step decay, not the ramp of a warmup or the
+    slope of a cosine)."""
+    if lr is None or len(lr) < 2:
+        return []
+    v = lr.value
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where((v[:-1] > 0) & (v[1:] > 0), v[1:] / v[:-1], np.where(v[1:] == v[:-1], 1.0, np.inf))
+    big = (ratio >= JUMP) | (ratio <= 1 / JUMP)
+    calm = np.abs(np.log(np.where(np.isfinite(ratio) & (ratio > 0), ratio, 10.0))) < math.log(1.1)
+    out = []
+    for i in np.flatnonzero(big):
+        before_calm = i == 0 or calm[i - 1]
+        after_calm = i == ratio.size - 1 or calm[i + 1]
+        if before_calm and after_calm:
+            out.append((int(lr.step[i + 1]), float(v[i]), float(v[i + 1])))
+    return out
+
+
+def describe_lr(lr: Series | None) -> str | None:
+    """The logged rate in a few words: warmup, its peak, sudden changes, where it ended."""
+    if lr is None or len(lr) == 0:
+        return None
+    v = lr.value[np.isfinite(lr.value)]
+    if v.size == 0:
+        return None
+    first, peak, last = float(v[0]), float(v.max()), float(v[-1])
+    if peak <= 0:
+        return f"α = {_g(first)}"
+    if np.allclose(v, first, rtol=1e-6, atol=0):
+        return f"α = {_g(first)} throughout"
+    parts = []
+    peak_at = int(lr.step[np.flatnonzero(lr.value == peak)[0]])
+    if first < peak / 3 and peak_at > lr.step[0]:
+        rising_all_run = peak_at >= lr.step[-1]
+        parts.append(f"rises from {_g(first)} to {_g(peak)} by step {peak_at}" if rising_all_run
+                     else f"warmup to {_g(peak)} by step {peak_at}")
+    else:
+        parts.append(f"α from {_g(first)}")
+    jumps = lr_changes(lr)
+    if jumps:
+        parts.append(", ".join(f"{_g(a)} → {_g(b)} at step {s}" for s, a, b in jumps[:4])
+                     + (f" (+{len(jumps) - 4} more)" if len(jumps) > 4 else ""))
+    if not math.isclose(last, peak, rel_tol=1e-6):
+        parts.append(f"ends at {_g(last)}")
+    return "; ".join(parts)
+
+
+def _interp(series_step, series_value, at):
+    return np.interp(at, series_step, series_value)
+
+
+def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosis:
+    """The verdict, findings and advice for one logged run."""
+    s, y = run.loss.step, run.loss.value
+    if y.size < 3:
+        raise LogError(f"{run.name}: only {y.size} loss value{'s' if y.size != 1 else ''} logged: nothing to judge "
+                       f"(log the loss more often, e.g. every step)")
+    bad = np.flatnonzero(~np.isfinite(y))
+    end = int(bad[0]) if bad.size else y.size
+    findings: list = []
+    lr = run.lr if run.lr is not None and np.any(np.isfinite(run.lr.value)) else None
+    if lr is not None:
+        finite = np.isfinite(lr.value)
+        lr = Series(lr.step[finite], lr.value[finite])
+    peak_lr = float(np.max(lr.value)) if lr is not None else None
+    final_lr = float(lr.value[-1]) if lr is not None else None
+
+    if end < 3:
+        what = "nan" if np.isnan(y[end]) else "inf"
+        verdict = Verdict("diverged", int(s[end]), f"the loss was {what} at step {int(s[end])}, right at the start",
+                          _diverged_advice(run, lr, int(s[end]), None))
+        return LogDiagnosis(run, verdict, [Finding("diverged", int(s[end]), verdict.reason)], 0.0, verdict.advice)
+
+    fs, fy = s[:end], y[:end]
+    ws, wmean, wmed = _bins(fs, fy, resolution)
+    trend_w = _running_median(wmed)
+    trend_raw = _interp(ws, trend_w, fs)
+    residual = fy - trend_raw
+    floor = float(np.min(trend_w))
+    scale = max(abs(float(trend_w[0]) - floor), 1e-12 * abs(float(trend_w[0])), 1e-300)
+    tail = slice(3 * fy.size // 4, None)              # mini-batch noise matters where the loss has come down to
+    noise = _robust_std(residual[tail])
+    level = abs(float(np.median(trend_raw[tail])))
+    noisy = noise > NOISY * scale or noise > NOISY * level
+
+    # the verdict on the training loss, as lrscope judges its own runs (in the log's step numbers)
+    # a noisy curve is judged on its trend (a single noisy point must not decide 'ended above its start')
+    verdict = diagnose_curve(trend_w if noisy else wmean, steps=ws, stochastic=noisy, lr=peak_lr, final_lr=final_lr, bounded=True)
+    if bad.size:
+        what = "nan" if np.isnan(y[end]) else "inf"
+        verdict = Verdict("diverged", int(s[end]), f"the loss became {what} at step {int(s[end])} (it was "
+                          f"{_g(fy[-1])} at step {int(fs[-1])})", "")
+    if verdict.kind == "diverged":
+        verdict = Verdict("diverged", verdict.step, verdict.reason, _diverged_advice(run, lr, verdict.step, trend_w,
+                                                                                     ws))
+        findings.append(Finding("diverged", verdict.step, verdict.reason))
+
+    if noisy and verdict.kind != "diverged":
+        share = f"{100 * noise / level:.2g}% of the loss there" if level > 0 else f"{_g(noise)}"
+        findings.append(Finding("noise", None, f"noise ±{_g(noise)} around the trend at the end ({share}): "
+                                               f"mini-batch noise is not failure; judged on the trend"))
+    findings += [f for f in _spikes(fs, fy, residual, noise, scale)      # after a divergence: not spikes
+                 if verdict.kind != "diverged" or (f.step is not None and f.step < verdict.step)]
+    changes = lr_changes(lr)
+    plateaus = _plateaus(changes, fs, fy, scale, noisy)
+    findings += plateaus
+    for step, before, after in changes:
+        if any(p.step == step for p in plateaus):
+            continue
+        word = "dropped" if after < before else "rose"
+        findings.append(Finding("lr", step, f"the logged rate {word} from {_g(before)} to {_g(after)} at step {step}"))
+    over = _overfitting(run, fs, trend_raw)
+    timed = sorted((f for f in findings if f.step is not None and f.kind not in ("diverged",)), key=lambda f: f.step)
+    findings = ([f for f in findings if f.kind == "diverged"] + [f for f in findings if f.kind == "noise"] + timed
+                + [f for f in findings if f.step is None and f.kind != "noise"] + ([over] if over else []))
+    advice = verdict.advice
+    if verdict.kind == "converged" and noisy and final_lr is not None and peak_lr and final_lr < peak_lr / 3:
+        advice = (f"good run: the schedule already lowered the rate to {_g(final_lr)}; a lower end rate (or a larger "
+                  f"batch) would lower the noise floor further")
+    if over is not None and verdict.kind != "diverged":
+        advice = (f"overfitting, not a learning-rate problem: keep the weights of step {over.step} (early stopping), "
+                  f"or add regularization (weight decay, dropout) or data")
+    trend = Series(ws, trend_w)
+    return LogDiagnosis(run, verdict, findings, noise, advice, trend)
+
+
+def _diverged_advice(run: LoggedRun, lr: Series | None, step: int | None, trend_w, ws=None) -> str:
+    """A rate to try, from the logged rate where the run failed: below the rate at which it was still improving."""
+    if lr is None:
+        return ("lower the learning rate (try 3-10× smaller); log the learning rate too, and lrscope can name the "
+                "rate to try")
+    at = lr.at(step) if step is not None else None
+    at = float(lr.value[0]) if at is None else at
+    changing = float(np.max(lr.value)) > 1.5 * float(np.min(lr.value[lr.value > 0])) if np.any(lr.value > 0) \
+        else False
+    if changing and trend_w is not None and ws is not None and trend_w.size > 2:
+        low = int(np.argmin(trend_w))
+        low_step = int(ws[low])
+        good = lr.at(low_step)
+        if low == 0 or good is None or good <= 0:
+            return (f"it diverged at step {step} when the schedule had reached α={_g(at)}, before it made any "
+                    f"progress: keep the peak rate well below it (try {_g(at / 10)})")
+        if good < at:
+            return (f"it diverged at step {step} when the schedule had reached α={_g(at)}; it was still improving "
+                    f"at α={_g(good)} (step {low_step}): keep the rate below {_g(good)} (e.g. a peak of "
+                    f"{_g(good / 2)})")
+        return f"it diverged at step {step} at α={_g(at)}: try below it ({_g(at / 3)})"
+    return f"α={_g(at)} diverged at step {step}: try {_g(at / 3)} (3× smaller), or clip the gradients"
+
+
+def _spikes(fs, fy, residual, noise, scale) -> list:
+    """Short jumps of the loss above its trend (several noise levels and a share of the drop), each with whether
+    and how soon it came back; the largest few are told one by one, the rest counted."""
+    threshold = max(SPIKE_SIGMAS * noise, SPIKE_SHARE * scale)
+    above = np.flatnonzero(residual > threshold)
+    if above.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(above) > 3)
+    starts, ends = np.r_[above[0], above[breaks + 1]], np.r_[above[breaks], above[-1]]
+    episodes = []
+    for a, b in zip(starts, ends):
+        peak = a + int(np.argmax(fy[a:b + 1]))
+        back = b + 1 < fy.size
+        episodes.append((float(residual[peak]), int(fs[a]), float(fy[peak]), back,
+                         int(fs[b + 1] - fs[a]) if back else None))
+    episodes.sort(reverse=True)
+    out = []
+    for height, step, value, back, took in episodes[:MAX_SPIKES_SHOWN]:
+        tail = f"recovered within {took} step{'s' if took != 1 else ''}" if back else "the log ends before it recovered"
+        out.append(Finding("spike", step, f"a spike at step {step}: the loss jumped to {_g(value)} "
+                                          f"({_g(height)} above its trend); {tail}"))
+    if len(episodes) > MAX_SPIKES_SHOWN:
+        out.append(Finding("spike", None, f"{len(episodes) - MAX_SPIKES_SHOWN} smaller spikes; "
+                                          f"{sum(e[3] for e in episodes)} of {len(episodes)} recovered"))
+    return out
+
+
+def _plateaus(changes, fs, fy, scale, noisy) -> list:
+    """A plateau that a drop of the learning rate ended: the loss over the half-span before the drop (its median:
+    spikes do not move it) is hardly lower than over the half-span before that, and over the second half-span after
+    the drop it is clearly lower (more than twice as much, 2% of the whole drop, and three standard errors of the
+    noise)."""
+    out = []
+    drops = [c for c in changes if c[2] < c[1]]
+    edges = [int(fs[0])] + [c[0] for c in changes] + [int(fs[-1])]
+
+    def mean_between(a, b):
+        inside = (fs >= a) & (fs < b)
+        return (float(np.median(fy[inside])), int(np.sum(inside))) if np.any(inside) else (math.nan, 0)
+
+    for step, before, after in drops:
+        k = edges.index(step)
+        span = min(step - edges[k - 1], edges[k + 1] - step, max(4, (int(fs[-1]) - int(fs[0])) // 4))
+        half = span // 2
+        if half < 2:
+            continue
+        earlier, _ = mean_between(step - span, step - half)
+        at, n_at = mean_between(step - half, step)
+        later, n_later = mean_between(step + half, step + span)
+        if not (np.isfinite(earlier) and np.isfinite(at) and np.isfinite(later)):
+            continue
+        fell_before, fell_after = earlier - at, at - later
+        spread = _robust_std(fy[(fs >= step - half) & (fs < step)])
+        significant = fell_after > 3 * spread * math.sqrt(1 / max(n_at, 1) + 1 / max(n_later, 1))
+        if fell_after > 2 * max(fell_before, 0.0) and fell_after > 0.02 * scale and significant:
+            level = "the noise floor of that rate" if noisy else "a plateau"
+            out.append(Finding("plateau", step, f"the loss sat at {_g(at)} ({level}) until step {step}, when the "
+                                                f"rate dropped from {_g(before)} to {_g(after)}: then it fell to "
+                                                f"{_g(later)} within {span} steps"))
+    return out
+
+
+def _overfitting(run: LoggedRun, fs, trend_raw) -> Finding | None:
+    """The validation loss turned up while the training loss went on falling."""
+    val = run.val_loss
+    if val is None:
+        return None
+    ok = np.isfinite(val.value)
+    vs, vv = val.step[ok], val.value[ok]
+    if vv.size < 3:
+        return None
+    i = int(np.argmin(vv))
+    if vv.size - i < 2:
+        return None
+    low, last, high = float(vv[i]), float(vv[-1]), float(np.max(vv[i:]))
+    rise = last - low
+    gained = float(vv[0]) - low
+    # a rise of 2% of its level (1e-4 of what it had gained, for a level near 0), at the end still more than half
+    if not (rise > max(0.02 * abs(low), 1e-4 * gained, 1e-12) and rise >= 0.5 * (high - low)):
+        return None
+    train_then = float(np.interp(vs[i], fs, trend_raw))
+    train_end = float(trend_raw[-1])
+    if not train_end < train_then:
+        return None
+    return Finding("overfitting", int(vs[i]), f"the validation loss was lowest at step {int(vs[i])} ({_g(low)}) and "
+                                              f"rose to {_g(last)} by step {int(vs[-1])} while the training loss "
+                                              f"kept falling ({_g(train_then)} → {_g(train_end)}): overfitting")

@@ -1,0 +1,490 @@
+"""Reading training logs into loss curves: a CSV/TSV file, TensorBoard event files, a Lightning ``CSVLogger`` folder,
+a Hugging Face ``trainer_state.json`` -- or a folder holding several runs of any of them.
+
+Every reader returns :class:`LoggedRun` objects: the training loss per step and, where the log has them, the
+learning rate, the gradient norm and the validation loss, each as its own (steps, values) series (logs write them
+at different steps). Quantities are found by their names (``train_loss``, ``loss``, ``train/loss``, ``lr``,
+``learning_rate``, ``lr-Adam``, ``val_loss``, ``eval_loss``, ``grad_norm`` ...) or named by the caller. A log that
+cannot be read is a :class:`LogError` naming the file and what is wrong with it, never a traceback.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+QUANTITIES = ("loss", "lr", "grad_norm", "val_loss")
+# names tried in order, after normalizing (lower case, runs of non-alphanumerics -> '_')
+KNOWN = {
+    "loss": ("train_loss_step", "train_loss", "training_loss", "loss_train", "train_batch_loss", "batch_loss",
+             "loss_step", "loss", "train_loss_epoch"),
+    "val_loss": ("val_loss", "valid_loss", "validation_loss", "eval_loss", "loss_val", "loss_valid",
+                 "loss_validation", "val_loss_epoch", "test_loss", "dev_loss"),
+    "lr": ("lr", "learning_rate", "learningrate", "train_lr", "train_learning_rate", "lr_0", "learning_rate_0"),
+    "grad_norm": ("grad_norm", "gradient_norm", "train_grad_norm", "grad_norm_total", "grad_2_0_norm_total"),
+    "step": ("step", "global_step", "trainer_global_step", "iteration", "iter", "it", "steps", "batch", "_step"),
+    "run": ("run", "run_id", "run_name", "trial", "trial_id", "experiment"),
+}
+HELD_OUT = ("val", "valid", "validation", "eval", "test", "dev")
+TF_EVENTS = "tfevents"
+MAX_RUNS = 200
+MAX_ROWS = 50_000_000        # rows of a CSV/TSV (a 10⁶-step log is 1,000,000)
+MAX_EVENT_BYTES = 4 << 30    # bytes of one TensorBoard event file (read whole)
+SNIFF_BYTES = 1 << 16
+
+
+class LogError(ValueError):
+    """A log that cannot be read: the message names the file and the problem, in one line."""
+
+
+@dataclass
+class Series:
+    """One logged quantity: ``step`` (increasing integers) and ``value`` (floats; NaN and inf are data)."""
+
+    step: np.ndarray
+    value: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.step.size)
+
+    def at(self, step: float) -> float | None:
+        """The value in force at ``step``: the last one logged at or before it (None before the first)."""
+        i = int(np.searchsorted(self.step, step, side="right")) - 1
+        return float(self.value[i]) if i >= 0 else None
+
+
+@dataclass
+class LoggedRun:
+    """A training run read from a log: its ``name``, the training ``loss`` and, when logged, ``lr``, ``grad_norm``
+    and ``val_loss``; ``source`` says which kind of log it came from and ``names`` which column or tag each
+    quantity was read from."""
+
+    name: str
+    loss: Series
+    lr: Series | None = None
+    grad_norm: Series | None = None
+    val_loss: Series | None = None
+    source: str = ""
+    names: dict = field(default_factory=dict)
+
+    @property
+    def steps(self) -> int:
+        return int(self.loss.step[-1]) if len(self.loss) else 0
+
+
+def normalize(name: str) -> str:
+    """'train/loss' -> 'train_loss', 'lr-Adam' -> 'lr_adam', 'Loss/Train' -> 'loss_train'."""
+    return re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
+
+
+def pick_names(names: list, given: dict, where: str) -> dict:
+    """Which of ``names`` (columns or tags) holds each quantity: ``given`` (quantity -> name) first, then the
+    known names, then for the loss the one name that mentions a loss and no held-out split."""
+    by_norm: dict = {}
+    for n in names:
+        by_norm.setdefault(normalize(n), n)
+    out = {}
+    for quantity, name in given.items():
+        if name is None:
+            continue
+        if name not in names:
+            hint = ", ".join(repr(n) for n in names[:12]) + (" ..." if len(names) > 12 else "")
+            raise LogError(f"{where}: no column or tag {name!r} (--{quantity.replace('_', '-')}); it has {hint}")
+        out[quantity] = name
+    for quantity, candidates in KNOWN.items():
+        if quantity in out:
+            continue
+        for c in candidates:
+            if c in by_norm and by_norm[c] not in out.values():
+                out[quantity] = by_norm[c]
+                break
+    if "lr" not in out:                          # Lightning's LearningRateMonitor: lr-SGD, lr-Adam, lr-AdamW/pg1
+        rates = [n for n in names if re.match(r"^(lr|learning_rate)([_\-/].*)?$", n.strip().lower())]
+        if rates:
+            out["lr"] = sorted(rates)[0]
+    if "loss" not in out:
+        losses = [n for n in names if "loss" in normalize(n)
+                  and not set(normalize(n).split("_")) & set(HELD_OUT)]
+        if len(losses) == 1:
+            out["loss"] = losses[0]
+        elif len(losses) > 1:
+            raise LogError(f"{where}: several loss columns ({', '.join(map(repr, losses))}): choose one with --loss")
+    if "val_loss" not in out:
+        held = [n for n in names if "loss" in normalize(n) and set(normalize(n).split("_")) & set(HELD_OUT)
+                and n not in out.values()]
+        if len(held) == 1:
+            out["val_loss"] = held[0]
+    return out
+
+
+def _series(steps: np.ndarray, values: np.ndarray) -> Series:
+    """Sorted by step; where a step was logged twice (a resumed run), the later entry wins."""
+    order = np.argsort(steps, kind="stable")
+    steps, values = steps[order], values[order]
+    if steps.size > 1:
+        keep = np.r_[steps[1:] != steps[:-1], True]
+        steps, values = steps[keep], values[keep]
+    return Series(steps.astype(np.int64), values.astype(np.float64))
+
+
+# -------------------------------------------------------------------------------------------------------- CSV / TSV
+def _numbers(cells: list, what: str, where: str, first_row: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cells of text as floats: (mask of the non-empty cells, their values). A cell that is not a number is an
+    error naming its row."""
+    text = np.array(cells, dtype=str)
+    present = np.char.str_len(np.char.strip(text)) > 0
+    try:
+        values = text[present].astype(np.float64)
+    except ValueError:
+        for i, cell in enumerate(cells):
+            if cell.strip():
+                try:
+                    float(cell)
+                except ValueError:
+                    raise LogError(f"{where}: row {first_row + i}: {what} is not a number: {cell[:40]!r}") from None
+        raise
+    return present, values
+
+
+def read_table(path: str, *, columns: dict | None = None, run_column: str | None = None,
+               progress=None, name: str | None = None, source: str = "csv") -> list[LoggedRun]:
+    """Runs from a CSV or TSV file (the delimiter is sniffed: comma, tab, semicolon or whitespace-free '|'); one run,
+    or one per value of the run column."""
+    where = path
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            head = fh.read(SNIFF_BYTES)
+    except OSError as exc:
+        raise LogError(f"{where}: cannot read it: {exc.strerror or exc}") from None
+    if size == 0 or not head.strip():
+        raise LogError(f"{where}: the file is empty")
+    if b"\0" in head:
+        raise LogError(f"{where}: not a text log (binary data); expected CSV/TSV, TensorBoard events, a Lightning "
+                       f"metrics.csv or a trainer_state.json")
+    text_head = head.decode("utf-8", errors="replace")
+    first = text_head.splitlines()[0]
+    counts = {d: first.count(d) for d in (",", "\t", ";")}         # the separator the header uses most
+    delimiter = max(counts, key=lambda d: (counts[d], d == ("\t" if path.lower().endswith(".tsv") else ",")))
+    with open(path, newline="", encoding="utf-8", errors="replace") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise LogError(f"{where}: the file is empty") from None
+        if len(header) < 1 or all(_is_number(h) for h in header if h):
+            raise LogError(f"{where}: the first line must name the columns (e.g. step,loss), got {first[:60]!r}")
+        given = dict(columns or {})
+        if run_column is not None:
+            given["run"] = run_column
+        chosen = pick_names(header, given, where)
+        if "loss" not in chosen:
+            raise LogError(f"{where}: no loss column among {', '.join(map(repr, header[:12]))}: name it with --loss")
+        wanted = {q: header.index(n) for q, n in chosen.items()}
+        cells: dict = {q: [] for q in wanted}
+        width = len(header)
+        last = 0
+        for i, row in enumerate(reader):
+            if len(row) < width:
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue                              # a blank line
+                row = row + [""] * (width - len(row))
+            for q, j in wanted.items():
+                cells[q].append(row[j])
+            if i >= MAX_ROWS:
+                raise LogError(f"{where}: more than {MAX_ROWS:,} rows: too many to judge at once; keep every k-th "
+                               f"row (e.g. awk 'NR==1 || NR%10==0') or split the file")
+            if progress is not None and i - last >= 100_000:
+                last = i
+                progress(fh.buffer.tell(), size)
+    rows = len(cells["loss"])
+    if rows == 0:
+        raise LogError(f"{where}: the header names columns but there are no rows")
+    if "step" in wanted:
+        has_step, step_values = _numbers(cells.pop("step"), f"the step ({chosen['step']!r})", where, 2)
+        if not np.all(has_step):
+            step_all = np.full(rows, np.nan)
+            step_all[has_step] = step_values
+            # rows without a step (Lightning writes none on some) take the step of the row before them
+            idx = np.where(has_step, np.arange(rows), 0)
+            np.maximum.accumulate(idx, out=idx)
+            step_all = step_all[idx]
+        else:
+            step_all = step_values
+        if not np.all(np.isfinite(step_all)):
+            raise LogError(f"{where}: the step column {chosen['step']!r} has values that are not finite")
+    else:
+        step_all = np.arange(rows, dtype=np.float64)
+    runs_of = {None: np.arange(rows)}
+    if "run" in wanted:
+        labels = np.array(cells.pop("run"), dtype=str)
+        names, inverse = np.unique(labels, return_inverse=True)
+        if names.size > MAX_RUNS:
+            raise LogError(f"{where}: the run column {chosen['run']!r} has {names.size} values; at most {MAX_RUNS}")
+        runs_of = {str(n): np.flatnonzero(inverse == k) for k, n in enumerate(names)}
+    parsed = {}
+    for q in QUANTITIES:
+        if q in cells:
+            parsed[q] = _numbers(cells[q], f"{q.replace('_', ' ')} ({chosen[q]!r})", where, 2)
+    out = []
+    base = name or _run_name(path)
+    for run, rows_of_run in runs_of.items():
+        series = {}
+        for q, (present, values) in parsed.items():
+            full = np.full(rows, np.nan)
+            full[present] = values
+            sel = rows_of_run[present[rows_of_run]]
+            if sel.size:
+                series[q] = _series(step_all[sel], full[sel])
+        if "loss" not in series:
+            continue
+        out.append(LoggedRun(base if run is None else f"{name}:{run}" if name else run, series["loss"],
+                             series.get("lr"), series.get("grad_norm"), series.get("val_loss"), source,
+                             {q: n for q, n in chosen.items() if q in series}))
+    if not out:
+        raise LogError(f"{where}: the loss column {chosen['loss']!r} is empty")
+    if progress is not None:
+        progress(size, size)
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _run_name(path: str) -> str:
+    base = os.path.basename(os.path.normpath(path))
+    return os.path.splitext(base)[0] if os.path.isfile(path) else base
+
+
+# ------------------------------------------------------------------------------------------------------- TensorBoard
+def _event_records(path: str, progress=None, offset: int = 0, total: int | None = None):
+    """The serialized records of a TFRecord file (length, its CRC, data, its CRC): a truncated last record (a run
+    still being written) ends the file."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_EVENT_BYTES:
+            raise LogError(f"{path}: {size / 2**30:.1f} GiB of events, more than {MAX_EVENT_BYTES / 2**30:.0f} GiB: "
+                           f"too large to read at once")
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise LogError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    pos, n = 0, len(data)
+    unpack = struct.Struct("<Q").unpack_from
+    next_report = 1 << 24
+    while pos + 12 <= n:
+        (length,) = unpack(data, pos)
+        end = pos + 12 + length
+        if end + 4 > n:
+            if length > n:
+                raise LogError(f"{path}: not a TensorBoard event file (a record at byte {pos} claims {length} bytes)")
+            break
+        yield data[pos + 12:end]
+        pos = end + 4
+        if progress is not None and pos > next_report:
+            next_report = pos + (1 << 24)
+            progress(offset + pos, total or n)
+
+
+def read_events(paths: list, *, tags: dict | None = None, progress=None, name: str | None = None) -> LoggedRun:
+    """One run from TensorBoard event files (several files of one run -- a restart writes a new one -- are merged,
+    later entries winning). Records are framed here and each parsed with the ``tensorboard`` package's own
+    ``Event`` message (no TensorFlow): the scalars written by ``SummaryWriter.add_scalar`` (simple values or
+    scalar tensors)."""
+    try:
+        from tensorboard.compat.proto import event_pb2
+        from tensorboard.util import tensor_util
+    except ImportError:
+        raise LogError("TensorBoard event files need the tensorboard package: pip install 'lrscope[logs]'") from None
+    parse = event_pb2.Event.FromString
+    scalars: dict = {}
+    total = sum(os.path.getsize(p) for p in paths)
+    offset = 0
+    where = paths[0] if len(paths) == 1 else os.path.dirname(paths[0]) or "."
+    for path in sorted(paths):
+        try:
+            for record in _event_records(path, progress, offset, total):
+                event = parse(record)
+                if not event.HasField("summary"):
+                    continue
+                for value in event.summary.value:
+                    kind = value.WhichOneof("value")
+                    if kind == "simple_value":
+                        x = value.simple_value
+                    elif kind == "tensor" and not value.tensor.tensor_shape.dim:
+                        x = float(tensor_util.make_ndarray(value.tensor))
+                    else:
+                        continue
+                    got = scalars.setdefault(value.tag, ([], []))
+                    got[0].append(event.step)
+                    got[1].append(x)
+        except LogError:
+            raise
+        except Exception as exc:      # a protobuf DecodeError: not an event file, or a corrupt one
+            raise LogError(f"{path}: not a readable TensorBoard event file ({type(exc).__name__})") from None
+        offset += os.path.getsize(path)
+    if not scalars:
+        raise LogError(f"{where}: no scalars in the TensorBoard events (log them with SummaryWriter.add_scalar)")
+    chosen = pick_names(sorted(scalars), dict(tags or {}), where)
+    if "loss" not in chosen:
+        raise LogError(f"{where}: no loss among the tags {', '.join(map(repr, sorted(scalars)[:12]))}: name it "
+                       f"with --loss")
+    series = {q: _series(np.asarray(scalars[t][0], dtype=np.int64), np.asarray(scalars[t][1], dtype=np.float64))
+              for q, t in chosen.items() if q in QUANTITIES}
+    return LoggedRun(name or _run_name(os.path.dirname(paths[0]) or paths[0]), series["loss"], series.get("lr"),
+                     series.get("grad_norm"), series.get("val_loss"), "tensorboard",
+                     {q: t for q, t in chosen.items() if q in series})
+
+
+# ------------------------------------------------------------------------------------------------------ Hugging Face
+def read_trainer_state(path: str, *, name: str | None = None) -> LoggedRun:
+    """One run from a ``transformers`` Trainer's ``trainer_state.json``: its ``log_history`` (``loss``,
+    ``learning_rate``, ``grad_norm`` every ``logging_steps``; ``eval_loss`` at each evaluation; the closing summary
+    with ``train_runtime`` is not a step)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            state = json.load(fh)
+    except OSError as exc:
+        raise LogError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LogError(f"{path}: not valid JSON ({exc})") from None
+    history = state.get("log_history") if isinstance(state, dict) else None
+    if not isinstance(history, list):
+        raise LogError(f"{path}: no 'log_history' list: not a Hugging Face trainer_state.json")
+    keys = {"loss": "loss", "lr": "learning_rate", "grad_norm": "grad_norm", "val_loss": "eval_loss"}
+    got: dict = {q: ([], []) for q in keys}
+    for entry in history:
+        if not isinstance(entry, dict) or "train_runtime" in entry or "step" not in entry:
+            continue
+        for q, key in keys.items():
+            x = entry.get(key)
+            if isinstance(x, (int, float)) or (isinstance(x, str) and x.lower() in ("nan", "inf", "-inf")):
+                got[q][0].append(int(entry["step"]))
+                got[q][1].append(float(x))
+    if not got["loss"][0]:
+        raise LogError(f"{path}: the log history has no training 'loss' entries (was logging_steps larger than "
+                       f"the run?)")
+    series = {q: _series(np.asarray(s, dtype=np.int64), np.asarray(v, dtype=np.float64))
+              for q, (s, v) in got.items() if s}
+    run_name = name or _run_name(os.path.dirname(os.path.abspath(path)))
+    return LoggedRun(run_name, series["loss"], series.get("lr"), series.get("grad_norm"), series.get("val_loss"),
+                     "huggingface", {q: keys[q] for q in series})
+
+
+# ----------------------------------------------------------------------------------------------------- any path
+def _latest_checkpoint_state(folder: str) -> str | None:
+    """The trainer_state.json of the latest checkpoint-N in an output folder (it holds the whole history)."""
+    best, best_step = None, -1
+    for entry in os.listdir(folder):
+        m = re.fullmatch(r"checkpoint-(\d+)", entry)
+        state = os.path.join(folder, entry, "trainer_state.json")
+        if m and os.path.isfile(state) and int(m.group(1)) > best_step:
+            best, best_step = state, int(m.group(1))
+    return best
+
+
+def _one_run_in(folder: str) -> tuple | None:
+    """(kind, paths) when ``folder`` is one run of a known layout, else None."""
+    entries = os.listdir(folder)
+    if "trainer_state.json" in entries:
+        return "huggingface", [os.path.join(folder, "trainer_state.json")]
+    latest = _latest_checkpoint_state(folder)
+    if latest:
+        return "huggingface", [latest]
+    if "metrics.csv" in entries:
+        return "lightning", [os.path.join(folder, "metrics.csv")]
+    events = [os.path.join(folder, e) for e in entries if TF_EVENTS in e and os.path.isfile(os.path.join(folder, e))]
+    if events:
+        return "tensorboard", events
+    return None
+
+
+def find_runs(path: str, depth: int = 6) -> list:
+    """(name, kind, paths) for every run under ``path``: a file is one run; a folder is one run when it has a known
+    layout (trainer_state.json or checkpoint-N/, Lightning's metrics.csv, TensorBoard event files), else each run
+    found below it (named by its path under ``path``), as TensorBoard names the runs of a log folder."""
+    if not os.path.exists(path):
+        raise LogError(f"{path}: no such file or folder")
+    if os.path.isfile(path):
+        base = os.path.basename(path)
+        if TF_EVENTS in base:
+            return [(_run_name(os.path.dirname(os.path.abspath(path))), "tensorboard", [path])]
+        if base.endswith(".json"):
+            return [(_run_name(os.path.dirname(os.path.abspath(path))) if base == "trainer_state.json"
+                     else _run_name(path), "huggingface", [path])]
+        kind = "lightning" if base == "metrics.csv" else "csv"
+        name = _run_name(os.path.dirname(os.path.abspath(path))) if kind == "lightning" else _run_name(path)
+        return [(name, kind, [path])]
+    found: list = []
+
+    def walk(folder: str, rel: str, level: int):
+        one = _one_run_in(folder)
+        if one is not None:
+            found.append((rel or _run_name(folder), *one))
+            return
+        if level >= depth:
+            return
+        for entry in sorted(os.listdir(folder)):
+            full = os.path.join(folder, entry)
+            sub = f"{rel}/{entry}" if rel else entry
+            if os.path.isdir(full) and not entry.startswith("."):
+                walk(full, sub, level + 1)
+            elif os.path.isfile(full) and entry.lower().endswith((".csv", ".tsv")):
+                found.append((os.path.splitext(sub)[0], "csv", [full]))
+            if len(found) > MAX_RUNS:
+                raise LogError(f"{path}: more than {MAX_RUNS} runs below it; point at a smaller folder")
+
+    try:
+        walk(path, "", 0)
+    except OSError as exc:
+        raise LogError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if not found:
+        raise LogError(f"{path}: no logs found (CSV/TSV files, TensorBoard event files, a Lightning metrics.csv or a "
+                       f"Hugging Face trainer_state.json)")
+    return found
+
+
+def read_logs(path: str, *, loss: str | None = None, lr: str | None = None, val_loss: str | None = None,
+              grad_norm: str | None = None, step: str | None = None, run: str | None = None,
+              progress=None, skipped: list | None = None) -> list[LoggedRun]:
+    """Every run in ``path`` (a file or a folder of runs). ``loss``, ``lr``, ``val_loss``, ``grad_norm``, ``step``:
+    the column or tag that holds each, when its name is not one lrscope knows; ``run``: a column that tells several
+    runs of one file apart. ``progress(done, total)`` is called while large files are read (bytes). In a folder of
+    several runs, a run that cannot be read is added to ``skipped`` (name, reason) when it is a list, and the others
+    are read; otherwise, and when no run can be read, it is a :class:`LogError`."""
+    given = {"loss": loss, "lr": lr, "val_loss": val_loss, "grad_norm": grad_norm, "step": step}
+    runs = []
+    found = find_runs(os.fspath(path))
+    for name, kind, paths in found:
+        try:
+            if kind == "tensorboard":
+                runs.append(read_events(paths, tags={q: v for q, v in given.items() if q != "step"},
+                                        progress=progress, name=name))
+            elif kind == "huggingface":
+                runs.append(read_trainer_state(paths[0], name=name))
+            else:
+                runs.extend(read_table(paths[0], columns=given, run_column=run, progress=progress,
+                                       name=name if len(found) > 1 or kind == "lightning" or run is None else None,
+                                       source=kind))
+        except LogError as exc:
+            if skipped is None or len(found) == 1:
+                raise
+            skipped.append((name, str(exc)))
+    if not runs:
+        raise LogError(f"{path}: no run could be read ({skipped[0][1] if skipped else 'no logs'})")
+    return runs
+
+
+__all__ = ["LoggedRun", "Series", "LogError", "read_logs", "read_table", "read_events", "read_trainer_state",
+           "find_runs", "pick_names", "normalize"]

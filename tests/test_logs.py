@@ -1,0 +1,346 @@
+"""`lrscope diagnose` / `ls.diagnose_log`: logs written by the real tools (torch's SummaryWriter, Lightning's
+CSVLogger, a transformers Trainer) and by the csv module, with known outcomes; bad logs get one clear line."""
+
+import csv
+import json
+import logging
+import warnings
+
+import numpy as np
+import pytest
+
+import lrscope as ls
+from lrscope.cli import main
+from lrscope.logs import LogError, diagnose_log, read, read_logs
+
+
+def write_csv(path, columns, rows, delimiter=","):
+    with open(path, "w", newline="") as fh:
+        w = csv.writer(fh, delimiter=delimiter)
+        w.writerow(columns)
+        w.writerows(rows)
+    return path
+
+
+def curves(n=2000, seed=0):
+    """Known outcomes, one per name: (steps, loss, lr or None)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    out = {}
+    level = 0.1 + 2 * np.exp(-t / 200)
+    out["noisy"] = (t, level + 0.03 * np.sqrt(level) * rng.standard_normal(n), np.full(n, 0.1))
+    lr = np.linspace(1e-4, 1.0, n)                      # a rising rate: it falls, then blows up, then nan
+    y = 2 * np.exp(-np.cumsum(lr) / 30)
+    y[1200:] = y[1200] * np.exp((t[1200:] - 1200) / 50.0)
+    y[1700:] = np.nan
+    out["diverging"] = (t, y, lr)
+    out["slow"] = (t, 1 + np.exp(-t / 5000), np.full(n, 1e-3))
+    lr = np.where(t < 1000, 0.1, 0.01)                  # a step decay ends the noise floor of 0.1
+    y = 0.2 + 1.8 * np.exp(-t / 100) + np.where(t < 1000, 0.3, 0.0) + 0.02 * rng.standard_normal(n)
+    out["plateau"] = (t, y, lr)
+    y = 0.1 + 2 * np.exp(-t / 200) + 0.01 * rng.standard_normal(n)
+    y[800:806] += 1.5                                   # a spike that recovers
+    out["spike"] = (t, y, np.full(n, 0.05))
+    return out
+
+
+def by_name(report):
+    return {d.run.name: d for d in report}
+
+
+# --------------------------------------------------------------------------------------------------- CSV, verdicts
+@pytest.fixture(scope="module")
+def csv_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("csv_runs")
+    for name, (t, y, lr) in curves().items():
+        write_csv(folder / f"{name}.csv", ["step", "train_loss", "lr"], zip(t, y, lr))
+    return diagnose_log(folder)
+
+
+def test_a_diverging_run_is_caught_at_its_step_and_the_advice_names_a_rate_below_where_it_was_still_improving(
+        csv_report):
+    d = by_name(csv_report)["diverging"]
+    assert d.verdict.kind == "diverged" and d.verdict.step == 1700
+    lr_low = np.linspace(1e-4, 1.0, 2000)[1190:1210]      # the loss's low is near step 1200
+    assert "α=0.85" in d.advice                           # the rate at the failure
+    named = float(d.advice.split("keep the rate below ")[1].split(" ")[0])
+    assert lr_low.min() * 0.98 <= named <= lr_low.max() * 1.02
+
+
+def test_a_slow_run_says_about_how_many_more_steps(csv_report):
+    d = by_name(csv_report)["slow"]
+    assert d.verdict.kind == "slow" and d.verdict.steps_needed is not None
+    # f = 1 + exp(-t/5000): the decrease over a tenth of the run falls below 1e-4 of the scale after ~10⁴-10⁵ steps
+    assert 5_000 < d.verdict.steps_needed < 200_000
+
+
+def test_mini_batch_noise_is_not_failure(csv_report):
+    d = by_name(csv_report)["noisy"]
+    assert d.verdict.kind == "converged"
+    noise = [f for f in d.findings if f.kind == "noise"]
+    assert noise and 0.005 < d.noise < 0.02             # 0.03·√0.1 ≈ 0.0095 at the end
+
+
+def test_a_spike_that_recovered_is_reported_and_does_not_spoil_the_verdict(csv_report):
+    d = by_name(csv_report)["spike"]
+    assert d.verdict.kind == "converged"
+    spikes = [f for f in d.findings if f.kind == "spike"]
+    assert len(spikes) == 1 and spikes[0].step == 800 and "recovered within 6 steps" in spikes[0].text
+
+
+def test_a_plateau_ended_by_the_rate_drop_is_told_with_the_drop(csv_report):
+    d = by_name(csv_report)["plateau"]
+    plateaus = [f for f in d.findings if f.kind == "plateau"]
+    assert len(plateaus) == 1 and plateaus[0].step == 1000 and "from 0.1 to 0.01" in plateaus[0].text
+
+
+def test_overfitting_is_not_called_a_learning_rate_problem(tmp_path):
+    rows = []
+    for i in range(1000):
+        rows.append((i, 0.05 + 2 * np.exp(-i / 150), ""))
+        if i % 50 == 49:
+            rows.append((i, "", 0.5 + 1.5 * np.exp(-i / 150) + 0.0005 * max(0, i - 400)))
+    report = diagnose_log(write_csv(tmp_path / "run.csv", ["step", "loss", "val_loss"], rows))
+    over = [f for f in report[0].findings if f.kind == "overfitting"]
+    assert over and 399 <= over[0].step <= 549
+    assert report[0].advice.startswith("overfitting, not a learning-rate problem")
+
+
+def test_one_file_with_a_run_column_is_several_runs_and_columns_can_be_named(tmp_path):
+    rows = [(run, i, 2 * np.exp(-i / 20) + (0 if run == "a" else 1e-3 * 1.05 ** i)) for run in "ab" for i in range(200)]
+    path = write_csv(tmp_path / "runs.tsv", ["trial", "it", "objective"], rows, delimiter="\t")
+    with pytest.raises(LogError, match="no loss column"):
+        diagnose_log(path)
+    report = diagnose_log(path, loss="objective", run="trial")
+    got = {d.run.name: d.verdict.kind for d in report}
+    assert got["a"] == "converged" and got["b"] == "diverged"
+    assert report[0].run.loss.step[-1] == 199            # 'it' is recognised as the step
+
+
+def test_a_long_log_is_judged_at_a_working_resolution(tmp_path):
+    n = 200_000
+    t = np.arange(n)
+    y = 0.1 + 2 * np.exp(-t / 20_000) + 0.01 * np.random.default_rng(0).standard_normal(n)
+    y[150_000:150_050] += 3.0
+    path = tmp_path / "long.csv"
+    np.savetxt(path, np.c_[t, y], delimiter=",", header="step,loss", comments="", fmt=["%d", "%.6g"])
+    d = diagnose_log(path)[0]
+    assert d.verdict.kind == "converged" and len(d.trend) <= 10_001
+    assert [f.step for f in d.findings if f.kind == "spike"] == [150_000]
+
+
+# ----------------------------------------------------------------------------------------------------- bad logs
+@pytest.mark.parametrize("content, message", [
+    (b"", "the file is empty"),
+    (b"step,loss\n", "no rows"),
+    (b"\x00\x01\x02garbage" * 100, "binary data"),
+    (b"1,2\n3,4\n", "the first line must name the columns"),
+    (b"step,loss\n0,1.0\n1,oops\n", "row 3: loss .* is not a number: 'oops'"),
+    (b"step,accuracy\n0,0.5\n", "no loss column among 'step', 'accuracy'"),
+    (b"step,loss_a,loss_b\n0,1,2\n", "several loss columns"),
+])
+def test_a_bad_csv_is_one_clear_error(tmp_path, content, message):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    with pytest.raises(LogError, match=message):
+        diagnose_log(path)
+
+
+def test_bad_json_event_files_and_folders_are_one_clear_error(tmp_path):
+    (tmp_path / "trainer_state.json").write_text("{not json")
+    with pytest.raises(LogError, match="not valid JSON"):
+        diagnose_log(tmp_path / "trainer_state.json")
+    (tmp_path / "trainer_state.json").write_text('{"epoch": 1}')
+    with pytest.raises(LogError, match="no 'log_history'"):
+        diagnose_log(tmp_path / "trainer_state.json")
+    bad = tmp_path / "tb" / "events.out.tfevents.1.host"
+    bad.parent.mkdir()
+    bad.write_bytes(np.random.default_rng(0).bytes(5000))
+    with pytest.raises(LogError, match="not (a|readable)"):
+        diagnose_log(bad.parent)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LogError, match="no logs found"):
+        diagnose_log(tmp_path / "empty")
+    with pytest.raises(LogError, match="no such file"):
+        diagnose_log(tmp_path / "missing")
+    write_csv(tmp_path / "short.csv", ["step", "loss"], [(0, 1.0), (1, 0.5)])
+    with pytest.raises(LogError, match="only 2 loss values"):
+        diagnose_log(tmp_path / "short.csv")
+
+
+def test_a_huge_file_is_refused_in_one_line_and_a_folder_keeps_its_good_runs(tmp_path, monkeypatch):
+    write_csv(tmp_path / "a.csv", ["step", "loss"], [(i, 1 / (i + 1)) for i in range(50)])
+    write_csv(tmp_path / "b.csv", ["step", "loss"], [(i, 1 / (i + 1)) for i in range(500)])
+    monkeypatch.setattr(read, "MAX_ROWS", 100)
+    with pytest.raises(LogError, match="more than 100 rows"):
+        diagnose_log(tmp_path / "b.csv")
+    report = diagnose_log(tmp_path)               # the folder: b is skipped with its reason, a is judged
+    assert [d.run.name for d in report] == ["a"] and report.skipped[0][0] == "b"
+    assert "more than 100 rows" in report.skipped[0][1]
+
+
+def test_the_command_line_table_json_plot_and_errors(tmp_path, capsys):
+    t, y, lr = curves()["diverging"]
+    path = write_csv(tmp_path / "run.csv", ["step", "loss", "learning_rate"], zip(t, y, lr))
+    assert main(["diagnose", str(path), "--json", str(tmp_path / "r.json"), "--plot", str(tmp_path / "r.png")]) == 0
+    out = capsys.readouterr().out
+    assert "diverged" in out and "keep the rate below" in out
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["runs"][0]["verdict"]["kind"] == "diverged" and data["runs"][0]["verdict"]["step"] == 1700
+    assert data["runs"][0]["columns"] == {"loss": "loss", "lr": "learning_rate"}
+    assert (tmp_path / "r.png").stat().st_size > 10_000
+    for argv, message in ([["diagnose", str(tmp_path / "nope")], "no such file or folder"],
+                          [["diagnose", str(path), "--loss", "nope"], "no column or tag 'nope'"],
+                          [["diagnose", str(path), "--plot", str(tmp_path / "x.txt")], "--plot: the file name"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err
+
+
+# ----------------------------------------------------------------------------------------- the real tools' logs
+torch = pytest.importorskip("torch")
+
+
+def test_tensorboard_event_files_from_summary_writer(tmp_path):
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+    for name, (t, y, lr) in curves().items():
+        if name not in ("diverging", "noisy"):
+            continue
+        with SummaryWriter(str(tmp_path / name)) as w:
+            for i in range(t.size):
+                w.add_scalar("train/loss", float(y[i]), int(t[i]), new_style=name == "noisy")
+                if i % 10 == 0:
+                    w.add_scalar("lr-SGD", float(lr[i]), int(t[i]))
+            w.add_scalar("val/loss", 1.0, 0)
+    report = by_name(diagnose_log(tmp_path))
+    assert set(report) == {"diverging", "noisy"}
+    assert report["diverging"].run.source == "tensorboard" and report["diverging"].run.names["lr"] == "lr-SGD"
+    assert report["diverging"].verdict.kind == "diverged"
+    assert report["noisy"].verdict.kind in ("converged", "slow") and len(report["noisy"].run.loss) == 2000
+    # a run still being written: a truncated last record is the end of the file, not an error
+    events = next((tmp_path / "noisy").glob("events*"))
+    events.write_bytes(events.read_bytes()[:-7])
+    assert len(diagnose_log(tmp_path / "noisy")[0].run.loss) >= 1998
+
+
+def test_lightning_csv_logger_runs(tmp_path):
+    L = pytest.importorskip("lightning")
+    from lightning.pytorch.callbacks import LearningRateMonitor
+    from lightning.pytorch.loggers import CSVLogger
+    logging.getLogger("lightning").setLevel(logging.ERROR)
+
+    class Regression(L.LightningModule):
+        def __init__(self, lr, step_size=None, n_in=8, hidden=0):
+            super().__init__()
+            torch.manual_seed(0)
+            self.net = (torch.nn.Linear(n_in, 1) if not hidden else torch.nn.Sequential(
+                torch.nn.Linear(n_in, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 1)))
+            self.lr, self.step_size = lr, step_size
+
+        def forward(self, x):
+            return self.net(x)
+
+        def training_step(self, batch, i):
+            loss = torch.nn.functional.mse_loss(self(batch[0]), batch[1])
+            self.log("train_loss", loss)
+            return loss
+
+        def validation_step(self, batch, i):
+            self.log("val_loss", torch.nn.functional.mse_loss(self(batch[0]), batch[1]))
+
+        def configure_optimizers(self):
+            opt = torch.optim.SGD(self.parameters(), lr=self.lr)
+            if self.step_size is None:
+                return opt
+            decay = torch.optim.lr_scheduler.StepLR(opt, self.step_size, 0.1)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": decay, "interval": "step"}}
+
+    def data(n=256, n_in=8, noise=0.1, seed=1, signal=True, shuffle=True):
+        g = torch.Generator().manual_seed(seed)
+        x = 3 * torch.randn(n, n_in, generator=g)
+        w = torch.randn(n_in, 1, generator=torch.Generator().manual_seed(99))
+        y = (x @ w if signal else 0) + noise * torch.randn(n, 1, generator=g)
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=32, shuffle=shuffle,
+                                           generator=torch.Generator().manual_seed(2))
+
+    def fit(name, model, steps, train, val=None):
+        trainer = L.Trainer(max_steps=steps, accelerator="cpu", devices=1, logger=CSVLogger(str(tmp_path), name=name),
+                            log_every_n_steps=1, enable_checkpointing=False, enable_progress_bar=False,
+                            enable_model_summary=False, callbacks=[LearningRateMonitor("step")],
+                            val_check_interval=10 if val is not None else None,
+                            check_val_every_n_epoch=None if val is not None else 1,
+                            limit_val_batches=None if val is not None else 0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trainer.fit(model, train, val)
+
+    fit("good", Regression(0.01), 200, data())
+    fit("bad", Regression(0.5), 60, data())                          # far above 2/λ_max for these features
+    fit("decay", Regression(0.08, step_size=150), 400, data(noise=1.0))
+    fit("overfit", Regression(0.01, n_in=20, hidden=256), 400, data(n=32, n_in=20, seed=5, signal=False, noise=1.0),
+        data(n=256, n_in=20, seed=6, signal=False, noise=1.0, shuffle=False))
+    report = by_name(diagnose_log(tmp_path))
+    assert set(report) == {"good/version_0", "bad/version_0", "decay/version_0", "overfit/version_0"}
+    assert all(d.run.source == "lightning" and d.run.names["lr"] == "lr-SGD" for d in report.values())
+    bad = report["bad/version_0"]
+    assert bad.verdict.kind == "diverged" and bad.verdict.step <= 30 and "α=0.5 diverged" in bad.advice
+    good = report["good/version_0"]
+    assert good.verdict.kind == "converged" and any(f.kind == "noise" for f in good.findings)
+    decay = report["decay/version_0"]
+    assert [f.step for f in decay.findings if f.kind == "plateau"] == [150]
+    over = report["overfit/version_0"]
+    assert over.run.val_loss is not None and len(over.run.val_loss) == 40
+    assert any(f.kind == "overfitting" for f in over.findings) and over.advice.startswith("overfitting")
+
+
+def test_a_transformers_trainer_state(tmp_path):
+    transformers = pytest.importorskip("transformers")
+
+    class Rows(torch.utils.data.Dataset):
+        def __init__(self, n=256):
+            g = torch.Generator().manual_seed(0)
+            self.ids = torch.randint(2, 40, (n, 12), generator=g)
+            self.ids[: n // 2, 3] = 1
+            self.labels = (self.ids == 1).any(dim=1).long()
+
+        def __len__(self):
+            return len(self.ids)
+
+        def __getitem__(self, i):
+            return {"input_ids": self.ids[i], "labels": self.labels[i]}
+
+    def train(folder, lr, optim, clip, steps=40):
+        config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                         intermediate_size=32, max_position_embeddings=16, num_labels=2)
+        torch.manual_seed(0)
+        model = transformers.BertForSequenceClassification(config)
+        args = transformers.TrainingArguments(output_dir=str(folder), max_steps=steps,
+                                              per_device_train_batch_size=16, learning_rate=lr, optim=optim,
+                                              lr_scheduler_type="linear", warmup_steps=5, report_to=[],
+                                              save_strategy="steps", save_steps=steps, logging_steps=1,
+                                              disable_tqdm=True, use_cpu=True, seed=0, max_grad_norm=clip,
+                                              log_level="error")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            transformers.Trainer(model=model, args=args, train_dataset=Rows()).train()
+
+    train(tmp_path / "runs" / "good", 3e-2, "adamw_torch", 1.0)
+    train(tmp_path / "runs" / "bad", 500.0, "sgd", 0.0)          # no clipping: it blows up in the warmup
+    report = by_name(diagnose_log(tmp_path / "runs"))
+    assert set(report) == {"good", "bad"}
+    good, bad = report["good"], report["bad"]
+    assert good.run.source == "huggingface" and len(good.run.loss) == 40 and good.run.lr is not None
+    assert good.run.grad_norm is not None
+    assert good.verdict.kind in ("converged", "slow") and good.final_loss < 0.2 * good.run.loss.value[0]
+    assert bad.verdict.kind == "diverged" and bad.verdict.step <= 5
+    assert "try 20" in bad.advice                     # a tenth of the rate the warmup had reached (200 at step 3)
+    assert ls.logs.describe_lr(good.run.lr).startswith("warmup to 0.03 by step 6")   # HF logs the rate after each step
+
+
+def test_read_logs_is_exported_and_names_what_it_read(tmp_path):
+    path = write_csv(tmp_path / "x.csv", ["global_step", "Loss/Train", "LearningRate"], [(i, 1 / (i + 1), 0.1)
+                                                                                         for i in range(10)])
+    run = read_logs(path)[0]
+    assert run.names == {"loss": "Loss/Train", "lr": "LearningRate"}
+    assert run.loss.step[-1] == 9
