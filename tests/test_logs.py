@@ -124,7 +124,9 @@ def test_a_long_log_is_judged_at_a_working_resolution(tmp_path):
     y[150_000:150_050] += 3.0
     path = tmp_path / "long.csv"
     np.savetxt(path, np.c_[t, y], delimiter=",", header="step,loss", comments="", fmt=["%d", "%.6g"])
-    d = diagnose_log(path)[0]
+    seen = []
+    d = diagnose_log(path, progress=lambda done, total: seen.append((done, total)))[0]
+    assert seen and seen[-1][0] == seen[-1][1] == path.stat().st_size      # the reading reports its progress
     assert d.verdict.kind == "converged" and len(d.trend) <= 10_001
     assert [f.step for f in d.findings if f.kind == "spike"] == [150_000]
 

@@ -367,4 +367,5 @@ def diagnose_command(args) -> int:
     return 0
 
 
-COMMANDS = {"demo": demo, "diagnose": diagnose_command, "sweep": sweep_command, "bound": bound, "find": find, "serve": serve}
+COMMANDS = {"demo": demo, "diagnose": diagnose_command, "sweep": sweep_command, "bound": bound, "find": find,
+            "serve": serve}

@@ -190,7 +190,8 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
 
     # the verdict on the training loss, as lrscope judges its own runs (in the log's step numbers)
     # a noisy curve is judged on its trend (a single noisy point must not decide 'ended above its start')
-    verdict = diagnose_curve(trend_w if noisy else wmean, steps=ws, stochastic=noisy, lr=peak_lr, final_lr=final_lr, bounded=True)
+    verdict = diagnose_curve(trend_w if noisy else wmean, steps=ws, stochastic=noisy, lr=peak_lr,
+                             final_lr=final_lr, bounded=True)
     if bad.size:
         what = "nan" if np.isnan(y[end]) else "inf"
         verdict = Verdict("diverged", int(s[end]), f"the loss became {what} at step {int(s[end])} (it was "
@@ -253,10 +254,28 @@ def _diverged_advice(run: LoggedRun, lr: Series | None, step: int | None, trend_
     return f"α={_g(at)} diverged at step {step}: try {_g(at / 3)} (3× smaller), or clip the gradients"
 
 
+def _local_noise(residual: np.ndarray, window: int = 200) -> np.ndarray:
+    """The robust standard deviation of ``residual`` in consecutive windows (the median over each window and its
+    two neighbours on either side, so that a spike filling one window does not hide itself), one value per point:
+    mini-batch noise is often larger early in a run (it scales with the loss), and a spike is judged against the
+    noise of its own part of the run."""
+    n = residual.size
+    window = max(window, n // 1000)
+    count = -(-n // window)
+    padded = np.full(count * window, np.nan)
+    padded[:n] = residual
+    blocks = padded.reshape(count, window)
+    centre = np.nanmedian(blocks, axis=1, keepdims=True)
+    spread = 1.4826 * np.nanmedian(np.abs(blocks - centre), axis=1)
+    if spread.size >= 5:
+        spread = median_filter(spread, size=5, mode="nearest")
+    return np.repeat(spread, window)[:n]
+
+
 def _spikes(fs, fy, residual, noise, scale) -> list:
-    """Short jumps of the loss above its trend (several noise levels and a share of the drop), each with whether
-    and how soon it came back; the largest few are told one by one, the rest counted."""
-    threshold = max(SPIKE_SIGMAS * noise, SPIKE_SHARE * scale)
+    """Short jumps of the loss above its trend (several levels of the noise around them, and a share of the drop),
+    each with whether and how soon it came back; the largest few are told one by one, the rest counted."""
+    threshold = np.maximum(SPIKE_SIGMAS * np.maximum(_local_noise(residual), noise), SPIKE_SHARE * scale)
     above = np.flatnonzero(residual > threshold)
     if above.size == 0:
         return []
@@ -311,7 +330,7 @@ def _plateaus(changes, fs, fy, scale, noisy) -> list:
             level = "the noise floor of that rate" if noisy else "a plateau"
             out.append(Finding("plateau", step, f"the loss sat at {_g(at)} ({level}) until step {step}, when the "
                                                 f"rate dropped from {_g(before)} to {_g(after)}: then it fell to "
-                                                f"{_g(later)} within {span} steps"))
+                                                f"{_g(later)} (steps {step + half}-{step + span})"))
     return out
 
 
