@@ -346,3 +346,15 @@ def test_read_logs_is_exported_and_names_what_it_read(tmp_path):
     run = read_logs(path)[0]
     assert run.names == {"loss": "Loss/Train", "lr": "LearningRate"}
     assert run.loss.step[-1] == 9
+
+
+def test_a_sweep_written_as_csv_reads_back_with_the_same_verdicts(tmp_path):
+    """lrscope's own long CSV (one row per configuration and step) is a log like any other: split by its config
+    column, each run gets the verdict the sweep gave it where the loss alone carries the evidence."""
+    from lrscope.cli import render
+    res = ls.sweep(ls.objectives.formula("x**2 + 10*y**2", x0=[3, 1]), lrs=[0.001, 0.05, 0.11], steps=200)
+    with open(tmp_path / "sweep.csv", "w", newline="") as fh:
+        render.write_csv(res, fh)
+    report = diagnose_log(tmp_path / "sweep.csv", run="config", lr="lr_used")
+    assert [d.verdict.kind for d in report] == [v.kind for v in res.verdicts] == ["slow", "converged", "diverged"]
+    assert report[1].verdict.step == pytest.approx(res.verdicts[1].step, abs=15)   # params settle later than loss
