@@ -41,3 +41,29 @@ def test_the_chart_counts_steps_even_when_the_full_loss_is_evaluated_every_few_s
     result = ls.sweep(ls.objectives.dataset("wine"), lrs=[0.1], steps=30, batch_size=16, eval_every=5)
     x = re.search(r'"x":\[([0-9,]+)\]', result._repr_html_()).group(1).split(",")
     assert x[0] == "0" and x[-1] == "30" and len(x) == 31          # not 0 … 150
+
+
+def test_a_diagnosed_log_the_monitor_and_the_curvature_show_themselves(tmp_path):
+    pytest.importorskip("plotly")
+    from lrscope.cli import render
+    sweep = ls.sweep(ls.objectives.formula("x**2 + 10*y**2", x0=[3, 1]), lrs=[0.05, 0.11], steps=100)
+    with open(tmp_path / "sweep.csv", "w", newline="") as fh:
+        render.write_csv(sweep, fh)
+    shown = ls.diagnose_log(tmp_path / "sweep.csv", run="config")._repr_html_()
+    assert "converged" in shown and "diverged" in shown and "training loss" in shown
+    analysis = ls.analyze(sweep.objective)._repr_html_()
+    assert "optimal constant α" in analysis and "0.0909091" in analysis and "stable for 0 &lt; α &lt; 2/L = 0.1" \
+        in analysis
+    torch = pytest.importorskip("torch")
+    from lrscope.torch import Monitor
+    w = torch.nn.Parameter(torch.tensor([3.0]))
+    opt = torch.optim.SGD([w], lr=1.2)                    # x²: above 2/L = 1, it diverges
+    monitor = Monitor(opt, check_every=5)
+    for _ in range(30):
+        opt.zero_grad()
+        loss = (w ** 2).sum()
+        loss.backward()
+        monitor.update(loss)
+        opt.step()
+    shown = monitor._repr_html_()
+    assert "lrscope monitor · 30 steps" in shown and "diverged" in shown and "alarms" in shown

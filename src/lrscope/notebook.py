@@ -1,7 +1,8 @@
 """How results show themselves in Jupyter: an interactive Plotly chart (its JavaScript from the ``plotly`` package,
 inline, no CDN: sent with the first chart of a session, reused by the next) and the verdict table beside it.
 
-``SweepResult`` and ``FindResult`` call these from ``_repr_html_``; without plotly they show the table alone.
+``SweepResult``, ``FindResult``, a diagnosed log (``LogReport``), the PyTorch ``Monitor`` and the curvature analyses
+(``theory.Analysis``, ``torch.Sharpness``) call these from ``_repr_html_``; without plotly they show the table alone.
 """
 
 from __future__ import annotations
@@ -89,3 +90,73 @@ def find_html(result) -> str:
                                     f" (total {result.steps_used} steps)")]]
     rows += [["note", html.escape(n)] for n in result.notes]
     return _side_by_side(chart, _table(["", ""], rows), f"LR range test · {result.objective_name}")
+
+
+def _badge(kind: str) -> str:
+    return (f"<span style='background:{VERDICT_COLORS.get(kind, '#999')};color:#fff;padding:0 4px;"
+            f"border-radius:3px'>{html.escape(kind)}</span>")
+
+
+def _thin(step, value, at_most: int = 5000):
+    """At most ``at_most`` points of a long curve for the browser (evenly spaced)."""
+    step, value = np.asarray(step), np.asarray(value, dtype=np.float64)
+    if step.size > at_most:
+        idx = np.linspace(0, step.size - 1, at_most).astype(int)
+        step, value = step[idx], value[idx]
+    return step.tolist(), [float(v) if np.isfinite(v) else None for v in value]
+
+
+def log_html(report, title: str | None = None) -> str:
+    """Diagnosed logs: every run's loss (raw points faint, the trend it was judged on solid, the validation loss
+    dashed), one colour per run; beside it each run's verdict, what its log shows and the advice."""
+    traces, rows = [], []
+    positive = all(np.all(d.run.loss.value[np.isfinite(d.run.loss.value)] > 0) for d in report)
+    for k, d in enumerate(report):
+        color = RATE_COLORS[k % len(RATE_COLORS)]
+        x, y = _thin(d.run.loss.step, d.run.loss.value)
+        traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "name": f"{d.run.name} (raw)",
+                       "line": {"color": color, "width": 1}, "opacity": 0.3, "showlegend": False})
+        if d.trend is not None:
+            x, y = _thin(d.trend.step, d.trend.value)
+            traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "name": f"{d.run.name} · "
+                           f"{d.verdict.kind}", "line": {"color": color, "width": 2}})
+        if d.run.val_loss is not None:
+            x, y = _thin(d.run.val_loss.step, d.run.val_loss.value)
+            traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines+markers",
+                           "name": f"{d.run.name} · validation", "line": {"color": color, "dash": "dash"}})
+        found = "".join(f"<li>{html.escape(f.text)}</li>" for f in d.findings if f.kind != "diverged")
+        rows.append([f"<span style='color:{color}'>■</span> {html.escape(d.run.name)}",
+                     _badge(d.verdict.kind) + ("" if d.verdict.step is None else f" at {d.verdict.step}"),
+                     html.escape(d.verdict.reason) + (f"<ul style='margin:0'>{found}</ul>" if found else ""),
+                     html.escape(d.advice)])
+    chart = _chart(traces, {"xaxis": {"title": {"text": "step"}},
+                            "yaxis": {"title": {"text": "training loss"}, "type": "log" if positive else "linear",
+                                      "exponentformat": "power"}})
+    table = _table(["run", "verdict", "why", "advice"], rows)
+    skipped = "".join(f"<div>skipped {html.escape(n)}: {html.escape(w)}</div>" for n, w in report.skipped)
+    return _side_by_side(chart, table + skipped, title or f"{report.path} · {len(report)} run"
+                         f"{'s' if len(report) != 1 else ''}")
+
+
+def monitor_html(monitor) -> str:
+    """A PyTorch monitor: its history judged as a log (trend, noise, spikes, plateaus after a rate drop), and its
+    alarms."""
+    from .logs import LoggedRun, LogReport, Series, diagnose_run
+    if len(monitor.losses) < 3:
+        return f"<div>lrscope monitor: {len(monitor.losses)} step(s) recorded; nothing to judge yet</div>"
+    steps = np.arange(len(monitor.losses))
+    lr = Series(steps[:len(monitor.lrs)], np.asarray(monitor.lrs, dtype=np.float64)) if monitor.lrs else None
+    grad = (Series(np.asarray(monitor.grad_norm_steps), np.asarray(monitor.grad_norms, dtype=np.float64))
+            if monitor.grad_norms else None)
+    run = LoggedRun("this run", Series(steps, np.asarray(monitor.losses, dtype=np.float64)), lr, grad, None,
+                    "monitor", {})
+    report = LogReport("monitor", [diagnose_run(run)])
+    alarms = "".join(f"<li>{html.escape(str(a))}</li>" for a in monitor.alarms)
+    body = log_html(report, f"lrscope monitor · {len(monitor.losses)} steps")
+    return body + (f"<div><b>alarms</b><ul>{alarms}</ul></div>" if alarms else "")
+
+
+def analysis_html(rows: list, summary: str, title: str) -> str:
+    """A curvature analysis: its figures as a table, and what they mean for the learning rate in one line."""
+    table = _table(["", ""], [[html.escape(k), html.escape(v)] for k, v in rows])
+    return f"<div><b>{html.escape(title)}</b>{table}<div>{html.escape(summary)}</div></div>"

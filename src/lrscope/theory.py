@@ -126,6 +126,15 @@ class Analysis:
         return (f"Analysis(L={self.L:.6g}, mu={self.mu:.6g}, stable_below={self.stable_below:.6g}, "
                 f"optimal={self.optimal:.6g}, condition={self.condition:.4g}, exact={self.exact})")
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: L, μ, 2/L, the optimal α and the condition number as a table, and the summary line."""
+        from .notebook import analysis_html
+        rows = [("L (largest Hessian eigenvalue)", f"{self.L:.6g}"), ("μ (smallest)", f"{self.mu:.6g}"),
+                ("stable for 0 < α <", f"{self.stable_below:.6g}"), ("optimal constant α", f"{self.optimal:.6g}"),
+                ("condition number", f"{self.condition:.6g}"), ("where", self.where + (" (exact)" if self.exact
+                                                                                      else ""))]
+        return analysis_html(rows, self.summary(), "curvature and the learning rate")
+
     def to_dict(self) -> dict:
         """Plain values for JSON; an infinite quantity (no bound, condition of a flat direction) is None."""
         return {"L": self.L, "mu": self.mu, "exact": self.exact, "where": self.where, "method": self.method,

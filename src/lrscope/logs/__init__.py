@@ -39,6 +39,11 @@ class LogReport:
         return {"path": self.path, "runs": [d.to_dict() for d in self.diagnoses],
                 "skipped": [{"run": name, "reason": why} for name, why in self.skipped]}
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: every run's loss as an interactive chart, the verdicts and findings beside it."""
+        from ..notebook import log_html
+        return log_html(self)
+
     def plot(self, path: str | None = None, ax=None):
         """The loss of every run (one colour each, its trend on top of the raw points), events marked; see
         :func:`lrscope.logs.plot.plot_report`."""

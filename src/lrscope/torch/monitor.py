@@ -93,6 +93,11 @@ class Monitor:
     def step(self) -> int:
         return len(self.losses)
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the history judged as a log (trend, noise, spikes, plateaus), and the alarms."""
+        from ..notebook import monitor_html
+        return monitor_html(self)
+
     @property
     def alarm(self) -> Alarm | None:
         """The latest alarm."""

@@ -40,6 +40,15 @@ class Sharpness:
         """α·λ_max/2: below 1 stable, near 1 at the edge of stability, above 1 unstable (for plain GD)."""
         return None if self.lr is None else self.lr * self.lambda_max / 2.0
 
+    def _repr_html_(self) -> str:
+        """In Jupyter: the figures as a table and what they mean for the rate."""
+        from ..notebook import analysis_html
+        rows = [("λ_max", f"{self.lambda_max:.5g}"), ("2/λ_max", f"{self.bound:.5g}")]
+        rows += [("λ_min", f"{self.lambda_min:.5g}")] if self.lambda_min is not None else []
+        rows += [("trace", f"{self.trace:.5g}")] if self.trace is not None else []
+        rows += [("Hessian-vector products", f"{self.hvps}" + ("" if self.converged else " (not converged)"))]
+        return analysis_html(rows, self.summary(), "sharpness of the loss")
+
     def summary(self) -> str:
         text = f"λ_max = {self.lambda_max:.5g}, 2/λ_max = {self.bound:.5g}"
         if self.lr is not None:
