@@ -358,3 +358,17 @@ def test_a_sweep_written_as_csv_reads_back_with_the_same_verdicts(tmp_path):
     report = diagnose_log(tmp_path / "sweep.csv", run="config", lr="lr_used")
     assert [d.verdict.kind for d in report] == [v.kind for v in res.verdicts] == ["slow", "converged", "diverged"]
     assert report[1].verdict.step == pytest.approx(res.verdicts[1].step, abs=15)   # params settle later than loss
+
+
+def test_an_epoch_log_and_a_gradient_norm_that_announced_the_divergence(tmp_path):
+    t = np.arange(300)
+    loss = np.exp(-t / 50)
+    loss[200:] = loss[200] * np.exp((t[200:] - 200) / 5.0)
+    grad = np.where(t < 200, 1.0, np.exp((t - 200) / 5.0))
+    loss[260:], grad[260:] = np.nan, np.nan
+    path = write_csv(tmp_path / "keras.csv", ["epoch", "loss", "grad_norm"], zip(t, loss, grad))
+    d = diagnose_log(path)[0]
+    assert d.run.names == {"loss": "loss", "grad_norm": "grad_norm"} and d.run.loss.step[-1] == 299
+    assert d.verdict.kind == "diverged" and d.verdict.step == 260
+    grown = [f for f in d.findings if f.kind == "grad_norm"]
+    assert grown and grown[0].step == 259 and "133,252×" in grown[0].text      # e^(59/5)

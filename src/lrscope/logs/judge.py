@@ -30,7 +30,7 @@ MAX_SPIKES_SHOWN = 3
 @dataclass(frozen=True)
 class Finding:
     """Something the log shows besides the verdict: ``kind`` is one of noise, spike, plateau, overfitting, lr,
-    diverged; ``step`` where it happened (None for the whole run); ``text`` says it in one line."""
+    grad_norm, diverged; ``step`` where it happened (None for the whole run); ``text`` says it in one line."""
 
     kind: str
     step: int | None
@@ -215,6 +215,9 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
             continue
         word = "dropped" if after < before else "rose"
         findings.append(Finding("lr", step, f"the logged rate {word} from {_g(before)} to {_g(after)} at step {step}"))
+    grown = _gradient_growth(run.grad_norm, verdict)
+    if grown is not None:
+        findings.append(grown)
     over = _overfitting(run, fs, trend_raw)
     timed = sorted((f for f in findings if f.step is not None and f.kind not in ("diverged",)), key=lambda f: f.step)
     findings = ([f for f in findings if f.kind == "diverged"] + [f for f in findings if f.kind == "noise"] + timed
@@ -332,6 +335,23 @@ def _plateaus(changes, fs, fy, scale, noisy) -> list:
                                                 f"rate dropped from {_g(before)} to {_g(after)}: then it fell to "
                                                 f"{_g(later)} (steps {step + half}-{step + span})"))
     return out
+
+
+def _gradient_growth(grad: Series | None, verdict: Verdict) -> Finding | None:
+    """Before a divergence, how much the logged gradient norm had grown (from its median over the first half of
+    the steps before it to the last finite value): the instability announcing itself."""
+    if grad is None or verdict.kind != "diverged" or verdict.step is None:
+        return None
+    before = (grad.step <= verdict.step) & np.isfinite(grad.value)
+    steps, values = grad.step[before], grad.value[before]
+    if values.size < 4:
+        return None
+    early = float(np.median(values[: values.size // 2]))
+    last = float(values[-1])
+    if not (early > 0 and last > 3 * early):
+        return None
+    return Finding("grad_norm", int(steps[-1]), f"the gradient norm grew {last / early:,.0f}× before it diverged "
+                                                f"({_g(early)} → {_g(last)} at step {int(steps[-1])})")
 
 
 def _overfitting(run: LoggedRun, fs, trend_raw) -> Finding | None:

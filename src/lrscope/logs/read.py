@@ -28,7 +28,8 @@ KNOWN = {
                  "loss_validation", "val_loss_epoch", "test_loss", "dev_loss"),
     "lr": ("lr", "learning_rate", "learningrate", "train_lr", "train_learning_rate", "lr_0", "learning_rate_0"),
     "grad_norm": ("grad_norm", "gradient_norm", "train_grad_norm", "grad_norm_total", "grad_2_0_norm_total"),
-    "step": ("step", "global_step", "trainer_global_step", "iteration", "iter", "it", "steps", "batch", "_step"),
+    "step": ("step", "global_step", "trainer_global_step", "iteration", "iter", "it", "steps", "batch", "_step",
+             "epoch"),                   # Keras' CSVLogger writes one row per epoch: the epoch is its step
     "run": ("run", "run_id", "run_name", "trial", "trial_id", "experiment"),
 }
 HELD_OUT = ("val", "valid", "validation", "eval", "test", "dev")
