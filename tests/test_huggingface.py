@@ -25,16 +25,17 @@ class Rows(torch.utils.data.Dataset):
         return {"input_ids": self.ids[i], "labels": self.labels[i]}
 
 
-def train(tmp_path, lr, callback, steps=60):
+def train(tmp_path, lr, callback, steps=60, optim="sgd", schedule="constant", probe=None):
     config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
                                      intermediate_size=32, max_position_embeddings=16, num_labels=2)
     torch.manual_seed(0)
     model = transformers.BertForSequenceClassification(config)
     args = transformers.TrainingArguments(output_dir=str(tmp_path), max_steps=steps, per_device_train_batch_size=16,
-                                          learning_rate=lr, optim="sgd", lr_scheduler_type="constant",
+                                          learning_rate=lr, optim=optim, lr_scheduler_type=schedule,
                                           report_to=[], save_strategy="no", logging_strategy="no",
                                           disable_tqdm=True, use_cpu=True, seed=0)
-    trainer = transformers.Trainer(model=model, args=args, train_dataset=Rows(), callbacks=[callback])
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=Rows(),
+                                   callbacks=[callback] + ([probe] if probe else []))
     trainer.train()
     return trainer
 
@@ -77,3 +78,42 @@ def test_a_model_without_a_loss_in_its_output_is_said_once(tmp_path):
         callback.on_step_end(None, None, None)
     assert not again                                          # not again
     callback.on_train_end(None, None, None)
+
+
+class Probe(transformers.TrainerCallback):
+    """What the Trainer holds when training begins (after lrscope's finder) and the rate of its first step."""
+
+    def __init__(self):
+        self.weights, self.first_lr = None, None
+
+    def on_train_begin(self, args, state, control, model=None, **kwargs):
+        self.weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    def on_step_begin(self, args, state, control, optimizer=None, **kwargs):
+        if self.first_lr is None:
+            self.first_lr = [g["lr"] for g in optimizer.param_groups]
+
+
+def test_the_verified_finder_sets_the_rate_before_train_and_leaves_the_weights_untouched(tmp_path):
+    torch.manual_seed(0)
+    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                                     intermediate_size=32, max_position_embeddings=16, num_labels=2)
+    untouched = transformers.BertForSequenceClassification(config).state_dict()
+    callback, probe = LRScopeCallback(find_lr=True, verbose=False), Probe()
+    trainer = train(tmp_path, 1e-6, callback, steps=200, optim="adamw_torch", probe=probe)   # 1e-6: learns nothing
+    pick = callback.found.suggestion
+    assert 1e-3 <= pick <= 2e-2           # Adam on this task, 200 steps: 1e-3 → 0.015, 1e-2 → 0.028, 0.1 → 0.76
+    assert probe.first_lr == [pytest.approx(pick)] * len(probe.first_lr)
+    assert all(torch.equal(probe.weights[k], v) for k, v in untouched.items())       # put back exactly
+    with torch.no_grad():
+        rows = Rows()
+        loss = float(trainer.model(input_ids=rows.ids, labels=rows.labels).loss)
+    assert loss < 0.05                    # with the rate it was given (1e-6), it stays at 0.693
+
+
+def test_the_finder_keeps_a_warmup_around_the_new_peak(tmp_path):
+    callback, probe = LRScopeCallback(find_lr=True, verbose=False, budget=60), Probe()
+    trainer = train(tmp_path, 1e-6, callback, steps=60, optim="adamw_torch", schedule="cosine", probe=probe)
+    pick = callback.found.suggestion
+    assert trainer.lr_scheduler.base_lrs == [pytest.approx(pick)] * len(trainer.lr_scheduler.base_lrs)
+    assert probe.first_lr[0] == pytest.approx(pick)          # cosine starts at its peak

@@ -13,14 +13,23 @@ An alarm is printed once and kept in ``callback.alarms``. ``on_alarm="stop"`` se
 ``control.should_training_stop`` at a divergence (the Trainer ends cleanly after that step); ``"reduce"`` multiplies
 the optimizer's rates and its scheduler's base rates by ``reduce_factor`` at a divergence or oscillation.
 
+With ``find_lr=True`` the verified finder (:func:`lrscope.torch.lr_find`) runs when training begins, on the
+Trainer's own training loader, optimizer and gradient accumulation, judging the model's own loss
+(``model(**batch).loss``), sized from the Trainer's number of optimizer steps (or ``budget``). The model, the
+optimizer and the random-number states are put back exactly; then every param group's rate and the scheduler's base
+rates are set to the pick (a warmup or decay keeps its shape around the new peak). ``callback.found`` holds the
+result: as Lightning's ``Tuner.lr_find``, one line -- but a verified answer.
+
 Needs ``transformers`` (``pip install 'lrscope[huggingface]'``).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
 try:
+    import torch
     from transformers import TrainerCallback
 except ImportError:                                             # pragma: no cover - the extra is not installed
     raise ImportError("lrscope.huggingface needs transformers: pip install 'lrscope[huggingface]'") from None
@@ -28,17 +37,72 @@ except ImportError:                                             # pragma: no cov
 from .torch.monitor import Alarm, Monitor
 
 
+class _Inputs:
+    """A Hugging Face batch (a mapping of tensors) as the finder's inputs: it knows its number of rows."""
+
+    def __init__(self, batch):
+        self.batch = batch
+        rows = next((v.shape[0] for v in batch.values() if isinstance(v, torch.Tensor) and v.dim() > 0), 1)
+        self.shape = (rows,)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+
+class _ModelLoss(torch.nn.Module):
+    """The model's own loss, ``model(**batch).loss``, as what the finder's 'model' returns."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: _Inputs):
+        out = self.model(**inputs.batch)
+        loss = out.get("loss") if isinstance(out, dict) else getattr(out, "loss", None)
+        if loss is None:
+            raise ValueError("find_lr: the model's output has no .loss (a model given labels computes it)")
+        return loss
+
+
+def _the_loss(loss, _rows):
+    return loss
+
+
+class _Batches:
+    """The Trainer's training loader, each batch as (inputs, rows) -- what the finder iterates. Its sampler,
+    generator and worker count are the loader's own, so its shuffling state is saved and put back."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __iter__(self):
+        for batch in self.loader:
+            inputs = _Inputs(batch)
+            yield inputs, torch.zeros(len(inputs))
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def __getattr__(self, name):
+        if name == "loader":
+            raise AttributeError(name)
+        return getattr(self.loader, name)
+
+
 class LRScopeCallback(TrainerCallback):
     """The convergence monitor on every optimizer step of a Hugging Face ``Trainer`` (see the module docstring).
     ``check_every``, ``diverge_factor``, ``reduce_factor`` and ``quiet_kinds`` are the monitor's."""
 
     def __init__(self, *, on_alarm: str | None = None, check_every: int = 200, diverge_factor: float = 10.0,
-                 reduce_factor: float = 0.1, quiet_kinds=("slow",), verbose: bool = True):
+                 reduce_factor: float = 0.1, quiet_kinds=("slow",), verbose: bool = True, find_lr: bool = False,
+                 budget: int | None = None, find_kw: dict | None = None):
         Monitor(None, check_every=check_every, diverge_factor=diverge_factor, reduce_factor=reduce_factor,
                 on_alarm=None if on_alarm == "reduce" else on_alarm, quiet_kinds=quiet_kinds)   # checks the arguments
         self.options = {"check_every": check_every, "diverge_factor": diverge_factor, "on_alarm": on_alarm,
                         "reduce_factor": reduce_factor, "quiet_kinds": quiet_kinds}
         self.verbose = verbose
+        self.find_lr, self.budget, self.find_kw = find_lr, budget, dict(find_kw or {})
+        self.found = None
         self.monitor: Monitor | None = None
         self._losses: list[float] = []
         self._hook = None
@@ -48,7 +112,10 @@ class LRScopeCallback(TrainerCallback):
     def alarms(self) -> list[Alarm]:
         return [] if self.monitor is None else self.monitor.alarms
 
-    def on_train_begin(self, args, state, control, model=None, optimizer=None, lr_scheduler=None, **kwargs):
+    def on_train_begin(self, args, state, control, model=None, optimizer=None, lr_scheduler=None,
+                       train_dataloader=None, **kwargs):
+        if self.find_lr:
+            self._find(args, state, model, optimizer, lr_scheduler, train_dataloader)
         self.monitor = Monitor(optimizer, grad_norm_every=None, schedulers=[lr_scheduler] if lr_scheduler else [],
                                **self.options)
         self._losses = []
@@ -58,6 +125,33 @@ class LRScopeCallback(TrainerCallback):
             if module.training and loss is not None:
                 self._losses.append(float(loss.detach()))
         self._hook = model.register_forward_hook(keep_the_loss)
+
+    def _find(self, args, state, model, optimizer, scheduler, loader) -> None:
+        """The verified finder on the Trainer's loader, optimizer and accumulation; then the pick becomes the rate
+        of every param group and the scheduler's base rate (the schedule's factor at this step kept)."""
+        from .torch.finder import lr_find
+        if model is None or optimizer is None or loader is None:
+            raise ValueError("find_lr: the Trainer gave no model, optimizer or training loader to the callback")
+        budget = self.budget
+        if budget is None and state.max_steps and state.max_steps > 0:
+            budget = int(state.max_steps)
+        groups = optimizer.param_groups
+        bases = list(getattr(scheduler, "base_lrs", [g.get("initial_lr", g["lr"]) for g in groups]))
+        factors = [g["lr"] / b if b else 1.0 for g, b in zip(groups, bases)]     # the schedule at this step
+        ratios = [b / bases[0] if bases[0] else 1.0 for b in bases]
+        res = lr_find(_ModelLoss(model), _the_loss, _Batches(loader), optimizer, budget=budget,
+                      accumulation_steps=args.gradient_accumulation_steps, **self.find_kw)
+        new = [res.suggestion * r for r in ratios]
+        groups = optimizer.param_groups         # restoring the optimizer's state made new group dicts
+        for g, base, factor in zip(groups, new, factors):
+            g["lr"], g["initial_lr"] = base * factor, base
+        if scheduler is not None and hasattr(scheduler, "base_lrs"):
+            scheduler.base_lrs = list(new)
+            if hasattr(scheduler, "_last_lr"):
+                scheduler._last_lr = [g["lr"] for g in groups]
+        self.found = res
+        if self.verbose and math.isfinite(res.suggestion):
+            print(f"lrscope: learning rate set to {res.suggestion:.3g} (verified; {res.reason})")
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.monitor is None:

@@ -59,7 +59,7 @@ class Sharpness:
 
 def _batches(data):
     """Accept one (inputs, targets) batch or an iterable of them (a DataLoader)."""
-    if isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], torch.Tensor):
+    if isinstance(data, (tuple, list)) and len(data) == 2 and not isinstance(data[0], (tuple, list)):
         return [tuple(data)]
     batches = list(data)
     if not batches:
