@@ -487,3 +487,32 @@ def test_the_margin_check_leaves_out_runs_the_allowance_cannot_pay_for():
                               allowance=7 * 10 + 3 * 40 + 40)        # the rounds and one probe
     assert free.suggestion == pytest.approx(0.4) and tight.suggestion == pytest.approx(0.2)
     assert tight.steps_used == sum(len(r) * s for r, s in calls) <= 7 * 10 + 3 * 40 + 40
+
+
+def test_a_plateau_is_trained_through_and_never_decided_by_the_tie_rule():
+    """A classifier at log 2 learns nothing until it finds the signal, sooner at a larger rate: a short round where
+    every rate still sits on the plateau carries no information, and the tie rule would take the smallest rate --
+    the slowest to leave it. The finalists are trained on until one has learned something, within the allowance."""
+    from lrscope.finder import verify_candidates
+    from lrscope.finder.verify import NO_PROGRESS
+
+    def loss_of(rate, steps):            # leaves the plateau after 4/rate steps; diverges above 1
+        if rate > 1:
+            return np.inf
+        return 0.693 - 0.001 * rate if steps < 4 / rate else 0.693 * np.exp(-(steps - 4 / rate) * rate)
+
+    calls = []
+
+    def train(rates, steps, final_round):
+        calls.append((np.array(rates, dtype=float), steps))
+        return np.array([loss_of(r, steps) for r in rates]), steps * len(rates), np.zeros(len(rates), bool)
+
+    cands = np.geomspace(0.01, 0.3, 6)
+    v = verify_candidates(cands, train, 5, 10, start_loss=0.693)   # 10 steps: every rate is still on the plateau
+    assert v.suggestion >= 0.1 and "trained on to" in " ".join(v.notes)
+    assert v.steps_used == sum(len(r) * s for r, s in calls)
+    # no room to train on: the one that gained most, said so -- not the smallest
+    calls.clear()
+    v = verify_candidates(cands, train, 5, 10, start_loss=0.693, allowance=40)
+    assert v.suggestion == pytest.approx(cands[-1]) and "plateau" in v.reason
+    assert 0.693 - loss_of(cands[0], 10) < NO_PROGRESS * 0.693

@@ -17,6 +17,8 @@ TIE = 0.03                  # mini-batch verification losses within this fractio
 EXACT_TIE = 1e-3            # ... and full-batch ones (no noise: only differences too small to matter tie)
 GIVE_BACK = 0.1             # a steady run never gives back more than this share of its gain in its second half
 EDGE_RESOLUTION = 1.1       # the edge search stops when the steady and the failing rate are this close (a ratio)
+NO_PROGRESS = 0.01          # a verification where no rate lowered the loss by 1% of its start has learned nothing yet
+PLATEAU_DOUBLINGS = 3       # ... and its finalists are trained on, doubling their length, at most this many times
 
 
 @dataclass
@@ -129,7 +131,11 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                             f"every finalist failed the longer run; {pick:.3g} was the best of the first round")
     runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
                      None if allowance is None else allowance - used, restarts)
-    pick, notes, backing, edge = _smallest_of_the_best(finalists, runs.usable(), tie), [], False, False
+    notes, backing, edge = [], False, False
+    pick = _pick_after_a_plateau(runs, start_loss, notes)
+    plateau = pick is not None
+    if pick is None:
+        pick = _smallest_of_the_best(runs.rates, runs.usable(), tie)
     while True:
         best = runs.loss(pick)
         double = runs.near(2 * pick, pick * 1.0001, 2.5 * pick)     # a verified rate near the double: no new run
@@ -176,6 +182,9 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     spent["margin check"] = runs.used
     if backing or any(n.startswith("backed off") for n in notes):
         reason = f"{pick:.3g}: backed off from the edge of stability, where twice the rate already fails"
+    elif plateau and pick == float(runs.rates[int(np.argmin(usable))]):
+        reason = (f"{pick:.3g}: no rate had left the loss's plateau after {runs.horizon} steps; it had gained most "
+                  f"(not verified beyond that: train longer to know more)")
     elif edge:
         reason = (f"{pick:.3g}: the best of the rates tried between a steady run and one that fails (the edge "
                   f"search), {usable[int(np.searchsorted(runs.rates, pick))]:.4g} after {runs.horizon} steps")
@@ -353,6 +362,37 @@ def clearly_better(loss: float, than: float, tie: float = TIE) -> bool:
     if not np.isfinite(than):
         return bool(np.isfinite(loss))
     return bool(loss < than - tie * abs(than))
+
+
+def learned_nothing(losses, start_loss: float) -> bool:
+    """Whether no run has yet lowered the loss by ``NO_PROGRESS`` of its start (a plateau at the start, as a
+    classifier's loss at log 2 before it finds the signal): the losses then say nothing about the rates."""
+    finite = np.asarray(losses)[np.isfinite(losses)]
+    return bool(finite.size and start_loss - finite.min() < NO_PROGRESS * abs(start_loss))
+
+
+def _pick_after_a_plateau(runs: "_Verified", start_loss: float, notes: list) -> float | None:
+    """When the finalists have learned nothing yet, train them on (doubling their length, ``PLATEAU_DOUBLINGS``
+    times at most and as far as the allowance goes) until one has; if none has by then, the one that gained most
+    -- not the smallest of a tie, which on a plateau is the rate slowest to leave it. None when the finalists had
+    learned something (the usual rules)."""
+    if not learned_nothing(runs.usable(), start_loss):
+        return None
+    live = [float(r) for r, x in zip(runs.rates, runs.usable()) if np.isfinite(x)]
+    before = runs.horizon
+    for _ in range(PLATEAU_DOUBLINGS):
+        if not learned_nothing(runs.usable(), start_loss) or not runs.extend(2 * runs.horizon, live):
+            break
+    if not learned_nothing(runs.usable(), start_loss):
+        notes.append(f"after {before} steps no finalist had lowered the loss by {NO_PROGRESS:.0%} (a plateau): "
+                     f"they were trained on to {runs.horizon} steps before judging")
+        return None
+    usable = runs.usable()
+    pick = float(runs.rates[int(np.argmin(usable))])
+    notes.append(f"after {runs.horizon} steps no finalist had lowered the loss by {NO_PROGRESS:.0%} (a plateau) "
+                 f"and the budget allows no longer runs: {pick:.3g} had gained most "
+                 f"({start_loss - float(np.min(usable)):.3g}); train longer to know more")
+    return pick
 
 
 def _smallest_of_the_best(rates, losses, tie: float = TIE) -> float:

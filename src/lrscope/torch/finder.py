@@ -110,6 +110,53 @@ class _Paused:
         return self.trainer, list(self.history)
 
 
+def go_on(trainer, history: list, n_steps: int, on_step=None) -> int:
+    """Train a run on until it has ``n_steps`` losses (or its loss is no longer finite): the steps taken."""
+    done_before = len(history)
+    while len(history) < n_steps and (not history or math.isfinite(history[-1])):
+        history.append(trainer.step())
+        if on_step is not None:
+            on_step()
+    return len(history) - done_before
+
+
+class RunSettings:
+    """What every verification run shares, wherever it runs (here or in a Ray actor): how a run starts, and how it
+    is judged where it ended."""
+
+    def __init__(self, seed, accumulation_steps, autocast, bound, val_loader, score_batches):
+        self.seed, self.accumulation_steps, self.autocast, self.bound = seed, accumulation_steps, autocast, bound
+        self.val_loader, self.score_batches = val_loader, score_batches
+
+    def fresh_run(self, model, loss_fn, train_loader, optimizer, lr) -> "_Trainer":
+        """A run from the start: seeded, a new pass over the loader, the rate set."""
+        torch.manual_seed(self.seed)
+        trainer = _Trainer(model, loss_fn, train_loader, optimizer, self.accumulation_steps, self.autocast)
+        trainer.set_lr(float(lr))
+        return trainer
+
+    def judge(self, model, loss_fn, optimizer, trainer, history, lr, n_steps, final_round) -> tuple:
+        """(the run's loss where it ended, whether it is capped): inf when it diverged; in the final rounds (and
+        with held-out data) the loss on the same fixed batches for every rate -- the mini-batch losses of its last
+        steps are noisy and lag behind the model; above 2/λ_max at the start, capped when it is far past the bound
+        measured where its run ended (the sanity cap)."""
+        if len(history) < n_steps or not np.all(np.isfinite(history)):
+            return np.inf, False
+        if final_round or self.val_loader is not None:
+            final = trainer.evaluate(self.val_loader if self.val_loader is not None else self.score_batches)
+        else:
+            final = run_score(history, first_round=True)
+        capped = False
+        if final_round and self.bound is not None and lr >= 0.99 * self.bound and np.isfinite(final):
+            x, y = self.score_batches[0][:2]      # not the run's own next batch: it may go on later
+            try:
+                limit = stability_limit(optimizer, sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max)
+            except (ValueError, RuntimeError):
+                limit = None
+            capped = limit is not None and lr >= EDGE * limit
+        return final, capped
+
+
 def _score_batches(loader) -> list:
     """The fixed batches every verification run is judged on where it ended: the loader's first batches, up to
     ``SCORE_BATCHES`` of them or ``SCORE_SAMPLES`` rows."""
@@ -126,7 +173,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             start: float = 1e-7, end: float = 10.0, steps: int = 100, mode: str = "exp", beta: float = 0.9,
             diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
             verify: bool = True, verify_steps: int | None = None, final_steps: int | None = None,
-            budget: int | None = None, seed: int = 0, progress=None) -> FindResult:
+            budget: int | None = None, seed: int = 0, progress=None, backend: str = "local",
+            ray_options: dict | None = None) -> FindResult:
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
     linear), stopped when the smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid
     below the loss minimum are trained for ``verify_steps`` steps from the same starting state, the best third again
@@ -137,7 +185,17 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     stream are kept -- unless the loader has worker processes or the copies would pass ``PAUSED_BYTES``).
     ``progress(done, total)``, if given, is called after every optimizer step (``total`` is an upper bound until
     the end: the margin check's probes may not be needed).
-    Everything is restored afterwards."""
+    Everything is restored afterwards.
+
+    ``backend="ray"``: the verification runs (both rounds, the probes, the edge search) are Ray actors, one per
+    candidate rate, each with its own copy of the model, optimizer and loader, kept between rounds so that a longer
+    round goes on from where it stopped -- for models whose copies do not fit side by side on one device. The
+    answer is the local one for the same seed. ``ray_options``: each actor's resources (default ``{"num_cpus": 0}``:
+    every candidate of the first round is alive at once, each training with one thread; e.g. ``{"num_gpus": 0.5}``
+    -- refused up front when they cannot all be alive at once); Ray is started locally unless ``ray.init`` was
+    called first (``address=`` a cluster)."""
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend: expected 'local' or 'ray', got {backend!r}")
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -207,56 +265,49 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     resumable = (getattr(train_loader, "num_workers", 0) == 0
                  and 3 * size * (cands.size + MAX_PROBES + EDGE_PROBES) <= PAUSED_BYTES)
 
+    settings = RunSettings(seed, accumulation_steps, autocast, bound, val_loader, score_batches)
+
     def train(lr, n_steps, final_round):
         with preserved_state(model, optimizer, (train_loader, val_loader)):
             before = paused.get(float(lr))
             if before is not None and len(before.history) <= n_steps:
                 trainer, history = before.resume(model, optimizer)
             else:
-                torch.manual_seed(seed)
-                trainer = _Trainer(model, loss_fn, train_loader, optimizer, accumulation_steps, autocast)
-                trainer.set_lr(float(lr))
-                history = []
-            done_before = len(history)
-            while len(history) < n_steps and (not history or math.isfinite(history[-1])):
-                history.append(trainer.step())
-                tally.add()
-            spent = (len(history) - done_before) * accumulation_steps
+                trainer, history = settings.fresh_run(model, loss_fn, train_loader, optimizer, lr), []
+            spent = go_on(trainer, history, n_steps, tally.add) * accumulation_steps
             if resumable and np.all(np.isfinite(history)):
                 paused[float(lr)] = _Paused(model, optimizer, (train_loader, val_loader), trainer, history)
-            if len(history) < n_steps or not np.all(np.isfinite(history)):
-                final = np.inf                   # diverged
-            elif final_round or val_loader is not None:
-                # where the run ended, on the same batches for every rate (held-out ones where given): the
-                # mini-batch losses of its last steps are noisy and lag behind the model
-                final = trainer.evaluate(val_loader if val_loader is not None else score_batches)
-            else:
-                final = run_score(history, first_round=True)
-            capped = False
-            if final_round and bound is not None and lr >= 0.99 * bound and np.isfinite(final):
-                # the sanity cap: above 2/λ_max at the start, recommend it only if not far past the bound where
-                # its run ended
-                x, y = score_batches[0][:2]      # not the run's own next batch: it may go on later
-                try:
-                    limit = stability_limit(optimizer, sharpness(model, loss_fn, (x, y), max_iter=20).lambda_max)
-                except (ValueError, RuntimeError):
-                    limit = None
-                capped = limit is not None and lr >= EDGE * limit
+            final, capped = settings.judge(model, loss_fn, optimizer, trainer, history, lr, n_steps, final_round)
             return final, spent, capped, steady(history)
+
+    actors = None
+    if backend == "ray":
+        from .cluster import CandidateActors
+        actors = CandidateActors(model, optimizer, loss_fn, train_loader, settings, ray_options,
+                                 candidates=cands.size + MAX_PROBES + EDGE_PROBES)
+        resumable = True                    # every candidate's run lives in its own actor, with its own copies
 
     def round_of(rates, n_steps, final_round):
         """Each rate trained for n_steps from the same state: their losses, the steps spent, which are capped,
         which ran steadily."""
-        results = [train(lr, n_steps, final_round) for lr in rates]
+        if actors is not None:
+            results = actors.round(rates, n_steps, final_round)
+            tally.add(sum(r[1] for r in results) // accumulation_steps)
+        else:
+            results = [train(lr, n_steps, final_round) for lr in rates]
         return (np.array([r[0] for r in results]), sum(r[1] for r in results),
                 np.array([r[2] for r in results], dtype=bool), np.array([r[3] for r in results], dtype=bool))
 
     edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES      # a sharp edge: SGD and momentum
     tally.replan(verification_steps(cands.size, verify_steps, final_steps, edge_probes=edge_probes))
-    v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model", bound=bound,
-                          edge_probes=edge_probes,
-                          allowance=None if budget is None else max(0, round(BUDGET_ALL * budget) - used),
-                          restarts=not resumable)
+    try:
+        v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model",
+                              bound=bound, edge_probes=edge_probes,
+                              allowance=None if budget is None else max(0, round(BUDGET_ALL * budget) - used),
+                              restarts=not resumable)
+    finally:
+        if actors is not None:
+            actors.close()
     compute = {"range test": used, **v.spent}
     used += v.steps_used
     notes += v.notes
