@@ -56,3 +56,19 @@ def test_actors_that_cannot_all_live_at_once_are_refused(local_ray):
                    ray_options={"num_cpus": 1})
     with pytest.raises(ValueError, match="backend"):
         lt.lr_find(model, torch.nn.functional.cross_entropy, loader, opt, backend="dask")
+
+
+def test_a_sweep_trains_its_configurations_as_ray_tasks(local_ray):
+    lrs = [0.01, 0.1, 1.0, 30.0]
+    model, loader = problem()               # a fresh loader for each: the same batch order
+    local = lt.sweep(model, torch.nn.functional.cross_entropy, loader, lrs, optimizer="momentum", beta=0.9,
+                     form="heavy_ball", epochs=2, vectorize=False)
+    model, loader = problem()
+    remote = lt.sweep(model, torch.nn.functional.cross_entropy, loader, lrs, optimizer="momentum", beta=0.9,
+                      form="heavy_ball", epochs=2, backend="ray")
+    assert [v.kind for v in remote.verdicts] == [v.kind for v in local.verdicts]
+    finite = np.isfinite(local.losses[:3])
+    np.testing.assert_allclose(remote.losses[:3][finite], local.losses[:3][finite], rtol=1e-5)
+    assert remote.verdicts[3].kind == "diverged"
+    with pytest.raises(ValueError, match="backend"):
+        lt.sweep(model, torch.nn.functional.cross_entropy, loader, lrs, backend="spark")

@@ -147,7 +147,7 @@ class _StackedOptimizer:
 
 def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "gd", epochs: int = 1,
           batch_size: int | None = None, seed: int = 0, eval_every: int | None = None, vectorize: bool | None = None,
-          **hyperparams) -> SweepResult:
+          backend: str = "local", ray_options: dict | None = None, **hyperparams) -> SweepResult:
     """Train K copies of ``model`` (all starting from its current weights) at the K learning rates ``lrs``.
 
     ``data``: a DataLoader (its batches are used as they come, the same for every copy) or ``(X, y)`` tensors
@@ -160,7 +160,13 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "gd", 
     ``losses`` are the full training loss (evaluated every ``eval_every`` steps, default once an epoch);
     ``batch_losses`` the loss of every step; the verdicts read the batch losses when the full loss was evaluated
     fewer than 20 times.
+
+    ``backend="ray"``: each configuration is a Ray task with its own copy of the model, trained with ``torch.optim``
+    (for models whose K copies do not fit side by side on one device); the same numbers as ``vectorize=False`` up
+    to floating-point grouping. ``ray_options``: each task's resources (default ``{"num_cpus": 1}``).
     """
+    if backend not in ("local", "ray"):
+        raise ValueError(f"backend: expected 'local' or 'ray', got {backend!r}")
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     trainable_parameters(model)
@@ -190,7 +196,9 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "gd", 
     eval_every = steps_per_epoch if eval_every is None else int(eval_every)
     lr_t = torch.as_tensor(lr_arr, dtype=dtype, device=device)
 
-    if vectorize is None or vectorize:
+    if backend == "ray":
+        traces = _on_ray(model, loss_fn, epoch_batches, x_all, y_all, lr_arr, core, eval_every, ray_options)
+    elif vectorize is None or vectorize:
         try:
             traces = _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr_t, kind, hp, eval_every)
         except Exception as exc:                  # vmap cannot trace this model: say so, then do it one by one
@@ -365,31 +373,61 @@ def _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr, kind, hp, eval_
 def _sequential(model, loss_fn, epoch_batches, x_all, y_all, lrs, core, eval_every):
     K = lrs.size
     hyper = core.per_config(K)
+    runs = [train_one(model, loss_fn, epoch_batches, x_all, y_all, float(lrs[k]), core,
+                      {key: float(v[k]) for key, v in hyper.items()}, eval_every) for k in range(K)]
+    return _gathered(runs)
+
+
+def _gathered(runs):
+    """K runs' (losses, batch losses, gradient norms, final weights) as the stacked traces."""
+    return tuple(np.array([r[i] for r in runs]) for i in range(4))
+
+
+def train_one(model, loss_fn, epoch_batches, x_all, y_all, lr: float, core, hyper: dict, eval_every: int,
+              threads: int | None = None):
+    """One configuration with ``torch.optim`` on a copy of ``model``: its full loss every ``eval_every`` steps
+    (repeated between), batch losses, gradient norms and final weights."""
+    if threads:
+        torch.set_num_threads(threads)
     steps = sum(len(b) for b in epoch_batches)
-    losses = np.full((K, steps + 1), np.nan)
-    batch_losses = np.empty((K, steps))
-    gnorms = np.empty((K, steps))
-    finals = []
-    for k in range(K):
-        m = copy.deepcopy(model)
-        params = [p for p in m.parameters() if p.requires_grad]
-        opt = torch_optimizer(core, params, float(lrs[k]), {key: float(v[k]) for key, v in hyper.items()})
-        with torch.no_grad():
-            losses[k, 0] = float(loss_fn(m(x_all), y_all))
-        t = 0
-        for batches in epoch_batches:
-            for x, y in batches:
-                opt.zero_grad()
-                loss = loss_fn(m(x), y)
-                loss.backward()
-                batch_losses[k, t] = float(loss.detach())
-                gnorms[k, t] = math.sqrt(sum(float(p.grad.pow(2).sum()) for p in params if p.grad is not None))
-                opt.step()
-                t += 1
-                if t % eval_every == 0 or t == steps:
-                    with torch.no_grad():
-                        losses[k, t] = float(loss_fn(m(x_all), y_all))
-                else:
-                    losses[k, t] = losses[k, t - 1]
-        finals.append(torch.cat([p.detach().reshape(-1) for p in params]).double().cpu().numpy())
-    return losses, batch_losses, gnorms, np.array(finals)
+    losses = np.full(steps + 1, np.nan)
+    batch_losses, gnorms = np.empty(steps), np.empty(steps)
+    m = copy.deepcopy(model)
+    params = [p for p in m.parameters() if p.requires_grad]
+    opt = torch_optimizer(core, params, lr, hyper)
+    with torch.no_grad():
+        losses[0] = float(loss_fn(m(x_all), y_all))
+    t = 0
+    for batches in epoch_batches:
+        for x, y in batches:
+            opt.zero_grad()
+            loss = loss_fn(m(x), y)
+            loss.backward()
+            batch_losses[t] = float(loss.detach())
+            gnorms[t] = math.sqrt(sum(float(p.grad.pow(2).sum()) for p in params if p.grad is not None))
+            opt.step()
+            t += 1
+            if t % eval_every == 0 or t == steps:
+                with torch.no_grad():
+                    losses[t] = float(loss_fn(m(x_all), y_all))
+            else:
+                losses[t] = losses[t - 1]
+    return losses, batch_losses, gnorms, torch.cat([p.detach().reshape(-1) for p in params]).double().cpu().numpy()
+
+
+def _on_ray(model, loss_fn, epoch_batches, x_all, y_all, lrs, core, eval_every, options):
+    """The K configurations as Ray tasks, one each (the model, the batches and the data put in Ray once)."""
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("backend: 'ray' needs Ray: pip install 'lrscope[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    options = {"num_cpus": 1, **(options or {})}
+    threads = max(1, int(options["num_cpus"])) if options.get("num_cpus") else 1
+    hyper = core.per_config(lrs.size)
+    shared = [ray.put(x) for x in (model, loss_fn, epoch_batches, x_all, y_all)]
+    task = ray.remote(**options)(train_one)
+    calls = [task.remote(*shared, float(lrs[k]), core, {key: float(v[k]) for key, v in hyper.items()}, eval_every,
+                         threads) for k in range(lrs.size)]
+    return _gathered(ray.get(calls))
