@@ -103,5 +103,34 @@ def test_the_verified_finder_sets_the_rate_before_fit_and_leaves_the_weights_unt
     assert seen["state"] == {} and seen["lr"] == pytest.approx(callback.found.suggestion)
     assert 1e-4 < callback.found.suggestion < 0.5 and callback.found.steps_used <= 40 + 1.95 * 80
     assert callback.monitor.losses[-1] < callback.monitor.losses[0] / 10    # and the run trains at that rate
-    with pytest.raises(ValueError, match="find_lr: needs loss_fn"):
-        LRScope(find_lr=True)
+
+
+class LoggingRegression(Regression):
+    """The loss only in training_step (no loss_fn to give), logged there, as most LightningModules do."""
+
+    def training_step(self, batch, batch_idx):
+        loss = super().training_step(batch, batch_idx)
+        self.log("train_loss", loss)
+        return {"loss": loss}
+
+
+def test_the_finder_needs_no_loss_fn_when_training_step_computes_the_loss():
+    model = LoggingRegression(lr=1e-6)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    callback = LRScope(find_lr=True, verbose=False, find_kw={"steps": 40})
+    with_fn = LRScope(find_lr=True, loss_fn=torch.nn.functional.mse_loss, verbose=False, find_kw={"steps": 40})
+    seen = {}
+
+    class Look(L.Callback):
+        def on_train_start(self, trainer, pl_module):
+            seen["weights"] = {k: v.clone() for k, v in pl_module.state_dict().items()}
+
+    for cb in (callback, with_fn):
+        trainer = L.Trainer(max_steps=80, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                            enable_progress_bar=False, enable_model_summary=False, callbacks=[cb, Look()])
+        trainer.fit(LoggingRegression(lr=1e-6) if cb is with_fn else model, data())
+    assert all(torch.equal(before[k], seen["weights"][k]) for k in before)
+    # training_step's loss is the loss_fn's: the same runs, the same pick
+    assert callback.found.suggestion == pytest.approx(with_fn.found.suggestion, rel=1e-6)
+    assert callback.monitor.losses[-1] < callback.monitor.losses[0] / 10
+    assert "log" not in vars(model)                          # self.log is the module's own again

@@ -29,64 +29,21 @@ import math
 import warnings
 
 try:
-    import torch
     from transformers import TrainerCallback
 except ImportError:                                             # pragma: no cover - the extra is not installed
     raise ImportError("lrscope.huggingface needs transformers: pip install 'lrscope[huggingface]'") from None
 
 from .torch.monitor import Alarm, Monitor
+from .torch.whole_batches import OwnLoss, WholeBatches, the_loss
 
 
-class _Inputs:
-    """A Hugging Face batch (a mapping of tensors) as the finder's inputs: it knows its number of rows."""
-
-    def __init__(self, batch):
-        self.batch = batch
-        rows = next((v.shape[0] for v in batch.values() if isinstance(v, torch.Tensor) and v.dim() > 0), 1)
-        self.shape = (rows,)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-
-class _ModelLoss(torch.nn.Module):
-    """The model's own loss, ``model(**batch).loss``, as what the finder's 'model' returns."""
-
-    def __init__(self, model: torch.nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, inputs: _Inputs):
-        out = self.model(**inputs.batch)
-        loss = out.get("loss") if isinstance(out, dict) else getattr(out, "loss", None)
-        if loss is None:
-            raise ValueError("find_lr: the model's output has no .loss (a model given labels computes it)")
-        return loss
-
-
-def _the_loss(loss, _rows):
+def _model_loss(model, batch):
+    """A transformers model's own loss on a batch (a model given labels computes it)."""
+    out = model(**batch)
+    loss = out.get("loss") if isinstance(out, dict) else getattr(out, "loss", None)
+    if loss is None:
+        raise ValueError("find_lr: the model's output has no .loss (a model given labels computes it)")
     return loss
-
-
-class _Batches:
-    """The Trainer's training loader, each batch as (inputs, rows) -- what the finder iterates. Its sampler,
-    generator and worker count are the loader's own, so its shuffling state is saved and put back."""
-
-    def __init__(self, loader):
-        self.loader = loader
-
-    def __iter__(self):
-        for batch in self.loader:
-            inputs = _Inputs(batch)
-            yield inputs, torch.zeros(len(inputs))
-
-    def __len__(self) -> int:
-        return len(self.loader)
-
-    def __getattr__(self, name):
-        if name == "loader":
-            raise AttributeError(name)
-        return getattr(self.loader, name)
 
 
 class LRScopeCallback(TrainerCallback):
@@ -139,7 +96,7 @@ class LRScopeCallback(TrainerCallback):
         bases = list(getattr(scheduler, "base_lrs", [g.get("initial_lr", g["lr"]) for g in groups]))
         factors = [g["lr"] / b if b else 1.0 for g, b in zip(groups, bases)]     # the schedule at this step
         ratios = [b / bases[0] if bases[0] else 1.0 for b in bases]
-        res = lr_find(_ModelLoss(model), _the_loss, _Batches(loader), optimizer, budget=budget,
+        res = lr_find(OwnLoss(model, _model_loss), the_loss, WholeBatches(loader), optimizer, budget=budget,
                       accumulation_steps=args.gradient_accumulation_steps, **self.find_kw)
         new = [res.suggestion * r for r in ratios]
         groups = optimizer.param_groups         # restoring the optimizer's state made new group dicts

@@ -15,27 +15,50 @@ keeps the lower rate) by ``reduce_factor`` at a divergence or oscillation. With 
 and ``sharpness_data`` (a batch ``(x, y)``; the module's ``forward`` gives the predictions) λ_max is measured every N
 steps: the edge of stability, λ_max rising towards 2/α.
 
-With ``find_lr=True`` (and ``loss_fn``: the module's ``forward`` gives the predictions, ``loss_fn(pred, y)`` the loss
-on a batch ``(x, y)``) the verified finder (:func:`lrscope.torch.lr_find`) runs when training starts, sized from the
-Trainer's own number of steps (or ``budget``), on the Trainer's training loader and first optimizer; the model, the
-optimizer and the random-number states are put back exactly, then every param group's rate is set to the pick
-(keeping the groups' ratios, and the schedulers' base rates with them). ``callback.found`` holds the result.
+With ``find_lr=True`` the verified finder (:func:`lrscope.torch.lr_find`) runs when training starts, sized from the
+Trainer's own number of steps (or ``budget``), on the Trainer's training loader and first optimizer, judging the
+module's own ``training_step`` loss (its ``self.log`` calls are silenced meanwhile) -- or, given ``loss_fn``,
+``loss_fn(forward(x), y)`` on batches ``(x, y)``; the model, the optimizer and the random-number states are put back
+exactly, then every param group's rate is set to the pick (keeping the groups' ratios, and the schedulers' base
+rates with them). ``callback.found`` holds the result. As Lightning's ``Tuner.lr_find``: one line, but a verified
+answer.
 
 Needs ``lightning`` (``pip install 'lrscope[lightning]'``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 try:
     import lightning as L
+    import torch
 except ImportError:                                             # pragma: no cover - the extra is not installed
     raise ImportError("lrscope.lightning needs Lightning: pip install 'lrscope[lightning]'") from None
 
 from .torch.monitor import Alarm, Monitor
 
 ALARM_CODES = {"diverged": 1, "oscillating": 2, "converged": 3, "slow": 4, "unbounded": 5}
+
+
+def _training_step_loss(module, batch):
+    """A LightningModule's own loss: what its ``training_step`` returns (a tensor, or a dict with ``"loss"``)."""
+    out = module.training_step(batch, 0)
+    loss = out.get("loss") if isinstance(out, dict) else out
+    if not isinstance(loss, torch.Tensor):
+        raise ValueError("find_lr: training_step returned no loss tensor (return the loss, or give loss_fn)")
+    return loss
+
+
+@contextlib.contextmanager
+def _quiet_logging(module):
+    """``self.log`` / ``self.log_dict`` do nothing while the finder calls ``training_step`` outside the loop."""
+    module.log, module.log_dict = (lambda *a, **k: None), (lambda *a, **k: None)
+    try:
+        yield
+    finally:
+        del module.log, module.log_dict
 
 
 class LRScope(L.Callback):
@@ -48,8 +71,6 @@ class LRScope(L.Callback):
                  quiet_kinds=("slow",), verbose: bool = True, find_lr: bool = False, budget: int | None = None,
                  find_kw: dict | None = None):
         super().__init__()
-        if find_lr and loss_fn is None:
-            raise ValueError("find_lr: needs loss_fn (the loss of the module's forward output on a batch's targets)")
         # the monitor checks its own arguments; built here once without an optimizer to fail early on bad input
         Monitor(None, check_every=check_every, diverge_factor=diverge_factor, reduce_factor=reduce_factor,
                 sharpness_every=sharpness_every, loss_fn=loss_fn, sharpness_data=sharpness_data,
@@ -97,9 +118,8 @@ class LRScope(L.Callback):
 
     def _find(self, trainer, pl_module) -> None:
         """The verified finder on the Trainer's loader and first optimizer; then the pick becomes the rate."""
-        import torch
-
         from .torch.finder import lr_find
+        from .torch.whole_batches import OwnLoss, WholeBatches, the_loss
         loader = trainer.train_dataloader
         if not isinstance(loader, torch.utils.data.DataLoader):
             raise ValueError("find_lr: needs one training DataLoader (the Trainer has "
@@ -109,7 +129,14 @@ class LRScope(L.Callback):
         if budget is None:
             steps = trainer.estimated_stepping_batches
             budget = int(steps) if math.isfinite(steps) else None
-        res = lr_find(pl_module, self.options["loss_fn"], loader, optimizer, budget=budget, **self.find_kw)
+        if self.options["loss_fn"] is not None:
+            res = lr_find(pl_module, self.options["loss_fn"], loader, optimizer, budget=budget, **self.find_kw)
+        else:                           # the module's own loss: its training_step on the whole batch
+            from lightning.fabric.utilities.apply_func import move_data_to_device
+            with _quiet_logging(pl_module):
+                res = lr_find(OwnLoss(pl_module, _training_step_loss), the_loss,
+                              WholeBatches(loader, lambda b: move_data_to_device(b, pl_module.device)), optimizer,
+                              budget=budget, **self.find_kw)
         first = optimizer.param_groups[0]["lr"]
         ratios = [g["lr"] / first if first else 1.0 for g in optimizer.param_groups]
         for g, r in zip(optimizer.param_groups, ratios):
