@@ -297,7 +297,8 @@ def _spikes(fs, fy, residual, noise, scale) -> list:
         out.append(Finding("spike", step, f"a spike at step {step}: the loss jumped to {_g(value)} "
                                           f"({_g(height)} above its trend); {tail}"))
     if len(episodes) > MAX_SPIKES_SHOWN:
-        out.append(Finding("spike", None, f"{len(episodes) - MAX_SPIKES_SHOWN} smaller spikes; "
+        more = len(episodes) - MAX_SPIKES_SHOWN
+        out.append(Finding("spike", None, f"{more} smaller spike{'s' if more != 1 else ''}; "
                                           f"{sum(e[3] for e in episodes)} of {len(episodes)} recovered"))
     return out
 

@@ -19,6 +19,26 @@ def _thin(step, value):
     return step[idx], value[idx]
 
 
+def _drop_step(finding) -> int:
+    """The step of the rate drop that ended a plateau (said in its text: '... until step N, when the rate ...')."""
+    import re
+    m = re.search(r"until step (\d+)", finding.text)
+    return int(m.group(1)) if m else finding.step
+
+
+def _top(report, log: bool):
+    """The top of the loss axis: well above every run's start (10× on a log axis), so that a run that blew up
+    leaves the picture instead of squashing the others; None when nothing went that high."""
+    starts = [float(d.trend.value[0]) for d in report if d.trend is not None and d.trend.value.size]
+    highest = max((np.nanmax(np.where(np.isfinite(d.run.loss.value), d.run.loss.value, np.nan))
+                   for d in report if np.any(np.isfinite(d.run.loss.value))), default=None)
+    if not starts or highest is None:
+        return None
+    start = max(starts)
+    top = 10 * start if log and start > 0 else start + abs(start)
+    return top if highest > top else None
+
+
 def plot_report(report, path: str | None = None, ax=None, dpi: int = 110):
     """Draw ``report`` (a :class:`lrscope.logs.LogReport`); write it to ``path`` when given (then the figure is
     closed) and return the loss axis."""
@@ -49,15 +69,20 @@ def plot_report(report, path: str | None = None, ax=None, dpi: int = 110):
             at = d.run.loss.at(f.step) if f.kind != "overfitting" else d.run.val_loss.at(f.step)
             at = at if at is not None and np.isfinite(at) else (d.trend.value[-1] if d.trend is not None else None)
             if f.kind == "diverged" and at is not None:
-                ax.plot([f.step], [at], "x", color=VERDICT_COLORS["diverged"], ms=10, mew=2)
+                top = _top(report, positive)
+                ax.plot([f.step], [min(at, top) if top is not None else at], "x", color=VERDICT_COLORS["diverged"],
+                        ms=10, mew=2, clip_on=False)
             elif f.kind == "spike" and at is not None:
                 ax.plot([f.step], [at], "^", color=color, ms=7)
             elif f.kind == "overfitting" and at is not None:
                 ax.plot([f.step], [at], "o", color=color, ms=8, mfc="none", mew=2)
-            elif f.kind == "lr":
-                ax.axvline(f.step, color=color, ls=":", lw=1)
+            elif f.kind in ("lr", "plateau"):             # a plateau's step is where the rate dropped
+                ax.axvline(f.step if f.kind == "lr" else _drop_step(f), color=color, ls=":", lw=1)
     if positive:
         ax.set_yscale("log")
+    top = _top(report, positive)
+    if top is not None:             # a run that blew up is drawn off the top, not allowed to squash the others
+        ax.set_ylim(top=top)
     ax.set_ylabel("training loss")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7, loc="best")
