@@ -140,6 +140,7 @@ def test_a_long_log_is_judged_at_a_working_resolution(tmp_path):
     (b"step,loss\n0,1.0\n1,oops\n", "row 3: loss .* is not a number: 'oops'"),
     (b"step,accuracy\n0,0.5\n", "no loss column among 'step', 'accuracy'"),
     (b"step,loss_a,loss_b\n0,1,2\n", "several loss columns"),
+    (b"step,loss\n1e30,1\n2e30,2\n3e30,3\n", "not step numbers"),
 ])
 def test_a_bad_csv_is_one_clear_error(tmp_path, content, message):
     path = tmp_path / "bad.csv"
@@ -372,3 +373,8 @@ def test_an_epoch_log_and_a_gradient_norm_that_announced_the_divergence(tmp_path
     assert d.verdict.kind == "diverged" and d.verdict.step == 260
     grown = [f for f in d.findings if f.kind == "grad_norm"]
     assert grown and grown[0].step == 259 and "133,252×" in grown[0].text      # e^(59/5)
+
+
+def test_a_loss_that_is_not_finite_from_the_start_is_not_blamed_on_the_rate(tmp_path):
+    d = diagnose_log(write_csv(tmp_path / "nan.csv", ["step", "loss", "lr"], [(i, "nan", 0.1) for i in range(5)]))[0]
+    assert d.verdict.kind == "diverged" and d.verdict.step == 0 and "not the learning rate" in d.advice

@@ -172,8 +172,11 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
 
     if end < 3:
         what = "nan" if np.isnan(y[end]) else "inf"
+        advice = ("the loss is not finite from the first logged step: check the data, the model and the loss "
+                  "function -- the problem is not the learning rate" if end == 0
+                  else _diverged_advice(run, lr, int(s[end]), None))
         verdict = Verdict("diverged", int(s[end]), f"the loss was {what} at step {int(s[end])}, right at the start",
-                          _diverged_advice(run, lr, int(s[end]), None))
+                          advice)
         return LogDiagnosis(run, verdict, [Finding("diverged", int(s[end]), verdict.reason)], 0.0, verdict.advice)
 
     fs, fy = s[:end], y[:end]

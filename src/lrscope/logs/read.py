@@ -218,8 +218,9 @@ def read_table(path: str, *, columns: dict | None = None, run_column: str | None
             step_all = step_all[idx]
         else:
             step_all = step_values
-        if not np.all(np.isfinite(step_all)):
-            raise LogError(f"{where}: the step column {chosen['step']!r} has values that are not finite")
+        if not np.all(np.isfinite(step_all)) or np.any(np.abs(step_all) > 2.0 ** 53):
+            raise LogError(f"{where}: the step column {chosen['step']!r} has values that are not step numbers "
+                           f"(not finite, or beyond 2^53)")
     else:
         step_all = np.arange(rows, dtype=np.float64)
     runs_of = {None: np.arange(rows)}
