@@ -516,3 +516,14 @@ def test_a_plateau_is_trained_through_and_never_decided_by_the_tie_rule():
     v = verify_candidates(cands, train, 5, 10, start_loss=0.693, allowance=40)
     assert v.suggestion == pytest.approx(cands[-1]) and "plateau" in v.reason
     assert 0.693 - loss_of(cands[0], 10) < NO_PROGRESS * 0.693
+
+
+def test_the_whole_call_stays_within_its_compute_when_the_range_test_takes_most_of_the_budget():
+    """A short budget (180 steps) and a range test of 2 × 80 steps: the finalists' round is shortened so that the
+    whole call trains at most 1.95 × the budget (15% of a 13-point grid), every step counted."""
+    from lrscope.finder.range_test import BUDGET_ALL
+    res = ls.find(ls.objectives.dataset("breast_cancer"), optimizer=ls.optim.momentum(0.9), batch_size=16, steps=80,
+                  seeds=2, budget=180)
+    assert res.compute["range test"] == 160
+    assert res.steps_used == sum(res.compute.values()) <= round(BUDGET_ALL * 180)
+    assert max(res.finalist_steps) < round(0.3 * 180)       # shortened from 30% of the budget (54 steps)

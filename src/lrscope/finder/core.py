@@ -43,11 +43,11 @@ from ..diagnose import smooth
 from ..objectives.base import Objective
 from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
-from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, ramp
+from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp
 from .quadratic import quadratic_pick
 from .rules import read_curve
-from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, run_score, steady,
-                     verification_steps, verify_candidates)
+from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, finalist_count,
+                     run_score, steady, verification_steps, verify_candidates)
 
 
 def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
@@ -63,8 +63,9 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     third of the candidates then run ``final_steps`` (default 4 × ``verify_steps``). Which rate is best depends on
     how long you train (a short run flatters rates that are fast at first and unstable later, and can miss one that
     overshoots at first and wins later): give ``budget``, the number of steps you will train for, and the rounds
-    are sized from it (4% and 30% of it), and the margin check leaves out what would take the whole call past
-    1.95 × the budget (``BUDGET_ALL``; the rounds themselves are always run).
+    are sized from it (4% and 30% of it), and the whole call stays within 1.95 × the budget (``BUDGET_ALL``): the
+    finalists' round is shortened when the range test took much of it (unless ``final_steps`` is given), and the
+    margin check leaves out what would not fit.
     ``validation``: an objective on held-out data with the same parameters (``ls.objectives.train_test``) -- the
     curve and the verification are then read off its loss, so the pick is the rate that generalizes best.
     ``analysis_seconds``: a time budget for each curvature measurement of the sanity cap (past it, no cap).
@@ -73,6 +74,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
     optimizer = gd() if optimizer is None else optimizer
+    final_steps_given = final_steps is not None
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
     integer(seeds, "seeds")
@@ -160,6 +162,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
                           reason=f"{known.lr:.4g} minimizes the loss after {horizon} steps, computed for every α "
                                  f"(the loss is quadratic)")
     exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
+    final_steps = fit_the_rounds(used, cands.size, finalist_count(cands.size), verify_steps, final_steps, budget,
+                                 fixed=final_steps_given)
     probes = 0 if exact else MAX_PROBES
     edge_probes = 0 if exact or optimizer.kind == "adaptive" else EDGE_PROBES     # a sharp edge: GD and momentum
     tally.at(used)

@@ -114,6 +114,17 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
     return verify_steps, final_steps
 
 
+def fit_the_rounds(used: int, n_cands: int, n_final: int, verify_steps: int, final_steps: int,
+                   budget: int | None, fixed: bool = False) -> int:
+    """The finalists' round length that keeps the whole call within ``BUDGET_ALL`` × ``budget`` after ``used`` steps
+    of range test: shortened when the range test took much of the budget (never below twice the first round's);
+    unchanged without a budget or when the user fixed it (``fixed``)."""
+    if budget is None or fixed:
+        return final_steps
+    room = round(BUDGET_ALL * budget) - used - n_cands * verify_steps
+    return int(max(min(final_steps, room // max(n_final, 1)), min(final_steps, 2 * verify_steps)))
+
+
 class DivergenceStop:
     """The range test's stop rule (core and torch alike): stop once the smoothed loss (:class:`DebiasedAverage`)
     exceeds ``factor`` × its best so far -- for losses that can be negative, once it rose ``factor − 1`` times the

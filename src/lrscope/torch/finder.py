@@ -20,10 +20,10 @@ import torch
 
 from ..checks import integer
 from ..diagnose import smooth
-from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan
+from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds
 from ..finder.rules import read_curve
-from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, run_score, steady,
-                             verification_steps, verify_candidates)
+from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, finalist_count, run_score,
+                             steady, verification_steps, verify_candidates)
 from ._state import State, preserved_state, trainable_parameters
 from .optimizers import kind_of, stability_limit
 from .sharpness import sharpness
@@ -201,6 +201,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
     trainable_parameters(model)
+    final_steps_given = final_steps is not None
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
     integer(accumulation_steps, "accumulation_steps")
@@ -299,6 +300,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
                 np.array([r[2] for r in results], dtype=bool), np.array([r[3] for r in results], dtype=bool))
 
     edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES      # a sharp edge: SGD and momentum
+    final_steps = fit_the_rounds(used, cands.size, finalist_count(cands.size), verify_steps, final_steps, budget,
+                                 fixed=final_steps_given)
     tally.replan(verification_steps(cands.size, verify_steps, final_steps, edge_probes=edge_probes))
     try:
         v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model",
