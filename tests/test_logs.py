@@ -378,3 +378,15 @@ def test_an_epoch_log_and_a_gradient_norm_that_announced_the_divergence(tmp_path
 def test_a_loss_that_is_not_finite_from_the_start_is_not_blamed_on_the_rate(tmp_path):
     d = diagnose_log(write_csv(tmp_path / "nan.csv", ["step", "loss", "lr"], [(i, "nan", 0.1) for i in range(5)]))[0]
     assert d.verdict.kind == "diverged" and d.verdict.step == 0 and "not the learning rate" in d.advice
+
+
+def test_a_slow_run_is_not_told_to_triple_a_rate_the_log_cannot_place(tmp_path):
+    """From a log alone the stability bound is unknown: gradient descent at 0.099 on x² + 10y² (2/L = 0.1) is slow
+    and must not be told to try 0.3."""
+    from lrscope.cli import render
+    res = ls.sweep(ls.objectives.formula("x**2 + 10*y**2", x0=[3, 1]), lrs=[0.099], steps=200)
+    with open(tmp_path / "edge.csv", "w", newline="") as fh:
+        render.write_csv(res, fh)
+    d = diagnose_log(tmp_path / "edge.csv", lr="lr_used")[0]
+    assert d.verdict.kind == "slow" and "0.297" not in d.advice and "try 0.198" in d.advice
+    assert "21 more steps" in d.advice

@@ -226,6 +226,11 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     findings = ([f for f in findings if f.kind == "diverged"] + [f for f in findings if f.kind == "noise"] + timed
                 + [f for f in findings if f.step is None and f.kind != "noise"] + ([over] if over else []))
     advice = verdict.advice
+    if verdict.kind == "slow" and peak_lr is not None and advice.startswith("raise α"):
+        # a log does not tell the stability bound: a rate 3× higher may be past it (0.099 with 2/L = 0.1)
+        more = f"about {verdict.steps_needed} more steps" if verdict.steps_needed else "longer"
+        advice = (f"train {more}, or raise α gradually (try {_g(2 * peak_lr)}): the log cannot tell how far "
+                  f"{_g(peak_lr)} is from the stability edge -- lrscope's finder on the model can")
     if verdict.kind == "converged" and noisy and final_lr is not None and peak_lr and final_lr < peak_lr / 3:
         advice = (f"good run: the schedule already lowered the rate to {_g(final_lr)}; a lower end rate (or a larger "
                   f"batch) would lower the noise floor further")
