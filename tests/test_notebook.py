@@ -32,7 +32,10 @@ def test_the_example_notebook_runs():
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     html = [o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {})]
-    assert len(html) == 2 and "diverged" in html[0] and "suggested α" in html[1]
+    assert len(html) == 3 and "diverged" in html[0] and "suggested α" in html[1]
+    assert "training loss" in html[2] and "converged" in html[2]           # the diagnosed log
+    last = outputs[-1]["data"]["text/plain"]
+    assert "'0', 'slow'" in last and "'1', 'converged'" in last and "'2', 'diverged'" in last
 
 
 def test_the_chart_counts_steps_even_when_the_full_loss_is_evaluated_every_few_steps():
