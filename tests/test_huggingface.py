@@ -7,29 +7,11 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from lrscope.huggingface import LRScopeCallback  # noqa: E402
-
-
-class Rows(torch.utils.data.Dataset):
-    """Random token sequences whose label is whether token 1 occurs: learnable, no download."""
-
-    def __init__(self, n=256):
-        g = torch.Generator().manual_seed(0)
-        self.ids = torch.randint(2, 40, (n, 12), generator=g)
-        self.ids[: n // 2, 3] = 1
-        self.labels = (self.ids == 1).any(dim=1).long()
-
-    def __len__(self):
-        return len(self.ids)
-
-    def __getitem__(self, i):
-        return {"input_ids": self.ids[i], "labels": self.labels[i]}
+from tiny_bert import Rows, tiny_bert  # noqa: E402
 
 
 def train(tmp_path, lr, callback, steps=60, optim="sgd", schedule="constant", probe=None):
-    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=16, num_labels=2)
-    torch.manual_seed(0)
-    model = transformers.BertForSequenceClassification(config)
+    model = tiny_bert()
     args = transformers.TrainingArguments(output_dir=str(tmp_path), max_steps=steps, per_device_train_batch_size=16,
                                           learning_rate=lr, optim=optim, lr_scheduler_type=schedule,
                                           report_to=[], save_strategy="no", logging_strategy="no",
@@ -95,10 +77,7 @@ class Probe(transformers.TrainerCallback):
 
 
 def test_the_verified_finder_sets_the_rate_before_train_and_leaves_the_weights_untouched(tmp_path):
-    torch.manual_seed(0)
-    config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                     intermediate_size=32, max_position_embeddings=16, num_labels=2)
-    untouched = transformers.BertForSequenceClassification(config).state_dict()
+    untouched = tiny_bert().state_dict()
     callback, probe = LRScopeCallback(find_lr=True, verbose=False), Probe()
     trainer = train(tmp_path, 1e-6, callback, steps=200, optim="adamw_torch", probe=probe)   # 1e-6: learns nothing
     pick = callback.found.suggestion

@@ -300,24 +300,10 @@ def test_lightning_csv_logger_runs(tmp_path):
 def test_a_transformers_trainer_state(tmp_path):
     transformers = pytest.importorskip("transformers")
 
-    class Rows(torch.utils.data.Dataset):
-        def __init__(self, n=256):
-            g = torch.Generator().manual_seed(0)
-            self.ids = torch.randint(2, 40, (n, 12), generator=g)
-            self.ids[: n // 2, 3] = 1
-            self.labels = (self.ids == 1).any(dim=1).long()
-
-        def __len__(self):
-            return len(self.ids)
-
-        def __getitem__(self, i):
-            return {"input_ids": self.ids[i], "labels": self.labels[i]}
+    from tiny_bert import Rows, tiny_bert
 
     def train(folder, lr, optim, clip, steps=40):
-        config = transformers.BertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                         intermediate_size=32, max_position_embeddings=16, num_labels=2)
-        torch.manual_seed(0)
-        model = transformers.BertForSequenceClassification(config)
+        model = tiny_bert()
         args = transformers.TrainingArguments(output_dir=str(folder), max_steps=steps,
                                               per_device_train_batch_size=16, learning_rate=lr, optim=optim,
                                               lr_scheduler_type="linear", warmup_steps=5, report_to=[],

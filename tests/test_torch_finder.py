@@ -233,3 +233,22 @@ def test_the_finder_stays_within_twice_the_budget_and_reuses_its_runs():
     assert res.steps_used <= BUDGET_ALL * 120 and res.steps_used == ticks[-1] == sum(res.compute.values())
     # the finalists went on from their first-round runs: the second round costs less than training them afresh
     assert res.compute["second round"] < len(res.finalists) * 36
+
+
+def test_setting_the_found_rate_keeps_the_schedule_and_the_groups_ratios():
+    """A warmup half way (λ = 0.5) and two groups at 1 : 0.1: the new peak scales every rate, base and initial rate
+    by one factor, so the warmup goes on from where it is and the groups keep their ratio."""
+    from lrscope.torch.optimizers import scale_rates, set_peak_rate
+    w1, w2 = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([{"params": [w1], "lr": 1e-6}, {"params": [w2], "lr": 1e-7}])
+    warmup = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / 2))     # λ(0) = 0.5
+    set_peak_rate(opt, 0.2, [warmup])
+    assert [g["lr"] for g in opt.param_groups] == [pytest.approx(0.1), pytest.approx(0.01)]
+    assert warmup.base_lrs == [pytest.approx(0.2), pytest.approx(0.02)] and warmup.get_last_lr()[0] == \
+        pytest.approx(0.1)
+    opt.step()
+    warmup.step()                                       # λ(1) = 1: the peak, not the old 1e-6
+    assert [g["lr"] for g in opt.param_groups] == [pytest.approx(0.2), pytest.approx(0.02)]
+    scale_rates(opt, 0.5, [warmup])
+    warmup.step()
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.1)      # the schedule keeps the lowered rate

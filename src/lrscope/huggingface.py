@@ -34,6 +34,7 @@ except ImportError:                                             # pragma: no cov
     raise ImportError("lrscope.huggingface needs transformers: pip install 'lrscope[huggingface]'") from None
 
 from .torch.monitor import Alarm, Monitor
+from .torch.optimizers import set_peak_rate
 from .torch.whole_batches import OwnLoss, WholeBatches, the_loss
 
 
@@ -92,20 +93,9 @@ class LRScopeCallback(TrainerCallback):
         budget = self.budget
         if budget is None and state.max_steps and state.max_steps > 0:
             budget = int(state.max_steps)
-        groups = optimizer.param_groups
-        bases = list(getattr(scheduler, "base_lrs", [g.get("initial_lr", g["lr"]) for g in groups]))
-        factors = [g["lr"] / b if b else 1.0 for g, b in zip(groups, bases)]     # the schedule at this step
-        ratios = [b / bases[0] if bases[0] else 1.0 for b in bases]
         res = lr_find(OwnLoss(model, _model_loss), the_loss, WholeBatches(loader), optimizer, budget=budget,
                       accumulation_steps=args.gradient_accumulation_steps, **self.find_kw)
-        new = [res.suggestion * r for r in ratios]
-        groups = optimizer.param_groups         # restoring the optimizer's state made new group dicts
-        for g, base, factor in zip(groups, new, factors):
-            g["lr"], g["initial_lr"] = base * factor, base
-        if scheduler is not None and hasattr(scheduler, "base_lrs"):
-            scheduler.base_lrs = list(new)
-            if hasattr(scheduler, "_last_lr"):
-                scheduler._last_lr = [g["lr"] for g in groups]
+        set_peak_rate(optimizer, res.suggestion, [scheduler] if scheduler is not None else [])
         self.found = res
         if self.verbose and math.isfinite(res.suggestion):
             print(f"lrscope: learning rate set to {res.suggestion:.3g} (verified; {res.reason})")

@@ -38,6 +38,7 @@ except ImportError:                                             # pragma: no cov
     raise ImportError("lrscope.lightning needs Lightning: pip install 'lrscope[lightning]'") from None
 
 from .torch.monitor import Alarm, Monitor
+from .torch.optimizers import set_peak_rate
 
 ALARM_CODES = {"diverged": 1, "oscillating": 2, "converged": 3, "slow": 4, "unbounded": 5}
 
@@ -137,15 +138,8 @@ class LRScope(L.Callback):
                 res = lr_find(OwnLoss(pl_module, _training_step_loss), the_loss,
                               WholeBatches(loader, lambda b: move_data_to_device(b, pl_module.device)), optimizer,
                               budget=budget, **self.find_kw)
-        first = optimizer.param_groups[0]["lr"]
-        ratios = [g["lr"] / first if first else 1.0 for g in optimizer.param_groups]
-        for g, r in zip(optimizer.param_groups, ratios):
-            g["lr"] = res.suggestion * r
-            g["initial_lr"] = res.suggestion * r
-        for config in trainer.lr_scheduler_configs:
-            scheduler = config.scheduler
-            if getattr(scheduler, "optimizer", None) is optimizer and hasattr(scheduler, "base_lrs"):
-                scheduler.base_lrs = [res.suggestion * r for r in ratios]
+        set_peak_rate(optimizer, res.suggestion, [c.scheduler for c in trainer.lr_scheduler_configs
+                                                  if getattr(c.scheduler, "optimizer", None) is optimizer])
         self.found = res
         if self.verbose:
             print(f"lrscope: learning rate set to {res.suggestion:.3g} (verified; {res.reason})")

@@ -150,10 +150,6 @@ def describe_lr(lr: Series | None) -> str | None:
     return "; ".join(parts)
 
 
-def _interp(series_step, series_value, at):
-    return np.interp(at, series_step, series_value)
-
-
 def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosis:
     """The verdict, findings and advice for one logged run."""
     s, y = run.loss.step, run.loss.value
@@ -174,7 +170,7 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
         what = "nan" if np.isnan(y[end]) else "inf"
         advice = ("the loss is not finite from the first logged step: check the data, the model and the loss "
                   "function -- the problem is not the learning rate" if end == 0
-                  else _diverged_advice(run, lr, int(s[end]), None))
+                  else _diverged_advice(lr, int(s[end]), None))
         verdict = Verdict("diverged", int(s[end]), f"the loss was {what} at step {int(s[end])}, right at the start",
                           advice)
         return LogDiagnosis(run, verdict, [Finding("diverged", int(s[end]), verdict.reason)], 0.0, verdict.advice)
@@ -182,7 +178,7 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     fs, fy = s[:end], y[:end]
     ws, wmean, wmed = _bins(fs, fy, resolution)
     trend_w = _running_median(wmed)
-    trend_raw = _interp(ws, trend_w, fs)
+    trend_raw = np.interp(fs, ws, trend_w)
     residual = fy - trend_raw
     floor = float(np.min(trend_w))
     scale = max(abs(float(trend_w[0]) - floor), 1e-12 * abs(float(trend_w[0])), 1e-300)
@@ -200,7 +196,7 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
         verdict = Verdict("diverged", int(s[end]), f"the loss became {what} at step {int(s[end])} (it was "
                           f"{_g(fy[-1])} at step {int(fs[-1])})", "")
     if verdict.kind == "diverged":
-        verdict = Verdict("diverged", verdict.step, verdict.reason, _diverged_advice(run, lr, verdict.step, trend_w,
+        verdict = Verdict("diverged", verdict.step, verdict.reason, _diverged_advice(lr, verdict.step, trend_w,
                                                                                      ws))
         findings.append(Finding("diverged", verdict.step, verdict.reason))
 
@@ -241,7 +237,7 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     return LogDiagnosis(run, verdict, findings, noise, advice, trend)
 
 
-def _diverged_advice(run: LoggedRun, lr: Series | None, step: int | None, trend_w, ws=None) -> str:
+def _diverged_advice(lr: Series | None, step: int | None, trend_w, ws=None) -> str:
     """A rate to try, from the logged rate where the run failed: below the rate at which it was still improving."""
     if lr is None:
         return ("lower the learning rate (try 3-10× smaller); log the learning rate too, and lrscope can name the "

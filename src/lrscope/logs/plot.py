@@ -52,6 +52,7 @@ def plot_report(report, path: str | None = None, ax=None, dpi: int = 110):
     else:
         fig, axes = ax.figure, [ax]
     positive = all(np.all(d.run.loss.value[np.isfinite(d.run.loss.value)] > 0) for d in report)
+    top = _top(report, positive)
     for k, d in enumerate(report):
         color = rate_color(k)
         s, y = _thin(d.run.loss.step, d.run.loss.value)
@@ -69,7 +70,6 @@ def plot_report(report, path: str | None = None, ax=None, dpi: int = 110):
             at = d.run.loss.at(f.step) if f.kind != "overfitting" else d.run.val_loss.at(f.step)
             at = at if at is not None and np.isfinite(at) else (d.trend.value[-1] if d.trend is not None else None)
             if f.kind == "diverged" and at is not None:
-                top = _top(report, positive)
                 ax.plot([f.step], [min(at, top) if top is not None else at], "x", color=VERDICT_COLORS["diverged"],
                         ms=10, mew=2, clip_on=False)
             elif f.kind == "spike" and at is not None:
@@ -80,7 +80,6 @@ def plot_report(report, path: str | None = None, ax=None, dpi: int = 110):
                 ax.axvline(f.step if f.kind == "lr" else _drop_step(f), color=color, ls=":", lw=1)
     if positive:
         ax.set_yscale("log")
-    top = _top(report, positive)
     if top is not None:             # a run that blew up is drawn off the top, not allowed to squash the others
         ax.set_ylim(top=top)
     ax.set_ylabel("training loss")

@@ -20,6 +20,30 @@ from ._state import State
 from ..finder.verify import steady
 
 
+BACKENDS = ("local", "ray")
+
+
+def check_backend(backend) -> None:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend: expected 'local' or 'ray', got {backend!r}")
+
+
+def started_ray():
+    """The ``ray`` module, started on this machine unless ``ray.init`` was called already (a cluster)."""
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("backend: 'ray' needs Ray: pip install 'lrscope[ray]'") from None
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    return ray
+
+
+def threads_for(options: dict) -> int:
+    """The torch threads of an actor or task: the CPUs it reserves (one when it reserves none)."""
+    return max(1, int(options.get("num_cpus") or 1))
+
+
 class CandidateRun:
     """One candidate rate's run inside an actor: (re)started from the shared snapshot, trained on, judged."""
 
@@ -52,24 +76,17 @@ class CandidateActors:
 
     def __init__(self, model, optimizer, loss_fn, loader, settings, options: dict | None = None,
                  candidates: int = 1):
-        try:
-            import ray
-        except ImportError:
-            raise ImportError("backend: 'ray' needs Ray: pip install 'lrscope[ray]'") from None
-        if not ray.is_initialized():
-            ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-        self.ray = ray
+        ray = self.ray = started_ray()
         # an actor holds what it asks for as long as it lives, and every candidate of the first round is alive at
         # once: by default they reserve no CPU (each trains with one thread), so that they fit wherever they run
         options = {"num_cpus": 0, **(options or {})}
         self._check_fits(ray, options, candidates)
-        threads = max(1, int(options["num_cpus"])) if options.get("num_cpus") else 1
         self.remote = ray.remote(**options)(CandidateRun)
         start = State(model, optimizer, (loader, settings.val_loader))
         # one object for all: the model, the optimizer (whose parameters are the model's, in one pickle) and the
         # snapshot whose generators are the loaders' own
         self.shared = ray.put((model, optimizer, loss_fn, loader, settings, start))
-        self.threads = threads
+        self.threads = threads_for(options)
         self.actors: dict = {}
         self.rounds: list = []          # (rates, steps, seconds, of them starting actors) per round: the overhead
 

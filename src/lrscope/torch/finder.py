@@ -25,6 +25,7 @@ from ..finder.rules import read_curve
 from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, finalist_count, run_score,
                              steady, verification_steps, verify_candidates)
 from ._state import State, preserved_state, trainable_parameters
+from .cluster import CandidateActors, check_backend
 from .optimizers import kind_of, stability_limit
 from .sharpness import sharpness
 
@@ -194,8 +195,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     every candidate of the first round is alive at once, each training with one thread; e.g. ``{"num_gpus": 0.5}``
     -- refused up front when they cannot all be alive at once); Ray is started locally unless ``ray.init`` was
     called first (``address=`` a cluster)."""
-    if backend not in ("local", "ray"):
-        raise ValueError(f"backend: expected 'local' or 'ray', got {backend!r}")
+    check_backend(backend)
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
@@ -283,7 +283,6 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
 
     actors = None
     if backend == "ray":
-        from .cluster import CandidateActors
         actors = CandidateActors(model, optimizer, loss_fn, train_loader, settings, ray_options,
                                  candidates=cands.size + MAX_PROBES + EDGE_PROBES)
         resumable = True                    # every candidate's run lives in its own actor, with its own copies

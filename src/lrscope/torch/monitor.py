@@ -33,6 +33,7 @@ import torch
 
 from ..checks import integer
 from ..diagnose import Verdict, diagnose_curve
+from .optimizers import scale_rates
 
 MAX_DIAGNOSED = 400          # points of history a periodic check looks at
 
@@ -176,11 +177,7 @@ class Monitor:
             self.should_stop = True
             action = "stop"
         elif verdict.kind in ("diverged", "oscillating") and self.on_alarm == "reduce" and self._cooldown == 0:
-            for group in self.optimizer.param_groups:
-                group["lr"] = group["lr"] * self.reduce_factor
-            for scheduler in self.schedulers:
-                if hasattr(scheduler, "base_lrs"):
-                    scheduler.base_lrs = [b * self.reduce_factor for b in scheduler.base_lrs]
+            scale_rates(self.optimizer, self.reduce_factor, self.schedulers)
             action = f"lr × {self.reduce_factor:g} → {self.optimizer.param_groups[0]['lr']:.3g}"
             self._cooldown = self.check_every
             self._over = 0

@@ -100,3 +100,33 @@ def stability_limit(optimizer: torch.optim.Optimizer, lam: float) -> float | Non
     """The largest stable α of ``optimizer`` where the largest Hessian eigenvalue is ``lam`` (None: no such bound)."""
     kind, beta, dampening = kind_of(optimizer)
     return theory.stability_limit(kind, lam, beta, dampening)
+
+
+def scale_rates(optimizer: torch.optim.Optimizer, factor: float, schedulers=()) -> None:
+    """Multiply the learning rate of every param group of ``optimizer`` by ``factor`` -- its ``initial_lr`` and the
+    base rates of the ``schedulers`` that drive it too, so the ratios between groups and the schedule's shape (a
+    warmup's position, a cosine's phase) are kept and no scheduler puts the old rate back at its next step."""
+    for group in optimizer.param_groups:
+        group["lr"] = group["lr"] * factor
+        if "initial_lr" in group:
+            group["initial_lr"] = group["initial_lr"] * factor
+    for scheduler in schedulers:               # the caller's: those that drive this optimizer
+        if hasattr(scheduler, "base_lrs"):
+            scheduler.base_lrs = [b * factor for b in scheduler.base_lrs]
+        if hasattr(scheduler, "_last_lr"):          # what get_last_lr() reports (and loggers read)
+            scheduler._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+
+def set_peak_rate(optimizer: torch.optim.Optimizer, rate: float, schedulers=()) -> None:
+    """Make ``rate`` the (first group's) base learning rate: every rate, initial rate and scheduler base rate is
+    scaled by the same factor (:func:`scale_rates`); from a base rate of 0 every group gets ``rate`` itself."""
+    drivers = [s for s in schedulers if getattr(s, "base_lrs", None)]
+    first = optimizer.param_groups[0]
+    base = drivers[0].base_lrs[0] if drivers else first.get("initial_lr", first["lr"])
+    if base > 0:
+        scale_rates(optimizer, rate / base, drivers)
+        return
+    for group in optimizer.param_groups:
+        group["lr"] = group["initial_lr"] = rate
+    for scheduler in drivers:
+        scheduler.base_lrs = [rate] * len(scheduler.base_lrs)

@@ -27,6 +27,7 @@ from ..diagnose import judge
 from ..objectives.base import Objective
 from ..run import SweepResult
 from ._state import trainable_parameters
+from .cluster import check_backend, started_ray, threads_for
 from .optimizers import torch_optimizer
 
 OPTIMIZERS = ("gd", "sgd", "momentum", "nesterov", "adam", "adamw")     # the core's names; each the same update
@@ -165,8 +166,7 @@ def sweep(model: torch.nn.Module, loss_fn, data, lrs, *, optimizer: str = "gd", 
     (for models whose K copies do not fit side by side on one device); the same numbers as ``vectorize=False`` up
     to floating-point grouping. ``ray_options``: each task's resources (default ``{"num_cpus": 1}``).
     """
-    if backend not in ("local", "ray"):
-        raise ValueError(f"backend: expected 'local' or 'ray', got {backend!r}")
+    check_backend(backend)
     if not isinstance(model, torch.nn.Module):
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     trainable_parameters(model)
@@ -417,14 +417,9 @@ def train_one(model, loss_fn, epoch_batches, x_all, y_all, lr: float, core, hype
 
 def _on_ray(model, loss_fn, epoch_batches, x_all, y_all, lrs, core, eval_every, options):
     """The K configurations as Ray tasks, one each (the model, the batches and the data put in Ray once)."""
-    try:
-        import ray
-    except ImportError:
-        raise ImportError("backend: 'ray' needs Ray: pip install 'lrscope[ray]'") from None
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+    ray = started_ray()
     options = {"num_cpus": 1, **(options or {})}
-    threads = max(1, int(options["num_cpus"])) if options.get("num_cpus") else 1
+    threads = threads_for(options)
     hyper = core.per_config(lrs.size)
     shared = [ray.put(x) for x in (model, loss_fn, epoch_batches, x_all, y_all)]
     task = ray.remote(**options)(train_one)
