@@ -5,7 +5,9 @@ budget, read the final training loss (on mini-batch problems the mean over 3 bat
 is not just the luckiest of 13 noisy runs). The reference is the best of a 13-point log grid (13 × budget steps of
 compute). Against it, in the same run:
 
-- **lrscope**: ``ls.find`` (or ``lrscope.torch.lr_find``) -- range test, then the verified pick;
+- **lrscope**: ``ls.find`` (or ``lrscope.torch.lr_find``) -- range test, then the verified pick, trained as
+  recommended: where it gives step sizes (``res.schedule``: gradient descent on a quadratic), with them (the best
+  constant rate alone is printed beside);
 - **torch-lr-finder** (benchmark-only dependency): its range test on the same model and data, steepest-gradient pick;
 - **valley**: a fastai-style valley rule read off lrscope's own range-test curve (no verification);
 - **Prodigy** (``prodigyopt``, lr=1) and **schedule-free** AdamW (``schedulefree``, its default rate): optimizers
@@ -192,11 +194,17 @@ def core_problem(name, obj, kind, optimizer, torch_opt, grid, budget, batch_size
                                          generator=torch.Generator().manual_seed(0))
     tlf, tlf_used = torch_lr_finder_pick(model, torch_opt(model.parameters()), criterion, loader)
     picks = {"lrscope": res.suggestion, "valley": res.methods["valley"], "torch-lr-finder": tlf}
-    finals, free = [], {name: [] for name in lr_free_optimizers()}
+    finals, free, constant = [], {name: [] for name in lr_free_optimizers()}, []
     for s in range(SEEDS if batch_size else 1):     # mini-batches: the mean over batch orders (less winner's curse)
         sw = ls.sweep(obj, lrs=np.r_[grid, _given(picks)], optimizer=optimizer, batch_size=batch_size, analyze=False,
                       seed=s, **steps_kw)
-        finals.append(np.where(sw.diverged_at < 0, sw.final_losses, np.inf))
+        final = np.where(sw.diverged_at < 0, sw.final_losses, np.inf)
+        if res.schedule is not None:      # lrscope recommends step sizes: train them (the constant stays beside)
+            constant.append(final[len(grid)])
+            own = ls.sweep(obj, lrs=[res.suggestion], optimizer=optimizer, batch_size=batch_size, analyze=False,
+                           seed=s, schedule=res.schedule, **steps_kw)
+            final[len(grid)] = own.final_losses[0] if own.diverged_at[0] < 0 else np.inf
+        finals.append(final)
         batches = list(torch.utils.data.DataLoader(ds, batch_size=batch_size or len(ds), shuffle=batch_size is not None,
                                                    generator=torch.Generator().manual_seed(s)))
         for opt_name, make in lr_free_optimizers().items():
@@ -206,6 +214,8 @@ def core_problem(name, obj, kind, optimizer, torch_opt, grid, budget, batch_size
             free[opt_name].append(value if np.isfinite(value) else np.inf)
     out = _scores(grid, picks, np.mean(finals, axis=0), sw.steps, res.steps_used, tlf_used, t0)
     out.update({k: float(np.mean(v)) for k, v in free.items()})
+    if constant:
+        out["lrscope constant"] = float(np.mean(constant))
     return name, out
 
 
@@ -362,7 +372,9 @@ def main():
               + f"{r['grid_steps']:>8d} / {r['lrscope_steps']:5d} ({share:4.0%}) / {r['tlf_steps']:3d}")
         beats_free.append(all(r["lrscope"] <= r[n] * (1 + 1e-9) for n in free_names))
         print(f"{'':52s} α: {r['grid_lrs'][bi]:.3g}{'':6s} "
-              + "  ".join(f"{k}={v:.3g}" if v is not None else f"{k}=none" for k, v in r["picks"].items()))
+              + "  ".join(f"{k}={v:.3g}" if v is not None else f"{k}=none" for k, v in r["picks"].items())
+              + (f"  (lrscope gave step sizes; its best constant rate alone: {cell('lrscope constant')})"
+                 if "lrscope constant" in r else ""))
         good = best <= 0 or r["lrscope"] <= 1.2 * best
         ok &= good and share <= 0.15 and r["lrscope"] <= r["torch-lr-finder"] * (1 + 1e-9)
     if free_names:

@@ -178,6 +178,21 @@ def one_cycle(total_steps: int | None = None, pct_start: float = 0.3, anneal: Li
                                       "three_phase": three_phase})
 
 
+def table(factors: Sequence[float], name: str = "table") -> Schedule:
+    """α_t = α₀·factors[t] for the listed steps, then α₀: any step sizes, one per step (the best step sizes for a
+    quadratic's budget, :func:`lrscope.finder.quadratic.best_step_sizes`, are such a table). In PyTorch the same
+    is ``LambdaLR(optimizer, lambda t: factors[t] if t < len(factors) else 1.0)``."""
+    f = np.asarray(factors, dtype=np.float64).ravel()
+    if f.size == 0 or not np.all(np.isfinite(f)) or np.any(f < 0):
+        raise ValueError("factors: expected a non-empty list of finite, non-negative numbers")
+
+    def fn(t, base, total):
+        k = t.astype(np.int64)
+        return base * np.where(k < f.size, f[np.minimum(k, f.size - 1)], 1.0)
+
+    return Schedule(name, fn, {"steps": int(f.size)})
+
+
 # ---------------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class PlateauSchedule:

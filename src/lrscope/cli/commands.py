@@ -271,7 +271,7 @@ def find(args) -> int:
         lengths = res.finalist_steps if res.finalist_steps is not None else [None] * len(res.finalists)
         rows = [(f"{c:.4g}", "" if n is None else str(int(n)), fmt(f))
                 for c, n, f in zip(res.finalists, lengths, res.finalist_losses)]
-        title = ("The checking run" if "checking run" in res.compute
+        title = ("The checking run" if "checking run" in res.compute or "step sizes' run" in res.compute
                  else "Second round (the best third, longer; then the margin check's runs)")
         render.table(title, ["α", "steps", "held-out loss at the end" if held_out else "loss at the end"], rows, out)
     limit = f"; 2/λ_max at the start = {res.bound:.4g}" if res.bound is not None else ""
@@ -279,6 +279,10 @@ def find(args) -> int:
                     f"{res.interval[0]:.3g} to {res.interval[1]:.3g}){limit}; {res.steps_used} training steps used.")
     if res.reason:
         render.say(out, f"Why: {res.reason}.")
+    if res.step_sizes is not None:
+        first = ", ".join(f"{a:.4g}" for a in res.step_sizes[:6]) + (", …" if res.step_sizes.size > 6 else "")
+        render.say(out, f"Better than any constant rate: the step sizes [bold]{first}[/bold] reach "
+                        f"{fmt(res.schedule_loss)} in {res.step_sizes.size} steps (all of them: --json).")
     if res.compute:
         render.say(out, "Compute: " + " · ".join(f"{k} {v}" for k, v in res.compute.items()) + " steps.")
     for note in res.notes:

@@ -43,8 +43,9 @@ from ..diagnose import smooth
 from ..objectives.base import Objective
 from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
+from ..schedules import table
 from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp
-from .quadratic import quadratic_pick
+from .quadratic import best_step_sizes, quadratic_pick
 from .rules import read_curve
 from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, finalist_count,
                      run_score, steady, verification_steps, verify_candidates)
@@ -143,24 +144,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     horizon = final_steps if budget is None else budget
     known = None if stochastic or validation is not None else quadratic_pick(objective, optimizer, horizon)
     if known is not None:       # a quadratic: the loss after the horizon is known for every α; one run checks it
-        tally.replan(horizon)
-        check = run(objective, lrs=[known.lr], optimizer=optimizer, steps=horizon, keep_params=False,
-                    progress=lambda d, t, base=used: tally.at(base + d))
-        used += check.steps
-        tally.finish()
-        verified = float(check.losses[0, -1])
-        notes.append(f"the loss is quadratic: its value after {horizon} steps is known for every α, and the best "
-                     f"constant α for that budget is {known.lr:.4g} (one run confirms it: {verified:.6g})")
-        if known.asymptotic is not None:
-            notes.append(f"2/(L+μ) = {known.asymptotic:.4g}, the best α for an endless run, would end at "
-                         f"{known.asymptotic_loss:.6g} after {horizon} steps")
-        methods["lrscope"] = known.lr
-        return FindResult(lrs_v, losses[:, :cut], mean, band, methods, known.lr, known.interval, np.empty(0),
-                          np.empty(0), bound, used, objective.name, notes, np.array([known.lr]),
-                          np.array([verified]), np.array([horizon]),
-                          compute={"range test": used - check.steps, "checking run": check.steps},
-                          reason=f"{known.lr:.4g} minimizes the loss after {horizon} steps, computed for every α "
-                                 f"(the loss is quadratic)")
+        return _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs_v, losses[:, :cut], mean,
+                                 band, methods, bound, notes)
     exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
     final_steps = fit_the_rounds(used, cands.size, finalist_count(cands.size), verify_steps, final_steps, budget,
                                  fixed=final_steps_given)
@@ -200,6 +185,56 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     methods["lrscope"] = v.suggestion
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
                       used, objective.name, notes, v.finalists, v.final, v.finalist_steps, compute, v.reason)
+
+
+def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, losses, mean, band, methods, bound,
+                      notes) -> FindResult:
+    """The answer on a quadratic: the best constant rate for ``horizon`` steps, and for gradient descent the best
+    step sizes where they do clearly better -- each confirmed by one real run (the step sizes first: when their
+    run confirms them, the constant's closed-form loss needs no run of its own)."""
+    tally.replan(horizon)
+    compute = {"range test": used}
+    sizes = best_step_sizes(objective, optimizer, horizon, known)
+    step_sizes = schedule_loss = None
+    if sizes is not None:
+        check = run(objective, lrs=[known.lr], optimizer=optimizer, steps=horizon, keep_params=False,
+                    schedule=table(sizes.rates / known.lr), progress=lambda d, t, base=used: tally.at(base + d))
+        used += check.steps
+        compute["step sizes' run"] = check.steps
+        real = float(check.losses[0, -1])
+        if np.isfinite(real) and real - sizes.floor < 0.5 * (known.loss - sizes.floor):
+            step_sizes, schedule_loss = sizes.rates, real
+        else:
+            tally.replan(horizon)
+            notes.append(f"step sizes that theory expected to reach {sizes.loss:.6g} ended at {real:.6g} in a real "
+                         f"run (rounding): the constant rate is recommended")
+    verified = known.loss
+    if step_sizes is None:
+        check = run(objective, lrs=[known.lr], optimizer=optimizer, steps=horizon, keep_params=False,
+                    progress=lambda d, t, base=used: tally.at(base + d))
+        used += check.steps
+        compute["checking run"] = check.steps
+        verified = float(check.losses[0, -1])
+    tally.finish()
+    notes.append(f"the loss is quadratic: its value after {horizon} steps is known for every α, and the best "
+                 f"constant α for that budget is {known.lr:.4g} ("
+                 + (f"one run confirms it: {verified:.6g})" if step_sizes is None else f"it reaches {verified:.6g})"))
+    if known.asymptotic is not None:
+        notes.append(f"2/(L+μ) = {known.asymptotic:.4g}, the best α for an endless run, would end at "
+                     f"{known.asymptotic_loss:.6g} after {horizon} steps")
+    methods["lrscope"] = known.lr
+    reason = (f"{known.lr:.4g} minimizes the loss after {horizon} steps, computed for every α (the loss is "
+              f"quadratic)")
+    if step_sizes is not None:
+        notes.append(f"varying step sizes do better than any constant rate: a cycle of {sizes.cycle} (1/θ for the "
+                     f"Ritz values θ of the Hessian, the conjugate-gradient polynomial's roots; the largest "
+                     f"{step_sizes.max():.4g}, {step_sizes.max() / known.limit:.3g} × 2/L) repeated, reach "
+                     f"{schedule_loss:.6g} after {horizon} steps (one run confirms it)")
+        reason += (f"; better still, varying step sizes (a cycle of {sizes.cycle}, some above 2/L for one step) "
+                   f"reach {schedule_loss:.6g}, the constant {verified:.6g}")
+    return FindResult(lrs, losses, mean, band, methods, known.lr, known.interval, np.empty(0), np.empty(0), bound,
+                      used, objective.name, notes, np.array([known.lr]), np.array([verified]), np.array([horizon]),
+                      compute=compute, reason=reason, step_sizes=step_sizes, schedule_loss=schedule_loss)
 
 
 class _Run(NamedTuple):

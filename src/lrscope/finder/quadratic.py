@@ -12,6 +12,17 @@ The asymptotic optimum 2/(L+μ) is the best rate only for T → ∞: with a fini
 |1 − αL| at 2/(L+μ) is close to 1 and the best α sits nearer the edge 2/L (an ill-conditioned bowl with 400 steps:
 0.99 × 2/L). The error directions are run through the optimizer's own ``update``, so momentum and Nesterov (each
 with its own stability limit) are exact too.
+
+No constant rate is the best gradient descent can do in T steps, though: with step sizes α_1 … α_T the error
+becomes p(H)e₀ with p(λ) = Π_t (1 − α_t λ), any polynomial of degree T with p(0) = 1, and the one that leaves the
+least loss is the conjugate-gradient polynomial, whose roots are the Ritz values θ_j of T Lanczos steps from the
+first gradient (Richardson's method with optimal steps, Young 1953). Its step sizes 1/θ_j -- many far above the
+course's limit 2/L: a step of 1/μ blows the stiff directions up by (L/μ − 1) for one step, and the steps before and
+after shrink them back -- reach the minimum in as many steps as H has distinct eigenvalues (the bowl: 2).
+In floating point that is only half true: each step magnifies what rounding left in the other directions, by
+(L/μ)^(d−1) over a whole cycle of an ill-conditioned H. :func:`best_step_sizes` therefore repeats a short cycle --
+the k Ritz values of k Lanczos steps, the k that leaves the least loss once rounding is counted -- in an order
+that keeps the rounding in check.
 """
 
 from __future__ import annotations
@@ -19,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.linalg import eigh_tridiagonal
 from scipy.optimize import minimize_scalar
 
 from .. import theory
@@ -109,3 +121,115 @@ def quadratic_pick(objective: Objective, optimizer: Optimizer, steps: int) -> Qu
     asymptotic_loss = None if asymptotic is None else float(loss_after(optimizer, lam, e0, floor, [asymptotic],
                                                                         steps)[0])
     return QuadraticPick(lr, loss, steps, interval, limit, asymptotic, asymptotic_loss)
+
+
+MAX_CYCLE = 64              # the longest cycle of step sizes considered
+ROUNDING = np.finfo(np.float64).eps
+
+
+@dataclass(frozen=True)
+class StepSizes:
+    """The best step sizes found for gradient descent's budget: ``rates`` (one per step: a cycle of ``cycle``
+    step sizes, repeated) and ``loss`` the loss they reach, rounding included (a model of it: see
+    :func:`best_step_sizes`); ``floor`` the least loss reachable from the start (the minimum)."""
+
+    rates: np.ndarray
+    loss: float
+    cycle: int
+    floor: float
+
+
+def best_step_sizes(objective: Objective, optimizer: Optimizer, steps: int, constant: QuadraticPick,
+                    ) -> StepSizes | None:
+    """Step sizes that leave less loss after ``steps`` steps of gradient descent on a quadratic than the best
+    constant rate ``constant`` (None: another optimizer, or no clear gain -- they must leave at most half of
+    what the constant rate leaves above the minimum, and not both have converged to rounding).
+
+    Lanczos from the first gradient in H's eigenbasis (H = diag(λ): each product is d multiplications, with full
+    reorthogonalization), up to ``MAX_CYCLE`` steps; for each k the Ritz values θ_j of its first k steps are the
+    roots of the best degree-k polynomial (conjugate gradients), and the cycle 1/θ_1 … 1/θ_k in Leja order (each
+    next root the farthest, in product of distances, from those taken -- the largest first) is repeated for the
+    budget. Each k is scored by running it on the eigen-errors with the rounding of a real run added at every step
+    (ε·(‖x‖ + α‖Hx‖) in random directions): a cycle that would magnify rounding (a polynomial above 1 anywhere on
+    the spectrum, or a long cycle on an ill-conditioned H) scores badly, and the k with the least loss wins."""
+    if optimizer.kind != "gd" or any(np.size(v) != 1 for v in optimizer.hyperparams.values()):
+        return None
+    lam, e0, floor = _errors(objective)
+    L = float(lam.max())
+    start = floor + 0.5 * float(np.sum(lam * e0 ** 2))
+    grad = lam * e0
+    keep = (lam > 1e-12 * L) & (np.abs(grad) > 1e-14 * np.max(np.abs(grad)))
+    if not np.any(keep):
+        return None
+    alphas, betas = _lanczos(lam[keep], grad[keep], min(steps, int(keep.sum()), MAX_CYCLE))
+    x_star = float(np.linalg.norm(objective.x0 - _minimizer_offset(objective, lam, e0)))
+    noise = np.random.default_rng(0).standard_normal((steps, lam.size)) / np.sqrt(lam.size)
+    best = None
+    for k in range(1, alphas.size + 1):
+        theta = eigh_tridiagonal(alphas[:k], betas[:k - 1], eigvals_only=True) if k > 1 else alphas[:1]
+        cycle = 1.0 / _leja(np.clip(theta, lam[keep].min(), L))
+        rates = np.resize(cycle, steps)
+        loss = _loss_with_rounding(lam, e0, floor, rates, x_star, noise)
+        if best is None or loss < best.loss:
+            best = StepSizes(rates, loss, k, floor)
+    # a clear gain: at most half of what the constant rate leaves above the minimum, and not both at rounding
+    if best is None or not (best.loss - floor < 0.5 * (constant.loss - floor)
+                            and constant.loss - best.loss > TIE * (start - floor)):
+        return None
+    return best
+
+
+def _minimizer_offset(objective: Objective, lam: np.ndarray, e0: np.ndarray) -> np.ndarray:
+    """x₀ − x*, in the parameters' own coordinates (for the size of x*: rounding is relative to it)."""
+    H = objective.constant_hessian()
+    _, Q = np.linalg.eigh(0.5 * (H + H.T))
+    return Q @ e0
+
+
+def _loss_with_rounding(lam, e0, floor, rates, x_star: float, noise) -> float:
+    """The loss after the ``rates``' steps on the eigen-errors, each step adding what rounding adds to a real
+    run: ε·(‖x‖ + α‖Hx‖) spread over random directions (``noise``, one unit vector per step)."""
+    e = e0.copy()
+    L = float(lam.max())
+    with np.errstate(all="ignore"):
+        for t, a in enumerate(rates):
+            size = x_star + float(np.linalg.norm(e))
+            e = e * (1.0 - a * lam) + ROUNDING * size * (1.0 + a * L) * noise[t]
+        loss = floor + 0.5 * float(np.sum(lam * e * e))
+    return loss if np.isfinite(loss) else np.inf
+
+
+def _lanczos(lam: np.ndarray, start: np.ndarray, k: int):
+    """The tridiagonal matrix (diagonal, off-diagonal) of up to ``k`` Lanczos steps on diag(``lam``) from
+    ``start`` (fewer when the Krylov space is exhausted first)."""
+    Q = np.zeros((k, lam.size))
+    q = start / np.linalg.norm(start)
+    alphas, betas = [], []
+    for j in range(k):
+        Q[j] = q
+        v = lam * q
+        a = float(q @ v)
+        v = v - Q[:j + 1].T @ (Q[:j + 1] @ v)          # full reorthogonalization, twice (enough in floating point)
+        v = v - Q[:j + 1].T @ (Q[:j + 1] @ v)
+        alphas.append(a)
+        b = float(np.linalg.norm(v))
+        if j == k - 1 or b <= 1e-10 * float(lam.max()):
+            break
+        betas.append(b)
+        q = v / b
+    return np.array(alphas), np.array(betas)
+
+
+def _leja(points: np.ndarray) -> np.ndarray:
+    """``points`` in Leja order: the largest first, then each next maximizing the product of its distances to those
+    taken (in logs)."""
+    left = list(np.sort(points)[::-1])
+    order = [left.pop(0)]
+    logs = np.log(np.abs(np.array(left) - order[0]) + 1e-300)
+    while left:
+        i = int(np.argmax(logs))
+        order.append(left.pop(i))
+        logs = np.delete(logs, i)
+        if left:
+            logs = logs + np.log(np.abs(np.array(left) - order[-1]) + 1e-300)
+    return np.array(order)

@@ -30,7 +30,9 @@ class FindResult:
     (how long each was trained) the second, longer round among the best third and the margin check's runs;
     ``bound`` the stability bound used as a cap (None if not applicable); ``steps_used`` the compute in training
     steps, ``compute`` the same per phase (range test, first round, second round, margin check -- or the one
-    checking run of a quadratic); ``reason`` why the pick won, in a sentence.
+    checking run of a quadratic); ``reason`` why the pick won, in a sentence. ``step_sizes`` (one per step of the
+    budget) and ``schedule_loss``: where varying step sizes do clearly better than any constant rate (gradient
+    descent on a quadratic), what they are and the loss their run reached; ``schedule`` gives them as a schedule.
     """
 
     lrs: np.ndarray
@@ -51,6 +53,18 @@ class FindResult:
     finalist_steps: np.ndarray | None = None
     compute: dict = field(default_factory=dict)
     reason: str = ""
+    step_sizes: np.ndarray | None = None
+    schedule_loss: float | None = None
+
+    @property
+    def schedule(self):
+        """Where varying step sizes beat every constant rate (gradient descent on a quadratic), the schedule that
+        gives them, relative to ``suggestion``: ``ls.sweep(obj, lrs=[res.suggestion], schedule=res.schedule)``
+        trains them (the rates are ``res.step_sizes``); None otherwise."""
+        if self.step_sizes is None:
+            return None
+        from ..schedules import table
+        return table(np.asarray(self.step_sizes) / self.suggestion, name="best_step_sizes")
 
     def to_dict(self) -> dict:
         return {"objective": self.objective_name, "lrs": numbers(self.lrs), "smoothed": numbers(self.smoothed),
@@ -61,7 +75,9 @@ class FindResult:
                 "finalist_losses": None if self.finalist_losses is None else numbers(self.finalist_losses),
                 "finalist_steps": None if self.finalist_steps is None else [int(n) for n in self.finalist_steps],
                 "steps_used": self.steps_used, "compute": {k: int(v) for k, v in self.compute.items()},
-                "reason": self.reason, "notes": self.notes}
+                "reason": self.reason, "notes": self.notes,
+                "step_sizes": None if self.step_sizes is None else numbers(self.step_sizes),
+                "schedule_loss": self.schedule_loss}
 
     def _repr_html_(self) -> str:
         """In Jupyter: the range test as an interactive chart, the pick, why, and the compute beside it."""

@@ -1,0 +1,126 @@
+"""Gradient descent's best step sizes for a quadratic's budget (``lrscope.finder.quadratic.best_step_sizes``):
+checked against real runs, against conjugate gradients (no T-step schedule can beat it) and against rounding."""
+
+import numpy as np
+import pytest
+
+import lrscope as ls
+from lrscope.finder.quadratic import _errors, best_step_sizes, quadratic_pick
+from lrscope.run import run
+from lrscope.schedules import table
+
+
+def real_loss(objective, rates, steps):
+    """The loss after ``steps`` steps of gradient descent with the step sizes ``rates``, run for real."""
+    res = run(objective, lrs=[rates[0]], steps=steps, schedule=table(np.asarray(rates) / rates[0]), keep_params=False)
+    return float(res.losses[0, -1])
+
+
+def conjugate_gradients_loss(objective, steps):
+    """The loss after ``steps`` steps of conjugate gradients from x₀: the least any T-step polynomial leaves (in
+    exact arithmetic)."""
+    H = objective.constant_hessian()
+    x = objective.x0.copy()
+    _, g = objective.value_and_grad(x[None])
+    r = -g[0]
+    p = r.copy()
+    for _ in range(steps):          # in floating point CG goes on improving past d steps
+        if not (r @ r) > 0 or not (p @ (H @ p)) > 0:
+            break
+        Hp = H @ p
+        a = (r @ r) / (p @ Hp)
+        x = x + a * p
+        r_new = r - a * Hp
+        p = r_new + (r_new @ r_new) / (r @ r) * p
+        r = r_new
+    return float(objective.value(x[None])[0])
+
+
+@pytest.mark.parametrize("objective, steps", [
+    (ls.objectives.quadratic(condition=400, rotate=True), 400),
+    (ls.objectives.quadratic(condition=1e4, dim=50, rotate=True), 300),
+    (ls.objectives.dataset("diabetes", standardize=False), 500),
+    (ls.objectives.dataset("diabetes"), 500),
+], ids=["bowl", "50-d condition 1e4", "least-squares raw", "least-squares standardized"])
+def test_the_step_sizes_beat_the_best_constant_rate_and_a_real_run_confirms_them(objective, steps):
+    gd = ls.optim.gd()
+    constant = quadratic_pick(objective, gd, steps)
+    sizes = best_step_sizes(objective, gd, steps, constant)
+    lam, e0, floor = _errors(objective)
+    start = floor + 0.5 * float(np.sum(lam * e0 ** 2))
+    assert sizes is not None and sizes.rates.size == steps
+    real = real_loss(objective, sizes.rates, steps)
+    # the model (rounding included) is what a real run does: to 1e-6 of the loss range
+    assert real == pytest.approx(sizes.loss, abs=1e-6 * (start - floor))
+    # what is left above the minimum: less than half the best constant rate's, never less than conjugate gradients'
+    assert real - floor < 0.5 * (constant.loss - floor)
+    assert real >= conjugate_gradients_loss(objective, steps) - 1e-9 * (start - floor)
+    assert sizes.rates.max() > constant.limit        # some steps are above 2/L: no constant rate may be
+
+
+def test_on_the_bowl_two_step_sizes_reach_the_minimum():
+    # a 2-D quadratic: the steps 1/λ₁ and 1/λ₂ (Richardson with optimal steps) end at its minimum
+    obj = ls.objectives.quadratic(condition=400, rotate=True)
+    lam = np.linalg.eigvalsh(obj.constant_hessian())
+    sizes = best_step_sizes(obj, ls.optim.gd(), 400, quadratic_pick(obj, ls.optim.gd(), 400))
+    assert sizes.cycle == 2
+    np.testing.assert_allclose(np.sort(sizes.rates[:2]), np.sort(1 / lam), rtol=1e-9)
+    start = float(obj.value(obj.x0[None])[0])
+    assert real_loss(obj, sizes.rates, 400) <= 1e-20 * start
+
+
+def test_cycles_that_would_magnify_rounding_are_not_chosen():
+    # raw diabetes, condition 5e7: the full 11-step cycle reaches the minimum in exact arithmetic, but each cycle
+    # multiplies the rounding left in the stiff directions by ~1e30 -- a real run blows up. The chosen cycle is
+    # shorter, and its real run ends where the model says.
+    from lrscope.finder.quadratic import _lanczos, _leja
+    from scipy.linalg import eigh_tridiagonal
+    obj = ls.objectives.dataset("diabetes", standardize=False)
+    lam, e0, floor = _errors(obj)
+    alphas, betas = _lanczos(lam, lam * e0, lam.size)
+    full = np.resize(1 / _leja(eigh_tridiagonal(alphas, betas[:alphas.size - 1], eigvals_only=True)), 500)
+    with np.errstate(all="ignore"):
+        assert not real_loss(obj, full, 500) < 1e6 * floor          # the naive cycle: rounding blows it up
+    sizes = best_step_sizes(obj, ls.optim.gd(), 500, quadratic_pick(obj, ls.optim.gd(), 500))
+    assert sizes.cycle < lam.size
+    assert np.isfinite(real_loss(obj, sizes.rates, 500))
+
+
+@pytest.mark.parametrize("objective, optimizer, steps", [
+    (ls.objectives.quadratic(condition=400, rotate=True), ls.optim.momentum(0.9), 400),      # not gradient descent
+    (ls.objectives.formula("x**2 + 10*y**2", x0=[1, 1]), ls.optim.gd(), 50),    # the constant already converges
+], ids=["momentum", "converged"])
+def test_no_step_sizes_where_they_would_not_clearly_help(objective, optimizer, steps):
+    assert best_step_sizes(objective, optimizer, steps, quadratic_pick(objective, optimizer, steps)) is None
+    res = ls.find(objective, optimizer=optimizer, budget=steps)
+    assert res.step_sizes is None and res.schedule is None and res.to_dict()["step_sizes"] is None
+
+
+def test_find_gives_the_step_sizes_as_a_schedule_and_counts_their_run():
+    obj = ls.objectives.quadratic(condition=400, rotate=True)
+    res = ls.find(obj, budget=400)
+    constant = quadratic_pick(obj, ls.optim.gd(), 400)
+    assert res.suggestion == pytest.approx(constant.lr)        # the best constant rate is still the suggestion
+    assert res.step_sizes.size == 400 and res.schedule_loss < 1e-6 * constant.loss
+    sw = ls.sweep(obj, lrs=[res.suggestion], schedule=res.schedule, steps=400, analyze=False)
+    assert sw.final_losses[0] == pytest.approx(res.schedule_loss, abs=1e-12)
+    assert res.steps_used == sum(res.compute.values()) == res.lrs.size + 400      # one run, not two
+    assert res.compute["step sizes' run"] == 400
+    d = res.to_dict()
+    assert len(d["step_sizes"]) == 400 and d["schedule_loss"] == res.schedule_loss
+    assert "varying step sizes" in res.reason
+
+
+def test_a_table_schedule_scales_the_base_rate_step_by_step_and_checks_its_input():
+    sch = table([1.0, 10.0, 0.5])
+    np.testing.assert_allclose(sch(np.arange(5), [0.1], 5)[:, 0], [0.1, 1.0, 0.05, 0.1, 0.1])
+    for bad in ([], [1.0, np.nan], [-1.0]):
+        with pytest.raises(ValueError, match="factors"):
+            table(bad)
+
+
+def test_the_cli_shows_the_step_sizes(capsys):
+    from lrscope.cli import main
+    assert main(["find", "-o", "x**2 + 400*y**2", "--x0", "1,1", "--budget", "100", "-q"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Better than any constant rate: the step sizes" in out
