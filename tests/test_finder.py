@@ -457,8 +457,8 @@ def test_the_result_says_where_the_compute_went_and_why_the_pick_won(objective, 
 
 
 def test_the_compute_reported_is_the_steps_actually_run(monkeypatch):
-    """Every training step counts -- range test, rounds, probes, the edge search -- and a verification run whose
-    rates all diverged stops there instead of spending its remaining steps."""
+    """Every training step counts -- range test, rounds, probes, the edge search, the step sizes' check -- and a
+    verification run whose rates all diverged stops there instead of spending its remaining steps."""
     import lrscope.finder.core as core
     real, ran = core.run, []
 
@@ -468,8 +468,12 @@ def test_the_compute_reported_is_the_steps_actually_run(monkeypatch):
         return res
     monkeypatch.setattr(core, "run", counting_run)
     obj = ls.objectives.formula("x**2 + 50*y**2 + x**4 + y**4", x0=[2, 1])   # best α just below the edge
+    products, real_hvp = [], obj.hvp
+    monkeypatch.setattr(obj, "hvp", lambda p, v: (products.append(1), real_hvp(p, v))[1])
     res = ls.find(obj, steps=100, budget=400)
-    assert res.steps_used == sum(ran) == sum(res.compute.values())
+    # training steps, and the Hessian-vector products of the step sizes' curvature (one each)
+    assert products and res.compute["curvature where the pick ended"] == len(products)
+    assert res.steps_used == sum(ran) + len(products) == sum(res.compute.values()) <= 1.95 * 400
     assert any("edge search" in n for n in res.notes)
     grid = ls.sweep(obj, lrs=np.geomspace(1e-4, 1e-1, 41), steps=400, analyze=False)
     best = np.min(np.where(grid.diverged_at < 0, grid.final_losses, np.inf))

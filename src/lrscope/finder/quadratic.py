@@ -155,27 +155,35 @@ def best_step_sizes(objective: Objective, optimizer: Optimizer, steps: int, cons
     if optimizer.kind != "gd" or any(np.size(v) != 1 for v in optimizer.hyperparams.values()):
         return None
     lam, e0, floor = _errors(objective)
-    L = float(lam.max())
     start = floor + 0.5 * float(np.sum(lam * e0 ** 2))
-    grad = lam * e0
-    keep = (lam > 1e-12 * L) & (np.abs(grad) > 1e-14 * np.max(np.abs(grad)))
-    if not np.any(keep):
-        return None
-    alphas, betas = _lanczos(lam[keep], grad[keep], min(steps, int(keep.sum()), MAX_CYCLE))
     x_star = float(np.linalg.norm(objective.x0 - _minimizer_offset(objective, lam, e0)))
+    best = best_cycle(lam, e0, floor, steps, x_star)
+    # a clear gain: at most half of what the constant rate leaves above the minimum, and not both at rounding
+    if best is None or not (best.loss - floor < 0.5 * (constant.loss - floor)
+                            and constant.loss - best.loss > TIE * (start - floor)):
+        return None
+    return best
+
+
+def best_cycle(lam: np.ndarray, e0: np.ndarray, floor: float, steps: int, x_size: float) -> StepSizes | None:
+    """The cycle of step sizes that leaves the least loss after ``steps`` steps on the quadratic with eigenvalues
+    ``lam``, start error ``e0`` (in its eigenbasis) and minimum ``floor``, rounding counted (``x_size``: the size
+    of the parameters, to which rounding is relative); see :func:`best_step_sizes`. None without curvature."""
+    L = float(lam.max()) if lam.size else 0.0
+    grad = lam * e0
+    keep = (lam > 1e-12 * L) & (np.abs(grad) > 1e-14 * np.max(np.abs(grad), initial=0.0))
+    if not L > 0 or not np.any(keep):
+        return None
+    alphas, betas, _ = _lanczos(lambda q: lam[keep] * q, grad[keep], min(steps, int(keep.sum()), MAX_CYCLE), L)
     noise = np.random.default_rng(0).standard_normal((steps, lam.size)) / np.sqrt(lam.size)
     best = None
     for k in range(1, alphas.size + 1):
         theta = eigh_tridiagonal(alphas[:k], betas[:k - 1], eigvals_only=True) if k > 1 else alphas[:1]
         cycle = 1.0 / _leja(np.clip(theta, lam[keep].min(), L))
         rates = np.resize(cycle, steps)
-        loss = _loss_with_rounding(lam, e0, floor, rates, x_star, noise)
+        loss = _loss_with_rounding(lam, e0, floor, rates, x_size, noise)
         if best is None or loss < best.loss:
             best = StepSizes(rates, loss, k, floor)
-    # a clear gain: at most half of what the constant rate leaves above the minimum, and not both at rounding
-    if best is None or not (best.loss - floor < 0.5 * (constant.loss - floor)
-                            and constant.loss - best.loss > TIE * (start - floor)):
-        return None
     return best
 
 
@@ -199,25 +207,29 @@ def _loss_with_rounding(lam, e0, floor, rates, x_star: float, noise) -> float:
     return loss if np.isfinite(loss) else np.inf
 
 
-def _lanczos(lam: np.ndarray, start: np.ndarray, k: int):
-    """The tridiagonal matrix (diagonal, off-diagonal) of up to ``k`` Lanczos steps on diag(``lam``) from
-    ``start`` (fewer when the Krylov space is exhausted first)."""
-    Q = np.zeros((k, lam.size))
+def _lanczos(matvec, start: np.ndarray, k: int, scale: float | None = None):
+    """The tridiagonal matrix (diagonal, off-diagonal) of up to ``k`` Lanczos steps with the symmetric operator
+    ``matvec`` from ``start`` (fewer when the Krylov space is exhausted first: a new direction below 1e-10 ×
+    ``scale``, the operator's size -- by default the size of its first product); the Lanczos vectors are the
+    third result."""
+    Q = np.zeros((k, start.size))
     q = start / np.linalg.norm(start)
     alphas, betas = [], []
     for j in range(k):
         Q[j] = q
-        v = lam * q
+        v = np.asarray(matvec(q), dtype=np.float64)
+        if scale is None:
+            scale = float(np.linalg.norm(v))
         a = float(q @ v)
         v = v - Q[:j + 1].T @ (Q[:j + 1] @ v)          # full reorthogonalization, twice (enough in floating point)
         v = v - Q[:j + 1].T @ (Q[:j + 1] @ v)
         alphas.append(a)
         b = float(np.linalg.norm(v))
-        if j == k - 1 or b <= 1e-10 * float(lam.max()):
+        if j == k - 1 or not b > 1e-10 * scale:
             break
         betas.append(b)
         q = v / b
-    return np.array(alphas), np.array(betas)
+    return np.array(alphas), np.array(betas), Q[:len(alphas)]
 
 
 def _leja(points: np.ndarray) -> np.ndarray:
