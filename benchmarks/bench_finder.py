@@ -6,12 +6,15 @@ is not just the luckiest of 13 noisy runs). The reference is the best of a 13-po
 compute). Against it, in the same run:
 
 - **lrscope**: ``ls.find`` (or ``lrscope.torch.lr_find``) -- range test, then the verified pick, trained as
-  recommended: where it gives step sizes (``res.schedule``: gradient descent on a quadratic), with them (the best
-  constant rate alone is printed beside);
+  recommended: where it gives a schedule (``res.step_sizes``: on mini-batches a cooldown over the last 20% of the
+  budget; for gradient descent on a quadratic, or near a minimum, step sizes from the curvature), with it (the pick
+  at a constant rate is printed beside);
 - **torch-lr-finder** (benchmark-only dependency): its range test on the same model and data, steepest-gradient pick;
 - **valley**: a fastai-style valley rule read off lrscope's own range-test curve (no verification);
 - **Prodigy** (``prodigyopt``, lr=1) and **schedule-free** AdamW (``schedulefree``, its default rate): optimizers
-  that need no learning rate, trained for the same budget on the same batches (benchmark-only dependencies);
+  that need no learning rate, trained for the same budget on the same batches as the grid's runs (the core's own
+  batch order for NumPy problems; one loader across the epochs for PyTorch ones, as ``lt.sweep`` -- benchmark-only
+  dependencies);
 
 and the compute each used, in training steps. Targets: lrscope within 1.2× of the best-of-grid loss on every problem,
 at ≤ 15% of the grid's compute, and at least as good as torch-lr-finder everywhere.
@@ -98,6 +101,21 @@ def train_lr_free(make_opt, model, criterion, batches, steps: int):
                 break
     if hasattr(opt, "eval"):
         opt.eval()                  # schedule-free: the averaged weights are the ones to judge
+    return model
+
+
+def train_with_rates(make_opt, model, criterion, batches, rates):
+    """``model`` trained over ``batches`` with the rate of each step from ``rates`` (lrscope's recommended
+    schedule, as a ``LambdaLR`` would give it); the model after."""
+    opt = make_opt(model.parameters())
+    for g in opt.param_groups:
+        g["lr"] = float(rates[0])
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: float(rates[min(t, len(rates) - 1)] / rates[0]))
+    for x, y in batches[:len(rates)]:
+        opt.zero_grad()
+        criterion(model(x), y).backward()
+        opt.step()
+        sched.step()
     return model
 
 
@@ -205,8 +223,7 @@ def core_problem(name, obj, kind, optimizer, torch_opt, grid, budget, batch_size
                            seed=s, schedule=res.schedule, **steps_kw)
             final[len(grid)] = own.final_losses[0] if own.diverged_at[0] < 0 else np.inf
         finals.append(final)
-        batches = list(torch.utils.data.DataLoader(ds, batch_size=batch_size or len(ds), shuffle=batch_size is not None,
-                                                   generator=torch.Generator().manual_seed(s)))
+        batches = core_batches(ds, batch_size, s, sw.steps)
         for opt_name, make in lr_free_optimizers().items():
             twin_model = train_lr_free(make, twin(obj, kind)[0], criterion, batches, sw.steps)
             with np.errstate(all="ignore"):
@@ -217,6 +234,16 @@ def core_problem(name, obj, kind, optimizer, torch_opt, grid, budget, batch_size
     if constant:
         out["lrscope constant"] = float(np.mean(constant))
     return name, out
+
+
+def core_batches(ds, batch_size, seed, steps):
+    """The mini-batches an lrscope run with this seed trains on (``lrscope.run``'s own order: a new permutation each
+    epoch), as tensors from the twin's data set; the whole data set when ``batch_size`` is None."""
+    if batch_size is None:
+        return [ds[:]]
+    from lrscope.run import _batches
+    rows = _batches(len(ds), batch_size, np.random.default_rng(seed))
+    return [ds[torch.as_tensor(next(rows))] for _ in range(steps)]
 
 
 def _given(picks):
@@ -266,12 +293,20 @@ def torch_problem(name, make_model, make_opt, sweep_opt, sweep_kw, grid, epochs,
     tlf_model = make_model()
     tlf, tlf_used = torch_lr_finder_pick(tlf_model, make_opt(tlf_model.parameters()), loss, loader())
     picks = {"lrscope": res.suggestion, "valley": res.methods["valley"], "torch-lr-finder": tlf}
-    finals, free = [], {name: [] for name in lr_free_optimizers()}
+    finals, free, constant = [], {name: [] for name in lr_free_optimizers()}, []
     for s in range(SEEDS):                 # the mean over batch orders (less winner's curse)
         sw = lt.sweep(make_model(), loss, loader(s), list(np.r_[grid, _given(picks)]), optimizer=sweep_opt,
                       epochs=epochs, **sweep_kw)
-        finals.append(np.where(np.isfinite(sw.losses[:, -1]), sw.losses[:, -1], np.inf))
-        batches = [b for _ in range(epochs) for b in loader(s)]
+        final = np.where(np.isfinite(sw.losses[:, -1]), sw.losses[:, -1], np.inf)
+        stream = loader(s)          # one loader for all epochs, as lt.sweep's: a new order every epoch
+        batches = [b for _ in range(epochs) for b in stream]
+        if res.step_sizes is not None:      # lrscope recommends a schedule: train it (the constant stays beside)
+            constant.append(final[len(grid)])
+            m = train_with_rates(make_opt, make_model(), loss, batches, res.step_sizes)
+            with torch.no_grad():
+                value = float(loss(m(X), y))
+            final[len(grid)] = value if math.isfinite(value) else np.inf
+        finals.append(final)
         for opt_name, make in lr_free_optimizers().items():
             m = train_lr_free(make, make_model(), loss, batches, sw.steps)
             with torch.no_grad():
@@ -279,6 +314,8 @@ def torch_problem(name, make_model, make_opt, sweep_opt, sweep_kw, grid, epochs,
             free[opt_name].append(value if math.isfinite(value) else np.inf)
     out = _scores(grid, picks, np.mean(finals, axis=0), sw.steps, res.steps_used, tlf_used, t0)
     out.update({k: float(np.mean(v)) for k, v in free.items()})
+    if constant:
+        out["lrscope constant"] = float(np.mean(constant))
     return name, out
 
 
@@ -373,7 +410,7 @@ def main():
         beats_free.append(all(r["lrscope"] <= r[n] * (1 + 1e-9) for n in free_names))
         print(f"{'':52s} α: {r['grid_lrs'][bi]:.3g}{'':6s} "
               + "  ".join(f"{k}={v:.3g}" if v is not None else f"{k}=none" for k, v in r["picks"].items())
-              + (f"  (lrscope gave step sizes; its best constant rate alone: {cell('lrscope constant')})"
+              + (f"  (lrscope gave a schedule; its pick at a constant rate: {cell('lrscope constant')})"
                  if "lrscope constant" in r else ""))
         good = best <= 0 or r["lrscope"] <= 1.2 * best
         ok &= good and share <= 0.15 and r["lrscope"] <= r["torch-lr-finder"] * (1 + 1e-9)

@@ -29,6 +29,11 @@ things more:
    is recommended only if it is not clearly above (×1.5) the bound measured where its own verification run ended:
    the curvature often falls along the path (logistic regression), and gradient descent that sits at the edge of
    stability there (local 2/λ_max ≈ α, Cohen et al. 2021) keeps training; one far above it is blowing up.
+
+With a ``budget`` the answer can be more than one rate (``step_sizes``, ``schedule``): on mini-batches the pick and
+then a cooldown over the budget's last 20% (:mod:`.cooldown`); for gradient descent on a quadratic the best step
+sizes for the budget (:mod:`.quadratic`), and on any full-batch loss near a minimum the pick, then step sizes from
+the curvature where its run ended (:mod:`.refine`) -- these two only where a real run confirms them.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ from ..run import run
 from ..schedules import table
 from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp
 from .quadratic import MAX_CYCLE, best_step_sizes, quadratic_pick
+from .cooldown import COOLDOWN, with_cooldown
+from .cooldown import note as cooldown_note
 from .refine import confirmed, cycle_for_the_rest, local_model
 from .rules import read_curve
 from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, finalist_count,
@@ -183,6 +190,10 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     notes += v.notes
     step_sizes = schedule_loss = None
     reason = v.reason
+    if budget is not None and stochastic:
+        step_sizes = with_cooldown(v.suggestion, budget)
+        notes.append(cooldown_note(budget))
+        reason += f"; with a cooldown over the last {round(COOLDOWN * 100)}% of the budget"
     if budget is not None and not stochastic and validation is None and optimizer.kind == "gd" \
             and v.suggestion in runs.runs:
         refined = _refine(objective, optimizer, runs, v.suggestion, budget, round(BUDGET_ALL * budget) - used, tally)

@@ -30,9 +30,11 @@ class FindResult:
     (how long each was trained) the second, longer round among the best third and the margin check's runs;
     ``bound`` the stability bound used as a cap (None if not applicable); ``steps_used`` the compute in training
     steps, ``compute`` the same per phase (range test, first round, second round, margin check -- or the one
-    checking run of a quadratic); ``reason`` why the pick won, in a sentence. ``step_sizes`` (one per step of the
-    budget) and ``schedule_loss``: where varying step sizes do clearly better than any constant rate (gradient
-    descent on a quadratic), what they are and the loss their run reached; ``schedule`` gives them as a schedule.
+    checking run of a quadratic); ``reason`` why the pick won, in a sentence. ``step_sizes``: with a budget, the
+    rate to train each of its steps with, where lrscope recommends more than the constant pick -- on mini-batches a
+    cooldown (the pick, then a linear fall to 0 over the last 20%); for gradient descent on a quadratic the best
+    step sizes for the budget, and near a minimum the pick, then step sizes from the curvature there (both where a
+    run confirmed them: ``schedule_loss`` is the loss it reached); ``schedule`` gives them as a schedule.
     """
 
     lrs: np.ndarray
@@ -58,13 +60,13 @@ class FindResult:
 
     @property
     def schedule(self):
-        """Where varying step sizes beat every constant rate (gradient descent on a quadratic), the schedule that
-        gives them, relative to ``suggestion``: ``ls.sweep(obj, lrs=[res.suggestion], schedule=res.schedule)``
-        trains them (the rates are ``res.step_sizes``); None otherwise."""
+        """The recommended rates (``step_sizes``) as a schedule relative to ``suggestion``:
+        ``ls.sweep(obj, lrs=[res.suggestion], schedule=res.schedule)`` trains them; None where the constant pick is
+        the whole answer."""
         if self.step_sizes is None:
             return None
         from ..schedules import table
-        return table(np.asarray(self.step_sizes) / self.suggestion, name="best_step_sizes")
+        return table(np.asarray(self.step_sizes) / self.suggestion, name="recommended")
 
     def to_dict(self) -> dict:
         return {"objective": self.objective_name, "lrs": numbers(self.lrs), "smoothed": numbers(self.smoothed),

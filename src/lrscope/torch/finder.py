@@ -20,6 +20,8 @@ import torch
 
 from ..checks import integer
 from ..diagnose import smooth
+from ..finder.cooldown import COOLDOWN, with_cooldown
+from ..finder.cooldown import note as cooldown_note
 from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds
 from ..finder.rules import read_curve
 from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, finalist_count, run_score,
@@ -317,5 +319,19 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     suggestion = v.suggestion
     methods["lrscope"] = suggestion
     notes += above_the_start_bound(suggestion, bound)
+    step_sizes, reason = None, v.reason
+    if budget is not None and _mini_batches(train_loader):
+        step_sizes = with_cooldown(suggestion, budget)
+        notes.append(cooldown_note(budget))
+        reason += f"; with a cooldown over the last {round(COOLDOWN * 100)}% of the budget"
     return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, v.interval, cands, v.first, bound, used,
-                      type(model).__name__, notes, v.finalists, v.final, v.finalist_steps, compute, v.reason)
+                      type(model).__name__, notes, v.finalists, v.final, v.finalist_steps, compute, reason,
+                      step_sizes=step_sizes)
+
+
+def _mini_batches(loader) -> bool:
+    """Whether the loader gives more than one batch (a loader without a length is taken to)."""
+    try:
+        return len(loader) > 1
+    except TypeError:
+        return True
