@@ -175,13 +175,12 @@ def best_cycle(lam: np.ndarray, e0: np.ndarray, floor: float, steps: int, x_size
     if not L > 0 or not np.any(keep):
         return None
     alphas, betas, _ = _lanczos(lambda q: lam[keep] * q, grad[keep], min(steps, int(keep.sum()), MAX_CYCLE), L)
-    noise = np.random.default_rng(0).standard_normal((steps, lam.size)) / np.sqrt(lam.size)
     best = None
     for k in range(1, alphas.size + 1):
         theta = eigh_tridiagonal(alphas[:k], betas[:k - 1], eigvals_only=True) if k > 1 else alphas[:1]
         cycle = 1.0 / _leja(np.clip(theta, lam[keep].min(), L))
         rates = np.resize(cycle, steps)
-        loss = _loss_with_rounding(lam, e0, floor, rates, x_size, noise)
+        loss = _loss_with_rounding(lam, e0, floor, rates, x_size)
         if best is None or loss < best.loss:
             best = StepSizes(rates, loss, k, floor)
     return best
@@ -194,15 +193,17 @@ def _minimizer_offset(objective: Objective, lam: np.ndarray, e0: np.ndarray) -> 
     return Q @ e0
 
 
-def _loss_with_rounding(lam, e0, floor, rates, x_star: float, noise) -> float:
+def _loss_with_rounding(lam, e0, floor, rates, x_star: float) -> float:
     """The loss after the ``rates``' steps on the eigen-errors, each step adding what rounding adds to a real
-    run: ε·(‖x‖ + α‖Hx‖) spread over random directions (``noise``, one unit vector per step)."""
+    run: ε·(‖x‖ + α‖Hx‖) spread over random directions (the same directions for every schedule scored)."""
     e = e0.copy()
     L = float(lam.max())
+    rng = np.random.default_rng(0)
+    scale = ROUNDING / np.sqrt(lam.size)
     with np.errstate(all="ignore"):
-        for t, a in enumerate(rates):
+        for a in rates:
             size = x_star + float(np.linalg.norm(e))
-            e = e * (1.0 - a * lam) + ROUNDING * size * (1.0 + a * L) * noise[t]
+            e = e * (1.0 - a * lam) + scale * size * (1.0 + a * L) * rng.standard_normal(lam.size)
         loss = floor + 0.5 * float(np.sum(lam * e * e))
     return loss if np.isfinite(loss) else np.inf
 

@@ -25,8 +25,8 @@ from .quadratic import MAX_CYCLE, TIE, StepSizes, _lanczos, best_cycle
 @dataclass(frozen=True)
 class LocalModel:
     """The quadratic that k Lanczos steps see at ``point``: curvatures ``theta``, the error ``error`` along them
-    (gradient weight / θ), its minimum ``floor`` and the loss ``loss`` there; ``products`` the Hessian-vector
-    products it took."""
+    (gradient weight / θ), its minimum ``floor`` and the loss ``loss`` there; ``products`` what the Hessian-vector
+    products cost, in gradients (two each where they are a difference of gradients)."""
 
     point: np.ndarray
     loss: float
@@ -60,8 +60,8 @@ def local_model(objective: Objective, point: np.ndarray, k: int = MAX_CYCLE) -> 
         return None
     weights = np.linalg.norm(g) * S[0]          # the gradient in the Ritz basis
     error = weights / theta
-    return LocalModel(point, float(f[0]), theta, error, float(f[0]) - 0.5 * float(np.sum(theta * error ** 2)),
-                      count[0])
+    cost = count[0] * (1 if objective.hessian(point) is not None else 2)    # a difference of two gradients
+    return LocalModel(point, float(f[0]), theta, error, float(f[0]) - 0.5 * float(np.sum(theta * error ** 2)), cost)
 
 
 def cycle_for_the_rest(model: LocalModel, lr: float, steps: int) -> StepSizes | None:
