@@ -460,6 +460,7 @@ def test_the_compute_reported_is_the_steps_actually_run(monkeypatch):
     """Every training step counts -- range test, rounds, probes, the edge search, the step sizes' check -- and a
     verification run whose rates all diverged stops there instead of spending its remaining steps."""
     import lrscope.finder.core as core
+    import lrscope.finder.refine as refine
     real, ran = core.run, []
 
     def counting_run(objective, lrs, *args, **kwargs):
@@ -467,6 +468,7 @@ def test_the_compute_reported_is_the_steps_actually_run(monkeypatch):
         ran.append(res.steps * np.size(lrs))
         return res
     monkeypatch.setattr(core, "run", counting_run)
+    monkeypatch.setattr(refine, "run", counting_run)
     obj = ls.objectives.formula("x**2 + 50*y**2 + x**4 + y**4", x0=[2, 1])   # best α just below the edge
     products, real_hvp = [], obj.hvp
     monkeypatch.setattr(obj, "hvp", lambda p, v: (products.append(1), real_hvp(p, v))[1])

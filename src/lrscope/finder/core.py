@@ -50,10 +50,10 @@ from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
 from ..schedules import table
 from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp
-from .quadratic import MAX_CYCLE, best_step_sizes, quadratic_pick
 from .cooldown import COOLDOWN, with_cooldown
 from .cooldown import note as cooldown_note
-from .refine import confirmed, cycle_for_the_rest, local_model
+from .quadratic import best_step_sizes, quadratic_pick
+from .refine import refine_the_pick
 from .rules import read_curve
 from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, finalist_count,
                      run_score, steady, verification_steps, verify_candidates)
@@ -196,7 +196,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         reason += f"; with a cooldown over the last {round(COOLDOWN * 100)}% of the budget"
     if budget is not None and not stochastic and validation is None and optimizer.kind == "gd" \
             and v.suggestion in runs.runs:
-        refined = _refine(objective, optimizer, runs, v.suggestion, budget, round(BUDGET_ALL * budget) - used, tally)
+        refined = refine_the_pick(objective, optimizer, runs, v.suggestion, budget,
+                                  round(BUDGET_ALL * budget) - used, tally)
         for key, n in refined.spent.items():
             compute[key] = n
             used += n
@@ -212,70 +213,6 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
                       used, objective.name, notes, v.finalists, v.final, v.finalist_steps, compute, reason,
                       step_sizes=step_sizes, schedule_loss=schedule_loss)
-
-
-class _Refined(NamedTuple):
-    """What :func:`_refine` found: the step sizes for the whole budget (None: keep the constant rate), the loss
-    their check reached at step ``checked_to`` and the constant rate's there, the step ``switch`` where the
-    cycle (of ``cycle`` step sizes) begins, the compute per phase and notes."""
-
-    step_sizes: np.ndarray | None
-    loss: float | None
-    constant_loss: float | None
-    switch: int
-    checked_to: int
-    cycle: int
-    spent: dict
-    notes: list
-
-
-def _refine(objective, optimizer, runs, pick, horizon, allowance, tally) -> _Refined:
-    """Gradient descent on a full batch: step sizes from the curvature where the pick's run ended
-    (:mod:`.refine`), checked by going on from there with them and with the constant rate, as far as the
-    ``allowance`` (training steps; each Hessian-vector product counts as one) pays for both."""
-    start = runs.runs[pick]
-    switch, nothing = start.steps, _Refined(None, None, None, start.steps, start.steps, 0, {}, [])
-    rest = horizon - switch
-    if rest < 4 or allowance < 8 or not hasattr(objective, "hvp"):
-        return nothing
-    try:
-        model = local_model(objective, start.params, k=min(MAX_CYCLE, max(1, allowance // 4)))
-    except (ValueError, ArithmeticError, np.linalg.LinAlgError, NotImplementedError):
-        return nothing
-    if model is None:
-        return nothing
-    spent = {"curvature where the pick ended": model.products}
-    tally.add(model.products)
-    sizes = cycle_for_the_rest(model, pick, rest)
-    steps = min(rest, (allowance - model.products) // 2)
-    if sizes is None or steps < 2 * sizes.cycle:
-        return _Refined(None, None, None, switch, switch, 0, spent, [])
-    tally.replan(2 * steps)
-    base = tally.done
-    check = run(objective, lrs=[sizes.rates[0]], optimizer=optimizer, steps=steps, x0=start.params[None],
-                schedule=table(sizes.rates[:steps] / sizes.rates[0]), keep_params=False, stop=_all_diverged,
-                progress=lambda d, t: tally.at(base + d))
-    spent["step sizes' check"] = check.steps
-    cycle_losses = check.losses[0]
-    constant_loss = None
-    if check.steps == steps and confirmed(cycle_losses, np.inf, model.floor, sizes.cycle):
-        # the cycle held: the constant rate goes on from the same point for the same steps (its own run, resumed)
-        histories, _, used = runs.train([pick], switch + steps, lambda d: tally.at(base + check.steps + d))
-        spent["step sizes' check"] += used
-        constant_loss = float(histories[0][-1])
-    if constant_loss is None or not confirmed(cycle_losses, constant_loss, model.floor, sizes.cycle):
-        against = "" if constant_loss is None else f" against the constant rate's {constant_loss:.6g}"
-        return _Refined(None, None, constant_loss, switch, switch + check.steps, sizes.cycle, spent,
-                        [f"a cycle of {sizes.cycle} step sizes from the curvature at step {switch} was tried from "
-                         f"there for {check.steps} steps ({cycle_losses[-1]:.6g}{against}): not clearly better, "
-                         f"so not recommended"])
-    rates = np.r_[np.full(switch, pick), sizes.rates]
-    return _Refined(rates, float(cycle_losses[-1]), constant_loss, switch, switch + steps, sizes.cycle, spent,
-                    [f"near the end of its run the loss is nearly quadratic: from step {switch} a cycle of "
-                     f"{sizes.cycle} step sizes (1/θ for the Ritz values θ of the Hessian there, the largest "
-                     f"{sizes.rates.max():.4g}) does better than the constant rate -- {cycle_losses[-1]:.6g} "
-                     f"against {constant_loss:.6g} after {steps} more steps (checked up to step {switch + steps} "
-                     f"of {horizon})"])
 
 
 def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, losses, mean, band, methods, bound,

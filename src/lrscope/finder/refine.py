@@ -8,17 +8,20 @@ weights on them, and so the error and the minimum of the model. The best cycle f
 (:func:`.quadratic.best_cycle`, rounding counted) is then checked by real runs -- the cycle and the constant rate,
 both going on from x_h for the same steps -- and recommended only where it ends clearly lower and the loss at the
 end of every cycle falls (a cycle that leaves the region where the model holds shows at once). The answer is a
-schedule: the constant rate for the first h steps, then the cycle.
+schedule: the constant rate for the first h steps, then the cycle (:func:`refine_the_pick`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 from scipy.linalg import eigh_tridiagonal
 
 from ..objectives.base import Objective
+from ..run import run
+from ..schedules import table
 from .quadratic import MAX_CYCLE, TIE, StepSizes, _lanczos, best_cycle
 
 
@@ -93,3 +96,68 @@ def confirmed(cycle_losses: np.ndarray, constant_loss: float, floor: float, cycl
         return True
     low = min(floor, float(h[-1]), constant_loss)
     return bool(h[-1] - low < 0.5 * (constant_loss - low))
+
+
+class Refined(NamedTuple):
+    """What :func:`refine_the_pick` found: the step sizes for the whole budget (None: keep the constant rate), the loss
+    their check reached at step ``checked_to`` and the constant rate's there, the step ``switch`` where the
+    cycle (of ``cycle`` step sizes) begins, the compute per phase and notes."""
+
+    step_sizes: np.ndarray | None
+    loss: float | None
+    constant_loss: float | None
+    switch: int
+    checked_to: int
+    cycle: int
+    spent: dict
+    notes: list
+
+
+def refine_the_pick(objective, optimizer, runs, pick, horizon, allowance, tally) -> Refined:
+    """Gradient descent on a full batch: step sizes from the curvature where the pick's run ended, checked by going
+    on from there with them and with the constant rate, as far as the ``allowance`` (training steps, the
+    Hessian-vector products counted in gradients) pays for both. ``runs`` are the verification's runs (the pick's
+    goes on for the comparison); ``tally`` counts the steps for the progress bar."""
+    start = runs.runs[pick]
+    switch, nothing = start.steps, Refined(None, None, None, start.steps, start.steps, 0, {}, [])
+    rest = horizon - switch
+    if rest < 4 or allowance < 8:
+        return nothing
+    try:
+        model = local_model(objective, start.params, k=min(MAX_CYCLE, max(1, allowance // 4)))
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError, NotImplementedError):
+        return nothing
+    if model is None:
+        return nothing
+    spent = {"curvature where the pick ended": model.products}
+    tally.add(model.products)
+    sizes = cycle_for_the_rest(model, pick, rest)
+    steps = min(rest, (allowance - model.products) // 2)
+    if sizes is None or steps < 2 * sizes.cycle:
+        return Refined(None, None, None, switch, switch, 0, spent, [])
+    tally.replan(2 * steps)
+    base = tally.done
+    check = run(objective, lrs=[sizes.rates[0]], optimizer=optimizer, steps=steps, x0=start.params[None],
+                schedule=table(sizes.rates[:steps] / sizes.rates[0]), keep_params=False,
+                stop=lambda t, losses: not np.all(np.isfinite(losses)), progress=lambda d, t: tally.at(base + d))
+    spent["step sizes' check"] = check.steps
+    cycle_losses = check.losses[0]
+    constant_loss = None
+    if check.steps == steps and confirmed(cycle_losses, np.inf, model.floor, sizes.cycle):
+        # the cycle held: the constant rate goes on from the same point for the same steps (its own run, resumed)
+        histories, _, used = runs.train([pick], switch + steps, lambda d: tally.at(base + check.steps + d))
+        spent["step sizes' check"] += used
+        constant_loss = float(histories[0][-1])
+    if constant_loss is None or not confirmed(cycle_losses, constant_loss, model.floor, sizes.cycle):
+        against = "" if constant_loss is None else f" against the constant rate's {constant_loss:.6g}"
+        return Refined(None, None, constant_loss, switch, switch + check.steps, sizes.cycle, spent,
+                        [f"a cycle of {sizes.cycle} step sizes from the curvature at step {switch} was tried from "
+                         f"there for {check.steps} steps ({cycle_losses[-1]:.6g}{against}): not clearly better, "
+                         f"so not recommended"])
+    rates = np.r_[np.full(switch, pick), sizes.rates]
+    return Refined(rates, float(cycle_losses[-1]), constant_loss, switch, switch + steps, sizes.cycle, spent,
+                    [f"near the end of its run the loss is nearly quadratic: from step {switch} a cycle of "
+                     f"{sizes.cycle} step sizes (1/θ for the Ritz values θ of the Hessian there, the largest "
+                     f"{sizes.rates.max():.4g}) does better than the constant rate -- {cycle_losses[-1]:.6g} "
+                     f"against {constant_loss:.6g} after {steps} more steps (checked up to step {switch + steps} "
+                     f"of {horizon})"])
