@@ -109,6 +109,7 @@ def test_find_gives_the_step_sizes_as_a_schedule_and_counts_their_run():
     d = res.to_dict()
     assert len(d["step_sizes"]) == 400 and d["schedule_loss"] == res.schedule_loss
     assert "varying step sizes" in res.reason
+    assert res.schedule_summary().startswith("Better than any constant rate: the step sizes ")
 
 
 def test_a_table_schedule_scales_the_base_rate_step_by_step_and_checks_its_input():

@@ -55,3 +55,20 @@ def test_lr_find_on_a_mini_batch_loader_recommends_the_cooldown_too():
     whole = torch.utils.data.DataLoader(ds, batch_size=256)
     res = lt.lr_find(model, torch.nn.functional.cross_entropy, whole, opt, steps=40, budget=120)
     assert res.step_sizes is None
+
+
+def test_the_plot_shows_the_schedule_below_the_range_test(tmp_path):
+    import json
+    import matplotlib
+    matplotlib.use("Agg")
+    res = ls.find(ls.objectives.dataset("wine"), batch_size=16, steps=60, seeds=1, budget=100)
+    json.dumps(res.to_dict())
+    path = tmp_path / "range.png"
+    ax = res.plot(path=str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    panel = [a for a in ax.figure.axes if "schedule" in a.get_title()]
+    assert len(panel) == 1 and panel[0].get_yscale() == "linear"       # a cooldown: on a linear scale
+    np.testing.assert_allclose(panel[0].get_lines()[0].get_ydata(), res.step_sizes)
+    assert res.schedule_summary() == (f"Schedule: {res.suggestion:.4g}, from step 80 falling linearly to 0 at step "
+                                      f"100 (a cooldown)")
+    assert "schedule" in res._repr_html_()

@@ -57,6 +57,7 @@ def test_near_the_edge_the_finder_switches_to_a_cycle_and_it_trains_to_the_minim
     assert scheduled.final_losses[0] <= 1e-6 * constant
     assert res.steps_used == sum(res.compute.values()) <= 1.95 * 400
     assert "step sizes' check" in res.compute and "cycle" in res.reason
+    assert res.schedule_summary().startswith(f"Better still: {res.suggestion:.4g} for steps 0–{switch - 1}, then")
 
 
 @pytest.mark.parametrize("objective, budget", [

@@ -86,6 +86,8 @@ def find_html(result) -> str:
     rows = [["suggested α", f"<b>{result.suggestion:.4g}</b> (almost as good: {result.interval[0]:.3g} – "
                             f"{result.interval[1]:.3g})"],
             ["why", html.escape(result.reason)],
+            *([["schedule", html.escape(result.schedule_summary() + " (res.step_sizes)")]]
+              if result.step_sizes is not None else []),
             ["compute", html.escape(", ".join(f"{k} {v}" for k, v in result.compute.items()) +
                                     f" (total {result.steps_used} steps)")]]
     rows += [["note", html.escape(n)] for n in result.notes]

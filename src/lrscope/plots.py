@@ -202,11 +202,16 @@ def save_sweep_figure(result, path: str, dpi: int = 110) -> None:
 def plot_range_test(result, ax=None, path: str | None = None):
     """The LR range test: the smoothed loss against α (log), the band over seeds, each rule's pick, the stability
     bound when known, the verified suggestion with its interval, and (right axis) the loss each candidate reached in
-    each verification round."""
+    each verification round. Where the answer is a schedule (``step_sizes``) and no ``ax`` is given, a second panel
+    below shows the rate of every step of the budget."""
     plt = _pyplot()
-    fig = None
-    if ax is None:
+    fig, rates_ax = None, None
+    if ax is None and getattr(result, "step_sizes", None) is not None:
+        fig, (ax, rates_ax) = plt.subplots(2, 1, figsize=(8, 7), gridspec_kw={"height_ratios": [3, 1.3]})
+    elif ax is None:
         fig, ax = plt.subplots(figsize=(8, 5))
+    if rates_ax is not None:
+        _plot_step_sizes(result, rates_ax)
     ax.fill_between(result.lrs, result.band[0], result.band[1], color="tab:blue", alpha=0.2, label="band over seeds")
     ax.plot(result.lrs, result.smoothed, color="tab:blue", lw=2, label="smoothed loss")
     styles = {"steepest": ("tab:orange", "--"), "valley": ("tab:purple", "--"), "min/10": ("tab:gray", "--")}
@@ -249,3 +254,23 @@ def plot_range_test(result, ax=None, path: str | None = None):
             if fig is not None:
                 plt.close(fig)
     return ax
+
+
+def _plot_step_sizes(result, ax):
+    """The recommended rate of every step (a cooldown; or step sizes far above 2/L for one step, then on a log
+    scale), with the constant pick and the stability bound for reference."""
+    rates = np.asarray(result.step_sizes, dtype=np.float64)
+    steps = np.arange(rates.size)
+    ax.plot(steps, rates, color="tab:green", lw=0.8, marker="." if rates.size <= 400 else None, ms=3,
+            label="recommended rate of each step")
+    ax.axhline(result.suggestion, color="tab:green", lw=1, ls=":", label=f"the pick, constant: {result.suggestion:.3g}")
+    if result.bound is not None:
+        ax.axhline(result.bound, color="tab:red", lw=1, label=f"stability bound: {result.bound:.3g}")
+    if rates.min() > 0 and rates.max() > 5 * result.suggestion:       # step sizes far above the pick: log scale
+        ax.set_yscale("log")
+    ending = "" if result.schedule_loss is None else f" -- its run reached {result.schedule_loss:.3g}"
+    ax.set_title(f"the schedule (res.step_sizes){ending}", fontsize=9)
+    ax.set_xlabel("step")
+    ax.set_ylabel("α")
+    ax.legend(fontsize=7, loc="best")
+    ax.grid(True, alpha=0.3)

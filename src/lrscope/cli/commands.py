@@ -8,8 +8,6 @@ import json
 import os
 import sys
 
-import numpy as np
-
 from .. import objectives, plan, theory
 from ..api import sweep
 from . import render
@@ -281,7 +279,7 @@ def find(args) -> int:
     if res.reason:
         render.say(out, f"Why: {res.reason}.")
     if res.step_sizes is not None:
-        render.say(out, _schedule_line(res))
+        render.say(out, res.schedule_summary() + " (every rate: --json).")
     if res.compute:
         render.say(out, "Compute: " + " · ".join(f"{k} {v}" for k, v in res.compute.items()) + " steps.")
     for note in res.notes:
@@ -290,22 +288,6 @@ def find(args) -> int:
         if path:
             render.say(out, f"wrote {what}: {path}")
     return 0
-
-
-def _schedule_line(res) -> str:
-    """The recommended rates over the budget, in a sentence: a cooldown, step sizes from the start, or a switch to
-    them later."""
-    rates, n = res.step_sizes, res.step_sizes.size
-    switch = int(np.argmax(rates != res.suggestion)) if np.any(rates != res.suggestion) else n
-    if res.schedule_loss is None:          # a cooldown: its first step is still at the full rate
-        return (f"Schedule: [bold]{res.suggestion:.4g}[/bold], from step {switch - 1} falling linearly to 0 at step "
-                f"{n} (a cooldown; every rate: --json).")
-    cycle = ", ".join(f"{a:.4g}" for a in rates[switch:switch + 6]) + (", …" if n - switch > 6 else "")
-    if switch == 0:
-        return (f"Better than any constant rate: the step sizes [bold]{cycle}[/bold] reach "
-                f"{render.fmt(res.schedule_loss)} in {n} steps (every rate: --json).")
-    return (f"Better still: {res.suggestion:.4g} for steps 0–{switch - 1}, then the step sizes [bold]{cycle}[/bold] "
-            f"(every rate: --json).")
 
 
 def _torch_find(args, setup, progress, kw):

@@ -68,6 +68,22 @@ class FindResult:
         from ..schedules import table
         return table(np.asarray(self.step_sizes) / self.suggestion, name="recommended")
 
+    def schedule_summary(self) -> str | None:
+        """The recommended rates over the budget in a sentence (a cooldown, step sizes from the start, or a switch
+        to them later); None where the constant pick is the whole answer."""
+        if self.step_sizes is None:
+            return None
+        rates, n = np.asarray(self.step_sizes), len(self.step_sizes)
+        switch = int(np.argmax(rates != self.suggestion)) if np.any(rates != self.suggestion) else n
+        if self.schedule_loss is None:          # a cooldown: its first step is still at the full rate
+            return (f"Schedule: {self.suggestion:.4g}, from step {switch - 1} falling linearly to 0 at step {n} "
+                    f"(a cooldown)")
+        cycle = ", ".join(f"{a:.4g}" for a in rates[switch:switch + 6]) + (", …" if n - switch > 6 else "")
+        if switch == 0:
+            return (f"Better than any constant rate: the step sizes {cycle} reach {self.schedule_loss:.6g} in {n} "
+                    f"steps")
+        return f"Better still: {self.suggestion:.4g} for steps 0–{switch - 1}, then the step sizes {cycle}"
+
     def to_dict(self) -> dict:
         return {"objective": self.objective_name, "lrs": numbers(self.lrs), "smoothed": numbers(self.smoothed),
                 "losses": [numbers(r) for r in self.losses], "methods": {k: number(v) for k, v in self.methods.items()},
