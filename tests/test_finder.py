@@ -533,3 +533,14 @@ def test_the_whole_call_stays_within_its_compute_when_the_range_test_takes_most_
     assert res.compute["range test"] == 160
     assert res.steps_used == sum(res.compute.values()) <= round(BUDGET_ALL * 180)
     assert max(res.finalist_steps) < round(0.3 * 180)       # shortened from 30% of the budget (54 steps)
+
+
+def test_a_short_budget_shortens_the_default_range_test_to_keep_the_call_within_its_compute():
+    from lrscope.finder.range_test import ramp_steps
+    assert ramp_steps(None, None) == 100 and ramp_steps(None, 1000) == 100 and ramp_steps(40, 60) == 40
+    assert ramp_steps(None, 60) == 58 and ramp_steps(None, 200, seeds=3) == 65 and ramp_steps(None, 5) == 20
+    for objective, kw in ((ls.objectives.dataset("breast_cancer"), {"budget": 60}),
+                          (ls.objectives.dataset("wine"), {"batch_size": 16, "budget": 200})):
+        res = ls.find(objective, **kw)
+        assert res.compute["range test"] <= 0.5 * 1.95 * kw["budget"] + 1
+        assert res.steps_used == sum(res.compute.values()) <= 1.95 * kw["budget"]

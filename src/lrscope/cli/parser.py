@@ -214,7 +214,7 @@ def build_parser(commands) -> argparse.ArgumentParser:
                                     "then train the candidates briefly and recommend the one that really works best.",
                         epilog=EXAMPLES_FIND)
     add_objective_options(fd)
-    add_optimizer_options(fd, "range test", 100, "steps of the ramp (default 100)")
+    add_optimizer_options(fd, "range test", None, "steps of the ramp (default 100; fewer with a short --budget)")
     g = fd.add_argument_group("ramp and verification")
     g.add_argument("--start", default="1e-7", help="smallest α (default 1e-7)")
     g.add_argument("--end", default="10", help="largest α (default 10)")

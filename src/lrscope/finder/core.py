@@ -49,7 +49,7 @@ from ..objectives.base import Objective
 from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
 from ..schedules import table
-from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp
+from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp, ramp_steps
 from .cooldown import COOLDOWN, with_cooldown
 from .cooldown import note as cooldown_note
 from .quadratic import best_step_sizes, quadratic_pick
@@ -60,13 +60,16 @@ from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above
 
 
 def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
-         steps: int = 100, mode: str = "exp", batch_size: int | None = None, seeds: int = 3, beta: float = 0.9,
+         steps: int | None = None, mode: str = "exp", batch_size: int | None = None, seeds: int = 3,
+         beta: float = 0.9,
          diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
          final_steps: int | None = None, budget: int | None = None, validation: Objective | None = None,
          seed: int = 0, progress=None, analysis_seconds: float | None = None) -> FindResult:
     """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
 
-    ``start``/``end``/``steps``/``mode``: the ramp (exponential by default). The test stops once the smoothed loss
+    ``start``/``end``/``steps``/``mode``: the ramp (exponential by default; ``steps`` 100, or fewer with a short
+    ``budget``: at most half of the whole call's compute, :func:`.range_test.ramp_steps`). The test stops once the
+    smoothed loss
     exceeds ``diverge_factor`` × its best. On data sets ``batch_size`` rows per step and ``seeds`` sample orders;
     ``verify_steps`` (default: a quarter of ``steps``) is the length of the first verification round; the best
     third of the candidates then run ``final_steps`` (default 4 × ``verify_steps``). Which rate is best depends on
@@ -98,6 +101,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
     stochastic = batch_size is not None and objective.n_samples is not None and batch_size < objective.n_samples
     n_seeds = seeds if stochastic else 1
+    steps = ramp_steps(steps, budget, n_seeds)
     schedule = ramp(float(start), float(end), steps, mode)
 
     tally = Tally(progress, n_seeds * steps)       # the verification is planned once the candidates are known

@@ -12,6 +12,7 @@ from ..diagnose import DebiasedAverage
 from ..jsonable import number, numbers
 from ..schedules import Schedule
 
+RAMP_STEPS = 100            # the range test's default length (fewer with a short budget: ramp_steps)
 FINAL_FACTOR = 4            # the finalists' verification runs are this many times longer than the first round
 BUDGET_FIRST = 0.04         # with a training budget: the first round's length, as a share of it
 BUDGET_FINAL = 0.3          # ... and the finalists' (the rate that wins 30% of the way usually wins at the end)
@@ -132,7 +133,7 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
         raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")
     if mode not in ("exp", "linear"):
         raise ValueError(f"mode: expected 'exp' or 'linear', got {mode!r}")
-    steps = integer(steps, "steps", 5)
+    steps = RAMP_STEPS if steps is None else integer(steps, "steps", 5)
     if not 0 <= beta < 1:
         raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
     if not diverge_factor > 1:
@@ -146,6 +147,17 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
                                                                              round(BUDGET_FINAL * budget))
     final_steps = integer(final_steps, "final_steps", 1)
     return verify_steps, final_steps
+
+
+def ramp_steps(steps: int | None, budget: int | None, seeds: int = 1) -> int:
+    """The range test's length: ``steps`` when given; by default ``RAMP_STEPS`` (100), or fewer where the budget
+    is short -- at most half of what the whole call may spend (``BUDGET_ALL`` × ``budget``), over all ``seeds``
+    sample orders, and never below 20 (a 60-step budget: 58 steps of ramp, not 100)."""
+    if steps is not None:
+        return integer(steps, "steps", 5)
+    if budget is None:
+        return RAMP_STEPS
+    return int(min(RAMP_STEPS, max(20, round(BUDGET_ALL * budget / (2 * seeds)))))
 
 
 def fit_the_rounds(used: int, n_cands: int, n_final: int, verify_steps: int, final_steps: int,

@@ -22,7 +22,7 @@ from ..checks import integer
 from ..diagnose import smooth
 from ..finder.cooldown import COOLDOWN, with_cooldown
 from ..finder.cooldown import note as cooldown_note
-from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds
+from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp_steps
 from ..finder.rules import read_curve
 from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, finalist_count, run_score,
                              steady, verification_steps, verify_candidates)
@@ -173,14 +173,15 @@ def _score_batches(loader) -> list:
 
 
 def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.optim.Optimizer, *,
-            start: float = 1e-7, end: float = 10.0, steps: int = 100, mode: str = "exp", beta: float = 0.9,
+            start: float = 1e-7, end: float = 10.0, steps: int | None = None, mode: str = "exp", beta: float = 0.9,
             diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
             verify: bool = True, verify_steps: int | None = None, final_steps: int | None = None,
             budget: int | None = None, seed: int = 0, progress=None, backend: str = "local",
             ray_options: dict | None = None) -> FindResult:
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
-    linear), stopped when the smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid
-    below the loss minimum are trained for ``verify_steps`` steps from the same starting state, the best third again
+    linear; 100, or fewer with a short ``budget``: at most half of the whole call's compute), stopped when the
+    smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid below the loss minimum are
+    trained for ``verify_steps`` steps from the same starting state, the best third again
     for ``final_steps`` (default 4 × ``verify_steps``; with ``budget``, the optimizer steps you will train for,
     4% and 30% of it; the margin check then leaves out what would take the call past 1.95 × the budget); the one
     with the lowest loss is recommended after the margin check (:func:`lrscope.finder.verify_candidates`). A run
@@ -206,6 +207,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     final_steps_given = final_steps is not None
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
+    steps = ramp_steps(steps, budget)
     integer(accumulation_steps, "accumulation_steps")
     ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
     tally = Tally(progress, steps)         # the verification is planned once the candidates are known

@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from .. import __version__, objectives, plan
 from ..api import safe_analysis, sweep
 from ..finder import find
+from ..finder.range_test import ramp_steps
 from ..jsonable import numbers
 from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, numerical_minimizer, window
 from ..run import full_loss_every, run, seconds_per_step
@@ -96,7 +97,7 @@ class FindRequest(BaseModel):
     objective: ObjectiveSpec = Field(default_factory=ObjectiveSpec)
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     batch_size: int | None = Field(None, ge=1)
-    steps: int = Field(100, ge=5, le=1000)
+    steps: int | None = Field(None, ge=5, le=1000)    # the ramp (default 100; fewer with a short budget)
     budget: int | None = Field(None, ge=1, le=MAX_STEPS // 2)     # the steps the learner will train for
     seed: int = Field(0, ge=0, le=2**31)
 
@@ -466,7 +467,7 @@ def create_app() -> FastAPI:
             description = request_plan(req.objective, req.optimizer)
             setup = plan.build(description, objective=cached_objective(objective_key(description)))
             obj = setup.objective
-            check_bounds(obj, 12, req.steps, req.batch_size, runs=2)   # ~12 candidates, verification ≈ 2 × the ramp
+            check_bounds(obj, 12, ramp_steps(req.steps, req.budget), req.batch_size, runs=2)   # ~12 candidates
             if req.budget is not None:
                 check_bounds(obj, 1, req.budget, req.batch_size, runs=2)   # with a budget: at most about twice it
             res = find(obj, setup.optimizer, steps=req.steps, batch_size=req.batch_size, budget=req.budget,
