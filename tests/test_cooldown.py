@@ -15,7 +15,7 @@ def test_the_rate_holds_for_four_fifths_of_the_budget_then_falls_linearly_toward
     assert rates.size == 100 and np.all(rates[:100 - n + 1] == 0.3)
     np.testing.assert_allclose(np.diff(rates[100 - n:]), -0.3 / n)       # linear
     assert 0 < rates[-1] <= 0.3 / n
-    assert with_cooldown(1.0, 1).tolist() == [1.0]
+    assert with_cooldown(1.0, 10).size == 10 and with_cooldown(1.0, 9) is None    # too short to cool down
 
 
 def test_find_on_mini_batches_recommends_a_cooldown_and_it_ends_lower_than_the_constant_rate():

@@ -16,11 +16,14 @@ from __future__ import annotations
 import numpy as np
 
 COOLDOWN = 0.2          # the share of the budget the rate falls over at its end
+SHORTEST = 10           # a budget shorter than this gets no cooldown (one or two steps of it would be noise)
 
 
-def with_cooldown(lr: float, budget: int) -> np.ndarray:
+def with_cooldown(lr: float, budget: int) -> np.ndarray | None:
     """The rate of every step of the budget: ``lr``, then a linear fall to 0 over the last ``COOLDOWN`` of it
-    (factors 1, (n−1)/n, …, 1/n over its n steps)."""
+    (factors 1, (n−1)/n, …, 1/n over its n steps); None for a budget shorter than ``SHORTEST``."""
+    if budget < SHORTEST:
+        return None
     n = max(1, round(COOLDOWN * budget))
     return np.r_[np.full(budget - n, lr), lr * (n - np.arange(n)) / n]
 

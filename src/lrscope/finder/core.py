@@ -194,7 +194,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     notes += v.notes
     step_sizes = schedule_loss = None
     reason = v.reason
-    if budget is not None and stochastic:
+    if budget is not None and stochastic and with_cooldown(v.suggestion, budget) is not None:
         step_sizes = with_cooldown(v.suggestion, budget)
         notes.append(cooldown_note(budget))
         reason += f"; with a cooldown over the last {round(COOLDOWN * 100)}% of the budget"

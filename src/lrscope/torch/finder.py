@@ -322,7 +322,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     methods["lrscope"] = suggestion
     notes += above_the_start_bound(suggestion, bound)
     step_sizes, reason = None, v.reason
-    if budget is not None and _mini_batches(train_loader):
+    if budget is not None and _mini_batches(train_loader) and with_cooldown(suggestion, budget) is not None:
         step_sizes = with_cooldown(suggestion, budget)
         notes.append(cooldown_note(budget))
         reason += f"; with a cooldown over the last {round(COOLDOWN * 100)}% of the budget"
