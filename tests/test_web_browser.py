@@ -392,3 +392,19 @@ def test_predict_then_see_scores_a_right_and_a_wrong_answer(page):
     page.wait_for_selector("#quiz-answer-1")
     page.click("#quiz-reveal")
     page.wait_for_function("document.getElementById('quiz-score').textContent.startsWith('0 of 2 right')")
+
+
+def test_the_range_test_shows_the_rates_to_train_with(page):
+    # an ill-conditioned bowl: the answer for the learner's 100 steps is a cycle of step sizes, one far above 2/L
+    page.goto(page.url.split("?")[0] + "?f=x**2%2B400*y**2&x0=1,1&lr=0.001&steps=100")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 1")
+    page.click("#run-find")
+    page.wait_for_selector("#find-schedule:not([hidden])", timeout=60_000)
+    rates = page.evaluate("document.getElementById('find-schedule').data[0].y")
+    bound = page.evaluate("document.getElementById('find-schedule').data[1].y[0]")
+    assert len(rates) == 100 and max(rates) > 10 * bound and min(rates) < bound
+    assert "Better than any constant α" in page.inner_text("#find-schedule-caption")
+    page.fill("#steps", "50")                                               # another budget: the answer is stale
+    page.dispatch_event("#steps", "change")
+    page.wait_for_selector("#find-schedule", state="hidden")
+    assert page.is_hidden("#find-schedule-caption")

@@ -1033,6 +1033,7 @@ function clearStaleFind() {
   if (found && found.key !== findKey()) {
     found = null;
     $("find-chart").hidden = true; $("use-find").hidden = true; $("find-caption").hidden = true;
+    $("find-schedule").hidden = true; $("find-schedule-caption").hidden = true;
     $("find-text").textContent = "";
   }
 }
@@ -1073,6 +1074,7 @@ async function runFind() {
     $("find-text").textContent = "suggested α = " + fmt(res.suggestion) + " (verified by training; " + fmt(res.interval[0]) +
       " – " + fmt(res.interval[1]) + " trained almost as well). Why: " + res.reason + ".";
     $("find-caption").hidden = false;
+    drawRecommendedRates(res);
     $("use-find").hidden = false;
     $("use-find").textContent = "use α = " + fmt(res.suggestion);
     found = { key, suggestion: Number(res.suggestion.toPrecision(3)) };
@@ -1080,6 +1082,31 @@ async function runFind() {
     $("find-text").textContent = "";
     showError(e.message);
   }
+}
+
+// the answer for the learner's Steps can be more than one rate: the rate of every step, against 2/λ_max
+function drawRecommendedRates(res) {
+  const show = Boolean(res.step_sizes);
+  $("find-schedule").hidden = !show; $("find-schedule-caption").hidden = !show;
+  if (!show) return;
+  const rates = res.step_sizes, steps = rates.map((_, i) => i);
+  const farAbove = Math.max(...rates) > 5 * res.suggestion;     // step sizes far above the pick: a log axis
+  const traces = [{ x: steps, y: rates, mode: rates.length <= 400 ? "lines+markers" : "lines", name: "α of each step",
+                    line: { color: "#2ca02c", width: 1 }, marker: { size: 3 } }];
+  if (res.bound) traces.push({ x: [0, rates.length - 1], y: [res.bound, res.bound], mode: "lines",
+                               name: "2/λ_max: " + fmt(res.bound), line: { color: "#d62728", width: 1.5 } });
+  plot("find-schedule", traces, { xaxis: { title: { text: "step" } },
+    yaxis: Object.assign({ title: { text: "α" } }, farAbove ? LOG_AXIS : {}), margin: { t: 30, r: 10, b: 45, l: 55 },
+    showlegend: true, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 } } });
+  Plotly.Plots.resize("find-schedule");
+  $("find-schedule-caption").textContent = res.schedule_loss === null
+    ? "With mini-batches the loss never settles at a constant α: it keeps bouncing with the batches. Train at the " +
+      "verified α, then let it fall to 0 over the last fifth of your steps (a cooldown): the bouncing dies down " +
+      "and the loss ends lower."
+    : "Better than any constant α: the rate changes from step to step. A step of 1/λ removes the error along the " +
+      "direction of curvature λ at once — even when 1/λ is far above 2/λ_max (the red line), where that one step " +
+      "throws the steep directions outward; the small steps before and after take it back. Trained for your " +
+      "steps it ended at " + fmt(res.schedule_loss) + ".";
 }
 
 function useFound() {
