@@ -41,6 +41,7 @@ def test_no_cooldown_without_a_budget_or_on_a_full_batch(kw):
     kw = {"batch_size": kw.get("batch_size"), "budget": kw.get("budget")}
     res = ls.find(ls.objectives.dataset("wine"), **kw)
     assert res.step_sizes is None or res.schedule_loss is not None     # full batch: only checked step sizes
+    assert any("budget=" in n for n in res.notes) == (kw["budget"] is None)     # without one, how to get them
 
 
 def test_lr_find_on_a_mini_batch_loader_recommends_the_cooldown_too():

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 COOLDOWN = 0.2          # the share of the budget the rate falls over at its end
+NO_BUDGET_NOTE = ("tell it how many steps you will train for (budget=, --budget) and it also gives the rate of "
+                  "every step: with mini-batches the pick, then a cooldown to 0 over the last 20%")
 SHORTEST = 10           # a budget shorter than this gets no cooldown (one or two steps of it would be noise)
 
 

@@ -50,7 +50,7 @@ from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
 from ..schedules import table
 from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp, ramp_steps
-from .cooldown import COOLDOWN, with_cooldown
+from .cooldown import COOLDOWN, NO_BUDGET_NOTE, with_cooldown
 from .cooldown import note as cooldown_note
 from .quadratic import best_step_sizes, quadratic_pick
 from .refine import refine_the_pick
@@ -194,6 +194,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     notes += v.notes
     step_sizes = schedule_loss = None
     reason = v.reason
+    if budget is None and stochastic:
+        notes.append(NO_BUDGET_NOTE)
     if budget is not None and stochastic and with_cooldown(v.suggestion, budget) is not None:
         step_sizes = with_cooldown(v.suggestion, budget)
         notes.append(cooldown_note(budget))

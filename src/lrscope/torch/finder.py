@@ -20,7 +20,7 @@ import torch
 
 from ..checks import integer
 from ..diagnose import smooth
-from ..finder.cooldown import COOLDOWN, with_cooldown
+from ..finder.cooldown import COOLDOWN, NO_BUDGET_NOTE, with_cooldown
 from ..finder.cooldown import note as cooldown_note
 from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp_steps
 from ..finder.rules import read_curve
@@ -322,6 +322,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     methods["lrscope"] = suggestion
     notes += above_the_start_bound(suggestion, bound)
     step_sizes, reason = None, v.reason
+    if budget is None and _mini_batches(train_loader):
+        notes.append(NO_BUDGET_NOTE)
     if budget is not None and _mini_batches(train_loader) and with_cooldown(suggestion, budget) is not None:
         step_sizes = with_cooldown(suggestion, budget)
         notes.append(cooldown_note(budget))
