@@ -25,7 +25,6 @@ Needs ``transformers`` (``pip install 'lrscope[huggingface]'``).
 
 from __future__ import annotations
 
-import math
 import warnings
 
 try:
@@ -35,7 +34,7 @@ except ImportError:                                             # pragma: no cov
 
 from .torch.monitor import Alarm, Monitor
 from .torch.optimizers import set_peak_rate
-from .torch.whole_batches import OwnLoss, WholeBatches, the_loss
+from .torch.whole_batches import OwnLoss, WholeBatches, found_message, the_loss
 
 
 def _model_loss(model, batch):
@@ -97,8 +96,8 @@ class LRScopeCallback(TrainerCallback):
                       accumulation_steps=args.gradient_accumulation_steps, **self.find_kw)
         set_peak_rate(optimizer, res.suggestion, [scheduler] if scheduler is not None else [])
         self.found = res
-        if self.verbose and math.isfinite(res.suggestion):
-            print(f"lrscope: learning rate set to {res.suggestion:.3g} (verified; {res.reason})")
+        if self.verbose:
+            print(found_message(res))
 
     def on_step_end(self, args, state, control, **kwargs):
         if self.monitor is None:

@@ -120,7 +120,7 @@ class LRScope(L.Callback):
     def _find(self, trainer, pl_module) -> None:
         """The verified finder on the Trainer's loader and first optimizer; then the pick becomes the rate."""
         from .torch.finder import lr_find
-        from .torch.whole_batches import OwnLoss, WholeBatches, the_loss
+        from .torch.whole_batches import OwnLoss, WholeBatches, found_message, the_loss
         loader = trainer.train_dataloader
         if not isinstance(loader, torch.utils.data.DataLoader):
             raise ValueError("find_lr: needs one training DataLoader (the Trainer has "
@@ -142,7 +142,7 @@ class LRScope(L.Callback):
                                                   if getattr(c.scheduler, "optimizer", None) is optimizer])
         self.found = res
         if self.verbose:
-            print(f"lrscope: learning rate set to {res.suggestion:.3g} (verified; {res.reason})")
+            print(found_message(res))
 
     def _reduce_the_others(self, trainer, lr_before) -> None:
         """The monitor lowered its own optimizer's rate (and every scheduler's base rates): lower every other

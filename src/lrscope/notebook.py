@@ -12,7 +12,9 @@ import uuid
 
 import numpy as np
 
-from .plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH
+from .plots import VERDICT_COLORS, VERDICT_DASH, rate_color, thinned
+
+CHART_POINTS = 5000      # points of a curve sent to the browser (evenly thinned beyond this)
 
 _SENT = {"plotly": False}       # plotly.js goes out once per Python session (one kernel = one page)
 
@@ -54,11 +56,8 @@ def sweep_html(result) -> str:
         y = np.where(np.isfinite(result.losses[k]), result.losses[k], np.nan)
         traces.append({"type": "scatter", "x": steps.tolist(), "y": [None if np.isnan(v) else float(v) for v in y],
                        "mode": "lines", "name": f"α={result.lrs[k]:.3g} · {kind}",
-                       "line": {"color": RATE_COLORS[k % len(RATE_COLORS)],
-                                "dash": VERDICT_DASH.get(kind, "solid"), "width": 2}})
-        badge = (f"<span style='background:{VERDICT_COLORS.get(kind, '#999')};color:#fff;padding:0 4px;"
-                 f"border-radius:3px'>{html.escape(kind)}</span>")
-        rows.append([f"<span style='color:{RATE_COLORS[k % len(RATE_COLORS)]}'>■</span> {result.lrs[k]:.4g}", badge,
+                       "line": {"color": rate_color(k), "dash": VERDICT_DASH.get(kind, "solid"), "width": 2}})
+        rows.append([f"<span style='color:{rate_color(k)}'>■</span> {result.lrs[k]:.4g}", _badge(kind),
                      html.escape(verdict.reason if verdict else ""), html.escape(verdict.advice if verdict else "")])
     chart = _chart(traces, {"xaxis": {"title": {"text": "step"}},
                             "yaxis": {"title": {"text": "loss"}, "type": "log" if positive else "linear",
@@ -99,12 +98,9 @@ def _badge(kind: str) -> str:
             f"border-radius:3px'>{html.escape(kind)}</span>")
 
 
-def _thin(step, value, at_most: int = 5000):
-    """At most ``at_most`` points of a long curve for the browser (evenly spaced)."""
-    step, value = np.asarray(step), np.asarray(value, dtype=np.float64)
-    if step.size > at_most:
-        idx = np.linspace(0, step.size - 1, at_most).astype(int)
-        step, value = step[idx], value[idx]
+def _thin(step, value):
+    """A long curve as the browser gets it: at most ``CHART_POINTS`` points, None where not finite."""
+    step, value = thinned(step, value, CHART_POINTS)
     return step.tolist(), [float(v) if np.isfinite(v) else None for v in value]
 
 
@@ -114,7 +110,7 @@ def log_html(report, title: str | None = None) -> str:
     traces, rows = [], []
     positive = all(np.all(d.run.loss.value[np.isfinite(d.run.loss.value)] > 0) for d in report)
     for k, d in enumerate(report):
-        color = RATE_COLORS[k % len(RATE_COLORS)]
+        color = rate_color(k)
         x, y = _thin(d.run.loss.step, d.run.loss.value)
         traces.append({"type": "scatter", "x": x, "y": y, "mode": "lines", "name": f"{d.run.name} (raw)",
                        "line": {"color": color, "width": 1}, "opacity": 0.3, "showlegend": False})

@@ -25,6 +25,16 @@ def rate_color(k: int) -> str:
     return RATE_COLORS[k % len(RATE_COLORS)]
 
 
+def thinned(step, value, at_most: int):
+    """At most ``at_most`` evenly spaced points of a long curve (all of them when it has fewer): what a picture of
+    a million-step log needs."""
+    step, value = np.asarray(step), np.asarray(value, dtype=np.float64)
+    if step.size <= at_most:
+        return step, value
+    idx = np.linspace(0, step.size - 1, at_most).astype(int)
+    return step[idx], value[idx]
+
+
 def numerical_minimizer(objective, max_distance: float = 1e3):
     """Where a local minimum near the start lies, found numerically (L-BFGS from x₀) for objectives that do not
     know theirs (a typed formula): to frame a picture. None where the search fails or runs away (no minimum)."""

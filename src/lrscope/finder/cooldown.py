@@ -30,9 +30,18 @@ def with_cooldown(lr: float, budget: int) -> np.ndarray | None:
     return np.r_[np.full(budget - n, lr), lr * (n - np.arange(n)) / n]
 
 
-def note(budget: int) -> str:
-    """The note that says so."""
+def recommend(lr: float, budget: int | None, mini_batches: bool) -> tuple[np.ndarray | None, list, str]:
+    """What the finder adds to its pick ``lr`` on mini-batches: (the rate of every step of the budget or None, the
+    notes that say so, the ending of its reason). Nothing on a full batch; without a budget, how to get it."""
+    if not mini_batches:
+        return None, [], ""
+    if budget is None:
+        return None, [NO_BUDGET_NOTE], ""
+    rates = with_cooldown(lr, budget)
+    if rates is None:
+        return None, [], ""
     n = max(1, round(COOLDOWN * budget))
-    return (f"with mini-batches, train at this rate and let it fall linearly to 0 over the last {n} steps of the "
+    note = (f"with mini-batches, train at this rate and let it fall linearly to 0 over the last {n} steps of the "
             f"{budget} (a cooldown: from step {budget - n}; res.schedule) -- it takes the batches' noise out of the "
             f"final loss and cannot make the run unstable")
+    return rates, [note], f"; with a cooldown over the last {round(COOLDOWN * 100)}% of the budget"

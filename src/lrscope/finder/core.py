@@ -50,9 +50,8 @@ from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
 from ..schedules import table
 from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp, ramp_steps
-from .cooldown import COOLDOWN, NO_BUDGET_NOTE, with_cooldown
-from .cooldown import note as cooldown_note
-from .quadratic import best_step_sizes, quadratic_pick
+from .cooldown import recommend as cooldown
+from .quadratic import best_step_sizes, clearly_lower, quadratic_pick
 from .refine import refine_the_pick
 from .rules import read_curve
 from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, finalist_count,
@@ -61,16 +60,15 @@ from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above
 
 def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
          steps: int | None = None, mode: str = "exp", batch_size: int | None = None, seeds: int = 3,
-         beta: float = 0.9,
-         diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
+         beta: float = 0.9, diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
          final_steps: int | None = None, budget: int | None = None, validation: Objective | None = None,
          seed: int = 0, progress=None, analysis_seconds: float | None = None) -> FindResult:
     """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
 
     ``start``/``end``/``steps``/``mode``: the ramp (exponential by default; ``steps`` 100, or fewer with a short
     ``budget``: at most half of the whole call's compute, :func:`.range_test.ramp_steps`). The test stops once the
-    smoothed loss
-    exceeds ``diverge_factor`` × its best. On data sets ``batch_size`` rows per step and ``seeds`` sample orders;
+    smoothed loss exceeds ``diverge_factor`` × its best. On data sets ``batch_size`` rows per step and ``seeds``
+    sample orders;
     ``verify_steps`` (default: a quarter of ``steps``) is the length of the first verification round; the best
     third of the candidates then run ``final_steps`` (default 4 × ``verify_steps``). Which rate is best depends on
     how long you train (a short run flatters rates that are fast at first and unstable later, and can miss one that
@@ -192,14 +190,10 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     compute = {"range test": used, **v.spent}
     used += v.steps_used
     notes += v.notes
-    step_sizes = schedule_loss = None
-    reason = v.reason
-    if budget is None and stochastic:
-        notes.append(NO_BUDGET_NOTE)
-    if budget is not None and stochastic and with_cooldown(v.suggestion, budget) is not None:
-        step_sizes = with_cooldown(v.suggestion, budget)
-        notes.append(cooldown_note(budget))
-        reason += f"; with a cooldown over the last {round(COOLDOWN * 100)}% of the budget"
+    schedule_loss = None
+    step_sizes, cooldown_notes, ending = cooldown(v.suggestion, budget, stochastic)
+    notes += cooldown_notes
+    reason = v.reason + ending
     if budget is not None and not stochastic and validation is None and optimizer.kind == "gd" \
             and v.suggestion in runs.runs:
         refined = refine_the_pick(objective, optimizer, runs, v.suggestion, budget,
@@ -208,11 +202,9 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
             compute[key] = n
             used += n
         notes += refined.notes
+        reason += refined.reason
         if refined.step_sizes is not None:
             step_sizes, schedule_loss = refined.step_sizes, refined.loss
-            reason += (f"; better still, from step {refined.switch} a cycle of {refined.cycle} step sizes from the "
-                       f"curvature there reaches {refined.loss:.6g} at step {refined.checked_to}, the constant rate "
-                       f"{refined.constant_loss:.6g}")
     tally.finish()
     notes += above_the_start_bound(v.suggestion, bound)
     methods["lrscope"] = v.suggestion
@@ -236,7 +228,7 @@ def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, lo
         used += check.steps
         compute["step sizes' run"] = check.steps
         real = float(check.losses[0, -1])
-        if np.isfinite(real) and real - sizes.floor < 0.5 * (known.loss - sizes.floor):
+        if clearly_lower(real, known.loss, sizes.floor):
             step_sizes, schedule_loss = sizes.rates, real
         else:
             tally.replan(horizon)

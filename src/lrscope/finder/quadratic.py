@@ -127,6 +127,14 @@ MAX_CYCLE = 64              # the longest cycle of step sizes considered
 ROUNDING = np.finfo(np.float64).eps
 
 
+def clearly_lower(loss: float, than: float, floor: float, start: float | None = None) -> bool:
+    """Whether ``loss`` leaves at most half of what ``than`` leaves above ``floor`` (the minimum) -- and, given the
+    ``start``'s loss, the two have not both converged to rounding: what step sizes must do to be recommended."""
+    if not (np.isfinite(loss) and np.isfinite(than)) or not loss - floor < 0.5 * (than - floor):
+        return False
+    return start is None or than - loss > TIE * (start - floor)
+
+
 @dataclass(frozen=True)
 class StepSizes:
     """The best step sizes found for gradient descent's budget: ``rates`` (one per step: a cycle of ``cycle``
@@ -158,11 +166,7 @@ def best_step_sizes(objective: Objective, optimizer: Optimizer, steps: int, cons
     start = floor + 0.5 * float(np.sum(lam * e0 ** 2))
     x_star = float(np.linalg.norm(objective.x0 - _minimizer_offset(objective, lam, e0)))
     best = best_cycle(lam, e0, floor, steps, x_star)
-    # a clear gain: at most half of what the constant rate leaves above the minimum, and not both at rounding
-    if best is None or not (best.loss - floor < 0.5 * (constant.loss - floor)
-                            and constant.loss - best.loss > TIE * (start - floor)):
-        return None
-    return best
+    return best if best is not None and clearly_lower(best.loss, constant.loss, floor, start) else None
 
 
 def best_cycle(lam: np.ndarray, e0: np.ndarray, floor: float, steps: int, x_size: float) -> StepSizes | None:

@@ -133,12 +133,12 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
         raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")
     if mode not in ("exp", "linear"):
         raise ValueError(f"mode: expected 'exp' or 'linear', got {mode!r}")
-    steps = RAMP_STEPS if steps is None else integer(steps, "steps", 5)
+    budget = None if budget is None else integer(budget, "budget", 1)
+    steps = ramp_steps(steps, budget)
     if not 0 <= beta < 1:
         raise ValueError(f"beta: must be in [0, 1), got {beta!r}")
     if not diverge_factor > 1:
         raise ValueError(f"diverge_factor: must be > 1, got {diverge_factor!r}")
-    budget = None if budget is None else integer(budget, "budget", 1)
     if verify_steps is None:
         verify_steps = max(10, steps // 4) if budget is None else max(5, round(BUDGET_FIRST * budget))
     verify_steps = integer(verify_steps, "verify_steps", 1)

@@ -13,8 +13,7 @@ schedule: the constant rate for the first h steps, then the cycle (:func:`refine
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import NamedTuple
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.linalg import eigh_tridiagonal
@@ -22,7 +21,7 @@ from scipy.linalg import eigh_tridiagonal
 from ..objectives.base import Objective
 from ..run import run
 from ..schedules import table
-from .quadratic import MAX_CYCLE, TIE, StepSizes, _lanczos, best_cycle
+from .quadratic import MAX_CYCLE, StepSizes, _lanczos, best_cycle, clearly_lower
 
 
 @dataclass(frozen=True)
@@ -75,10 +74,7 @@ def cycle_for_the_rest(model: LocalModel, lr: float, steps: int) -> StepSizes | 
         return None
     with np.errstate(all="ignore"):
         constant = model.floor + 0.5 * float(np.sum(model.theta * (model.error * (1 - lr * model.theta) ** steps) ** 2))
-    if not np.isfinite(constant) or not (sizes.loss - model.floor < 0.5 * (constant - model.floor)
-                                         and constant - sizes.loss > TIE * (model.loss - model.floor)):
-        return None
-    return sizes
+    return sizes if clearly_lower(sizes.loss, constant, model.floor, model.loss) else None
 
 
 def confirmed(cycle_losses: np.ndarray, constant_loss: float, floor: float, cycle: int) -> bool:
@@ -94,23 +90,19 @@ def confirmed(cycle_losses: np.ndarray, constant_loss: float, floor: float, cycl
         return False
     if not np.isfinite(constant_loss):         # no constant run to compare with (yet): the cycle's own curve
         return True
-    low = min(floor, float(h[-1]), constant_loss)
-    return bool(h[-1] - low < 0.5 * (constant_loss - low))
+    return clearly_lower(float(h[-1]), constant_loss, min(floor, float(h[-1]), constant_loss))
 
 
-class Refined(NamedTuple):
-    """What :func:`refine_the_pick` found: the step sizes for the whole budget (None: keep the constant rate), the loss
-    their check reached at step ``checked_to`` and the constant rate's there, the step ``switch`` where the
-    cycle (of ``cycle`` step sizes) begins, the compute per phase and notes."""
+@dataclass(frozen=True)
+class Refined:
+    """What :func:`refine_the_pick` found: the rate of every step of the budget (None: keep the constant rate) and
+    the loss their check reached, the compute per phase, the notes and the ending of the finder's reason."""
 
-    step_sizes: np.ndarray | None
-    loss: float | None
-    constant_loss: float | None
-    switch: int
-    checked_to: int
-    cycle: int
-    spent: dict
-    notes: list
+    step_sizes: np.ndarray | None = None
+    loss: float | None = None
+    spent: dict = field(default_factory=dict)
+    notes: list = field(default_factory=list)
+    reason: str = ""
 
 
 def refine_the_pick(objective, optimizer, runs, pick, horizon, allowance, tally) -> Refined:
@@ -119,22 +111,21 @@ def refine_the_pick(objective, optimizer, runs, pick, horizon, allowance, tally)
     Hessian-vector products counted in gradients) pays for both. ``runs`` are the verification's runs (the pick's
     goes on for the comparison); ``tally`` counts the steps for the progress bar."""
     start = runs.runs[pick]
-    switch, nothing = start.steps, Refined(None, None, None, start.steps, start.steps, 0, {}, [])
-    rest = horizon - switch
+    switch, rest = start.steps, horizon - start.steps
     if rest < 4 or allowance < 8:
-        return nothing
+        return Refined()
     try:
         model = local_model(objective, start.params, k=min(MAX_CYCLE, max(1, allowance // 4)))
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, NotImplementedError):
-        return nothing
+        return Refined()
     if model is None:
-        return nothing
+        return Refined()
     spent = {"curvature where the pick ended": model.products}
     tally.add(model.products)
     sizes = cycle_for_the_rest(model, pick, rest)
     steps = min(rest, (allowance - model.products) // 2)
     if sizes is None or steps < 2 * sizes.cycle:
-        return Refined(None, None, None, switch, switch, 0, spent, [])
+        return Refined(spent=spent)
     tally.replan(2 * steps)
     base = tally.done
     check = run(objective, lrs=[sizes.rates[0]], optimizer=optimizer, steps=steps, x0=start.params[None],
@@ -150,14 +141,14 @@ def refine_the_pick(objective, optimizer, runs, pick, horizon, allowance, tally)
         constant_loss = float(histories[0][-1])
     if constant_loss is None or not confirmed(cycle_losses, constant_loss, model.floor, sizes.cycle):
         against = "" if constant_loss is None else f" against the constant rate's {constant_loss:.6g}"
-        return Refined(None, None, constant_loss, switch, switch + check.steps, sizes.cycle, spent,
-                        [f"a cycle of {sizes.cycle} step sizes from the curvature at step {switch} was tried from "
-                         f"there for {check.steps} steps ({cycle_losses[-1]:.6g}{against}): not clearly better, "
-                         f"so not recommended"])
-    rates = np.r_[np.full(switch, pick), sizes.rates]
-    return Refined(rates, float(cycle_losses[-1]), constant_loss, switch, switch + steps, sizes.cycle, spent,
-                    [f"near the end of its run the loss is nearly quadratic: from step {switch} a cycle of "
-                     f"{sizes.cycle} step sizes (1/θ for the Ritz values θ of the Hessian there, the largest "
-                     f"{sizes.rates.max():.4g}) does better than the constant rate -- {cycle_losses[-1]:.6g} "
-                     f"against {constant_loss:.6g} after {steps} more steps (checked up to step {switch + steps} "
-                     f"of {horizon})"])
+        return Refined(spent=spent, notes=[f"a cycle of {sizes.cycle} step sizes from the curvature at step {switch} "
+                                           f"was tried from there for {check.steps} steps ({cycle_losses[-1]:.6g}"
+                                           f"{against}): not clearly better, so not recommended"])
+    loss = float(cycle_losses[-1])
+    note = (f"near the end of its run the loss is nearly quadratic: from step {switch} a cycle of {sizes.cycle} step "
+            f"sizes (1/θ for the Ritz values θ of the Hessian there, the largest {sizes.rates.max():.4g}) does better "
+            f"than the constant rate -- {loss:.6g} against {constant_loss:.6g} after {steps} more steps (checked up to "
+            f"step {switch + steps} of {horizon})")
+    reason = (f"; better still, from step {switch} a cycle of {sizes.cycle} step sizes from the curvature there "
+              f"reaches {loss:.6g} at step {switch + steps}, the constant rate {constant_loss:.6g}")
+    return Refined(np.r_[np.full(switch, pick), sizes.rates], loss, spent, [note], reason)

@@ -106,13 +106,14 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        0.83 ends at 8e-3 after 1,000 steps where the backed-off 0.42 reaches 1e-12). If it fails and the pick's
        run was not steady (or the trainer does not say), the pick sits at the edge of stability and longer training
        (sharpening) would push it over, so lrscope backs off to the best rate at or below half of it, and checks
-       that rate the same way (its double may be the rate that just failed: back off again; with no run left, half the rate is taken
-       unverified rather than a rate at the edge); if the double does better (and is not capped), it is taken and
-       its own double looked at in turn (the first short round can eliminate a rate that overshoots at first and
-       settles later). Before a double above ``bound`` is judged worse (failed or just not better), one more look:
-       if it is still finite and not capped it may be in a catapult (it overshoots, the curvature falls, it
-       settles and wins: Lewkowycz et al. 2020) and only look worse for now -- pick and double are trained on to
-       ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that length.
+       that rate the same way (its double may be the rate that just failed: back off again; with no run left, half
+       the rate is taken unverified rather than a rate at the edge); if the double does better (and is not
+       capped), it is taken and its own double looked at in turn (the first short round can eliminate a rate that
+       overshoots at first and settles later). Before a double above ``bound`` is judged worse (failed or just not
+       better), one more look: if it is still finite and not capped it may be in a catapult (it overshoots, the
+       curvature falls, it settles and wins: Lewkowycz et al. 2020) and only look worse for now -- pick and double
+       are trained on to ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that
+       length.
     """
     first, used = _trained(train(cands, verify_steps, False))[:2]
     spent = {"first round": used}

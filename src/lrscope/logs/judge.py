@@ -17,6 +17,7 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 from ..diagnose import Verdict, diagnose_curve
+from ..jsonable import number
 from .read import LoggedRun, LogError, Series
 
 RESOLUTION = 10_000          # points the verdict is computed on (bin means of a longer log)
@@ -57,15 +58,11 @@ class LogDiagnosis:
     def to_dict(self) -> dict:
         lr = self.run.lr
         return {"run": self.run.name, "source": self.run.source, "columns": dict(self.run.names),
-                "steps": self.run.steps, "points": len(self.run.loss), "final_loss": _num(self.final_loss),
-                "verdict": self.verdict.to_dict(), "noise": _num(self.noise),
+                "steps": self.run.steps, "points": len(self.run.loss), "final_loss": number(self.final_loss),
+                "verdict": self.verdict.to_dict(), "noise": number(self.noise),
                 "findings": [asdict(f) for f in self.findings], "advice": self.advice,
-                "lr": None if lr is None else {"first": _num(lr.value[0]), "peak": _num(np.nanmax(lr.value)),
-                                               "last": _num(lr.value[-1])}}
-
-
-def _num(x) -> float | None:
-    return float(x) if x is not None and np.isfinite(x) else None
+                "lr": None if lr is None else {"first": number(lr.value[0]), "peak": number(np.nanmax(lr.value)),
+                                               "last": number(lr.value[-1])}}
 
 
 def _g(x: float) -> str:
@@ -316,7 +313,7 @@ def _plateaus(changes, fs, fy, scale, noisy) -> list:
     drops = [c for c in changes if c[2] < c[1]]
     edges = [int(fs[0])] + [c[0] for c in changes] + [int(fs[-1])]
 
-    def mean_between(a, b):
+    def median_between(a, b):
         inside = (fs >= a) & (fs < b)
         return (float(np.median(fy[inside])), int(np.sum(inside))) if np.any(inside) else (math.nan, 0)
 
@@ -326,9 +323,9 @@ def _plateaus(changes, fs, fy, scale, noisy) -> list:
         half = span // 2
         if half < 2:
             continue
-        earlier, _ = mean_between(step - span, step - half)
-        at, n_at = mean_between(step - half, step)
-        later, n_later = mean_between(step + half, step + span)
+        earlier, _ = median_between(step - span, step - half)
+        at, n_at = median_between(step - half, step)
+        later, n_later = median_between(step + half, step + span)
         if not (np.isfinite(earlier) and np.isfinite(at) and np.isfinite(later)):
             continue
         fell_before, fell_after = earlier - at, at - later

@@ -7,23 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..plots import VERDICT_COLORS, _pyplot, rate_color
+from ..plots import VERDICT_COLORS, _pyplot, rate_color, thinned
 
 MAX_POINTS = 20_000          # raw points drawn per run (evenly thinned beyond this)
-
-
-def _thin(step, value):
-    if step.size <= MAX_POINTS:
-        return step, value
-    idx = np.linspace(0, step.size - 1, MAX_POINTS).astype(int)
-    return step[idx], value[idx]
-
-
-def _drop_step(finding) -> int:
-    """The step of the rate drop that ended a plateau (said in its text: '... until step N, when the rate ...')."""
-    import re
-    m = re.search(r"until step (\d+)", finding.text)
-    return int(m.group(1)) if m else finding.step
 
 
 def _top(report, log: bool):
@@ -55,7 +41,7 @@ def plot_report(report, path: str | None = None, ax=None, dpi: int = 110):
     top = _top(report, positive)
     for k, d in enumerate(report):
         color = rate_color(k)
-        s, y = _thin(d.run.loss.step, d.run.loss.value)
+        s, y = thinned(d.run.loss.step, d.run.loss.value, MAX_POINTS)
         ax.plot(s, y, color=color, alpha=0.25, lw=0.8)
         if d.trend is not None:
             ax.plot(d.trend.step, d.trend.value, color=color, lw=1.8,
@@ -77,7 +63,7 @@ def plot_report(report, path: str | None = None, ax=None, dpi: int = 110):
             elif f.kind == "overfitting" and at is not None:
                 ax.plot([f.step], [at], "o", color=color, ms=8, mfc="none", mew=2)
             elif f.kind in ("lr", "plateau"):             # a plateau's step is where the rate dropped
-                ax.axvline(f.step if f.kind == "lr" else _drop_step(f), color=color, ls=":", lw=1)
+                ax.axvline(f.step, color=color, ls=":", lw=1)
     if positive:
         ax.set_yscale("log")
     if top is not None:             # a run that blew up is drawn off the top, not allowed to squash the others

@@ -78,6 +78,16 @@ class LoggedRun:
     def steps(self) -> int:
         return int(self.loss.step[-1]) if len(self.loss) else 0
 
+    @classmethod
+    def of(cls, name: str, series: dict, source: str, names: dict) -> "LoggedRun":
+        """A run from its series by quantity (``loss`` required) and the column or tag each was read from."""
+        return cls(name, series["loss"], series.get("lr"), series.get("grad_norm"), series.get("val_loss"), source,
+                   {q: n for q, n in names.items() if q in series})
+
+
+def _unreadable(where: str, exc: OSError) -> LogError:
+    return LogError(f"{where}: cannot read it: {exc.strerror or exc}")
+
 
 def normalize(name: str) -> str:
     """'train/loss' -> 'train_loss', 'lr-Adam' -> 'lr_adam', 'Loss/Train' -> 'loss_train'."""
@@ -155,15 +165,15 @@ def _numbers(cells: list, what: str, where: str, first_row: int) -> tuple[np.nda
 
 def read_table(path: str, *, columns: dict | None = None, run_column: str | None = None,
                progress=None, name: str | None = None, source: str = "csv") -> list[LoggedRun]:
-    """Runs from a CSV or TSV file (the delimiter is sniffed: comma, tab, semicolon or whitespace-free '|'); one run,
-    or one per value of the run column."""
+    """Runs from a CSV or TSV file (the delimiter is the one of comma, tab and semicolon the header uses most); one
+    run, or one per value of the run column."""
     where = path
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as fh:
             head = fh.read(SNIFF_BYTES)
     except OSError as exc:
-        raise LogError(f"{where}: cannot read it: {exc.strerror or exc}") from None
+        raise _unreadable(where, exc) from None
     if size == 0 or not head.strip():
         raise LogError(f"{where}: the file is empty")
     if b"\0" in head:
@@ -246,9 +256,7 @@ def read_table(path: str, *, columns: dict | None = None, run_column: str | None
                 series[q] = _series(step_all[sel], full[sel])
         if "loss" not in series:
             continue
-        out.append(LoggedRun(base if run is None else f"{name}:{run}" if name else run, series["loss"],
-                             series.get("lr"), series.get("grad_norm"), series.get("val_loss"), source,
-                             {q: n for q, n in chosen.items() if q in series}))
+        out.append(LoggedRun.of(base if run is None else f"{name}:{run}" if name else run, series, source, chosen))
     if not out:
         raise LogError(f"{where}: the loss column {chosen['loss']!r} is empty")
     if progress is not None:
@@ -281,7 +289,7 @@ def _event_records(path: str, progress=None, offset: int = 0, total: int | None 
         with open(path, "rb") as fh:
             data = fh.read()
     except OSError as exc:
-        raise LogError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        raise _unreadable(path, exc) from None
     pos, n = 0, len(data)
     unpack = struct.Struct("<Q").unpack_from
     next_report = 1 << 24
@@ -344,9 +352,7 @@ def read_events(paths: list, *, tags: dict | None = None, progress=None, name: s
                        f"with --loss")
     series = {q: _series(np.asarray(scalars[t][0], dtype=np.int64), np.asarray(scalars[t][1], dtype=np.float64))
               for q, t in chosen.items() if q in QUANTITIES}
-    return LoggedRun(name or _run_name(os.path.dirname(paths[0]) or paths[0]), series["loss"], series.get("lr"),
-                     series.get("grad_norm"), series.get("val_loss"), "tensorboard",
-                     {q: t for q, t in chosen.items() if q in series})
+    return LoggedRun.of(name or _run_name(os.path.dirname(paths[0]) or paths[0]), series, "tensorboard", chosen)
 
 
 # ------------------------------------------------------------------------------------------------------ Hugging Face
@@ -358,7 +364,7 @@ def read_trainer_state(path: str, *, name: str | None = None) -> LoggedRun:
         with open(path, encoding="utf-8") as fh:
             state = json.load(fh)
     except OSError as exc:
-        raise LogError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        raise _unreadable(path, exc) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise LogError(f"{path}: not valid JSON ({exc})") from None
     history = state.get("log_history") if isinstance(state, dict) else None
@@ -380,8 +386,7 @@ def read_trainer_state(path: str, *, name: str | None = None) -> LoggedRun:
     series = {q: _series(np.asarray(s, dtype=np.int64), np.asarray(v, dtype=np.float64))
               for q, (s, v) in got.items() if s}
     run_name = name or _run_name(os.path.dirname(os.path.abspath(path)))
-    return LoggedRun(run_name, series["loss"], series.get("lr"), series.get("grad_norm"), series.get("val_loss"),
-                     "huggingface", {q: keys[q] for q in series})
+    return LoggedRun.of(run_name, series, "huggingface", keys)
 
 
 # ----------------------------------------------------------------------------------------------------- any path
@@ -450,7 +455,7 @@ def find_runs(path: str, depth: int = 6) -> list:
     try:
         walk(path, "", 0)
     except OSError as exc:
-        raise LogError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+        raise _unreadable(path, exc) from None
     if not found:
         raise LogError(f"{path}: no logs found (CSV/TSV files, TensorBoard event files, a Lightning metrics.csv or a "
                        f"Hugging Face trainer_state.json)")

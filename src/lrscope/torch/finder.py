@@ -20,8 +20,7 @@ import torch
 
 from ..checks import integer
 from ..diagnose import smooth
-from ..finder.cooldown import COOLDOWN, NO_BUDGET_NOTE, with_cooldown
-from ..finder.cooldown import note as cooldown_note
+from ..finder.cooldown import recommend as cooldown
 from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp_steps
 from ..finder.rules import read_curve
 from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, finalist_count, run_score,
@@ -321,13 +320,9 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     suggestion = v.suggestion
     methods["lrscope"] = suggestion
     notes += above_the_start_bound(suggestion, bound)
-    step_sizes, reason = None, v.reason
-    if budget is None and _mini_batches(train_loader):
-        notes.append(NO_BUDGET_NOTE)
-    if budget is not None and _mini_batches(train_loader) and with_cooldown(suggestion, budget) is not None:
-        step_sizes = with_cooldown(suggestion, budget)
-        notes.append(cooldown_note(budget))
-        reason += f"; with a cooldown over the last {round(COOLDOWN * 100)}% of the budget"
+    step_sizes, cooldown_notes, ending = cooldown(suggestion, budget, _mini_batches(train_loader))
+    notes += cooldown_notes
+    reason = v.reason + ending
     return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, v.interval, cands, v.first, bound, used,
                       type(model).__name__, notes, v.finalists, v.final, v.finalist_steps, compute, reason,
                       step_sizes=step_sizes)

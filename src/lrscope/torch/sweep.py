@@ -373,9 +373,14 @@ def _vectorized(model, loss_fn, epoch_batches, x_all, y_all, lr, kind, hp, eval_
 def _sequential(model, loss_fn, epoch_batches, x_all, y_all, lrs, core, eval_every):
     K = lrs.size
     hyper = core.per_config(K)
-    runs = [train_one(model, loss_fn, epoch_batches, x_all, y_all, float(lrs[k]), core,
-                      {key: float(v[k]) for key, v in hyper.items()}, eval_every) for k in range(K)]
+    runs = [train_one(model, loss_fn, epoch_batches, x_all, y_all, float(lrs[k]), core, _config(hyper, k), eval_every)
+            for k in range(K)]
     return _gathered(runs)
+
+
+def _config(hyper: dict, k: int) -> dict:
+    """Configuration ``k``'s hyperparameters, as plain numbers."""
+    return {key: float(v[k]) for key, v in hyper.items()}
 
 
 def _gathered(runs):
@@ -423,6 +428,5 @@ def _on_ray(model, loss_fn, epoch_batches, x_all, y_all, lrs, core, eval_every, 
     hyper = core.per_config(lrs.size)
     shared = [ray.put(x) for x in (model, loss_fn, epoch_batches, x_all, y_all)]
     task = ray.remote(**options)(train_one)
-    calls = [task.remote(*shared, float(lrs[k]), core, {key: float(v[k]) for key, v in hyper.items()}, eval_every,
-                         threads) for k in range(lrs.size)]
+    calls = [task.remote(*shared, float(lrs[k]), core, _config(hyper, k), eval_every, threads) for k in range(lrs.size)]
     return _gathered(ray.get(calls))

@@ -52,6 +52,14 @@ class OwnLoss(torch.nn.Module):
         return self.loss_of(self.module, inputs.batch)
 
 
+def found_message(res) -> str:
+    """What a framework's callback prints once it has set the finder's pick: the rate and why -- and, where the
+    finder also gave a rate for every step (a cooldown), that the trainer's own schedule is what stays in force."""
+    kept = ("" if res.step_sizes is None else "; the Trainer's own schedule is kept (lrscope's rate for every step: "
+            "callback.found.step_sizes)")
+    return f"lrscope: learning rate set to {res.suggestion:.3g} (verified; {res.reason}){kept}"
+
+
 def the_loss(loss, _rows):
     """The loss function of an :class:`OwnLoss`: its output already is the loss."""
     return loss

@@ -184,15 +184,13 @@ function loadSetup(query) {
   syncControls(); schedule();
 }
 
-function renderPresets() {
-  const box = $("presets");
+// one button per item (an example, a question), titled and numbered: prefix-0, prefix-1, ...
+function renderButtons(box, items, prefix, onClick) {
   box.innerHTML = "";
-  PRESETS.forEach((p, i) => {
+  items.forEach((item, i) => {
     const b = document.createElement("button");
-    b.type = "button"; b.id = "preset-" + i; b.textContent = p.title;
-    b.addEventListener("click", () => {
-      loadSetup(p.query);
-    });
+    b.type = "button"; b.id = prefix + "-" + i; b.textContent = item.title;
+    b.addEventListener("click", () => onClick(item));
     box.appendChild(b);
   });
 }
@@ -231,17 +229,6 @@ const QUESTIONS = [
     text: "Adam on the Rosenbrock valley, 1,000 steps. What will each α do?" },
 ];
 let quiz = null;        // {question, query} while the curves are hidden
-
-function renderQuizList() {
-  const box = $("quiz-list");
-  box.innerHTML = "";
-  QUESTIONS.forEach((q, i) => {
-    const b = document.createElement("button");
-    b.type = "button"; b.id = "quiz-" + i; b.textContent = q.title;
-    b.addEventListener("click", () => startQuiz(q, true));
-    box.appendChild(b);
-  });
-}
 
 function startQuiz(question, load) {
   if (load) loadSetup(question.query);
@@ -609,8 +596,7 @@ function draw(data) {
   if (quiz) quizAnswers(data);
   now = Math.min(now, data.steps);
   $("scrub").max = String(data.steps);
-  $("scrub").value = String(now);
-  $("step-now").textContent = "step " + now + " of " + data.steps;
+  showStepControl(data);
   drawKey(data);
   drawLoss(data);
   drawVerdicts(data);
@@ -842,12 +828,16 @@ function pushIterates(traces, data) {
 const cursor = () => ({ type: "line", x0: now, x1: now, yref: "paper", y0: 0, y1: 1,
                         line: { color: DARK ? "#bbb" : "#666", width: 1, dash: "dot" } });    // the step shown
 
+function showStepControl(data) {         // the slider and its words at the step shown
+  $("scrub").value = String(now);
+  $("step-now").textContent = "step " + now + " of " + data.steps;
+}
+
 function setStep(t) {
   const data = lastData;
   if (!data) return;
   now = Math.max(0, Math.min(t, data.steps));
-  $("scrub").value = String(now);
-  $("step-now").textContent = "step " + now + " of " + data.steps;
+  showStepControl(data);
   const loss = $("loss-chart");
   if (loss.layout) Plotly.relayout(loss, { shapes: [cursor()] });
   const map = $("landscape-chart");
@@ -1038,6 +1028,7 @@ function clearStaleFind() {
   }
 }
 
+const TOP_LEGEND = { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 } };    // above the plot
 const RULES = { steepest: ["steepest descent of the curve", "#ff7f0e", "dash"], valley: ["valley rule", "#9467bd", "dash"],
                 "min/10": ["a tenth of the minimum", "#7f7f7f", "dot"] };
 
@@ -1068,7 +1059,7 @@ async function runFind() {
                       fillcolor: "rgba(44,160,44,0.12)", line: { width: 0 } }];   // the rates that trained almost as well
     plot("find-chart", traces, { xaxis: Object.assign({ title: { text: "α (growing during the test)" } }, LOG_AXIS),
       yaxis: { title: { text: "loss" } }, shapes, margin: { t: 70, r: 10, b: 45, l: 55 }, showlegend: true,
-      legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 } } });
+      legend: TOP_LEGEND });
     $("find-chart").hidden = false;
     Plotly.Plots.resize("find-chart");
     $("find-text").textContent = "suggested α = " + fmt(res.suggestion) + " (verified by training; " + fmt(res.interval[0]) +
@@ -1097,7 +1088,7 @@ function drawRecommendedRates(res) {
                                name: "2/λ_max: " + fmt(res.bound), line: { color: "#d62728", width: 1.5 } });
   plot("find-schedule", traces, { xaxis: { title: { text: "step" } },
     yaxis: Object.assign({ title: { text: "α" } }, farAbove ? LOG_AXIS : {}), margin: { t: 30, r: 10, b: 45, l: 55 },
-    showlegend: true, legend: { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 } } });
+    showlegend: true, legend: TOP_LEGEND });
   Plotly.Plots.resize("find-schedule");
   $("find-schedule-caption").textContent = res.schedule_loss === null
     ? "With mini-batches the loss never settles at a constant α: it keeps bouncing with the batches. Train at the " +
@@ -1119,8 +1110,8 @@ async function init() {
   OPTIONS = await (await fetch("/api/options")).json();
   COLORS = OPTIONS.verdict_colors; RATES = OPTIONS.rate_colors; DASH = OPTIONS.verdict_dash;
   fillSelects();
-  renderPresets();
-  renderQuizList();
+  renderButtons($("presets"), PRESETS, "preset", (p) => loadSetup(p.query));
+  renderButtons($("quiz-list"), QUESTIONS, "quiz", (q) => startQuiz(q, true));
   loadURL();
   history.replaceState(null, "", toQuery(state));     // the address always shows the setup on the page
   syncControls();
