@@ -20,9 +20,10 @@ first gradient (Richardson's method with optimal steps, Young 1953). Its step si
 course's limit 2/L: a step of 1/μ blows the stiff directions up by (L/μ − 1) for one step, and the steps before and
 after shrink them back -- reach the minimum in as many steps as H has distinct eigenvalues (the bowl: 2).
 In floating point that is only half true: each step magnifies what rounding left in the other directions, by
-(L/μ)^(d−1) over a whole cycle of an ill-conditioned H. :func:`best_step_sizes` therefore repeats a short cycle --
-the k Ritz values of k Lanczos steps, the k that leaves the least loss once rounding is counted -- in an order
-that keeps the rounding in check.
+(L/μ)^(d−1) over a whole cycle of an ill-conditioned H -- and rounding differs from one CPU's kernels to the next,
+so a cycle that holds on one machine can blow up on another. :func:`best_step_sizes` therefore repeats a short
+cycle -- the k Ritz values of k Lanczos steps, the k that leaves the least loss when every gradient carries an
+error ``MARGIN`` × L‖x‖, a million times float64's rounding -- in an order that keeps those errors in check.
 """
 
 from __future__ import annotations
@@ -124,7 +125,39 @@ def quadratic_pick(objective: Objective, optimizer: Optimizer, steps: int) -> Qu
 
 
 MAX_CYCLE = 64              # the longest cycle of step sizes considered
-ROUNDING = np.finfo(np.float64).eps
+# The gradient errors a recommended cycle must survive: δ·L·‖x‖ every step with δ = 1e-10 -- a relative error of
+# 1e-10 in the Hessian-vector product that a quadratic's gradient is, 10⁶× float64's rounding (kernels of other
+# CPUs differ by d·ε at most). Cycles scored at float64's own rounding blew up at δ = 1e-14 (50-d, condition 1e4:
+# 17 → 1.8e26); scored at δ they hold at δ and leave 66 (docs/finder.md, "Step sizes with a margin").
+MARGIN = 1e-10
+
+
+class GradientErrors(Objective):
+    """``objective`` whose every gradient is off by ``size`` · ``curvature`` · ‖x‖ in a random direction (seeded):
+    what a gradient computed with relative error ``size`` in its Hessian-vector product may be off by. The runs
+    that confirm step sizes are run on it, so that they confirm the margin and not one CPU's rounding."""
+
+    def __init__(self, objective: Objective, curvature: float, size: float = MARGIN, seed: int = 0):
+        self.objective, self.scale = objective, float(size) * float(curvature)
+        self.name, self.x0, self.variables = objective.name, objective.x0, objective.variables
+        self.minimum, self.minimizer, self.n_samples = objective.minimum, objective.minimizer, objective.n_samples
+        self._rng = np.random.default_rng(seed)
+
+    def value_and_grad(self, params, rows=None):
+        f, g = self.objective.value_and_grad(params, rows)
+        z = self._rng.standard_normal(g.shape)
+        with np.errstate(all="ignore"):
+            z *= self.scale * np.linalg.norm(params, axis=1, keepdims=True) / np.linalg.norm(z, axis=1, keepdims=True)
+        return f, g + z
+
+    def value(self, params, rows=None):
+        return self.objective.value(params, rows)
+
+    def constant_hessian(self):
+        return self.objective.constant_hessian()
+
+    def hessian(self, point):
+        return self.objective.hessian(point)
 
 
 def clearly_lower(loss: float, than: float, floor: float, start: float | None = None) -> bool:
@@ -138,13 +171,15 @@ def clearly_lower(loss: float, than: float, floor: float, start: float | None = 
 @dataclass(frozen=True)
 class StepSizes:
     """The best step sizes found for gradient descent's budget: ``rates`` (one per step: a cycle of ``cycle``
-    step sizes, repeated) and ``loss`` the loss they reach, rounding included (a model of it: see
-    :func:`best_step_sizes`); ``floor`` the least loss reachable from the start (the minimum)."""
+    step sizes, repeated) and ``loss`` the loss they reach with errors of ``MARGIN`` (a model of it: see
+    :func:`best_step_sizes`); ``floor`` the least loss reachable from the start (the minimum); ``curvature`` the
+    largest (L), to which the errors are scaled (:class:`GradientErrors`)."""
 
     rates: np.ndarray
     loss: float
     cycle: int
     floor: float
+    curvature: float
 
 
 def best_step_sizes(objective: Objective, optimizer: Optimizer, steps: int, constant: QuadraticPick,
@@ -157,9 +192,10 @@ def best_step_sizes(objective: Objective, optimizer: Optimizer, steps: int, cons
     reorthogonalization), up to ``MAX_CYCLE`` steps; for each k the Ritz values θ_j of its first k steps are the
     roots of the best degree-k polynomial (conjugate gradients), and the cycle 1/θ_1 … 1/θ_k in Leja order (each
     next root the farthest, in product of distances, from those taken -- the largest first) is repeated for the
-    budget. Each k is scored by running it on the eigen-errors with the rounding of a real run added at every step
-    (ε·(‖x‖ + α‖Hx‖) in random directions): a cycle that would magnify rounding (a polynomial above 1 anywhere on
-    the spectrum, or a long cycle on an ill-conditioned H) scores badly, and the k with the least loss wins."""
+    budget. Each k is scored by running it on the eigen-errors with an error added at every step (``MARGIN``
+    · (‖x‖ + α L‖x‖) in random directions, far above any CPU's rounding): a cycle that would magnify such errors (a
+    polynomial above 1 anywhere on the spectrum, or a long cycle on an ill-conditioned H) scores badly, and the k
+    with the least loss wins."""
     if optimizer.kind != "gd" or any(np.size(v) != 1 for v in optimizer.hyperparams.values()):
         return None
     lam, e0, floor = _errors(objective)
@@ -171,8 +207,9 @@ def best_step_sizes(objective: Objective, optimizer: Optimizer, steps: int, cons
 
 def best_cycle(lam: np.ndarray, e0: np.ndarray, floor: float, steps: int, x_size: float) -> StepSizes | None:
     """The cycle of step sizes that leaves the least loss after ``steps`` steps on the quadratic with eigenvalues
-    ``lam``, start error ``e0`` (in its eigenbasis) and minimum ``floor``, rounding counted (``x_size``: the size
-    of the parameters, to which rounding is relative); see :func:`best_step_sizes`. None without curvature."""
+    ``lam``, start error ``e0`` (in its eigenbasis) and minimum ``floor``, errors of ``MARGIN`` counted
+    (``x_size``: the size of the parameters, to which they are relative); see :func:`best_step_sizes`. None
+    without curvature."""
     L = float(lam.max()) if lam.size else 0.0
     grad = lam * e0
     keep = (lam > 1e-12 * L) & (np.abs(grad) > 1e-14 * np.max(np.abs(grad), initial=0.0))
@@ -186,7 +223,7 @@ def best_cycle(lam: np.ndarray, e0: np.ndarray, floor: float, steps: int, x_size
         rates = np.resize(cycle, steps)
         loss = _loss_with_rounding(lam, e0, floor, rates, x_size)
         if best is None or loss < best.loss:
-            best = StepSizes(rates, loss, k, floor)
+            best = StepSizes(rates, loss, k, floor, L)
     return best
 
 
@@ -198,12 +235,12 @@ def _minimizer_offset(objective: Objective, lam: np.ndarray, e0: np.ndarray) -> 
 
 
 def _loss_with_rounding(lam, e0, floor, rates, x_star: float) -> float:
-    """The loss after the ``rates``' steps on the eigen-errors, each step adding what rounding adds to a real
-    run: ε·(‖x‖ + α‖Hx‖) spread over random directions (the same directions for every schedule scored)."""
+    """The loss after the ``rates``' steps on the eigen-errors, each step adding the errors a cycle must survive:
+    ``MARGIN``·(‖x‖ + α L‖x‖) spread over random directions (the same directions for every schedule scored)."""
     e = e0.copy()
     L = float(lam.max())
     rng = np.random.default_rng(0)
-    scale = ROUNDING / np.sqrt(lam.size)
+    scale = MARGIN / np.sqrt(lam.size)
     with np.errstate(all="ignore"):
         for a in rates:
             size = x_star + float(np.linalg.norm(e))

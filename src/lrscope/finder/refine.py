@@ -21,7 +21,7 @@ from scipy.linalg import eigh_tridiagonal
 from ..objectives.base import Objective
 from ..run import run
 from ..schedules import table
-from .quadratic import MAX_CYCLE, StepSizes, _lanczos, best_cycle, clearly_lower
+from .quadratic import MAX_CYCLE, GradientErrors, StepSizes, _lanczos, best_cycle, clearly_lower
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,8 @@ def refine_the_pick(objective, optimizer, runs, pick, horizon, allowance, tally)
         return Refined(spent=spent)
     tally.replan(2 * steps)
     base = tally.done
-    check = run(objective, lrs=[sizes.rates[0]], optimizer=optimizer, steps=steps, x0=start.params[None],
+    check = run(GradientErrors(objective, sizes.curvature), lrs=[sizes.rates[0]], optimizer=optimizer, steps=steps,
+                x0=start.params[None],
                 schedule=table(sizes.rates[:steps] / sizes.rates[0]), keep_params=False,
                 stop=lambda t, losses: not np.all(np.isfinite(losses)), progress=lambda d, t: tally.at(base + d))
     spent["step sizes' check"] = check.steps
