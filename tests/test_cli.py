@@ -47,11 +47,12 @@ def test_demo_writes_a_real_png(tmp_path):
     assert path.read_bytes()[:8] == PNG
 
 
-def test_version_and_help():
-    assert subprocess_run("--version").stdout.strip() == f"lrscope {ls.__version__}"
+def test_version_and_help(capsys):
+    assert subprocess_run("--version").stdout.strip() == f"lrscope {ls.__version__}"     # the installed command
     for cmd in ("demo", "sweep", "bound", "find"):
-        proc = subprocess_run(cmd, "--help")
-        assert proc.returncode == 0 and "example" in proc.stdout
+        with pytest.raises(SystemExit) as done:
+            main([cmd, "--help"])
+        assert done.value.code == 0 and "example" in capsys.readouterr().out
 
 
 def test_sweep_json_matches_the_core(tmp_path, run):

@@ -49,6 +49,9 @@ def by_name(report):
 
 
 # --------------------------------------------------------------------------------------------------- CSV, verdicts
+pytestmark = pytest.mark.xdist_group("logs")      # one worker: the module's fixture starts once
+
+
 @pytest.fixture(scope="module")
 def csv_report(tmp_path_factory):
     folder = tmp_path_factory.mktemp("csv_runs")

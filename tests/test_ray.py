@@ -10,6 +10,9 @@ ray = pytest.importorskip("ray")
 import lrscope.torch as lt  # noqa: E402
 
 
+pytestmark = pytest.mark.xdist_group("ray")      # one worker: the module's fixture starts once
+
+
 @pytest.fixture(scope="module")
 def local_ray():
     started = not ray.is_initialized()
@@ -31,7 +34,15 @@ def problem():
     return model, loader
 
 
-def test_the_ray_path_picks_what_the_local_path_picks(local_ray):
+def test_the_ray_path_picks_what_the_local_path_picks(local_ray, monkeypatch):
+    from lrscope.torch import cluster
+    started, original = [], cluster.CandidateActors.close
+
+    def close(self):
+        started.append(len(self.actors))
+        original(self)
+
+    monkeypatch.setattr(cluster.CandidateActors, "close", close)
     picks = {}
     for backend in ("local", "ray"):
         model, loader = problem()
@@ -41,6 +52,9 @@ def test_the_ray_path_picks_what_the_local_path_picks(local_ray):
         assert all(torch.equal(a, b) for a, b in zip(before, model.parameters()))     # the user's model untouched
         picks[backend] = res
     local, remote = picks["local"], picks["ray"]
+    # the 8 candidates' runs shared the cluster's 2 CPUs: 2 actors, 4 runs each, interleaved -- with the answer of
+    # one process per run
+    assert started == [2]
     assert remote.suggestion == local.suggestion and remote.steps_used == local.steps_used
     np.testing.assert_array_equal(remote.finalists, local.finalists)
     # the actors train with one thread each: the same numbers up to floating-point grouping
@@ -51,9 +65,13 @@ def test_the_ray_path_picks_what_the_local_path_picks(local_ray):
 def test_actors_that_cannot_all_live_at_once_are_refused(local_ray):
     model, loader = problem()
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with pytest.raises(ValueError, match="ray_options: .* do not fit"):
+    # one run per actor where each asks for a device share: the candidates × 0.5 GPU of a cluster without one
+    with pytest.raises(ValueError, match="ray_options: .* × 0.5 GPU each do not fit"):
         lt.lr_find(model, torch.nn.functional.cross_entropy, loader, opt, steps=40, backend="ray",
-                   ray_options={"num_cpus": 1})
+                   ray_options={"num_gpus": 0.5})
+    with pytest.raises(ValueError, match="ray_options: an actor asks for 3 CPU"):
+        lt.lr_find(model, torch.nn.functional.cross_entropy, loader, opt, steps=40, backend="ray",
+                   ray_options={"num_cpus": 3})
     with pytest.raises(ValueError, match="backend"):
         lt.lr_find(model, torch.nn.functional.cross_entropy, loader, opt, backend="dask")
 

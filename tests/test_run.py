@@ -75,9 +75,9 @@ def test_minibatch_uses_the_same_samples_for_every_configuration():
 
 def test_same_seed_is_bit_identical_and_another_seed_differs():
     obj = ls.objectives.dataset("digits")
-    a = ls.sweep(obj, lrs=[0.1, 0.5], batch_size=32, steps=40, seed=1)
-    b = ls.sweep(obj, lrs=[0.1, 0.5], batch_size=32, steps=40, seed=1)
-    c = ls.sweep(obj, lrs=[0.1, 0.5], batch_size=32, steps=40, seed=2)
+    a = ls.sweep(obj, lrs=[0.1, 0.5], batch_size=32, steps=40, seed=1, analyze=False)
+    b = ls.sweep(obj, lrs=[0.1, 0.5], batch_size=32, steps=40, seed=1, analyze=False)
+    c = ls.sweep(obj, lrs=[0.1, 0.5], batch_size=32, steps=40, seed=2, analyze=False)
     assert np.array_equal(a.params, b.params) and np.array_equal(a.losses, b.losses)
     assert not np.array_equal(a.params, c.params)
 

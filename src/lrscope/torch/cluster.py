@@ -1,8 +1,11 @@
-"""The finder's verification runs as Ray actors: one per candidate learning rate, each holding its own copy of the
-model, the optimizer and the loader, kept between rounds so that a longer round goes on from where it stopped --
-for models whose copies do not fit side by side on one device. Every actor starts from the same snapshot
-(:class:`lrscope.torch._state.State`: parameters, optimizer state, random numbers, the loaders' generators) and runs
-the same code as the local path (:class:`lrscope.torch.finder.RunSettings`), so the answer is the local one.
+"""The finder's verification runs as Ray actors: every candidate learning rate's run has its own copy of the
+model, the optimizer and the loader, kept between rounds so that a longer round goes on from where it stopped.
+Actors that ask for a device share (``num_gpus``) or custom resources hold one run each -- for models whose copies
+do not fit side by side on one device; CPU actors hold several runs each, as many actors as the cluster has CPUs
+for them (starting an actor costs a process that imports torch, about 2 s: eight candidates on two cores took 16 s
+to start, two actors take 4 s). Every run starts from the same snapshot (:class:`lrscope.torch._state.State`:
+parameters, optimizer state, random numbers, the loaders' generators) and runs the same code as the local path
+(:class:`lrscope.torch.finder.RunSettings`), so the answer is the local one.
 
 Ray is started locally (``ray.init()``) unless it already is: call ``ray.init(address="auto")`` (or a cluster's
 address) first to use a cluster. Needs ``ray`` (``pip install 'lrscope[ray]'``).
@@ -11,6 +14,8 @@ address) first to use a cluster. Needs ``ray`` (``pip install 'lrscope[ray]'``).
 from __future__ import annotations
 
 import math
+import pickle
+import random
 import time
 
 import numpy as np
@@ -71,51 +76,100 @@ class CandidateRun:
         return float(final), int(spent), bool(capped), bool(steady(self.history))
 
 
+class CandidateHost:
+    """An actor holding the runs of one or more candidate rates, each with its own copies (unpickled anew from the
+    shared snapshot); between its turns a run's share of the process -- the torch, NumPy and Python random-number
+    states -- is kept aside, so that each goes on as if the process were its own."""
+
+    def __init__(self, shared, threads: int | None = None):
+        if threads:
+            torch.set_num_threads(threads)
+        from ray import cloudpickle
+        self.snapshot = cloudpickle.dumps(shared)
+        self.runs: dict = {}
+
+    def run(self, jobs) -> list:
+        """Each (rate, steps, final_round) of ``jobs`` trained and judged in turn: :meth:`CandidateRun.run`'s
+        results."""
+        results = []
+        for lr, n_steps, final_round in jobs:
+            if lr not in self.runs:
+                self.runs[lr] = [CandidateRun(pickle.loads(self.snapshot)), None]
+            entry = self.runs[lr]
+            if entry[1] is not None:
+                torch.set_rng_state(entry[1][0])
+                np.random.set_state(entry[1][1])
+                random.setstate(entry[1][2])
+            results.append(entry[0].run(lr, n_steps, final_round))
+            entry[1] = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+        return results
+
+
 class CandidateActors:
-    """The actors of one ``lr_find`` call: created on first use of a rate, asked for a round all at once."""
+    """The actors of one ``lr_find`` call: created on first use, each rate's run pinned to one of them, a round
+    asked of all at once."""
 
     def __init__(self, model, optimizer, loss_fn, loader, settings, options: dict | None = None,
                  candidates: int = 1):
         ray = self.ray = started_ray()
-        # an actor holds what it asks for as long as it lives, and every candidate of the first round is alive at
-        # once: by default they reserve no CPU (each trains with one thread), so that they fit wherever they run
+        # an actor holds what it asks for as long as it lives: by default it reserves no CPU and trains with one
+        # thread, and there are as many as the cluster has CPUs (_slots)
         options = {"num_cpus": 0, **(options or {})}
-        self._check_fits(ray, options, candidates)
-        self.remote = ray.remote(**options)(CandidateRun)
+        self.slots = self._slots(ray, options, candidates)
+        self.remote = ray.remote(**options)(CandidateHost)
         start = State(model, optimizer, (loader, settings.val_loader))
         # one object for all: the model, the optimizer (whose parameters are the model's, in one pickle) and the
         # snapshot whose generators are the loaders' own
         self.shared = ray.put((model, optimizer, loss_fn, loader, settings, start))
         self.threads = threads_for(options)
-        self.actors: dict = {}
+        self.actors: list = []
+        self.home: dict = {}            # rate → the index of the actor that holds its run
         self.rounds: list = []          # (rates, steps, seconds, of them starting actors) per round: the overhead
 
     @staticmethod
-    def _check_fits(ray, options: dict, candidates: int) -> None:
-        """Refuse, before anything starts, actors that cannot all be alive at once (they would wait forever)."""
+    def _slots(ray, options: dict, candidates: int) -> int:
+        """How many actors to start: one per candidate where each asks for a device share or a custom resource
+        (refused, before anything starts, when they cannot all be alive at once: they would wait forever); else
+        as many as the cluster's CPUs hold (at least one: refused when one does not fit)."""
         total = ray.cluster_resources()
-        wanted = {"CPU": options.get("num_cpus", 0), "GPU": options.get("num_gpus", 0),
-                  **options.get("resources", {})}
-        for name, each in wanted.items():
-            if each and candidates * each > total.get(name, 0) + 1e-9:
-                raise ValueError(f"ray_options: {candidates} candidate runs × {each:g} {name} each do not fit in the "
-                                 f"cluster's {total.get(name, 0):g} {name}: ask for less per actor")
+        cpus = float(options.get("num_cpus") or 0)
+        devices = {"GPU": options.get("num_gpus", 0), **options.get("resources", {})}
+        if any(devices.values()):
+            for name, each in {"CPU": cpus, **devices}.items():
+                if each and candidates * each > total.get(name, 0) + 1e-9:
+                    raise ValueError(f"ray_options: {candidates} candidate runs × {each:g} {name} each do not fit "
+                                     f"in the cluster's {total.get(name, 0):g} {name}: ask for less per actor")
+            return candidates
+        if cpus > total.get("CPU", 0) + 1e-9:
+            raise ValueError(f"ray_options: an actor asks for {cpus:g} CPU, more than the cluster's "
+                             f"{total.get('CPU', 0):g}: ask for less")
+        fit = int(total.get("CPU", 1) // cpus) if cpus else int(total.get("CPU", 1))
+        return max(1, min(candidates, fit))
 
     def round(self, rates, n_steps: int, final_round: bool) -> list:
-        """Every rate trained to ``n_steps`` in its own actor, in parallel: their (loss, spent, capped, steady)."""
+        """Every rate trained to ``n_steps`` on its actor, the actors in parallel: their (loss, spent, capped,
+        steady). A new rate goes to the actor with the fewest runs in this round."""
         t0 = time.perf_counter()
-        calls, new = [], []
+        jobs: dict = {}
+        started = 0
         for lr in rates:
             key = float(lr)
-            if key not in self.actors:
-                self.actors[key] = self.remote.remote(self.shared, self.threads)
-                new.append(self.actors[key])
-            calls.append(self.actors[key].run.remote(key, int(n_steps), bool(final_round)))
-        results = self.ray.get(calls)
-        self.rounds.append((len(calls), int(n_steps), time.perf_counter() - t0, len(new)))
+            if key not in self.home:
+                if len(self.actors) < self.slots:
+                    self.actors.append(self.remote.remote(self.shared, self.threads))
+                    started += 1
+                    self.home[key] = len(self.actors) - 1
+                else:
+                    self.home[key] = min(range(len(self.actors)), key=lambda a: len(jobs.get(a, ())))
+            jobs.setdefault(self.home[key], []).append((key, int(n_steps), bool(final_round)))
+        hosts = list(jobs)
+        answers = self.ray.get([self.actors[h].run.remote(jobs[h]) for h in hosts])
+        found = {job[0]: result for h, answer in zip(hosts, answers) for job, result in zip(jobs[h], answer)}
+        self.rounds.append((len(rates), int(n_steps), time.perf_counter() - t0, started))
+        results = [found[float(lr)] for lr in rates]
         return [(v if math.isfinite(v) else math.inf, n, c, calm) for v, n, c, calm in results]
 
     def close(self) -> None:
-        for actor in self.actors.values():
+        for actor in self.actors:
             self.ray.kill(actor)
-        self.actors = {}
+        self.actors, self.home = [], {}

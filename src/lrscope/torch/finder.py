@@ -190,12 +190,13 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     the end: the margin check's probes may not be needed).
     Everything is restored afterwards.
 
-    ``backend="ray"``: the verification runs (both rounds, the probes, the edge search) are Ray actors, one per
-    candidate rate, each with its own copy of the model, optimizer and loader, kept between rounds so that a longer
-    round goes on from where it stopped -- for models whose copies do not fit side by side on one device. The
-    answer is the local one for the same seed. ``ray_options``: each actor's resources (default ``{"num_cpus": 0}``:
-    every candidate of the first round is alive at once, each training with one thread; e.g. ``{"num_gpus": 0.5}``
-    -- refused up front when they cannot all be alive at once); Ray is started locally unless ``ray.init`` was
+    ``backend="ray"``: the verification runs (both rounds, the probes, the edge search) run in Ray actors, each
+    candidate rate's run with its own copy of the model, optimizer and loader, kept between rounds so that a longer
+    round goes on from where it stopped. The answer is the local one for the same seed. ``ray_options``: each
+    actor's resources (default ``{"num_cpus": 0}``, one thread each: as many actors as the cluster has CPUs, each
+    holding several runs); actors that ask for a device share (e.g. ``{"num_gpus": 0.5}``) hold one run each -- for
+    models whose copies do not fit side by side on one device -- and are refused up front when they cannot all be
+    alive at once. Ray is started locally unless ``ray.init`` was
     called first (``address=`` a cluster)."""
     check_backend(backend)
     if not isinstance(model, torch.nn.Module):
