@@ -198,7 +198,7 @@ def twin(obj, kind):
         y = torch.tensor(obj.y)[:, None]
         return Linear(X.shape[1], 1), torch.nn.functional.binary_cross_entropy_with_logits, \
             torch.utils.data.TensorDataset(X, y)
-    y = torch.tensor(np.argmax(obj.onehot, axis=1))
+    y = torch.tensor(obj.y)
     return Linear(X.shape[1], obj.n_classes), torch.nn.functional.cross_entropy, torch.utils.data.TensorDataset(X, y)
 
 

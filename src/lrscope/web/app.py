@@ -352,6 +352,10 @@ def one_blas_thread() -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app):
     one_blas_thread()
+    try:        # scikit-learn's import (0.7 s here) at start, not on a learner's first data-set request
+        import sklearn.datasets  # noqa: F401
+    except ImportError:  # pragma: no cover - the web extra brings it
+        pass
     yield
 
 
