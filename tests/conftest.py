@@ -25,3 +25,22 @@ except ImportError:
     pass
 else:
     torch.set_num_threads(1)
+
+
+# The numerical tests: the core, the finder, theory and the torch parity -- what another CPU's kernels (another
+# summation order) could change. scripts/test.sh runs them again under two more OpenBLAS/ATen kernel families
+# (``-m numerics``), so that a test that holds only on the machine it was written on cannot land.
+NUMERICS = {"test_run.py", "test_optim_schedules.py", "test_objectives.py", "test_diagnose.py", "test_finder.py",
+            "test_best_step_sizes.py", "test_refine.py", "test_cooldown.py", "test_reference_course_examples.py",
+            "test_reference_theory.py", "test_reference_torch_parity.py", "test_torch_finder.py",
+            "test_torch_adapter.py"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "numerics: a numerical test, run under other CPUs' kernels too")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.path.name in NUMERICS:
+            item.add_marker("numerics")
