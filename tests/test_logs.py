@@ -49,7 +49,7 @@ def by_name(report):
 
 
 # --------------------------------------------------------------------------------------------------- CSV, verdicts
-pytestmark = pytest.mark.xdist_group("logs")      # one worker: the module's fixture starts once
+pytestmark = pytest.mark.xdist_group("lightning")   # one worker: its fixture once, and Lightning's import (5 s) once
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,21 @@ def test_one_file_with_a_run_column_is_several_runs_and_columns_can_be_named(tmp
     got = {d.run.name: d.verdict.kind for d in report}
     assert got["a"] == "converged" and got["b"] == "diverged"
     assert report[0].run.loss.step[-1] == 199            # 'it' is recognised as the step
+
+
+@pytest.mark.parametrize("with_lr", [True, False])
+def test_a_noisy_run_still_falling_beneath_its_noise_is_slow_not_converged(tmp_path, with_lr):
+    # a language model at a small rate: mini-batch noise ±0.1 around a loss that falls by 0.4 over the log's second
+    # half, in a straight line -- its last two tenths differ by less than the noise, but the run is far from done
+    # (benchmarks/verdicts: such runs were called converged; the trend's slope says otherwise)
+    rng = np.random.default_rng(3)
+    t = np.arange(1000)
+    y = 5.2 - 0.0008 * t + 0.1 * rng.standard_normal(t.size)
+    rows = zip(t, y, np.full(t.size, 1e-5)) if with_lr else zip(t, y)
+    path = write_csv(tmp_path / "lm.csv", ["step", "loss", "lr"] if with_lr else ["step", "loss"], rows)
+    d = diagnose_log(path)[0]
+    assert d.verdict.kind == "slow" and "still falling beneath the noise" in d.verdict.reason
+    assert ("train longer" in d.advice) and ("2e-05" in d.advice) == with_lr
 
 
 def test_a_long_log_is_judged_at_a_working_resolution(tmp_path):

@@ -16,7 +16,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 from lrscope.web.local import CHROMIUM_ARGS as ARGS, free_port as _free_port  # noqa: E402
 
 
-pytestmark = pytest.mark.xdist_group("browser")      # one worker: the module's fixture starts once
+
+
+pytestmark = pytest.mark.xdist_group("browser")      # one worker: the module's fixtures start once
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ Families (each draws its sizes, budget and hyperparameters from the problem's se
   (RMSprop), and a small character-level transformer language model on the Python standard library's own source.
 
 A problem's split is its seed's parity: ``held`` problems (odd seeds) are only run to report, ``tune`` problems (even
-seeds) may be looked at while changing the judging. Run ``python benchmarks/verdicts/corpus.py`` to (re)generate ``corpus.npz`` here
-(not committed: ~10 MB, a few minutes on 2 cores); ``score.py`` generates it when it is missing.
+seeds) may be looked at while changing the judging. Run ``python benchmarks/verdicts/corpus.py`` to (re)generate
+``corpus.npz`` here (not committed: ~2 MB, about 3.5 minutes on 2 cores); ``score.py`` generates it when missing.
 """
 
 from __future__ import annotations

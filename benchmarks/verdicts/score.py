@@ -106,7 +106,8 @@ def report(runs: list, split: str) -> None:
     part = [r for r in runs if r["split"] == split]
     problems = len({r["problem"] for r in part})
     print(f"\n=== {split} problems: {problems} problems, {len(part)} runs; outcome labelled on "
-          f"{sum(r['outcome'] is not None for r in part)}, direction on {sum(r['direction'] is not None for r in part)}")
+          f"{sum(r['outcome'] is not None for r in part)}, "
+          f"direction on {sum(r['direction'] is not None for r in part)}")
     print(f"{'judge':14s} {'agree':>6s} " + " ".join(f"{'rec ' + c:>14s}" for c in OUTCOMES)
           + f" {'direction':>10s} " + " ".join(f"{'rec ' + c:>10s}" for c in DIRECTIONS))
     for name in JUDGES:

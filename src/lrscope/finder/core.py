@@ -256,8 +256,8 @@ def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, lo
         notes.append(f"varying step sizes do better than any constant rate: a cycle of {sizes.cycle} (1/θ for the "
                      f"Ritz values θ of the Hessian, the conjugate-gradient polynomial's roots; the largest "
                      f"{step_sizes.max():.4g}, {step_sizes.max() / known.limit:.3g} × 2/L) repeated, reach "
-                     f"{schedule_loss:.6g} after {horizon} steps (one run confirms it with an error of {MARGIN:g} × L‖x‖ in "
-                     f"every gradient, far above any CPU's rounding)")
+                     f"{schedule_loss:.6g} after {horizon} steps (one run confirms it with an error of {MARGIN:g} "
+                     f"× L‖x‖ in every gradient, far above any CPU's rounding)")
         reason += (f"; better still, varying step sizes (a cycle of {sizes.cycle}, some above 2/L for one step) "
                    f"reach {schedule_loss:.6g}, the constant {verified:.6g}")
     return FindResult(lrs, losses, mean, band, methods, known.lr, known.interval, np.empty(0), np.empty(0), bound,
