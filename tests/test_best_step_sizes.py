@@ -36,6 +36,15 @@ def conjugate_gradients_loss(objective, steps):
     return float(objective.value(x[None])[0])
 
 
+def recommended(objective, steps):
+    """The best constant rate for gradient descent's ``steps``, the step sizes recommended beside it, the minimum
+    and the start's loss."""
+    gd = ls.optim.gd()
+    constant = quadratic_pick(objective, gd, steps)
+    lam, e0, floor = _errors(objective)
+    return constant, best_step_sizes(objective, gd, steps, constant), floor, floor + 0.5 * float(np.sum(lam * e0 ** 2))
+
+
 @pytest.mark.parametrize("objective, steps", [
     (ls.objectives.quadratic(condition=400, rotate=True), 400),
     (ls.objectives.quadratic(condition=1e4, dim=50, rotate=True), 300),
@@ -43,11 +52,7 @@ def conjugate_gradients_loss(objective, steps):
     (ls.objectives.dataset("diabetes"), 500),
 ], ids=["bowl", "50-d condition 1e4", "least-squares raw", "least-squares standardized"])
 def test_the_step_sizes_beat_the_best_constant_rate_and_a_real_run_confirms_them(objective, steps):
-    gd = ls.optim.gd()
-    constant = quadratic_pick(objective, gd, steps)
-    sizes = best_step_sizes(objective, gd, steps, constant)
-    lam, e0, floor = _errors(objective)
-    start = floor + 0.5 * float(np.sum(lam * e0 ** 2))
+    constant, sizes, floor, start = recommended(objective, steps)
     assert sizes is not None and sizes.rates.size == steps
     real = real_loss(objective, sizes.rates, steps)
     # the model (rounding included) is what a real run does: to 1e-6 of the loss range
@@ -73,12 +78,8 @@ def test_the_step_sizes_hold_under_gradient_errors_a_million_times_rounding(obje
     # float64's rounding; another CPU's kernels differ by far less). Real runs with such errors, three error draws
     # each, end where the model says (to 1e-3 of the loss range) and leave less than half of what the best constant
     # rate leaves above the minimum.
-    gd = ls.optim.gd()
-    constant = quadratic_pick(objective, gd, steps)
-    sizes = best_step_sizes(objective, gd, steps, constant)
-    lam, e0, floor = _errors(objective)
-    start = floor + 0.5 * float(np.sum(lam * e0 ** 2))
-    assert sizes.curvature == pytest.approx(lam.max())
+    constant, sizes, floor, start = recommended(objective, steps)
+    assert sizes.curvature == pytest.approx(np.linalg.eigvalsh(objective.constant_hessian()).max())
     for seed in range(3):
         noisy = GradientErrors(objective, sizes.curvature, MARGIN, seed=seed)
         real = real_loss(noisy, sizes.rates, steps)

@@ -184,7 +184,13 @@ def _digits_batches(batch, images=False):
     X = torch.tensor((d.data - d.data.mean(0)) / (d.data.std(0) + 1e-8), dtype=torch.float32)
     if images:
         X = X.reshape(-1, 1, 8, 8)
-    y = torch.tensor(d.target)
+    return _batches(X, torch.tensor(d.target), batch)
+
+
+def _batches(X, y, batch):
+    """The batch stream of a problem's data: a fresh permutation every epoch from the run's seed (every rate of a
+    grid sees the same batches), whole batches only."""
+    import torch
 
     def stream(seed):
         g = torch.Generator().manual_seed(seed)
@@ -251,13 +257,7 @@ def linear_diabetes_sgd(seed):
     X = torch.tensor((d.data - d.data.mean(0)) / d.data.std(0), dtype=torch.float32)
     y = torch.tensor((d.target - d.target.mean()) / d.target.std(), dtype=torch.float32)[:, None]
     batch = int(rng.choice([8, 16, 32]))
-
-    def stream(s):
-        g = torch.Generator().manual_seed(s)
-        while True:
-            order = torch.randperm(len(y), generator=g)
-            for i in range(0, len(y) - batch + 1, batch):
-                yield X[order[i:i + batch]], y[order[i:i + batch]]
+    stream = _batches(X, y, batch)
     p = Problem("linear diabetes SGD", seed, int(rng.choice([100, 200, 400])), grid(rng, 1e-4, 1.0, 10),
                 {"batch": batch})
     return p, lambda: _torch_runs(p, lambda: torch.nn.Linear(10, 1), lambda ps, lr: torch.optim.SGD(ps, lr=lr),
@@ -273,13 +273,7 @@ def logistic_breast_cancer_rmsprop(seed):
     data = d.data if raw else (d.data - d.data.mean(0)) / d.data.std(0)
     X, y = torch.tensor(data, dtype=torch.float32), torch.tensor(d.target, dtype=torch.float32)[:, None]
     batch = int(rng.choice([16, 64, len(y)]))
-
-    def stream(s):
-        g = torch.Generator().manual_seed(s)
-        while True:
-            order = torch.randperm(len(y), generator=g)
-            for i in range(0, len(y) - batch + 1, batch):
-                yield X[order[i:i + batch]], y[order[i:i + batch]]
+    stream = _batches(X, y, batch)
     p = Problem("logistic breast_cancer RMSprop" + (" raw" if raw else ""), seed, int(rng.choice([100, 200])),
                 grid(rng, 1e-5, 1.0, 10), {"batch": batch, "raw": raw})
     return p, lambda: _torch_runs(p, lambda: torch.nn.Linear(30, 1), lambda ps, lr: torch.optim.RMSprop(ps, lr=lr),
