@@ -27,12 +27,13 @@ else:
     torch.set_num_threads(1)
 
 
-# The numerical tests: the core, the finder, theory and the torch parity -- what another CPU's kernels (another
-# summation order) could change. scripts/test.sh runs them again under two more OpenBLAS/ATen kernel families
-# (``-m numerics``), so that a test that holds only on the machine it was written on cannot land.
-NUMERICS = {"test_run.py", "test_optim_schedules.py", "test_objectives.py", "test_diagnose.py", "test_finder.py",
-            "test_best_step_sizes.py", "test_refine.py", "test_cooldown.py", "test_reference_course_examples.py",
-            "test_reference_theory.py", "test_reference_torch_parity.py", "test_torch_finder.py",
+# The numerical tests whose numbers come from BLAS (NumPy's matrix products) or ATen (torch): what another CPU's
+# kernels -- another summation order -- could change. scripts/test.sh runs these files again under two more
+# OpenBLAS/ATen kernel families, so that a test that holds only on the machine it was written on cannot land (the
+# elementwise-only ones -- verdicts, schedules, the course's scalar examples -- are not rerun: OPENBLAS_CORETYPE and
+# ATEN_CPU_CAPABILITY do not change them). ``-m numerics`` selects them too.
+NUMERICS = {"test_run.py", "test_objectives.py", "test_finder.py", "test_best_step_sizes.py", "test_refine.py",
+            "test_cooldown.py", "test_reference_theory.py", "test_reference_torch_parity.py", "test_torch_finder.py",
             "test_torch_adapter.py"}
 
 
