@@ -14,12 +14,10 @@ pip install -q -c constraints.txt -e ".[test]"
 echo "== running the tests"
 python -m pytest -q "$@"
 # The numerical tests again as two other CPUs compute them: OpenBLAS and ATen pick their kernels by the processor,
-# and kernels for other instruction sets sum in other orders (tests/conftest.py's NUMERICS names the files). Skipped
-# when pytest was given arguments (a selection) or on a processor other than x86-64, whose families these are not.
+# and kernels for other instruction sets sum in other orders (tests/numerics.txt names the files). Skipped when
+# pytest was given arguments (a selection) or on a processor other than x86-64, whose families these are not.
 if [ $# -eq 0 ] && [ "$(uname -m)" = "x86_64" ]; then
-  files=$(python -c "import ast; tree = ast.parse(open('tests/conftest.py').read()); print(' '.join('tests/' + f
-    for node in tree.body if isinstance(node, ast.Assign) and getattr(node.targets[0], 'id', '') == 'NUMERICS'
-    for f in sorted(ast.literal_eval(node.value))))")
+  files=$(grep -v '^#' tests/numerics.txt)
   for family in "Prescott default" "Sandybridge default"; do
     set -- $family
     echo "== the numerical tests under OpenBLAS $1 / ATen $2 kernels"

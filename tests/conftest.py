@@ -8,6 +8,7 @@ test compares bits computed with different groupings.
 """
 
 import os
+from pathlib import Path
 
 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(name, "1")          # for subprocesses (the CLI's and the notebook's) and Ray's workers
@@ -27,14 +28,9 @@ else:
     torch.set_num_threads(1)
 
 
-# The numerical tests whose numbers come from BLAS (NumPy's matrix products) or ATen (torch): what another CPU's
-# kernels -- another summation order -- could change. scripts/test.sh runs these files again under two more
-# OpenBLAS/ATen kernel families, so that a test that holds only on the machine it was written on cannot land (the
-# elementwise-only ones -- verdicts, schedules, the course's scalar examples -- are not rerun: OPENBLAS_CORETYPE and
-# ATEN_CPU_CAPABILITY do not change them). ``-m numerics`` selects them too.
-NUMERICS = {"test_run.py", "test_objectives.py", "test_finder.py", "test_best_step_sizes.py", "test_refine.py",
-            "test_cooldown.py", "test_reference_theory.py", "test_reference_torch_parity.py", "test_torch_finder.py",
-            "test_torch_adapter.py"}
+# the numerical tests, rerun by scripts/test.sh under other CPUs' kernels (numerics.txt says why these)
+NUMERICS = {Path(line).name for line in (Path(__file__).parent / "numerics.txt").read_text().splitlines()
+            if line.strip() and not line.startswith("#")}
 
 
 def pytest_configure(config):

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -379,5 +378,4 @@ if __name__ == "__main__":
     parser.add_argument("--family", action="append", help="only these families (function names)")
     args = parser.parse_args()
     chosen = [f for f in FAMILIES if not args.family or f.__name__ in args.family]
-    sys.path.insert(0, str(HERE))
     print(generate(instances=args.instances, families=chosen))

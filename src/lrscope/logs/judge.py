@@ -199,8 +199,7 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     if noisy and verdict.kind in ("converged", "oscillating"):
         falling = _still_falling(fs, fy)
         if falling is not None:
-            verdict = Verdict("slow", None, falling, "train longer: the loss is still falling"
-                              if peak_lr is None else "raise α")     # with a rate: written below, as for slow runs
+            verdict = Verdict("slow", None, falling, _train_longer(peak_lr, None))
     if bad.size:
         what = "nan" if np.isnan(y[end]) else "inf"
         verdict = Verdict("diverged", int(s[end]), f"the loss became {what} at step {int(s[end])} (it was "
@@ -233,10 +232,7 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
                 + [f for f in findings if f.step is None and f.kind != "noise"] + ([over] if over else []))
     advice = verdict.advice
     if verdict.kind == "slow" and peak_lr is not None and advice.startswith("raise α"):
-        # a log does not tell the stability bound: a rate 3× higher may be past it (0.099 with 2/L = 0.1)
-        more = f"about {verdict.steps_needed} more steps" if verdict.steps_needed else "longer"
-        advice = (f"train {more}, or raise α gradually (try {_g(2 * peak_lr)}): the log cannot tell how far "
-                  f"{_g(peak_lr)} is from the stability edge -- lrscope's finder on the model can")
+        advice = _train_longer(peak_lr, verdict.steps_needed)
     if verdict.kind == "converged" and noisy and final_lr is not None and peak_lr and final_lr < peak_lr / 3:
         advice = (f"good run: the schedule already lowered the rate to {_g(final_lr)}; a lower end rate (or a larger "
                   f"batch) would lower the noise floor further")
@@ -245,6 +241,16 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
                   f"or add regularization (weight decay, dropout) or data")
     trend = Series(ws, trend_w)
     return LogDiagnosis(run, verdict, findings, noise, advice, trend)
+
+
+def _train_longer(peak_lr: float | None, steps_needed: int | None) -> str:
+    """The advice for a slow logged run: train longer, or raise the rate gradually -- a log does not tell the
+    stability bound, and a rate 3× higher may be past it (0.099 with 2/L = 0.1)."""
+    more = f"about {steps_needed} more steps" if steps_needed else "longer"
+    if peak_lr is None:
+        return f"train {more}: the loss is still falling (log the learning rate too, and lrscope can name one to try)"
+    return (f"train {more}, or raise α gradually (try {_g(2 * peak_lr)}): the log cannot tell how far "
+            f"{_g(peak_lr)} is from the stability edge -- lrscope's finder on the model can")
 
 
 def _still_falling(steps: np.ndarray, values: np.ndarray) -> str | None:

@@ -29,6 +29,24 @@ def loader_generators(loader) -> list:
     return found
 
 
+class RandomNumbers:
+    """The process's random-number states -- torch's (CPU and CUDA), NumPy's and Python's -- taken now and put back
+    with :meth:`restore`."""
+
+    def __init__(self):
+        self.cpu = torch.get_rng_state()
+        self.cuda = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        self.np = np.random.get_state()
+        self.py = random.getstate()
+
+    def restore(self) -> None:
+        torch.set_rng_state(self.cpu)
+        if self.cuda is not None:
+            torch.cuda.set_rng_state_all(self.cuda)
+        np.random.set_state(self.np)
+        random.setstate(self.py)
+
+
 class State:
     """Everything a trial run can change, taken from a model, its optimizer and loaders, and put back with
     :meth:`restore`: parameter values, buffers, train/eval mode, the optimizer's state and hyperparameters, the
@@ -42,10 +60,7 @@ class State:
         self.buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
         self.modes = {name: m.training for name, m in model.named_modules()}
         self.opt_state = copy.deepcopy(optimizer.state_dict()) if optimizer is not None else None
-        self.cpu_rng = torch.get_rng_state()
-        self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
-        self.np_rng = np.random.get_state()
-        self.py_rng = random.getstate()
+        self.random = RandomNumbers()
         self.generators = [(g, g.get_state()) for loader in loaders if loader is not None
                            for g in loader_generators(loader)]
 
@@ -62,11 +77,7 @@ class State:
             m.training = self.modes[name]
         if optimizer is not None:
             optimizer.load_state_dict(self.opt_state)
-        torch.set_rng_state(self.cpu_rng)
-        if self.cuda_rng is not None:
-            torch.cuda.set_rng_state_all(self.cuda_rng)
-        np.random.set_state(self.np_rng)
-        random.setstate(self.py_rng)
+        self.random.restore()
         for g, state in self.generators:
             g.set_state(state)
 

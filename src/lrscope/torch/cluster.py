@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import math
 import pickle
-import random
 import time
 
 import numpy as np
 import torch
 
-from ._state import State
+from ._state import RandomNumbers, State
 from ..finder.verify import steady
 
 
@@ -97,11 +96,9 @@ class CandidateHost:
                 self.runs[lr] = [CandidateRun(pickle.loads(self.snapshot)), None]
             entry = self.runs[lr]
             if entry[1] is not None:
-                torch.set_rng_state(entry[1][0])
-                np.random.set_state(entry[1][1])
-                random.setstate(entry[1][2])
+                entry[1].restore()
             results.append(entry[0].run(lr, n_steps, final_round))
-            entry[1] = (torch.get_rng_state(), np.random.get_state(), random.getstate())
+            entry[1] = RandomNumbers()
         return results
 
 
