@@ -25,6 +25,8 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, replace
+from enum import Enum
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,20 +35,76 @@ from . import theory as _theory
 STOCHASTIC_TOL = 1e-3      # stochastic runs: a window-mean decrease below 0.1% of the scale (or the noise) is flat
 
 
+class _Named(str, Enum):
+    """A kind that is also its name as a string (compares, prints and serialises as ``"converged"``)."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    def __repr__(self) -> str:         # in a printed list or tuple: 'slow', as the string it is
+        return repr(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+class Kind(_Named):
+    """What happened to a run."""
+
+    CONVERGED = "converged"
+    SLOW = "slow"
+    OSCILLATING = "oscillating"
+    DIVERGED = "diverged"
+    UNBOUNDED = "unbounded"          # the loss has no minimum along the path
+
+
+class Direction(_Named):
+    """What the advice does with the learning rate."""
+
+    LOWER = "lower"
+    RAISE = "raise"
+    KEEP = "keep"
+    UNKNOWN = "unknown"              # the evidence cannot tell (one run alone: no other rate to compare with)
+    NONE = "none"                    # not a learning-rate problem (no minimum, a non-finite start)
+
+
+class Advice(NamedTuple):
+    """Advice as data: the ``text`` a person reads, the ``direction`` for the rate and a ``rate`` to try (or None)."""
+
+    text: str
+    direction: Direction = Direction.UNKNOWN
+    rate: float | None = None
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """What happened to one configuration: ``kind`` (one of converged/slow/oscillating/diverged/unbounded), the ``step``
-    where it converged or diverged (None otherwise), a one-line ``reason`` and one line of ``advice``;
-    ``steps_needed`` estimates the extra steps a slow run needs."""
+    """What happened to one configuration: its ``kind``, the ``step`` where it converged or diverged (None
+    otherwise), a one-line ``reason`` and one line of ``advice``; ``direction`` and ``try_lr`` are the advice as
+    data (lower / raise / keep the rate, or unknown; a rate to try); ``steps_needed`` estimates the extra steps a
+    slow run needs."""
 
-    kind: str
+    kind: Kind
     step: int | None
     reason: str
     advice: str
     steps_needed: int | None = None
+    direction: Direction = Direction.UNKNOWN
+    try_lr: float | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "kind", Kind(self.kind))
+        object.__setattr__(self, "direction", Direction(self.direction))
+
+    @classmethod
+    def of(cls, kind, step, reason, advice: Advice, steps_needed=None) -> "Verdict":
+        """A verdict whose advice is an :class:`Advice` (text, direction and rate together)."""
+        return cls(kind, step, reason, advice.text, steps_needed, advice.direction, advice.rate)
+
+    def with_advice(self, advice: Advice) -> "Verdict":
+        return replace(self, advice=advice.text, direction=advice.direction, try_lr=advice.rate)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "kind": self.kind.value, "direction": self.direction.value}
 
 
 def _g(x: float) -> str:
@@ -120,15 +178,16 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
         if falls_without_limit(seen, ended_nonfinite=bad is not None):
             where = (f"then left the finite numbers at step {bad}" if bad is not None
                      else f"and still falls faster and faster at step {seen.size - 1}")
-            return Verdict("unbounded", bad, f"the loss fell without limit, from {_g(seen[0])} to {_g(seen[-1])}, "
+            return Verdict.of("unbounded", bad, f"the loss fell without limit, from {_g(seen[0])} to {_g(seen[-1])}, "
                            f"{where}: it has no minimum along this path", advice.unbounded())
 
     # 1. diverged: non-finite
     if bad is not None:
         if bad == 0:
-            return Verdict("diverged", 0, "the loss is not finite at the start point",
-                           "check the objective and the start point: the problem is not the learning rate")
-        return Verdict("diverged", bad, f"the loss left the finite numbers at step {bad} "
+            return Verdict.of("diverged", 0, "the loss is not finite at the start point",
+                              Advice("check the objective and the start point: the problem is not the learning rate",
+                                     Direction.NONE))
+        return Verdict.of("diverged", bad, f"the loss left the finite numbers at step {bad} "
                        f"(it was {_g(losses[bad - 1])} the step before)", advice.diverged())
     f0, fT = losses[0], losses[-1]
     T = losses.size - 1
@@ -139,12 +198,12 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
     if fT > f0 + 10 * m or (fT > f0 + m and _rising(losses)):
         below = np.flatnonzero(losses <= f0)
         step = int(below[-1] + 1) if below.size else 0      # from here on the loss stays above its start
-        return Verdict("diverged", step, f"the loss rose above its start at step {step} and grew from {_g(f0)} "
+        return Verdict.of("diverged", step, f"the loss rose above its start at step {step} and grew from {_g(f0)} "
                        f"to {_g(fT)}", advice.diverged())
 
     # 1''. diverged: no net progress at all -- it ended above its start after rising past it (training collapsed)
     if fT > f0 + tol * m and np.max(losses) > f0 + tol * m and not _noise_only(losses, stochastic, m):
-        return Verdict("diverged", int(np.argmax(losses > f0 + tol * m)), f"the loss ended above its start "
+        return Verdict.of("diverged", int(np.argmax(losses > f0 + tol * m)), f"the loss ended above its start "
                        f"({_g(f0)} → {_g(fT)}) while the best known is {_g(best)}: training went backwards",
                        advice.diverged())
 
@@ -161,7 +220,7 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
     noise = float(np.std(np.diff(losses)) / np.sqrt(2)) if stochastic and losses.size > 2 else 0.0   # step-to-step
     if gained > tol * m and gained > 3 * noise and curve[-1] - curve[low_at] > 0.5 * gained:
         words = " (averaged)" if stochastic else ""
-        return Verdict("diverged", low_at, f"the loss{words} rose again after step {low_at}, from its low "
+        return Verdict.of("diverged", low_at, f"the loss{words} rose again after step {low_at}, from its low "
                        f"{_g(curve[low_at])} to {_g(curve[-1])} (start {_g(f0)})", advice.diverged())
 
     w = min(T, max(2, T // 10))
@@ -194,7 +253,7 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
             step = _settling_step(trend, None, STOCHASTIC_TOL * 10 * m + 2.0 * noise) + span - 1
         else:
             step = _settling_step(losses, params, 10 * tol * m)
-        return Verdict("converged", step, f"the loss fell from {_g(f0)} to {_g(fT)} and stopped decreasing "
+        return Verdict.of("converged", step, f"the loss fell from {_g(f0)} to {_g(fT)} and stopped decreasing "
                        f"by step {step}" + ("; the parameters settled" if params is not None and not stochastic
                                            else ""), advice.converged())
 
@@ -205,21 +264,21 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
         what = ("the steps keep reversing direction (the iterates jump across the valley)" if zigzag < -0.5
                 else "the loss keeps going up and down")
         level = f"; loss {_g(fT)} vs best {_g(best)}" if not near_best else ""
-        return Verdict("oscillating", None, what + level, advice.oscillating())
+        return Verdict.of("oscillating", None, what + level, advice.oscillating())
 
     # 4. slow
     if flat and not near_best:
         where = "the noise floor of this α" if stochastic else f"{100 * (f0 - fT) / m:.3g}% of the way down"
-        return Verdict("slow", None, f"the loss stalled at {_g(fT)} ({where}), well above the best "
+        return Verdict.of("slow", None, f"the loss stalled at {_g(fT)} ({where}), well above the best "
                        f"{_g(best)}", advice.stalled())
     if flat:
-        return Verdict("slow", None, f"the loss has almost stopped falling ({_g(fT)}) but the parameters are "
+        return Verdict.of("slow", None, f"the loss has almost stopped falling ({_g(fT)}) but the parameters are "
                        f"still moving", advice.slow(None))
     decayed = final_lr is not None and lr is not None and final_lr < 0.1 * lr     # a schedule shrank α
     needed = None if stochastic or decayed else _steps_needed(losses, w, tol * m)
     needed = None if needed is None else math.ceil(needed * stride)
     more = f"; about {needed} more steps needed" if needed else ""
-    return Verdict("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
+    return Verdict.of("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
                    f"in {T} steps){more}", advice.slow(needed), steps_needed=needed or None)
 
 
@@ -335,7 +394,7 @@ def _steps_needed(losses, w, target_decrease) -> int | None:
 
 
 class _Advice:
-    """One line of advice per verdict, tied to the stability bound when theory knows it."""
+    """One :class:`Advice` per verdict, tied to the stability bound when theory knows it."""
 
     def __init__(self, lr, bound, optimal, bound_name, stochastic, final_lr=None):
         self.lr, self.bound, self.optimal, self.name, self.stochastic = lr, bound, optimal, bound_name, stochastic
@@ -350,33 +409,42 @@ class _Advice:
     def _target(self):
         return f" (the best constant α is about {self.optimal:.3g})" if self.optimal is not None else ""
 
-    def diverged(self) -> str:
+    def _lower(self, text: str, rate: float | None) -> Advice:
+        return Advice(text, Direction.LOWER, rate)
+
+    def diverged(self) -> Advice:
         if self._known() and self.lr >= self.bound:
-            return f"{self._a()} > {self.name}={self.bound:.3g}: lower it below {self.bound:.3g}{self._target()}"
+            rate = self.optimal if self.optimal is not None and self.optimal < self.bound else 0.5 * self.bound
+            return self._lower(f"{self._a()} > {self.name}={self.bound:.3g}: lower it below {self.bound:.3g}"
+                               f"{self._target()}", rate)
         if self._known():
-            return (f"{self._a()} is below {self.name}={self.bound:.3g} at the start, but the curvature grows along "
-                    f"the path: lower α (try {self.lr / 10:.3g})")
+            return self._lower(f"{self._a()} is below {self.name}={self.bound:.3g} at the start, but the curvature "
+                               f"grows along the path: lower α (try {self.lr / 10:.3g})", self.lr / 10)
         if self.lr is not None:
-            return f"lower the learning rate: try {self.lr / 10:.3g} (10× smaller)"
-        return "lower the learning rate by 10×"
+            return self._lower(f"lower the learning rate: try {self.lr / 10:.3g} (10× smaller)", self.lr / 10)
+        return self._lower("lower the learning rate by 10×", None)
 
-    def unbounded(self) -> str:
-        return ("no learning rate fixes this: the loss has no minimum (check its sign, or add a term that bounds it "
-                "below, such as a penalty l2·‖x‖²)")
+    def unbounded(self) -> Advice:
+        return Advice("no learning rate fixes this: the loss has no minimum (check its sign, or add a term that "
+                      "bounds it below, such as a penalty l2·‖x‖²)", Direction.NONE)
 
-    def oscillating(self) -> str:
+    def oscillating(self) -> Advice:
         if self._known() and self.lr >= self.bound:
-            return (f"{self._a()} ≥ {self.name}={self.bound:.3g}: the iterates cannot settle; lower it below "
-                    f"{self.bound:.3g}{self._target()}")
+            rate = self.optimal if self.optimal is not None and self.optimal < self.bound else 0.5 * self.bound
+            return self._lower(f"{self._a()} ≥ {self.name}={self.bound:.3g}: the iterates cannot settle; lower it "
+                               f"below {self.bound:.3g}{self._target()}", rate)
         if self.stochastic:
-            return "gradient noise keeps it bouncing: lower α, use a decaying schedule, or a larger batch"
+            return self._lower("gradient noise keeps it bouncing: lower α, use a decaying schedule, or a larger "
+                               "batch", None if self.lr is None else self.lr / 3)
         if self._known():
             share = self.lr / self.bound
-            return (f"{self._a()} is {share:.0%} of {self.name}={self.bound:.3g}: it overshoots; lower it"
-                    + (f" toward {self.optimal:.3g}" if self.optimal is not None and self.optimal < self.lr else ""))
+            toward = self.optimal is not None and self.optimal < self.lr
+            return self._lower(f"{self._a()} is {share:.0%} of {self.name}={self.bound:.3g}: it overshoots; lower it"
+                               + (f" toward {self.optimal:.3g}" if toward else ""),
+                               self.optimal if toward else self.lr / 3)
         if self.lr is not None:
-            return f"lower α (try {self.lr / 3:.3g}) or damp it with a decaying schedule"
-        return "lower the learning rate"
+            return self._lower(f"lower α (try {self.lr / 3:.3g}) or damp it with a decaying schedule", self.lr / 3)
+        return self._lower("lower the learning rate", None)
 
     def _higher(self) -> float | None:
         """A larger rate to try: 3× this one, but never past the stability bound (at most 90% of it); None when
@@ -386,41 +454,47 @@ class _Advice:
             target = min(target, 0.9 * self.bound)
         return target if target > 1.05 * self.lr else None
 
-    def _at_the_bound(self) -> str:
-        return (f"{self._a()} is already near or above {self.name}={self.bound:.3g} at the start: a larger α risks "
-                f"divergence; train longer, or use momentum or Adam")
+    def _at_the_bound(self) -> Advice:
+        return Advice(f"{self._a()} is already near or above {self.name}={self.bound:.3g} at the start: a larger α "
+                      f"risks divergence; train longer, or use momentum or Adam", Direction.KEEP)
 
-    def slow(self, needed) -> str:
+    def slow(self, needed) -> Advice:
         if self.lr is not None and self._higher() is None:
             return self._at_the_bound()
         if self.stochastic and self.lr is not None:
             limit = f"; full-batch theory allows up to {self.name}={self.bound:.3g}" if self._known() else ""
-            return f"raise α (try {self._higher():.3g}) or train longer{limit}"
+            return Advice(f"raise α (try {self._higher():.3g}) or train longer{limit}", Direction.RAISE,
+                          self._higher())
         if self._known() and self.optimal is not None and self.lr < 0.5 * self.optimal:
-            return (f"{self._a()} is {_times(self.bound / self.lr)} below {self.name}={self.bound:.3g}: "
-                    f"raise it toward {self.optimal:.3g}")
+            return Advice(f"{self._a()} is {_times(self.bound / self.lr)} below {self.name}={self.bound:.3g}: "
+                          f"raise it toward {self.optimal:.3g}", Direction.RAISE, self.optimal)
         if self.lr is not None:
             more = f"about {needed} " if needed else ""
-            return f"raise α (try {self._higher():.3g}) or run {more}more steps"
-        return "raise the learning rate or run longer"
+            return Advice(f"raise α (try {self._higher():.3g}) or run {more}more steps", Direction.RAISE,
+                          self._higher())
+        return Advice("raise the learning rate or run longer", Direction.RAISE)
 
-    def stalled(self) -> str:
+    def stalled(self) -> Advice:
         if self.lr is not None and self.final_lr is not None and self.final_lr < 0.01 * self.lr:
-            return (f"the schedule shrank α from {self.lr:.3g} to {self.final_lr:.3g} before the minimum: "
-                    f"decay it more slowly")
+            return Advice(f"the schedule shrank α from {self.lr:.3g} to {self.final_lr:.3g} before the minimum: "
+                          f"decay it more slowly", Direction.KEEP)
         if self._known() and self.optimal is not None and self.lr < 0.5 * self.optimal:
-            return f"{self._a()} is far below {self.name}={self.bound:.3g}: raise it toward {self.optimal:.3g}"
+            return Advice(f"{self._a()} is far below {self.name}={self.bound:.3g}: raise it toward "
+                          f"{self.optimal:.3g}", Direction.RAISE, self.optimal)
         if self.lr is not None and self._higher() is None:
             return self._at_the_bound()
-        return ("progress stopped early: raise α, or decay it more slowly if a schedule is shrinking it"
-                if self.lr is not None else "raise the learning rate")
+        if self.lr is not None:
+            return Advice("progress stopped early: raise α, or decay it more slowly if a schedule is shrinking it",
+                          Direction.RAISE, self._higher())
+        return Advice("raise the learning rate", Direction.RAISE)
 
-    def converged(self) -> str:
+    def converged(self) -> Advice:
         if self.stochastic:
-            return "good choice; a decaying schedule (or a larger batch) would lower the noise floor further"
+            return Advice("good choice; a decaying schedule (or a larger batch) would lower the noise floor further",
+                          Direction.KEEP)
         if self._known() and self.optimal is not None and self.lr < 0.3 * self.optimal:
-            return f"fine; α≈{self.optimal:.3g} would get there in fewer steps"
-        return "good choice: nothing to change"
+            return Advice(f"fine; α≈{self.optimal:.3g} would get there in fewer steps", Direction.RAISE, self.optimal)
+        return Advice("good choice: nothing to change", Direction.KEEP)
 
 
 def judge(result, curve: str = "losses") -> list:
@@ -484,6 +558,7 @@ def _name_the_better_rate(verdicts: list, curves: np.ndarray, lrs: np.ndarray) -
         scale = abs(float(curves[k][0]) - low)
         if k == best or v.kind != "converged" or not (end - low > 1e-3 * scale and end > 1.5 * low > 0):
             continue
-        out[k] = replace(v, advice=f"α={lrs[best]:.3g} in this sweep ends {_times(end / low)} lower ({low:.3g} vs "
-                                   f"{end:.3g}): prefer it")
+        text = f"α={lrs[best]:.3g} in this sweep ends {_times(end / low)} lower ({low:.3g} vs {end:.3g}): prefer it"
+        toward = Direction.RAISE if lrs[best] > lrs[k] else Direction.LOWER
+        out[k] = v.with_advice(Advice(text, toward, float(lrs[best])))
     return out

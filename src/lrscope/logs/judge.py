@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.ndimage import median_filter
 
-from ..diagnose import Verdict, diagnose_curve
+from ..diagnose import Advice, Direction, Kind, Verdict, diagnose_curve
 from ..jsonable import number
 from .read import LoggedRun, LogError, Series
 
@@ -48,15 +48,22 @@ class Finding:
 
 @dataclass
 class LogDiagnosis:
-    """The judgement of one logged run: the ``verdict`` on its training loss, the ``findings``, the ``noise``
-    (robust standard deviation of the loss around its trend) and the ``advice`` that weighs them all."""
+    """The judgement of one logged run: the ``verdict`` on its training loss (its advice weighs everything the log
+    shows), the ``findings`` and the ``noise`` (robust standard deviation of the loss around its trend)."""
 
     run: LoggedRun
     verdict: Verdict
     findings: list = field(default_factory=list)
     noise: float = 0.0
-    advice: str = ""
     trend: Series | None = None          # the working curve's running median (for plots)
+
+    @property
+    def advice(self) -> str:
+        return self.verdict.advice
+
+    @property
+    def direction(self) -> Direction:
+        return self.verdict.direction
 
     @property
     def final_loss(self) -> float:
@@ -69,6 +76,7 @@ class LogDiagnosis:
                 "steps": self.run.steps, "points": len(self.run.loss), "final_loss": number(self.final_loss),
                 "verdict": self.verdict.to_dict(), "noise": number(self.noise),
                 "findings": [asdict(f) for f in self.findings], "advice": self.advice,
+                "direction": self.direction.value, "try_lr": number(self.verdict.try_lr),
                 "lr": None if lr is None else {"first": number(lr.value[0]), "peak": number(np.nanmax(lr.value)),
                                                "last": number(lr.value[-1])}}
 
@@ -173,12 +181,12 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
 
     if end < 3:
         what = "nan" if np.isnan(y[end]) else "inf"
-        advice = ("the loss is not finite from the first logged step: check the data, the model and the loss "
-                  "function -- the problem is not the learning rate" if end == 0
+        advice = (Advice("the loss is not finite from the first logged step: check the data, the model and the loss "
+                         "function -- the problem is not the learning rate", Direction.NONE) if end == 0
                   else _diverged_advice(lr, int(s[end]), None))
-        verdict = Verdict("diverged", int(s[end]), f"the loss was {what} at step {int(s[end])}, right at the start",
-                          advice)
-        return LogDiagnosis(run, verdict, [Finding("diverged", int(s[end]), verdict.reason)], 0.0, verdict.advice)
+        verdict = Verdict.of(Kind.DIVERGED, int(s[end]), f"the loss was {what} at step {int(s[end])}, right at the "
+                             f"start", advice)
+        return LogDiagnosis(run, verdict, [Finding("diverged", int(s[end]), verdict.reason)], 0.0)
 
     fs, fy = s[:end], y[:end]
     ws, wmean, wmed = _bins(fs, fy, resolution)
@@ -199,14 +207,13 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     if noisy and verdict.kind in ("converged", "oscillating"):
         falling = _still_falling(fs, fy)
         if falling is not None:
-            verdict = Verdict("slow", None, falling, _train_longer(peak_lr, None))
+            verdict = Verdict.of(Kind.SLOW, None, falling, _train_longer(peak_lr, None))
     if bad.size:
         what = "nan" if np.isnan(y[end]) else "inf"
-        verdict = Verdict("diverged", int(s[end]), f"the loss became {what} at step {int(s[end])} (it was "
+        verdict = Verdict(Kind.DIVERGED, int(s[end]), f"the loss became {what} at step {int(s[end])} (it was "
                           f"{_g(fy[-1])} at step {int(fs[-1])})", "")
-    if verdict.kind == "diverged":
-        verdict = Verdict("diverged", verdict.step, verdict.reason, _diverged_advice(lr, verdict.step, trend_w,
-                                                                                     ws))
+    if verdict.kind == Kind.DIVERGED:
+        verdict = verdict.with_advice(_diverged_advice(lr, verdict.step, trend_w, ws))
         findings.append(Finding("diverged", verdict.step, verdict.reason))
 
     if noisy and verdict.kind != "diverged":
@@ -230,27 +237,41 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     timed = sorted((f for f in findings if f.step is not None and f.kind not in ("diverged",)), key=lambda f: f.step)
     findings = ([f for f in findings if f.kind == "diverged"] + [f for f in findings if f.kind == "noise"] + timed
                 + [f for f in findings if f.step is None and f.kind != "noise"] + ([over] if over else []))
-    advice = verdict.advice
-    if verdict.kind == "slow" and peak_lr is not None and advice.startswith("raise α"):
-        advice = _train_longer(peak_lr, verdict.steps_needed)
-    if verdict.kind == "converged" and noisy and final_lr is not None and peak_lr and final_lr < peak_lr / 3:
-        advice = (f"good run: the schedule already lowered the rate to {_g(final_lr)}; a lower end rate (or a larger "
-                  f"batch) would lower the noise floor further")
-    if over is not None and verdict.kind != "diverged":
-        advice = (f"overfitting, not a learning-rate problem: keep the weights of step {over.step} (early stopping), "
-                  f"or add regularization (weight decay, dropout) or data")
-    trend = Series(ws, trend_w)
-    return LogDiagnosis(run, verdict, findings, noise, advice, trend)
+    # one log alone has no stability bound and no other rate to compare with: a run that is still falling is told to
+    # train longer, one that stopped cannot be called a good choice (compare_runs names the better rate of a folder)
+    if verdict.kind == Kind.SLOW and peak_lr is not None and verdict.direction == Direction.RAISE:
+        verdict = verdict.with_advice(_train_longer(peak_lr, verdict.steps_needed))
+    if verdict.kind == Kind.CONVERGED:
+        verdict = verdict.with_advice(_stopped(noisy, peak_lr, final_lr))
+    if over is not None and verdict.kind != Kind.DIVERGED:
+        verdict = verdict.with_advice(Advice(
+            f"overfitting, not a learning-rate problem: keep the weights of step {over.step} (early stopping), or add "
+            f"regularization (weight decay, dropout) or data", Direction.NONE))
+    return LogDiagnosis(run, verdict, findings, noise, Series(ws, trend_w))
 
 
-def _train_longer(peak_lr: float | None, steps_needed: int | None) -> str:
-    """The advice for a slow logged run: train longer, or raise the rate gradually -- a log does not tell the
-    stability bound, and a rate 3× higher may be past it (0.099 with 2/L = 0.1)."""
+def _train_longer(peak_lr: float | None, steps_needed: int | None) -> Advice:
+    """The advice for a slow logged run: train longer. Whether another rate would do better one log cannot tell (no
+    stability bound, no other rate): a rate 3× higher may be past the edge (0.099 with 2/L = 0.1), and a run still
+    falling at its cut is as often the grid's best rate as a too-low one (benchmarks/verdicts)."""
     more = f"about {steps_needed} more steps" if steps_needed else "longer"
     if peak_lr is None:
-        return f"train {more}: the loss is still falling (log the learning rate too, and lrscope can name one to try)"
-    return (f"train {more}, or raise α gradually (try {_g(2 * peak_lr)}): the log cannot tell how far "
-            f"{_g(peak_lr)} is from the stability edge -- lrscope's finder on the model can")
+        return Advice(f"train {more}: the loss is still falling (log the learning rate too, and lrscope can compare "
+                      f"runs at several rates)")
+    return Advice(f"train {more}: the loss is still falling; whether another rate than {_g(peak_lr)} would do better, "
+                  f"one run cannot tell -- compare runs at other rates (lrscope diagnose on their folder), or run "
+                  f"lrscope's finder on the model")
+
+
+def _stopped(noisy: bool, peak_lr: float | None, final_lr: float | None) -> Advice:
+    """The advice for a logged run that stopped improving: one run cannot tell whether another rate ends lower."""
+    if noisy and final_lr is not None and peak_lr and final_lr < peak_lr / 3:
+        return Advice(f"the schedule already lowered the rate to {_g(final_lr)}; a lower end rate (or a larger batch) "
+                      f"would lower the noise floor further; whether another peak rate ends lower, one run cannot "
+                      f"tell -- compare runs at other rates")
+    return Advice("it stopped improving; whether another rate would end lower, one run cannot tell -- compare runs "
+                  "at other rates (lrscope diagnose on their folder)" + ("; a decaying schedule or a larger batch "
+                                                                         "would lower the noise floor" if noisy else ""))
 
 
 def _still_falling(steps: np.ndarray, values: np.ndarray) -> str | None:
@@ -273,11 +294,11 @@ def _still_falling(steps: np.ndarray, values: np.ndarray) -> str | None:
             f"at step {b} ({-slope / error:.0f} times the uncertainty of that slope)")
 
 
-def _diverged_advice(lr: Series | None, step: int | None, trend_w, ws=None) -> str:
+def _diverged_advice(lr: Series | None, step: int | None, trend_w, ws=None) -> Advice:
     """A rate to try, from the logged rate where the run failed: below the rate at which it was still improving."""
     if lr is None:
-        return ("lower the learning rate (try 3-10× smaller); log the learning rate too, and lrscope can name the "
-                "rate to try")
+        return Advice("lower the learning rate (try 3-10× smaller); log the learning rate too, and lrscope can name "
+                      "the rate to try", Direction.LOWER)
     at = lr.at(step) if step is not None else None
     at = float(lr.value[0]) if at is None else at
     changing = float(np.max(lr.value)) > 1.5 * float(np.min(lr.value[lr.value > 0])) if np.any(lr.value > 0) \
@@ -287,14 +308,17 @@ def _diverged_advice(lr: Series | None, step: int | None, trend_w, ws=None) -> s
         low_step = int(ws[low])
         good = lr.at(low_step)
         if low == 0 or good is None or good <= 0:
-            return (f"it diverged at step {step} when the schedule had reached α={_g(at)}, before it made any "
-                    f"progress: keep the peak rate well below it (try {_g(at / 10)})")
+            return Advice(f"it diverged at step {step} when the schedule had reached α={_g(at)}, before it made "
+                          f"any progress: keep the peak rate well below it (try {_g(at / 10)})", Direction.LOWER,
+                          at / 10)
         if good < at:
-            return (f"it diverged at step {step} when the schedule had reached α={_g(at)}; it was still improving "
-                    f"at α={_g(good)} (step {low_step}): keep the rate below {_g(good)} (e.g. a peak of "
-                    f"{_g(good / 2)})")
-        return f"it diverged at step {step} at α={_g(at)}: try below it ({_g(at / 3)})"
-    return f"α={_g(at)} diverged at step {step}: try {_g(at / 3)} (3× smaller), or clip the gradients"
+            return Advice(f"it diverged at step {step} when the schedule had reached α={_g(at)}; it was still "
+                          f"improving at α={_g(good)} (step {low_step}): keep the rate below {_g(good)} (e.g. a peak "
+                          f"of {_g(good / 2)})", Direction.LOWER, good / 2)
+        return Advice(f"it diverged at step {step} at α={_g(at)}: try below it ({_g(at / 3)})", Direction.LOWER,
+                      at / 3)
+    return Advice(f"α={_g(at)} diverged at step {step}: try {_g(at / 3)} (3× smaller), or clip the gradients",
+                  Direction.LOWER, at / 3)
 
 
 def _local_noise(residual: np.ndarray, window: int = 200) -> np.ndarray:

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from ..checks import integer
-from ..diagnose import Verdict, diagnose_curve
+from ..diagnose import Advice, Direction, Kind, Verdict, diagnose_curve
 from .optimizers import scale_rates
 
 MAX_DIAGNOSED = 400          # points of history a periodic check looks at
@@ -108,7 +108,7 @@ class Monitor:
     def verdict(self) -> Verdict:
         """The core's diagnosis of the whole history so far."""
         if len(self.losses) < 2:
-            return Verdict("slow", None, "too few steps to judge", "keep training")
+            return Verdict(Kind.SLOW, None, "too few steps to judge", "keep training")
         return self._diagnose()
 
     def update(self, loss, model: torch.nn.Module | None = None) -> Alarm | None:
@@ -130,16 +130,16 @@ class Monitor:
             self._cooldown -= 1
 
         if not math.isfinite(value):
-            return self._raise(Verdict("diverged", t, f"the loss is {value} at step {t}",
-                                       self._lower_advice() + "; if it happens at the first step, the problem is "
-                                       "not the learning rate"))
+            lower = self._lower_advice()
+            return self._raise(Verdict.of(Kind.DIVERGED, t, f"the loss is {value} at step {t}", lower._replace(
+                text=lower.text + "; if it happens at the first step, the problem is not the learning rate")))
         start = self.losses[0]
         self._best = min(self._best, value)
         scale = max(abs(start - self._best), 0.1 * abs(start), 1e-12)
         self._over = self._over + 1 if value - self._best > self.diverge_factor * scale else 0
         if self._over >= 2:
-            return self._raise(Verdict("diverged", t, f"the loss jumped to {value:.3g} (best so far "
-                                       f"{self._best:.3g}, start {start:.3g})", self._lower_advice()))
+            return self._raise(Verdict.of(Kind.DIVERGED, t, f"the loss jumped to {value:.3g} (best so far "
+                                          f"{self._best:.3g}, start {start:.3g})", self._lower_advice()))
         if t > 0 and t % self.check_every == 0 and self.step >= 2 * self.check_every:
             v = self._diagnose()
             if v.kind != self._last_kind:
@@ -163,13 +163,15 @@ class Monitor:
                               final_lr=self.lrs[-1] if self.lrs else None, steps=idx,
                               grad_norms=np.asarray(self.grad_norms) if self.grad_norms else None)
 
-    def _lower_advice(self) -> str:
+    def _lower_advice(self) -> Advice:
         if self.sharpness:
             step, lam, lr = self.sharpness[-1]
-            return f"lower the learning rate below 2/λ_max = {2 / lam:.3g} (λ_max = {lam:.3g} at step {step})"
+            return Advice(f"lower the learning rate below 2/λ_max = {2 / lam:.3g} (λ_max = {lam:.3g} at step {step})",
+                          Direction.LOWER, 1 / lam)
         if self.lrs:
-            return f"lower the learning rate (now {self.lrs[-1]:.3g}; try {self.lrs[-1] / 10:.3g})"
-        return "lower the learning rate by 10×"
+            return Advice(f"lower the learning rate (now {self.lrs[-1]:.3g}; try {self.lrs[-1] / 10:.3g})",
+                          Direction.LOWER, self.lrs[-1] / 10)
+        return Advice("lower the learning rate by 10×", Direction.LOWER)
 
     def _raise(self, verdict: Verdict) -> Alarm:
         action = None
