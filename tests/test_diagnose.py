@@ -125,3 +125,17 @@ def test_a_flat_noisy_mini_batch_curve_is_not_called_diverged():
     curve = np.r_[np.linspace(2.3, 0.5, 40), np.linspace(0.5, 1.8, 40)] + 0.01 * rng.standard_normal(80)
     v = diagnose_curve(curve, stochastic=True, lr=0.5)
     assert v.kind == "diverged" and "rose again" in v.reason and 30 <= v.step <= 50
+
+
+def test_advice_never_sends_a_rate_past_one_the_sweep_tried_and_found_worse():
+    """The momentum ravine (β = 0.99): each rate alone is 'slow → raise α', and raising from 0.06 to 0.2 makes it
+    worse (11 → 44.5). In one sweep the best rate is told to keep, the others to move toward it -- no loop."""
+    res = ls.sweep(ls.objectives.formula("x**2 + 100*y**2", x0=[10, 1]), lrs=[0.02, 0.06, 0.2],
+                   optimizer=ls.optim.momentum(beta=0.99), steps=150)
+    directions = [v.direction for v in res.verdicts]
+    assert directions == ["raise", "keep", "lower"]
+    assert res.verdicts[0].try_lr == res.verdicts[2].try_lr == 0.06
+    assert "α=0.2 in this sweep was tried and ends higher" in res.verdicts[1].advice
+    for v, lr in zip(res.verdicts, res.lrs):                       # advice as data agrees with its words
+        assert (v.try_lr is None) == (v.direction == "keep")
+        assert v.direction != "raise" or v.try_lr > lr

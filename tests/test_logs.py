@@ -396,3 +396,30 @@ def test_a_slow_run_is_not_told_to_triple_a_rate_the_log_cannot_place(tmp_path):
     d = diagnose_log(tmp_path / "edge.csv", lr="lr_used")[0]
     assert d.verdict.kind == "slow" and "0.297" not in d.advice and d.verdict.try_lr is None
     assert "21 more steps" in d.advice and d.direction == "unknown"
+
+
+def test_a_folder_of_runs_at_several_rates_is_judged_as_a_sweep(tmp_path):
+    """Runs of one task at several rates, one log each: alone, a still-falling run cannot know whether another rate
+    does better (direction unknown); in their folder, each is told the rate that ended lower -- the same comparison
+    a sweep makes (benchmarks/verdicts: direction 12% alone -> 85% as a folder on the held-back problems)."""
+    res = ls.sweep(ls.objectives.dataset("diabetes"), lrs=[0.0003, 0.003, 0.03, 0.3], batch_size=16, epochs=3,
+                   seed=0)
+    for k in range(res.K):          # the loss on the whole data after every mini-batch step, and the rate
+        write_csv(tmp_path / f"lr{k}.csv", ["step", "loss", "lr"],
+                  zip(range(res.steps + 1), res.losses[k], np.r_[res.lr_used[k], res.lr_used[k, -1]]))
+    alone = diagnose_log(tmp_path / "lr0.csv")[0]
+    assert alone.verdict.kind == "slow" and alone.direction == "unknown" and alone.verdict.try_lr is None
+    folder = {d.run.name: d for d in diagnose_log(tmp_path)}
+    assert [folder[f"lr{k}"].direction for k in range(3)] == ["raise", "raise", "keep"]
+    assert folder["lr0"].verdict.try_lr == folder["lr1"].verdict.try_lr == pytest.approx(0.03)
+    assert "α=0.03 among these runs ends lower" in folder["lr0"].advice
+    assert folder["lr3"].direction in ("keep", "lower")          # 0.3 ends within the noise of 0.03, or above it
+    assert folder["lr2"].to_dict()["direction"] == "keep"        # and as data, for tools
+
+
+def test_runs_of_other_tasks_in_one_folder_are_not_compared(tmp_path):
+    t = np.arange(400)
+    write_csv(tmp_path / "a.csv", ["step", "loss", "lr"], zip(t, 2.0 * np.exp(-t / 50) + 0.1, np.full(t.size, 0.1)))
+    write_csv(tmp_path / "b.csv", ["step", "loss", "lr"], zip(t, 90 * np.exp(-t / 50) + 5, np.full(t.size, 0.01)))
+    report = diagnose_log(tmp_path)
+    assert all(d.direction == "unknown" for d in report)        # starts 2.1 and 95: two tasks, no comparison

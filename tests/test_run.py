@@ -97,7 +97,9 @@ def test_sgd_on_data_reaches_a_noise_floor_and_is_called_converged():
     kinds = [v.kind for v in res.verdicts]
     assert kinds == ["converged", "oscillating", "diverged"]
     assert res.final_losses[0] < 1.05 * obj.minimum
-    assert "noise" in res.verdicts[1].advice
+    # why it bounces, and the evidence of the sweep: the lower rate ended lower
+    assert "noise" in res.verdicts[1].advice and "α=0.003 in this sweep ends lower" in res.verdicts[1].advice
+    assert res.verdicts[1].direction == "lower" and res.verdicts[1].try_lr == 0.003
 
 
 def test_full_batch_gd_on_standardized_least_squares_converges_to_lstsq():

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .judge import RESOLUTION, Finding, LogDiagnosis, describe_lr, diagnose_run, lr_changes
+from .judge import RESOLUTION, Finding, LogDiagnosis, compare_runs, describe_lr, diagnose_run, lr_changes
 from .read import LogError, LoggedRun, Series, read_logs
 
 
@@ -73,8 +73,9 @@ def diagnose_log(path, *, loss: str | None = None, lr: str | None = None, val_lo
             skipped.append((r.name, str(exc)))
     if not report.diagnoses:
         raise LogError(f"{path}: no run could be judged ({skipped[0][1]})")
+    report.diagnoses = compare_runs(report.diagnoses)        # runs of one task at several rates: which did better
     return report
 
 
 __all__ = ["diagnose_log", "LogReport", "LogDiagnosis", "Finding", "LoggedRun", "Series", "LogError", "read_logs",
-           "diagnose_run", "describe_lr", "lr_changes"]
+           "diagnose_run", "compare_runs", "describe_lr", "lr_changes"]

@@ -11,12 +11,12 @@ point against that trend.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from scipy.ndimage import median_filter
 
-from ..diagnose import Advice, Direction, Kind, Verdict, diagnose_curve
+from ..diagnose import Advice, Direction, Kind, Verdict, compare_rates, diagnose_curve
 from ..jsonable import number
 from .read import LoggedRun, LogError, Series
 
@@ -248,6 +248,53 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
             f"overfitting, not a learning-rate problem: keep the weights of step {over.step} (early stopping), or add "
             f"regularization (weight decay, dropout) or data", Direction.NONE))
     return LogDiagnosis(run, verdict, findings, noise, Series(ws, trend_w))
+
+
+SAME_TASK = 2.0        # runs whose first losses lie within this factor of their median are runs of one task
+
+
+def compare_runs(diagnoses: list) -> list:
+    """Logged runs of one task at several rates (a folder of runs of one model), judged together as a sweep is: at
+    the last step all of them reached, each run's mean loss over the last tenth of those steps (and its standard
+    error) against the lowest; a run clearly above it is told the rate that did better
+    (:func:`lrscope.diagnose.compare_rates`). Runs without a logged rate, or whose first losses differ by more than
+    ``SAME_TASK`` times from the others' (another task), keep their own verdicts. Returns the diagnoses, updated."""
+    out = list(diagnoses)
+    rated = [k for k, d in enumerate(diagnoses) if d.run.lr is not None and np.any(np.isfinite(d.run.lr.value))
+             and d.trend is not None and len(d.trend) > 0]
+    if len(rated) < 2:
+        return out
+    firsts = np.array([float(diagnoses[k].trend.value[0]) for k in rated])
+    centre = float(np.median(firsts))
+    if not centre > 0:
+        return out
+    same = [k for k, f in zip(rated, firsts) if centre / SAME_TASK <= f <= centre * SAME_TASK]
+    if len(same) < 2:
+        return out
+    alive = [k for k in same if diagnoses[k].verdict.kind != Kind.DIVERGED]
+    common = min((int(diagnoses[k].run.loss.step[np.isfinite(diagnoses[k].run.loss.value)][-1]) for k in alive),
+                 default=None)
+    ends, errors, lrs = [], [], []
+    for k in same:
+        d = diagnoses[k]
+        s, y = d.run.loss.step, d.run.loss.value
+        ends_here = np.inf
+        error = 0.0
+        if common is not None and d.verdict.kind != Kind.DIVERGED:
+            first = int(s[0])
+            window = y[(s <= common) & (s > common - max(1, (common - first) // 10))]
+            window = window[np.isfinite(window)]
+            if window.size:
+                ends_here = float(np.mean(window))
+                error = float(np.std(window) / math.sqrt(window.size))
+        ends.append(ends_here)
+        errors.append(error)
+        lrs.append(float(np.nanmax(d.run.lr.value)))
+    verdicts = compare_rates([diagnoses[k].verdict for k in same], ends, lrs, centre, errors=errors,
+                             where="among these runs")
+    for k, v in zip(same, verdicts):
+        out[k] = replace(out[k], verdict=v)
+    return out
 
 
 def _train_longer(peak_lr: float | None, steps_needed: int | None) -> Advice:
