@@ -131,7 +131,7 @@ def test_a_noisy_run_still_falling_beneath_its_noise_is_slow_not_converged(tmp_p
     rows = zip(t, y, np.full(t.size, 1e-5)) if with_lr else zip(t, y)
     path = write_csv(tmp_path / "lm.csv", ["step", "loss", "lr"] if with_lr else ["step", "loss"], rows)
     d = diagnose_log(path)[0]
-    assert d.verdict.kind == "slow" and "still falling beneath the noise" in d.verdict.reason
+    assert d.verdict.kind == "slow" and "still improving" in d.verdict.reason
     # one run cannot tell whether another rate would do better: train longer, the direction unknown
     assert "train longer" in d.advice and ("1e-05" in d.advice) == with_lr
     assert d.direction == "unknown" and d.verdict.try_lr is None
@@ -394,8 +394,10 @@ def test_a_slow_run_is_not_told_to_triple_a_rate_the_log_cannot_place(tmp_path):
     with open(tmp_path / "edge.csv", "w", newline="") as fh:
         render.write_csv(res, fh)
     d = diagnose_log(tmp_path / "edge.csv", lr="lr_used")[0]
-    assert d.verdict.kind == "slow" and "0.297" not in d.advice and d.verdict.try_lr is None
-    assert "21 more steps" in d.advice and d.direction == "unknown"
+    # 200 steps shrink its stiff direction's loss 0.96× a step, to 3e-4 of the start: what 4× the steps would add is
+    # a sliver of its progress -- nearly stopped, as a log tells it; and no rate is named either way
+    assert d.verdict.kind == "converged" and "nearly stopped" in d.verdict.reason
+    assert "0.297" not in d.advice and d.verdict.try_lr is None and d.direction == "unknown"
 
 
 def test_a_folder_of_runs_at_several_rates_is_judged_as_a_sweep(tmp_path):

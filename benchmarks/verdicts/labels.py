@@ -7,7 +7,8 @@ Outcome at the cut T (what happened next):
   starting loss (training went backwards);
 - ``improving``: training on pays -- at least ``GAIN`` of all the progress the run made by 4T came after T, or the
   continuation removed at least half of what separated it at T from the lowest loss any rate of its grid reached
-  by 4T; in both cases by more than the batches' noise;
+  by 4T, where that gap was visible (at least ``NEAR`` of the way down from the start to that loss); in both cases
+  by more than the batches' noise;
 - ``stopped``: at most ``STILL`` of its progress came after T and the continuation removed at most a quarter of
   that gap (or less than the noise).
 
@@ -54,7 +55,10 @@ def outcome(y: np.ndarray, T: int, best_4T: float) -> str | None:
         return None                       # nothing learned by 4T: no outcome to read
     share = gain / progress
     gap = at_cut - best_4T
-    closed = gain / gap if gap > noise else 0.0
+    # the gap counts only where it is visible: at least NEAR of the way down from the start to the best (the run
+    # that sets the best would otherwise close its own 'gap' whenever it gains anything at all)
+    visible = gap > noise and gap >= NEAR * (start - best_4T)
+    closed = gain / gap if visible else 0.0
     if share >= GAIN or closed >= 0.5:
         return "improving"
     if share <= STILL and closed <= 0.25:
