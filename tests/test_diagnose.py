@@ -139,3 +139,44 @@ def test_advice_never_sends_a_rate_past_one_the_sweep_tried_and_found_worse():
     for v, lr in zip(res.verdicts, res.lrs):                       # advice as data agrees with its words
         assert (v.try_lr is None) == (v.direction == "keep")
         assert v.direction != "raise" or v.try_lr > lr
+
+
+# ---------------------------------------------------------------- words that agree with the picture (issue 26's cases)
+def test_a_converged_run_that_keeps_shrinking_says_so_instead_of_stopped_decreasing():
+    # the course's first example: the α = 0.1 curve falls in a straight line on the log axis through 1e-4
+    res = ls.sweep(ls.objectives.formula("x**2", x0=[10]), lrs=[0.1, 1.1], steps=30)
+    v = res.verdicts[0]
+    assert v.kind == "converged" and v.step == 21
+    assert "stopped decreasing" not in v.reason
+    assert "99.99% of the way down by step 21" in v.reason and "keeps shrinking ×0.64 a step" in v.reason
+    assert res.verdicts[1].kind == "diverged" and res.verdicts[1].direction == "lower"
+
+
+def test_no_good_choice_far_above_the_minimum():
+    # a quadratic started at 1e9: the loss is still 3.5e8 (minimum 0), shrinking 0.81x a step
+    obj = ls.objectives.get("quadratic", x0=[1e9, 1e9])
+    alone = ls.sweep(obj, lrs=[0.1], steps=100).verdicts[0]
+    assert alone.kind == "converged" and "good choice" not in alone.advice
+    assert "keeps shrinking ×0.81" in alone.reason and "more steps take it further down" in alone.advice
+    # beside a rate that gets 1e8x lower, it is told to move toward it
+    swept = ls.sweep(obj, lrs=[0.1, 0.18], steps=100).verdicts[0]
+    assert swept.direction == "raise" and swept.try_lr == 0.18
+
+
+def test_no_raise_alpha_on_a_loss_without_a_minimum():
+    # -x²: even a rate so small that the loss has fallen only 1.5x is told no rate fixes it, never 'raise α'
+    res = ls.sweep(ls.objectives.formula("-x**2", x0=[1]), lrs=[0.001, 0.1], steps=100)
+    assert [v.kind for v in res.verdicts] == ["unbounded", "unbounded"]
+    assert all(v.direction == "none" and "raise" not in v.advice for v in res.verdicts)
+
+
+def test_a_start_at_a_stationary_point_is_named_not_called_a_good_choice():
+    # a typed Rosenbrock started at its minimum (1, 1): the gradient is exactly zero, no rate moves it -- even 1.1,
+    # 550x past 2/L there
+    res = ls.sweep(ls.objectives.formula("100*(y-x**2)**2 + (1-x)**2", x0=[1, 1]), lrs=[0.001, 1.1], steps=50)
+    for v in res.verdicts:
+        assert v.kind == "converged" and v.step == 0 and "the start is already a stationary point" in v.reason
+        assert v.direction == "none" and "good choice" not in v.advice and v.try_lr is None
+    # the built-in Rosenbrock knows its minimum: there it says so
+    v = ls.sweep(ls.objectives.get("rosenbrock", x0=[1, 1]), lrs=[0.001], steps=50).verdicts[0]
+    assert "the start is already a minimum" in v.reason

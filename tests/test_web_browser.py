@@ -139,7 +139,8 @@ def test_range_test_button_draws_the_chart_and_the_suggestion(page):
 def test_one_colour_per_learning_rate_in_every_chart(page):
     page.goto(page.url.split("?")[0] + "?f=rosenbrock&lr=0.0001,0.001,0.002,0.005")
     page.wait_for_function("document.querySelectorAll('#verdicts li').length === 4")
-    loss = page.evaluate("document.getElementById('loss-chart').data.map(t => t.line.color)")
+    loss = page.evaluate("document.getElementById('loss-chart').data.filter(t => t.mode === 'lines')"
+                         ".map(t => t.line.color)")
     paths = page.evaluate("document.getElementById('landscape-chart').data.filter(t => t.name.startsWith('α'))"
                           ".map(t => t.line.color)")
     marks = page.evaluate("document.getElementById('theory-chart').data.find(t => t.name === 'your α').marker.color")
@@ -422,3 +423,14 @@ def test_the_range_test_shows_the_rates_to_train_with(page):
     page.dispatch_event("#steps", "change")
     page.wait_for_selector("#find-schedule", state="hidden")
     assert page.is_hidden("#find-schedule-caption")
+
+
+def test_the_verdict_is_marked_where_it_was_reached(page, server):
+    # x² from 10: α = 0.1 converged at step 21 (a ring on its curve there), α = 1.1 diverged from step 1 (a cross);
+    # the reason on hover says what was measured, in the chart's terms
+    page.goto(server + "/?f=x2&x0=10&lr=0.1,1.1&steps=30")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    marks = page.evaluate("document.getElementById('loss-chart').data.filter(t => t.mode === 'markers')"
+                          ".map(t => [t.x[0], t.marker.symbol, t.hovertemplate])")
+    assert [(x, symbol) for x, symbol, _ in marks] == [(21, "circle-open"), (1, "x")]
+    assert "keeps shrinking ×0.64 a step" in marks[0][2]

@@ -127,7 +127,7 @@ def _first_nonfinite(losses: np.ndarray, params: np.ndarray | None) -> int | Non
 def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float | None = None,
                    grad_norms=None, bound: float | None = None, optimal: float | None = None,
                    bound_name: str = "2/L", stochastic: bool = False, final_lr: float | None = None,
-                   steps=None, tol: float = 1e-4, bounded: bool = False) -> Verdict:
+                   steps=None, tol: float = 1e-4, bounded: bool = False, concave: bool = False) -> Verdict:
     """The verdict for one run from its loss curve ``losses`` (T+1 values, one per iterate).
 
     Optional evidence sharpens it: ``params`` (T+1, d) the path, ``grad_norms`` per step, ``final_lr`` the rate at
@@ -135,7 +135,8 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
     ``lr`` the learning rate and ``bound``/``optimal`` from theory (the largest stable α and the best constant α) for
     advice such as "α=1.1 > 2/L=1.0: lower it". ``steps``: the step number of each point when the curve was recorded
     every few steps (the verdict then speaks in those steps). ``bounded``: the loss is known to have a minimum
-    (then it is never judged unbounded below).
+    (then it is never judged unbounded below); ``concave``: the loss curves downward in every direction everywhere
+    (theory: a constant Hessian with L < 0), so a run that falls falls without limit.
     """
     losses = np.asarray(losses, dtype=np.float64)
     if losses.ndim != 1 or losses.size < 2:
@@ -144,7 +145,7 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
         raise ValueError(f"steps: need one step number per loss ({losses.size}), got {len(steps)}")
     stride = 1.0 if steps is None else (float(steps[-1]) - float(steps[0])) / (losses.size - 1)
     verdict = _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic,
-                               final_lr, tol, stride, bounded)
+                               final_lr, tol, stride, bounded, concave)
     if steps is None:
         return verdict
     return _in_steps(verdict, np.asarray(steps), losses.size - 1)
@@ -165,7 +166,7 @@ def _in_steps(verdict: Verdict, steps: np.ndarray, last: int) -> Verdict:
 
 
 def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic, final_lr, tol,
-                     stride=1.0, bounded=False):
+                     stride=1.0, bounded=False, concave=False):
     """The verdict, with steps counted as positions in ``losses`` (``stride`` steps apart: the steps still needed
     are told in steps)."""
     params = None if params is None else np.asarray(params, dtype=np.float64)
@@ -180,6 +181,23 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
                      else f"and still falls faster and faster at step {seen.size - 1}")
             return Verdict.of("unbounded", bad, f"the loss fell without limit, from {_g(seen[0])} to {_g(seen[-1])}, "
                            f"{where}: it has no minimum along this path", advice.unbounded())
+
+    # 0'. no minimum anywhere: the loss curves downward in every direction (theory), and this run went down it
+    if concave and bad is None and losses[-1] < losses[0]:
+        return Verdict.of(Kind.UNBOUNDED, None, f"the loss curves downward in every direction (its largest curvature "
+                          f"is negative everywhere): it has no minimum, and this run fell from {_g(losses[0])} to "
+                          f"{_g(losses[-1])}", advice.unbounded())
+
+    # 0''. the start is a stationary point: the gradient is zero there, so no step moves it -- the verdict is about
+    # the start, not the rate (a minimum when nothing known is lower; else a saddle or a maximum)
+    if (bad is None and grad_norms is not None and np.size(grad_norms) and float(np.asarray(grad_norms)[0]) == 0
+            and np.all(losses == losses[0])):
+        lowest = bounded and best is not None and np.isfinite(best) and losses[0] <= best
+        what = "a minimum" if lowest else "a stationary point (a minimum, a saddle or a maximum)"
+        return Verdict.of(Kind.CONVERGED, 0, f"the start is already {what}: the gradient is zero there, so no step "
+                          f"moves it (the loss stays {_g(losses[0])})",
+                          Advice("start somewhere else to see what the learning rate does: no rate moves it from "
+                                 "here", Direction.NONE))
 
     # 1. diverged: non-finite
     if bad is not None:
@@ -251,11 +269,13 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
             span = max(1, w // 2)
             trend = np.convolve(losses, np.ones(span) / span, mode="valid")
             step = _settling_step(trend, None, STOCHASTIC_TOL * 10 * m + 2.0 * noise) + span - 1
-        else:
-            step = _settling_step(losses, params, 10 * tol * m)
-        return Verdict.of("converged", step, f"the loss fell from {_g(f0)} to {_g(fT)} and stopped decreasing "
-                       f"by step {step}" + ("; the parameters settled" if params is not None and not stochastic
-                                           else ""), advice.converged())
+            return Verdict.of(Kind.CONVERGED, step, f"the loss fell from {_g(f0)} to {_g(fT)} and stopped "
+                              f"decreasing beyond its noise by step {step}", advice.converged())
+        step = _settling_step(losses, params, 10 * tol * m)
+        rate = _shrinking(losses, step)
+        return Verdict.of(Kind.CONVERGED, step, _converged_words(losses, step, m, rate) +
+                          ("; the parameters settled" if params is not None else ""),
+                          advice.converged(None if rate is None else float(losses[-1])))
 
     # 3. oscillating
     zigzag = _zigzag(params[-w - 1:]) if params is not None else 0.0
@@ -280,6 +300,33 @@ def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound
     more = f"; about {needed} more steps needed" if needed else ""
     return Verdict.of("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
                    f"in {T} steps){more}", advice.slow(needed), steps_needed=needed or None)
+
+
+def _shrinking(losses: np.ndarray, step: int) -> float | None:
+    """The factor by which the loss's decreases still shrink a step after ``step`` (geometric, as gradient descent near
+    a minimum shrinks them), or None when it is not falling at every step of its last ten."""
+    fall = -np.diff(losses[step:])[-10:]
+    if fall.size < 3 or not np.all(fall > 0):
+        return None
+    rate = float(np.exp(np.mean(np.diff(np.log(fall)))))
+    return rate if rate < 0.999 else None
+
+
+def _converged_words(losses: np.ndarray, step: int, m: float, rate: float | None) -> str:
+    """A converged full-batch run in the terms its chart shows: how far down it had come by its settling step, and,
+    if it is still shrinking geometrically, by how much a step."""
+    f0, fT = float(losses[0]), float(losses[-1])
+    down = (f0 - float(losses[step])) / m
+    words = f"the loss fell from {_g(f0)} to {_g(fT)}: {_share(down)} of the way down by step {step}"
+    return words + (f", and it keeps shrinking ×{rate:.2g} a step" if rate is not None else "")
+
+
+def _share(x: float) -> str:
+    """99.9%, 99.99999%: as many nines as the share has (a share of the way down, close to all of it)."""
+    if x >= 1:
+        return "all"
+    digits = next((d for d in range(13) if round(100 * x, d) < 100), 12)
+    return f"{100 * x:.{digits}f}%"
 
 
 def falls_without_limit(losses: np.ndarray, ended_nonfinite: bool) -> bool:
@@ -488,12 +535,17 @@ class _Advice:
                           Direction.RAISE, self._higher())
         return Advice("raise the learning rate", Direction.RAISE)
 
-    def converged(self) -> Advice:
+    def converged(self, still_falling_at: float | None = None) -> Advice:
+        """``still_falling_at``: the last loss of a run whose loss still shrinks geometrically (more steps would
+        take it further down: not 'nothing to change')."""
         if self.stochastic:
             return Advice("good choice; a decaying schedule (or a larger batch) would lower the noise floor further",
                           Direction.KEEP)
         if self._known() and self.optimal is not None and self.lr < 0.3 * self.optimal:
             return Advice(f"fine; α≈{self.optimal:.3g} would get there in fewer steps", Direction.RAISE, self.optimal)
+        if still_falling_at is not None:
+            return Advice(f"a good rate; the loss ({still_falling_at:.3g}) still shrinks every step: more steps take it "
+                          f"further down if you need it lower", Direction.KEEP)
         return Advice("good choice: nothing to change", Direction.KEEP)
 
 
@@ -531,6 +583,7 @@ def judge(result, curve: str = "losses") -> list:
     limits = analysis.stability_limit(result.optimizer) if analysis else None
     optimal = analysis.optimal if analysis and kind == "gd" and np.isfinite(analysis.optimal) else None
     stochastic = result.batch_losses is not None
+    concave = bool(analysis is not None and analysis.exact and analysis.L < 0)      # no minimum anywhere
     if curve == "batch":
         if result.batch_losses is None:
             raise ValueError("curve: this result has no mini-batch losses")
@@ -550,15 +603,16 @@ def judge(result, curve: str = "losses") -> list:
             curves[k], None if paths is None else paths[k],
             lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
             bound_name=_theory.bound_name(kind), stochastic=stochastic, final_lr=float(result.lr_used[k, -1]),
-            steps=seen, bounded=result.objective.minimum is not None))
+            steps=seen, bounded=result.objective.minimum is not None, concave=concave))
     ends = np.array([row[np.isfinite(row)][-1] if np.isfinite(row).any() else np.inf for row in curves])
     bounds = None if limits is None else np.broadcast_to(np.asarray(limits, dtype=np.float64), (result.K,))
     return compare_rates(out, ends, result.lrs, float(curves[0][0]), bounds=bounds)
 
 
 # Runs of one task at several rates, judged together. A run is 'as low as the best' when its end is within NEAR of the
-# way down from the start to the best end (what a linear chart shows) and, on a log chart, within LOWER_BY of it
-# (or within 0.1% of the way down); in a noisy log also when the difference is within 3 standard errors.
+# way down from the start to the best end (what a linear chart shows); exact losses (a sweep, drawn on a log axis)
+# must also be within LOWER_BY of it; noisy ones count as low as the best when the difference is within 3 standard
+# errors.
 # benchmarks/verdicts: on the held-back problems, the direction judged per folder of runs agrees with what the grid
 # did at the cut for the share given in docs/diagnose.md ("How the verdicts are proven").
 NEAR = 0.05
@@ -578,7 +632,7 @@ def compare_rates(verdicts: list, ends, lrs, start: float, errors=None, bounds=N
     ends = np.asarray(ends, dtype=np.float64)
     lrs = np.asarray(lrs, dtype=np.float64)
     usable = [k for k, v in enumerate(verdicts) if v.kind in (Kind.CONVERGED, Kind.SLOW, Kind.OSCILLATING)
-              and np.isfinite(ends[k]) and np.isfinite(lrs[k])]
+              and v.direction != Direction.NONE and np.isfinite(ends[k]) and np.isfinite(lrs[k])]
     if len(usable) < 2:
         return list(verdicts)
     best = min(usable, key=lambda k: ends[k])
@@ -588,9 +642,10 @@ def compare_rates(verdicts: list, ends, lrs, start: float, errors=None, bounds=N
     for k in usable:
         v, end = verdicts[k], float(ends[k])
         gap = end - low
-        above = gap > NEAR * way or (end > LOWER_BY * low > 0 and gap > 1e-3 * way)
-        if errors is not None:
-            above = above and gap > 3 * math.hypot(errors[k], errors[best])
+        if errors is None:         # exact losses, drawn on a log axis: a visible gap there counts too
+            above = gap > NEAR * way or end > LOWER_BY * low > 0
+        else:                      # noisy logs, read on a linear axis: a visible gap beyond the noise
+            above = gap > NEAR * way and gap > 3 * math.hypot(errors[k], errors[best])
         theory = bounds is not None and np.isfinite(bounds[k])
         if k != best and above and lrs[k] == lrs[best]:
             out[k] = v.with_advice(Advice(f"another configuration {where} at the same α ends lower ({low:.3g} vs "

@@ -656,8 +656,21 @@ function drawLoss(data) {
     mode: "lines", name: label(data, c) + " · " + c.verdict.kind,
     line: { color: rateColor(k), width: 2, dash: DASH[c.verdict.kind] || "solid" },
   })));
+  // where each verdict was reached (converged at, diverged from), marked on its curve, its reason on hover
+  const marks = data.configs.map((c, k) => {
+    if (c.verdict.step === null) return null;
+    let i = data.step_index.findIndex((s) => s >= c.verdict.step);
+    if (i < 0) i = data.step_index.length - 1;
+    const y = shifted[k][i];
+    if (y === null || y === undefined) return null;
+    return { x: [data.step_index[i]], y: [y <= 0 ? zeroAt : y], mode: "markers", name: "verdict · " + label(data, c),
+      marker: { color: rateColor(k), size: 11, symbol: c.verdict.kind === "diverged" ? "x" : "circle-open",
+                line: { width: 2, color: rateColor(k) } },
+      hovertemplate: c.verdict.kind + " at step " + c.verdict.step + ": " + c.verdict.reason +
+        "<extra></extra>" };
+  }).filter((t) => t);
   const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "");
-  plot("loss-chart", traces, {
+  plot("loss-chart", traces.concat(marks), {
     title: { text: setupTitle(data, $("loss-chart").clientWidth < 600 ? "<br>" : " · "), font: { size: 13 } },
     xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
     margin: { t: $("loss-chart").clientWidth < 600 ? 62 : 40, r: 10, b: 45, l: 60 },
