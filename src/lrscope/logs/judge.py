@@ -350,8 +350,9 @@ class Outlook(NamedTuple):
 def outlook(steps: np.ndarray, values: np.ndarray) -> Outlook | None:
     """The outlook of a finite logged loss (see :class:`Outlook`), in this order:
 
-    1. nothing learned yet -- every tenth's level within 3 noise units of the first loss: slow;
-    2. went backwards -- it moved, and its last level is back at its first loss or above: diverged;
+    1. went backwards -- its last level is back at its first loss or above (within 3 noise units of a loss), after
+       a tenth's level rose above the first loss or fell clearly below the last: diverged;
+    2. nothing learned yet -- its last level within 3 noise units of the first loss, and no such excursion: slow;
     3. rising -- its last level is above the level at half the steps by 3 standard errors and a tenth of its gain:
        diverged;
     4. else the fall over the last doubling of the steps (half → all), shrinking from one doubling to the next as
@@ -374,15 +375,18 @@ def outlook(steps: np.ndarray, values: np.ndarray) -> Outlook | None:
     # the noise of one logged loss: at the end or over the first tenth, the smaller (a blow-up is not noise)
     spread = min(float(np.std(values[t > T - w])), float(np.std(values[t <= w])))
     half_way, last = int(steps[0] + T / 2), int(steps[-1])
-    if np.all(np.abs(np.r_[levels, end] - start) <= 3 * spread):
-        return Outlook(Kind.SLOW, math.inf, f"it has learned nothing beyond its noise yet in {last - int(steps[0])} "
-                                            f"steps (level {_g(end)} at the end, first loss {_g(start)})")
-    if end >= start - 3 * spread:
-        turn = int(np.argmin(levels)) if np.min(levels) < start else int(np.argmax(levels))
+    n = max(1, int(np.sum(t > T - w)))
+    blew_up = float(np.max(levels)) - start > 3 * spread                 # a tenth above the first loss
+    gave_back = end - float(np.min(levels)) > 3 * math.sqrt(2 / n) * spread    # a tenth below the end
+    if end >= start - 3 * spread and (blew_up or gave_back):
+        turn = int(np.argmax(levels)) if blew_up else int(np.argmin(levels))
         return Outlook(Kind.DIVERGED, 0.0, f"no net progress: its level is back at {_g(end)} by step {last} (first "
                                            f"loss {_g(start)}; {_g(levels[turn])} around step "
                                            f"{int(steps[0] + tenths[turn] + w)})",
                        int(steps[0] + min(tenths[turn] + w, T)))
+    if abs(end - start) <= 3 * spread:
+        return Outlook(Kind.SLOW, math.inf, f"it has learned nothing beyond its noise yet in {last - int(steps[0])} "
+                                            f"steps (level {_g(end)} at the end, first loss {_g(start)})")
     lowest = float(np.min(levels))
     fall, before = h - end, q - h
     if -fall > 3 * math.hypot(e_h, e_end) and -fall > 0.1 * (start - lowest):
