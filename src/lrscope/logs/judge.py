@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, replace
-from typing import NamedTuple
 
 import numpy as np
 from scipy.ndimage import median_filter
 
 from ..diagnose import Advice, Direction, Kind, Verdict, compare_rates, diagnose_curve
+from ..outlook import heading
 from ..jsonable import number
 from .read import LoggedRun, LogError, Series
 
@@ -27,16 +27,6 @@ SPIKE_SIGMAS = 6.0           # a spike stands this many noise levels above the t
 SPIKE_SHARE = 0.05           # ... and this share of the loss's drop
 JUMP = 1.5                   # a logged rate that changes by this factor from one entry to the next, alone: a drop
 MAX_SPIKES_SHOWN = 3
-# Would training on pay? The outlook of a logged run (``outlook``): its level (the mean of a tenth of its steps) at a
-# quarter, half and all of the steps logged; the fall over the last doubling of the steps, shrinking from one
-# doubling to the next as it did over the one before (at most as fast as it was), extrapolated over the doublings to
-# HORIZON× the steps. A run whose outlook adds at least PAYS of its progress so far is slow (training on pays), one
-# that adds less has stopped. benchmarks/verdicts (docs/diagnose.md, "How the verdicts are proven"): this one rule
-# replaced a test of the trend's slope against its standard error (agreement on the tune problems 69% -> see docs).
-HORIZON = 4
-PAYS = 0.02
-
-
 @dataclass(frozen=True)
 class Finding:
     """Something the log shows besides the verdict: ``kind`` is one of noise, spike, plateau, overfitting, lr,
@@ -205,15 +195,9 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     # a noisy curve is judged on its trend (a single noisy point must not decide 'ended above its start')
     verdict = diagnose_curve(trend_w if noisy else wmean, steps=ws, stochastic=noisy, lr=peak_lr,
                              final_lr=final_lr, bounded=True)
-    # where the run is heading decides whether it is still improving, has stopped or went back up (Outlook); the
-    # verdict on the curve's shape stays where the outlook agrees (converged or oscillating: stopped) or cannot tell
-    ahead = None if bad.size or verdict.kind == Kind.UNBOUNDED else outlook(fs, fy)
-    if ahead is not None and ahead.kind == Kind.DIVERGED and verdict.kind != Kind.DIVERGED:
-        verdict = Verdict(Kind.DIVERGED, ahead.step, f"the loss went back up: {ahead.why}", "")
-    elif ahead is not None and ahead.kind == Kind.SLOW and verdict.kind != Kind.SLOW:
-        verdict = Verdict.of(Kind.SLOW, None, f"still improving: {ahead.why}", _train_longer(peak_lr, None))
-    elif ahead is not None and ahead.kind == Kind.CONVERGED and verdict.kind == Kind.SLOW:
-        verdict = Verdict.of(Kind.CONVERGED, None, f"it has nearly stopped improving: {ahead.why}", Advice(""))
+    # where the run is heading decides whether it is still improving, has stopped or went back up
+    if not bad.size:
+        verdict = heading(verdict, fs, fy, slow=_train_longer(peak_lr, None))
     if bad.size:
         what = "nan" if np.isnan(y[end]) else "inf"
         verdict = Verdict(Kind.DIVERGED, int(s[end]), f"the loss became {what} at step {int(s[end])} (it was "
@@ -325,85 +309,6 @@ def _stopped(noisy: bool, peak_lr: float | None, final_lr: float | None) -> Advi
     return Advice("it stopped improving; whether another rate would end lower, one run cannot tell -- compare runs "
                   "at other rates (lrscope diagnose on their folder)" + ("; a decaying schedule or a larger batch "
                                                                          "would lower the noise floor" if noisy else ""))
-
-
-def _level(t: np.ndarray, y: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
-    """The mean of the losses logged at steps in (lo, hi] and its standard error."""
-    seg = y[(t > lo) & (t <= hi)]
-    if seg.size == 0:
-        return math.nan, 0.0
-    return float(np.mean(seg)), float(np.std(seg) / math.sqrt(seg.size))
-
-
-class Outlook(NamedTuple):
-    """Where a logged run is heading, from the levels of its loss (means of a tenth of its steps): ``kind`` slow
-    (training on pays), converged (it will hardly improve) or diverged (it went back up); ``share``, what training on
-    to ``HORIZON``× the steps is expected to add to its progress so far; ``why`` in words; ``step`` where a
-    divergence began."""
-
-    kind: Kind
-    share: float
-    why: str
-    step: int | None = None
-
-
-def outlook(steps: np.ndarray, values: np.ndarray) -> Outlook | None:
-    """The outlook of a finite logged loss (see :class:`Outlook`), in this order:
-
-    1. went backwards -- its last level is back at its first loss or above (within 3 noise units of a loss), after
-       a tenth's level rose above the first loss or fell clearly below the last: diverged;
-    2. nothing learned yet -- its last level within 3 noise units of the first loss, and no such excursion: slow;
-    3. rising -- its last level is above the level at half the steps by 3 standard errors and a tenth of its gain:
-       diverged;
-    4. else the fall over the last doubling of the steps (half → all), shrinking from one doubling to the next as
-       it did over the one before (at most as fast), summed over the doublings to ``HORIZON``×: a share of the
-       progress so far of at least ``PAYS`` is slow, less is converged.
-
-    None for a log too short to tell (fewer than 20 points)."""
-    if values.size < 20:
-        return None
-    t = steps.astype(np.float64) - float(steps[0])
-    T = float(t[-1])
-    w = max(T / 10, 1.0)
-    at = lambda a, b: _level(t, values, a, b)                         # noqa: E731
-    (q, _), (h, e_h), (end, e_end) = at(T / 4 - w / 2, T / 4 + w / 2), at(T / 2 - w / 2, T / 2 + w / 2), at(T - w, T)
-    tenths = np.arange(-1.0, T - w, w)
-    levels = np.array([at(a, a + w)[0] for a in tenths])
-    if not np.all(np.isfinite(levels)) or not all(np.isfinite([q, h, end])):
-        return None
-    start = float(values[0])
-    # the noise of one logged loss: at the end or over the first tenth, the smaller (a blow-up is not noise)
-    spread = min(float(np.std(values[t > T - w])), float(np.std(values[t <= w])))
-    half_way, last = int(steps[0] + T / 2), int(steps[-1])
-    n = max(1, int(np.sum(t > T - w)))
-    blew_up = float(np.max(levels)) - start > 3 * spread                 # a tenth above the first loss
-    gave_back = end - float(np.min(levels)) > 3 * math.sqrt(2 / n) * spread    # a tenth below the end
-    if end >= start - 3 * spread and (blew_up or gave_back):
-        turn = int(np.argmax(levels)) if blew_up else int(np.argmin(levels))
-        return Outlook(Kind.DIVERGED, 0.0, f"no net progress: its level is back at {_g(end)} by step {last} (first "
-                                           f"loss {_g(start)}; {_g(levels[turn])} around step "
-                                           f"{int(steps[0] + tenths[turn] + w)})",
-                       int(steps[0] + min(tenths[turn] + w, T)))
-    if abs(end - start) <= 3 * spread:
-        return Outlook(Kind.SLOW, math.inf, f"it has learned nothing beyond its noise yet in {last - int(steps[0])} "
-                                            f"steps (level {_g(end)} at the end, first loss {_g(start)})")
-    lowest = float(np.min(levels))
-    fall, before = h - end, q - h
-    if -fall > 3 * math.hypot(e_h, e_end) and -fall > 0.1 * (start - lowest):
-        turn = int(np.argmin(levels))
-        return Outlook(Kind.DIVERGED, 0.0, f"its level rose from {_g(h)} at step {half_way} to {_g(end)} at step "
-                                           f"{last} (its lowest was {_g(lowest)})",
-                       int(steps[0] + min(tenths[turn] + w, T)))
-    progress = start - end
-    if not fall > 3 * math.hypot(e_h, e_end):
-        return Outlook(Kind.CONVERGED, 0.0, f"its level hardly moved over the second half of the log ({_g(h)} at "
-                                            f"step {half_way}, {_g(end)} at the end)")
-    shrink = min(fall / before, 1.0) if before > 0 else 1.0
-    gain = fall * sum(shrink ** i for i in range(1, int(round(math.log2(HORIZON))) + 1))
-    share = gain / (progress + gain)
-    return Outlook(Kind.SLOW if share >= PAYS else Kind.CONVERGED, share,
-                   f"its level fell from {_g(h)} at step {half_way} to {_g(end)} at step {last}; at that pace, "
-                   f"training to {HORIZON}× the steps would add about {100 * share:.2g}% to its progress so far")
 
 
 def _diverged_advice(lr: Series | None, step: int | None, trend_w, ws=None) -> Advice:

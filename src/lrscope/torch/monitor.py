@@ -14,7 +14,8 @@ costs more than the rest of the monitor), and raises:
 - **diverged** at once on NaN/inf, or when the loss is more than ``diverge_factor`` × its scale above the best so far
   for two steps in a row (a blow-up at α far above 2/λ_max shows within a few steps);
 - **oscillating**, **converged** (plateau: the cost stopped decreasing significantly) or **slow**, from the core's
-  diagnosis of the history every ``check_every`` steps -- the same verdict kinds, reasons and advice as the core.
+  diagnosis of the history every ``check_every`` steps, corrected by where it is heading
+  (:func:`lrscope.outlook.heading`, as for a logged run) -- the same verdict kinds, reasons and advice.
 
 Optional actions: ``on_alarm="stop"`` sets ``should_stop`` on divergence; ``on_alarm="reduce"`` multiplies every
 param group's lr by ``reduce_factor`` on divergence or oscillation (then waits ``check_every`` steps) -- and the base
@@ -33,6 +34,7 @@ import torch
 
 from ..checks import integer
 from ..diagnose import Advice, Direction, Kind, Verdict, diagnose_curve
+from ..outlook import heading
 from .optimizers import scale_rates
 
 MAX_DIAGNOSED = 400          # points of history a periodic check looks at
@@ -159,9 +161,15 @@ class Monitor:
         if self.sharpness:
             lam = self.sharpness[-1][1]
             bound = 2.0 / lam if lam > 0 else None
-        return diagnose_curve(losses, lr=lr, bound=bound, bound_name="2/λ_max", stochastic=True,
-                              final_lr=self.lrs[-1] if self.lrs else None, steps=idx,
-                              grad_norms=np.asarray(self.grad_norms) if self.grad_norms else None)
+        verdict = diagnose_curve(losses, lr=lr, bound=bound, bound_name="2/λ_max", stochastic=True,
+                                 final_lr=self.lrs[-1] if self.lrs else None, steps=idx,
+                                 grad_norms=np.asarray(self.grad_norms) if self.grad_norms else None)
+        if not np.all(np.isfinite(losses)):
+            return verdict
+        # where the history is heading (the same outlook as for a logged run): training on pays, it stopped, or
+        # it went back up
+        return heading(verdict, idx, losses, slow=Advice("keep training: the loss is still improving",
+                                                         Direction.KEEP))
 
     def _lower_advice(self) -> Advice:
         if self.sharpness:
