@@ -4,7 +4,9 @@ A pure function of a loss curve (and, when known, the parameter path, the learni
 The tests, in order:
 
 0. **unbounded** -- the loss fell without limit (more than 10 times its starting size, and at the end still
-   faster and faster, or until it left the finite numbers): the loss has no minimum, no learning rate helps;
+   faster and faster, or until it left the finite numbers), or theory says it curves downward everywhere: the loss
+   has no minimum, no learning rate helps; and a start where the gradient is zero is named as such (no rate moves
+   it: a verdict about the start, not the rate);
 1. **diverged** -- the loss or the parameters left the finite numbers, or the loss ended far above its start
    (more than ``start + 10·m``, with m the scale of the loss);
 2. **converged** -- the cost stopped decreasing significantly over the last tenth of the run (by less than
@@ -17,7 +19,9 @@ The tests, in order:
    needed), or stalled well above what other learning rates reached.
 
 m is ``max(|start − best|, 1e-12·|start|)``, where *best* is the lowest loss known: the objective's exact minimum,
-or the best value any configuration of the sweep reached.
+or the best value any configuration of the sweep reached. Each test is a small function below (``_TESTS``, in this
+order) reading a :class:`_Curve`; a sweep's runs are then compared with each other (:func:`compare_rates`), and a
+noisy curve's verdict is corrected by where it is heading (:mod:`lrscope.outlook`).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import asdict, dataclass, replace
+from functools import cached_property
 from enum import Enum
 from typing import NamedTuple
 
@@ -144,8 +149,9 @@ def diagnose_curve(losses, params=None, *, lr: float | None = None, best: float 
     if steps is not None and len(steps) != losses.size:
         raise ValueError(f"steps: need one step number per loss ({losses.size}), got {len(steps)}")
     stride = 1.0 if steps is None else (float(steps[-1]) - float(steps[0])) / (losses.size - 1)
-    verdict = _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic,
-                               final_lr, tol, stride, bounded, concave)
+    curve = _Curve(losses, params, grad_norms, best, stochastic=stochastic, tol=tol, stride=stride, bounded=bounded,
+                   concave=concave)
+    verdict = _diagnose_points(curve, _Advice(lr, bound, optimal, bound_name, stochastic, final_lr))
     if steps is None:
         return verdict
     return _in_steps(verdict, np.asarray(steps), losses.size - 1)
@@ -165,141 +171,222 @@ def _in_steps(verdict: Verdict, steps: np.ndarray, last: int) -> Verdict:
     return replace(verdict, step=step, reason=reason)
 
 
-def _diagnose_points(losses, params, lr, best, grad_norms, bound, optimal, bound_name, stochastic, final_lr, tol,
-                     stride=1.0, bounded=False, concave=False):
-    """The verdict, with steps counted as positions in ``losses`` (``stride`` steps apart: the steps still needed
-    are told in steps)."""
-    params = None if params is None else np.asarray(params, dtype=np.float64)
-    advice = _Advice(lr, bound, optimal, bound_name, stochastic, final_lr)
+class _Curve:
+    """One run's curve and what the verdict's tests read from it, each quantity computed once when first asked.
 
-    # 0. unbounded below: the loss falls without limit (no learning rate helps: the loss has no minimum there)
-    bad = _first_nonfinite(losses, params)
-    if bad != 0 and not bounded:
-        seen = losses if bad is None else losses[:bad]
-        if falls_without_limit(seen, ended_nonfinite=bad is not None):
-            where = (f"then left the finite numbers at step {bad}" if bad is not None
+    Positions count points of ``losses`` (``stride`` steps apart); ``best`` is the lowest loss known (the objective's
+    minimum or a sweep's best; None: this curve's own lowest) and ``m`` the scale of the loss (module docstring)."""
+
+    def __init__(self, losses, params, grad_norms, best, *, stochastic, tol, stride, bounded, concave):
+        self.losses = losses
+        self.params = None if params is None else np.asarray(params, dtype=np.float64)
+        self.grad_norms = None if grad_norms is None else np.asarray(grad_norms, dtype=np.float64)
+        self.known_best, self.stochastic, self.tol, self.stride = best, stochastic, tol, stride
+        self.bounded, self.concave = bounded, concave
+        self.bad = _first_nonfinite(losses, self.params)          # the first non-finite point, or None
+        self.f0, self.fT, self.T = float(losses[0]), float(losses[-1]), losses.size - 1
+
+    @cached_property
+    def best(self) -> float:
+        own = float(np.min(self.losses))
+        known = self.known_best
+        return own if known is None or not np.isfinite(known) else min(float(known), own)
+
+    @cached_property
+    def m(self) -> float:
+        return max(abs(self.f0 - self.best), 1e-12 * abs(self.f0), 1e-300)
+
+    @cached_property
+    def w(self) -> int:
+        """The window of the end: a tenth of the run (at least 2 points)."""
+        return min(self.T, max(2, self.T // 10))
+
+    @cached_property
+    def noise(self) -> float:
+        """Stochastic runs: the spread of the loss over the last window (0 for exact losses)."""
+        return float(np.std(self.losses[-self.w:])) if self.stochastic else 0.0
+
+    @cached_property
+    def flat(self) -> bool:
+        """The loss stopped decreasing over the last window: by less than ``tol``·m (exact), or, between the means
+        of the last two windows, by less than ``STOCHASTIC_TOL``·m or ``FLAT_SIGMAS`` times the noise."""
+        losses, w = self.losses, self.w
+        if self.stochastic:
+            previous = losses[-2 * w - 1:-w - 1] if losses.size > 2 * w else losses[:1]
+            decrease = float(np.mean(previous) - np.mean(losses[-w:]))
+            return decrease <= max(STOCHASTIC_TOL * self.m, FLAT_SIGMAS * self.noise)
+        return abs(float(losses[-w - 1] - losses[-1])) <= self.tol * self.m
+
+    @cached_property
+    def settled(self) -> bool:
+        """Exact runs with a known path: the parameters moved less than ``SETTLED`` of their travel over the last
+        window."""
+        if self.params is None or self.stochastic:
+            return True
+        travel = float(np.linalg.norm(self.params[-1] - self.params[0]))
+        moved = float(np.linalg.norm(self.params[-1] - self.params[-self.w - 1]))
+        return moved <= SETTLED * max(travel, 1e-12)
+
+    @cached_property
+    def near_best(self) -> bool:
+        return self.fT - self.best <= (NEAR_BEST_NOISY if self.stochastic else self.tol) * self.m
+
+    @cached_property
+    def grad_shrunk(self) -> bool:
+        gn = self.grad_norms
+        return bool(gn is not None and gn.size > 1 and np.isfinite(gn[-1])
+                    and gn[-1] <= GRADIENT_SHRUNK * max(gn[0], 1e-300))
+
+
+# The verdict's tests, in order (the module docstring says each in words); the first that answers decides. Their
+# thresholds were set on the course's examples and are pinned by the reference tests
+# (tests/test_reference_course_examples.py, tests/test_diagnose.py); what a noisy run's outlook adds is proven on the
+# corpus of real runs instead (lrscope.outlook, benchmarks/verdicts).
+FAR_ABOVE = 10.0           # diverged: ended more than 10·m above its start
+GAVE_BACK = 0.5            # diverged: gave back more than half of what it had gained
+FLAT_SIGMAS = 2.0          # stochastic: a decrease within 2 standard deviations of the last window is flat
+SETTLED = 1e-2             # exact: the parameters moved less than 1% of their travel over the last window
+NEAR_BEST_NOISY = 0.05     # stochastic: within 5% of the scale of the best known is "at the best"
+GRADIENT_SHRUNK = 1e-4     # a gradient shrunk 10,000x from the start marks a minimum
+ZIGZAG = -0.5              # oscillating: consecutive parameter steps point against each other (mean cosine)
+FLIPS = 0.4                # oscillating: the loss changes direction at more than 40% of the last steps
+
+
+def _no_minimum(c: _Curve, advice: _Advice) -> Verdict | None:
+    """0. unbounded: the loss falls without limit along the path, or theory says it curves downward everywhere."""
+    if c.bad != 0 and not c.bounded:
+        seen = c.losses if c.bad is None else c.losses[:c.bad]
+        if falls_without_limit(seen, ended_nonfinite=c.bad is not None):
+            where = (f"then left the finite numbers at step {c.bad}" if c.bad is not None
                      else f"and still falls faster and faster at step {seen.size - 1}")
-            return Verdict.of("unbounded", bad, f"the loss fell without limit, from {_g(seen[0])} to {_g(seen[-1])}, "
-                           f"{where}: it has no minimum along this path", advice.unbounded())
-
-    # 0'. no minimum anywhere: the loss curves downward in every direction (theory), and this run went down it
-    if concave and bad is None and losses[-1] < losses[0]:
+            return Verdict.of(Kind.UNBOUNDED, c.bad, f"the loss fell without limit, from {_g(seen[0])} to "
+                              f"{_g(seen[-1])}, {where}: it has no minimum along this path", advice.unbounded())
+    if c.concave and c.bad is None and c.fT < c.f0:
         return Verdict.of(Kind.UNBOUNDED, None, f"the loss curves downward in every direction (its largest curvature "
-                          f"is negative everywhere): it has no minimum, and this run fell from {_g(losses[0])} to "
-                          f"{_g(losses[-1])}", advice.unbounded())
+                          f"is negative everywhere): it has no minimum, and this run fell from {_g(c.f0)} to "
+                          f"{_g(c.fT)}", advice.unbounded())
+    return None
 
-    # 0''. the start is a stationary point: the gradient is zero there, so no step moves it -- the verdict is about
-    # the start, not the rate (a minimum when nothing known is lower; else a saddle or a maximum)
-    if (bad is None and grad_norms is not None and np.size(grad_norms) and float(np.asarray(grad_norms)[0]) == 0
-            and np.all(losses == losses[0])):
-        lowest = bounded and best is not None and np.isfinite(best) and losses[0] <= best
-        what = "a minimum" if lowest else "a stationary point (a minimum, a saddle or a maximum)"
-        return Verdict.of(Kind.CONVERGED, 0, f"the start is already {what}: the gradient is zero there, so no step "
-                          f"moves it (the loss stays {_g(losses[0])})",
-                          Advice("start somewhere else to see what the learning rate does: no rate moves it from "
-                                 "here", Direction.NONE))
 
-    # 1. diverged: non-finite
-    if bad is not None:
-        if bad == 0:
-            return Verdict.of("diverged", 0, "the loss is not finite at the start point",
-                              Advice("check the objective and the start point: the problem is not the learning rate",
-                                     Direction.NONE))
-        return Verdict.of("diverged", bad, f"the loss left the finite numbers at step {bad} "
-                       f"(it was {_g(losses[bad - 1])} the step before)", advice.diverged())
-    f0, fT = losses[0], losses[-1]
-    T = losses.size - 1
-    best = float(np.min(losses)) if best is None or not np.isfinite(best) else min(float(best), float(np.min(losses)))
-    m = max(abs(f0 - best), 1e-12 * abs(f0), 1e-300)
+def _stationary_start(c: _Curve, advice: _Advice) -> Verdict | None:
+    """The start is a stationary point: the gradient is zero there and no step moves it -- a verdict about the
+    start, not the rate (a minimum where the objective's minimum is known and reached; else it cannot tell)."""
+    gn = c.grad_norms
+    if c.bad is not None or gn is None or not gn.size or float(gn[0]) != 0 or not np.all(c.losses == c.f0):
+        return None
+    lowest = c.bounded and c.known_best is not None and np.isfinite(c.known_best) and c.f0 <= c.known_best
+    what = "a minimum" if lowest else "a stationary point (a minimum, a saddle or a maximum)"
+    return Verdict.of(Kind.CONVERGED, 0, f"the start is already {what}: the gradient is zero there, so no step "
+                      f"moves it (the loss stays {_g(c.f0)})",
+                      Advice("start somewhere else to see what the learning rate does: no rate moves it from here",
+                             Direction.NONE))
 
-    # 1'. diverged: far above the start
-    if fT > f0 + 10 * m or (fT > f0 + m and _rising(losses)):
+
+def _not_finite(c: _Curve, advice: _Advice) -> Verdict | None:
+    """1. diverged: the loss or the parameters left the finite numbers."""
+    if c.bad is None:
+        return None
+    if c.bad == 0:
+        return Verdict.of(Kind.DIVERGED, 0, "the loss is not finite at the start point",
+                          Advice("check the objective and the start point: the problem is not the learning rate",
+                                 Direction.NONE))
+    return Verdict.of(Kind.DIVERGED, c.bad, f"the loss left the finite numbers at step {c.bad} (it was "
+                      f"{_g(c.losses[c.bad - 1])} the step before)", advice.diverged())
+
+
+def _went_up(c: _Curve, advice: _Advice) -> Verdict | None:
+    """1a. diverged: far above the start (or above it and still rising); 1b. ended above its start after rising
+    past it (training went backwards; in a noisy run, by more than 5% of the scale)."""
+    f0, fT, m, losses = c.f0, c.fT, c.m, c.losses
+    if fT > f0 + FAR_ABOVE * m or (fT > f0 + m and _rising(losses)):
         below = np.flatnonzero(losses <= f0)
         step = int(below[-1] + 1) if below.size else 0      # from here on the loss stays above its start
-        return Verdict.of("diverged", step, f"the loss rose above its start at step {step} and grew from {_g(f0)} "
-                       f"to {_g(fT)}", advice.diverged())
+        return Verdict.of(Kind.DIVERGED, step, f"the loss rose above its start at step {step} and grew from "
+                          f"{_g(f0)} to {_g(fT)}", advice.diverged())
+    if fT > f0 + c.tol * m and np.max(losses) > f0 + c.tol * m and not _noise_only(losses, c.stochastic, m):
+        return Verdict.of(Kind.DIVERGED, int(np.argmax(losses > f0 + c.tol * m)), f"the loss ended above its start "
+                          f"({_g(f0)} → {_g(fT)}) while the best known is {_g(c.best)}: training went backwards",
+                          advice.diverged())
+    return None
 
-    # 1''. diverged: no net progress at all -- it ended above its start after rising past it (training collapsed)
-    if fT > f0 + tol * m and np.max(losses) > f0 + tol * m and not _noise_only(losses, stochastic, m):
-        return Verdict.of("diverged", int(np.argmax(losses > f0 + tol * m)), f"the loss ended above its start "
-                       f"({_g(f0)} → {_g(fT)}) while the best known is {_g(best)}: training went backwards",
-                       advice.diverged())
 
-    # 1'''. diverged: it gave back more than half of what it had gained (the loss rose again from its low). In a
-    # stochastic run this is read off a moving average, and the gain must stand out of the noise: a flat, noisy
-    # curve (nothing learned yet) has a lowest point and a last point too, and they mean nothing
-    curve = losses
-    if stochastic and losses.size >= 8:     # a centred moving average: no lag at the turn
+def _gave_back(c: _Curve, advice: _Advice) -> Verdict | None:
+    """1c. diverged: it gave back more than ``GAVE_BACK`` of what it had gained. A noisy run is read off a centred
+    moving average, and its gain must stand out of the step-to-step noise (a flat noisy curve has a lowest point
+    too, and it means nothing)."""
+    losses, curve = c.losses, c.losses
+    if c.stochastic and losses.size >= 8:
         w = max(3, losses.size // 20)
         curve = np.convolve(losses, np.ones(w) / w, mode="same")
         curve[: w // 2], curve[losses.size - (w - 1) // 2:] = losses[: w // 2], np.mean(losses[-w:])
     low_at = int(np.argmin(curve))
-    gained = f0 - curve[low_at]
-    noise = float(np.std(np.diff(losses)) / np.sqrt(2)) if stochastic and losses.size > 2 else 0.0   # step-to-step
-    if gained > tol * m and gained > 3 * noise and curve[-1] - curve[low_at] > 0.5 * gained:
-        words = " (averaged)" if stochastic else ""
-        return Verdict.of("diverged", low_at, f"the loss{words} rose again after step {low_at}, from its low "
-                       f"{_g(curve[low_at])} to {_g(curve[-1])} (start {_g(f0)})", advice.diverged())
+    gained = c.f0 - curve[low_at]
+    noise = float(np.std(np.diff(losses)) / np.sqrt(2)) if c.stochastic and losses.size > 2 else 0.0
+    if gained > c.tol * c.m and gained > 3 * noise and curve[-1] - curve[low_at] > GAVE_BACK * gained:
+        words = " (averaged)" if c.stochastic else ""
+        return Verdict.of(Kind.DIVERGED, low_at, f"the loss{words} rose again after step {low_at}, from its low "
+                          f"{_g(curve[low_at])} to {_g(curve[-1])} (start {_g(c.f0)})", advice.diverged())
+    return None
 
-    w = min(T, max(2, T // 10))
-    recent = losses[-w - 1:]
-    if stochastic:     # compare the means of the last two windows: noise must not hide a trend or fake one
-        previous = losses[-2 * w - 1:-w - 1] if losses.size > 2 * w else losses[:1]
-        decrease = float(np.mean(previous) - np.mean(losses[-w:]))
-        noise = float(np.std(losses[-w:]))
-        flat = decrease <= max(STOCHASTIC_TOL * m, 2.0 * noise)
-    else:
-        decrease = float(recent[0] - recent[-1])
-        flat = abs(decrease) <= tol * m
-    settled = True
-    travel = None
-    if params is not None and not stochastic:
-        travel = float(np.linalg.norm(params[-1] - params[0]))
-        moved = float(np.linalg.norm(params[-1] - params[-w - 1]))
-        settled = moved <= 1e-2 * max(travel, 1e-12)
-    near_best = fT - best <= (0.05 if stochastic else tol) * m
-    grad_shrunk = False
-    if grad_norms is not None:
-        gn = np.asarray(grad_norms, dtype=np.float64)
-        grad_shrunk = bool(gn.size > 1 and np.isfinite(gn[-1]) and gn[-1] <= 1e-4 * max(gn[0], 1e-300))
 
-    # 2. converged
-    if flat and settled and (near_best or grad_shrunk):
-        if stochastic:     # settle on the trend, not on the noise: a moving average over half a window
-            span = max(1, w // 2)
-            trend = np.convolve(losses, np.ones(span) / span, mode="valid")
-            step = _settling_step(trend, None, STOCHASTIC_TOL * 10 * m + 2.0 * noise) + span - 1
-            return Verdict.of(Kind.CONVERGED, step, f"the loss fell from {_g(f0)} to {_g(fT)} and stopped "
-                              f"decreasing beyond its noise by step {step}", advice.converged())
-        step = _settling_step(losses, params, 10 * tol * m)
-        rate = _shrinking(losses, step)
-        return Verdict.of(Kind.CONVERGED, step, _converged_words(losses, step, m, rate) +
-                          ("; the parameters settled" if params is not None else ""),
-                          advice.converged(None if rate is None else float(losses[-1])))
+def _converged(c: _Curve, advice: _Advice) -> Verdict | None:
+    """2. converged: flat, settled, and at a minimum (as low as the best known, or the gradient shrunk); the step is
+    the first from which it stays there."""
+    if not (c.flat and c.settled and (c.near_best or c.grad_shrunk)):
+        return None
+    if c.stochastic:     # settle on the trend, not on the noise: a moving average over half a window
+        span = max(1, c.w // 2)
+        trend = np.convolve(c.losses, np.ones(span) / span, mode="valid")
+        step = _settling_step(trend, None, STOCHASTIC_TOL * 10 * c.m + FLAT_SIGMAS * c.noise) + span - 1
+        return Verdict.of(Kind.CONVERGED, step, f"the loss fell from {_g(c.f0)} to {_g(c.fT)} and stopped "
+                          f"decreasing beyond its noise by step {step}", advice.converged())
+    step = _settling_step(c.losses, c.params, 10 * c.tol * c.m)
+    rate = _shrinking(c.losses, step)
+    return Verdict.of(Kind.CONVERGED, step, _converged_words(c.losses, step, c.m, rate) +
+                      ("; the parameters settled" if c.params is not None else ""),
+                      advice.converged(None if rate is None else c.fT))
 
-    # 3. oscillating
-    zigzag = _zigzag(params[-w - 1:]) if params is not None else 0.0
-    flips = _sign_flips(np.diff(recent))
-    if zigzag < -0.5 or (flips > 0.4 and (flat or stochastic) and not near_best):
-        what = ("the steps keep reversing direction (the iterates jump across the valley)" if zigzag < -0.5
-                else "the loss keeps going up and down")
-        level = f"; loss {_g(fT)} vs best {_g(best)}" if not near_best else ""
-        return Verdict.of("oscillating", None, what + level, advice.oscillating())
 
-    # 4. slow
-    if flat and not near_best:
-        where = "the noise floor of this α" if stochastic else f"{100 * (f0 - fT) / m:.3g}% of the way down"
-        return Verdict.of("slow", None, f"the loss stalled at {_g(fT)} ({where}), well above the best "
-                       f"{_g(best)}", advice.stalled())
-    if flat:
-        return Verdict.of("slow", None, f"the loss has almost stopped falling ({_g(fT)}) but the parameters are "
-                       f"still moving", advice.slow(None))
-    decayed = final_lr is not None and lr is not None and final_lr < 0.1 * lr     # a schedule shrank α
-    needed = None if stochastic or decayed else _steps_needed(losses, w, tol * m)
-    needed = None if needed is None else math.ceil(needed * stride)
+def _oscillating(c: _Curve, advice: _Advice) -> Verdict | None:
+    """3. oscillating: the steps keep reversing direction, or the loss keeps going up and down without settling."""
+    zigzag = _zigzag(c.params[-c.w - 1:]) if c.params is not None else 0.0
+    flips = _sign_flips(np.diff(c.losses[-c.w - 1:]))
+    if not (zigzag < ZIGZAG or (flips > FLIPS and (c.flat or c.stochastic) and not c.near_best)):
+        return None
+    what = ("the steps keep reversing direction (the iterates jump across the valley)" if zigzag < ZIGZAG
+            else "the loss keeps going up and down")
+    level = f"; loss {_g(c.fT)} vs best {_g(c.best)}" if not c.near_best else ""
+    return Verdict.of(Kind.OSCILLATING, None, what + level, advice.oscillating())
+
+
+def _slow(c: _Curve, advice: _Advice) -> Verdict:
+    """4. slow: anything else -- stalled well above the best, or still falling (with the steps still needed)."""
+    f0, fT, m = c.f0, c.fT, c.m
+    if c.flat and not c.near_best:
+        where = "the noise floor of this α" if c.stochastic else f"{100 * (f0 - fT) / m:.3g}% of the way down"
+        return Verdict.of(Kind.SLOW, None, f"the loss stalled at {_g(fT)} ({where}), well above the best "
+                          f"{_g(c.best)}", advice.stalled())
+    if c.flat:
+        return Verdict.of(Kind.SLOW, None, f"the loss has almost stopped falling ({_g(fT)}) but the parameters are "
+                          f"still moving", advice.slow(None))
+    decayed = advice.final_lr is not None and advice.lr is not None and advice.final_lr < 0.1 * advice.lr
+    needed = None if c.stochastic or decayed else _steps_needed(c.losses, c.w, c.tol * m)
+    needed = None if needed is None else math.ceil(needed * c.stride)
     more = f"; about {needed} more steps needed" if needed else ""
-    return Verdict.of("slow", None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} "
-                   f"in {T} steps){more}", advice.slow(needed), steps_needed=needed or None)
+    return Verdict.of(Kind.SLOW, None, f"the loss is still falling at the end ({_g(f0)} → {_g(fT)} in {c.T} "
+                      f"steps){more}", advice.slow(needed), steps_needed=needed or None)
+
+
+_TESTS = (_no_minimum, _stationary_start, _not_finite, _went_up, _gave_back, _converged, _oscillating, _slow)
+
+
+def _diagnose_points(c: _Curve, advice: _Advice) -> Verdict:
+    """The verdict: the first of the tests that answers (``_slow`` always does)."""
+    for test in _TESTS:
+        verdict = test(c, advice)
+        if verdict is not None:
+            return verdict
+    raise AssertionError("unreachable: _slow always answers")
 
 
 def _shrinking(losses: np.ndarray, step: int) -> float | None:
