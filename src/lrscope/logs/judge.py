@@ -206,12 +206,12 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
         verdict = verdict.with_advice(_diverged_advice(lr, verdict.step, trend_w, ws))
         findings.append(Finding("diverged", verdict.step, verdict.reason))
 
-    if noisy and verdict.kind != "diverged":
+    if noisy and verdict.kind != Kind.DIVERGED:
         share = f"{100 * noise / level:.2g}% of the loss there" if level > 0 else f"{_g(noise)}"
         findings.append(Finding("noise", None, f"noise ±{_g(noise)} around the trend at the end ({share}): "
                                                f"mini-batch noise is not failure; judged on the trend"))
     findings += [f for f in _spikes(fs, fy, residual, noise, scale)      # after a divergence: not spikes
-                 if verdict.kind != "diverged" or (f.step is not None and f.step < verdict.step)]
+                 if verdict.kind != Kind.DIVERGED or (f.step is not None and f.step < verdict.step)]
     changes = lr_changes(lr)
     plateaus = _plateaus(changes, fs, fy, scale, noisy)
     findings += plateaus
@@ -422,7 +422,7 @@ def _plateaus(changes, fs, fy, scale, noisy) -> list:
 def _gradient_growth(grad: Series | None, verdict: Verdict) -> Finding | None:
     """Before a divergence, how much the logged gradient norm had grown (from its median over the first half of
     the steps before it to the last finite value): the instability announcing itself."""
-    if grad is None or verdict.kind != "diverged" or verdict.step is None:
+    if grad is None or verdict.kind != Kind.DIVERGED or verdict.step is None:
         return None
     before = (grad.step <= verdict.step) & np.isfinite(grad.value)
     steps, values = grad.step[before], grad.value[before]

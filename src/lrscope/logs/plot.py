@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..diagnose import Kind
 from ..plots import VERDICT_COLORS, _pyplot, rate_color, thinned
 
 MAX_POINTS = 20_000          # raw points drawn per run (evenly thinned beyond this)
@@ -46,7 +47,7 @@ def plot_report(report, path: str | None = None, ax=None, dpi: int = 110):
         if d.trend is not None:
             ax.plot(d.trend.step, d.trend.value, color=color, lw=1.8,
                     label=f"{d.run.name}: {d.verdict.kind}" + (f" at {d.verdict.step}" if d.verdict.step is not None
-                                                               and d.verdict.kind == "diverged" else ""))
+                                                               and d.verdict.kind == Kind.DIVERGED else ""))
         if d.run.val_loss is not None:
             ax.plot(d.run.val_loss.step, d.run.val_loss.value, color=color, ls="--", lw=1.2, marker=".",
                     label=f"{d.run.name}: validation")

@@ -183,10 +183,10 @@ class Monitor:
 
     def _raise(self, verdict: Verdict) -> Alarm:
         action = None
-        if verdict.kind == "diverged" and self.on_alarm == "stop":
+        if verdict.kind == Kind.DIVERGED and self.on_alarm == "stop":
             self.should_stop = True
             action = "stop"
-        elif verdict.kind in ("diverged", "oscillating") and self.on_alarm == "reduce" and self._cooldown == 0:
+        elif verdict.kind in (Kind.DIVERGED, Kind.OSCILLATING) and self.on_alarm == "reduce" and self._cooldown == 0:
             scale_rates(self.optimizer, self.reduce_factor, self.schedulers)
             action = f"lr × {self.reduce_factor:g} → {self.optimizer.param_groups[0]['lr']:.3g}"
             self._cooldown = self.check_every

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field
 
 from .. import __version__, objectives, plan
 from ..api import safe_analysis, sweep
+from ..diagnose import Kind
 from ..finder import find
 from ..finder.range_test import ramp_steps
 from ..jsonable import numbers
@@ -248,7 +249,7 @@ def landscape(obj, res, frame=None) -> dict | None:
     if res.params is None or obj.dim > 2:
         return None
     shown = res.params if obj.dim == 2 else res.params[:, :TABLE_STEPS]     # 1-D: the first iterates are drawn
-    settled = [k for k, v in enumerate(res.verdicts) if v.kind not in ("diverged", "unbounded")]
+    settled = [k for k, v in enumerate(res.verdicts) if v.kind not in (Kind.DIVERGED, Kind.UNBOUNDED)]
     found = None if obj.minimizer is not None or obj.dim != 2 else numerical_minimizer(obj)
     minimizer = obj.minimizer if obj.minimizer is not None else found
     # the frame holds the start, the minimum and the paths that stay; a diverging path is clipped, with an arrow
