@@ -207,7 +207,9 @@ def test_the_map_frames_the_start_and_the_minimum_and_clips_a_diverging_path(pag
     assert xr[1] - xr[0] < 10 and yr[1] - yr[0] < 10                # the diverging α = 0.11 does not blow up the frame
     arrows = page.evaluate("document.getElementById('landscape-chart').layout.annotations.length")
     assert arrows == 1
-    # the contour layer underneath shares the frame; its lines are labelled with the loss
+    # the contour layer underneath (drawn when its contours arrive) shares the frame; its lines are labelled
+    page.wait_for_function("(() => { const m = document.getElementById('landscape-map');"
+                           " return m.layout && (m.layout.annotations || []).length >= 3; })()")
     assert page.evaluate("document.getElementById('landscape-map').layout.xaxis.range") == xr
     assert page.evaluate("document.getElementById('landscape-map').layout.yaxis.range") == yr
     labels = page.evaluate("document.getElementById('landscape-map').layout.annotations.map(a => a.text)")
