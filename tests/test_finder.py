@@ -184,6 +184,19 @@ def test_verification_backs_off_when_the_double_fails_using_known_finalists_firs
     assert len(calls) == 3                     # round one, the finalists, one probe: 0.05 was already known
 
 
+def test_a_back_off_goes_to_about_half_never_to_a_far_lower_finalist():
+    """A small CNN with momentum (issue 27): finalists 0.00288 and 0.288, whose double 0.577 fails; the back-off
+    documented as x1/2 went to 0.00288 (x1/100), which trained 100x worse. It goes to about half now, trained."""
+    from lrscope.finder import verify_candidates
+    calls = []
+    train = _fake_train(lambda r: np.inf if r > 0.5 else (1.03 if r < 0.01 else 0.01 + 0.05 * abs(np.log(r / 0.1))),
+                        calls)
+    v = verify_candidates(np.array([0.00288, 0.288]), train, 10, 40, start_loss=2.3)
+    assert 0.288 / 4 <= v.suggestion <= 0.288 / 1.8                  # between a quarter and half of the pick
+    assert any(f"backed off from 0.288 to {v.suggestion:.3g}" in n for n in v.notes)
+    assert v.suggestion != pytest.approx(0.00288)
+
+
 def test_verification_backs_off_again_while_the_backed_off_rates_double_fails():
     from lrscope.finder import verify_candidates
     calls = []

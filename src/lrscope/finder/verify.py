@@ -9,6 +9,7 @@ import numpy as np
 
 MAX_PROBES = 2              # doublings tried above the winner of the finalists' round
 EDGE_PROBES = 2             # runs of the edge search between a steady rate and its failing double
+BACK_OFF_FLOOR = 4.0        # a back-off from the edge goes to between a quarter and half of the pick, never further
 EXTEND = 1.5                # a catapult's check: pick and double trained on to this many times the finalists' length
 EDGE = 1.5                  # a run whose rate is this far above the bound 2/λ_max where it ended is blowing up
 FAIL_RATIO = 3              # a double whose loss ends this many times the pick's has failed (losses near 0: a ratio)
@@ -161,8 +162,10 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                 pick, edge = searched, True
             break
         if much_worse(double_loss, best, start_loss):
-            # the pick sits at the edge of stability: back off to the best verified rate at or below half of it
-            backed = runs.best_below(pick / 1.8)
+            # the pick sits at the edge of stability: back off to about half of it -- the best verified rate
+            # between a quarter and half of it, else half of it trained now; never further (a finalist 100x lower
+            # that happens to be verified is no back-off: the CNN with momentum that went 0.288 -> 0.00288)
+            backed = runs.best_below(pick / 1.8, floor=pick / BACK_OFF_FLOOR)
             if backed is None and runs.probe(pick / 2):
                 backed = pick / 2
             if backed is None:      # no run left to check it: half the rate, unverified, rather than the edge
@@ -232,9 +235,10 @@ class _Verified:
             return None
         return float(self.rates[inside[int(np.argmin(np.abs(np.log(self.rates[inside] / rate))))]])
 
-    def best_below(self, limit):
-        """The verified, finite, uncapped rate at or below ``limit`` with the lowest loss, or None."""
-        below = np.flatnonzero((self.rates <= limit) & np.isfinite(self.losses) & ~self.capped)
+    def best_below(self, limit, floor=0.0):
+        """The verified, finite, uncapped rate in [``floor``, ``limit``] with the lowest loss, or None."""
+        below = np.flatnonzero((self.rates <= limit) & (self.rates >= floor) & np.isfinite(self.losses)
+                               & ~self.capped)
         return float(self.rates[below[int(np.argmin(self.losses[below]))]]) if below.size else None
 
     def train_on(self, rates):
