@@ -171,7 +171,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
             if backed is None:      # no run left to check it: half the rate, unverified, rather than the edge
                 notes.append(f"backed off from {pick:.3g} to {pick / 2:.3g} without a verification run: "
                              f"{double:.3g} already fails")
-                pick = pick / 2
+                pick, backing = pick / 2, True
                 break
             notes.append(f"backed off from {pick:.3g} to {backed:.3g}: {double:.3g} already fails, so {pick:.3g} "
                          f"is at the edge of stability")
@@ -184,7 +184,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     gain = start_loss - usable
     good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
     spent["margin check"] = runs.used
-    if backing or any(n.startswith("backed off") for n in notes):
+    if backing:
         reason = f"{pick:.3g}: backed off from the edge of stability, where twice the rate already fails"
     elif plateau and pick == float(runs.rates[int(np.argmin(usable))]):
         reason = (f"{pick:.3g}: no rate had left the loss's plateau after {runs.horizon} steps; it had gained most "
