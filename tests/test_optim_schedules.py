@@ -118,3 +118,17 @@ def test_states_are_named_and_split_by_field(make):
     assert type(again) is type(state)
     for x, y in zip(again, state):
         np.testing.assert_array_equal(x, y)
+
+
+def test_an_optimizer_carries_its_family_and_variants_as_data():
+    # what made it and the options that change its update are fields, never read back out of its display name
+    opt = ls.optim.adamw(amsgrad=True, weight_decay=0.1)
+    assert (opt.family, opt.variants, opt.name) == ("adamw", ("amsgrad",), "adamw[amsgrad]")
+    assert ls.optim.rmsprop(centered=True).variants == ("centered",) and ls.optim.rmsprop().variants == ()
+    assert (ls.optim.momentum(beta=0.9, form="ema").family, ls.optim.momentum(beta=0.9, form="ema").variants) \
+        == ("momentum", ("ema",))
+    assert ls.optim.gd().family == "gd" and ls.optim.nesterov(beta=0.9).family == "nesterov"
+    torch = pytest.importorskip("torch")
+    from lrscope.torch.optimizers import torch_optimizer
+    t = torch_optimizer(opt, [torch.nn.Parameter(torch.zeros(2))], lr=0.01)
+    assert isinstance(t, torch.optim.AdamW) and t.param_groups[0]["amsgrad"] is True

@@ -32,6 +32,12 @@ class Optimizer:
     hyperparams: dict = field(default_factory=dict)
     default_lr: float = 0.01
     kind: str = "gd"   # what the stability theory knows: gd, ema_momentum, heavy_ball, nesterov or adaptive
+    family: str = ""   # the factory that made it (gd, momentum, nesterov, adagrad, rmsprop, adam, adamw); "": name
+    variants: tuple = ()   # its options that change the update: the momentum form, "centered", "amsgrad"
+
+    def __post_init__(self):
+        if not self.family:
+            object.__setattr__(self, "family", self.name)
 
     def per_config(self, k: int) -> dict[str, np.ndarray]:
         """Each hyperparameter as a ``(k,)`` array (scalars repeated), checking that array lengths match ``k``."""
@@ -184,7 +190,7 @@ def momentum(beta: PerConfig = 0.9, form: Literal["ema", "heavy_ball"] = "ema", 
         return -lr[:, None] * v, MomentumState(v, t + 1)
 
     core = Optimizer(f"momentum[{form}]", init, update, hyper, default_lr=0.01,
-                     kind="ema_momentum" if form == "ema" else "heavy_ball")
+                     kind="ema_momentum" if form == "ema" else "heavy_ball", family="momentum", variants=(form,))
     return add_weight_decay(core, weight_decay)
 
 
@@ -259,7 +265,8 @@ def rmsprop(alpha: PerConfig = 0.99, eps: PerConfig = 1e-8, momentum: PerConfig 
         return -lr[:, None] * grads / denom, RMSPropState(s, gbar, buf)
 
     name = "rmsprop[centered]" if centered else "rmsprop"
-    return add_weight_decay(Optimizer(name, init, update, hyper, default_lr=0.01, kind="adaptive"), weight_decay)
+    return add_weight_decay(Optimizer(name, init, update, hyper, default_lr=0.01, kind="adaptive", family="rmsprop",
+                                      variants=("centered",) if centered else ()), weight_decay)
 
 
 def _adam(name, beta1, beta2, eps, amsgrad) -> Optimizer:
@@ -286,7 +293,8 @@ def _adam(name, beta1, beta2, eps, amsgrad) -> Optimizer:
         denom = np.sqrt(vmax if amsgrad else v) / (1.0 - b2 ** t) ** 0.5 + e
         return -(lr[:, None] / (1.0 - b1 ** t)) * m / denom, AdamState(m, v, vmax, t)
 
-    return Optimizer(name + ("[amsgrad]" if amsgrad else ""), init, update, hyper, default_lr=0.001, kind="adaptive")
+    return Optimizer(name + ("[amsgrad]" if amsgrad else ""), init, update, hyper, default_lr=0.001, kind="adaptive",
+                     family=name, variants=("amsgrad",) if amsgrad else ())
 
 
 def adam(beta1: PerConfig = 0.9, beta2: PerConfig = 0.999, eps: PerConfig = 1e-8, weight_decay: PerConfig = 0.0,

@@ -64,7 +64,7 @@ def torch_optimizer(optimizer: Optimizer, params, lr: float, hyper: dict | None 
     configuration's), over ``params`` at learning rate ``lr``."""
     h = single(optimizer) if hyper is None else hyper
     wd = h.get("weight_decay", 0.0)
-    family = optimizer.name.split("[")[0]
+    family = optimizer.family
     if optimizer.kind == "ema_momentum":
         return EMAMomentum(params, lr=lr, beta=h["beta"], weight_decay=wd)
     if optimizer.kind in ("gd", "heavy_ball", "nesterov"):
@@ -73,10 +73,10 @@ def torch_optimizer(optimizer: Optimizer, params, lr: float, hyper: dict | None 
     if family in ("adam", "adamw"):
         cls = torch.optim.AdamW if family == "adamw" else torch.optim.Adam
         return cls(params, lr=lr, betas=(h["beta1"], h["beta2"]), eps=h["eps"], weight_decay=wd,
-                   amsgrad="amsgrad" in optimizer.name)
+                   amsgrad="amsgrad" in optimizer.variants)
     if family == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, alpha=h["alpha"], eps=h["eps"], momentum=h["momentum"],
-                                   centered="centered" in optimizer.name, weight_decay=wd)
+                                   centered="centered" in optimizer.variants, weight_decay=wd)
     if family == "adagrad":
         return torch.optim.Adagrad(params, lr=lr, lr_decay=h["lr_decay"], eps=h["eps"], weight_decay=wd,
                                    initial_accumulator_value=h["initial_accumulator_value"])

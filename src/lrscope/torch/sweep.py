@@ -66,14 +66,14 @@ def _spec(optimizer, hyper: dict, k: int, dtype, device):
     if isinstance(optimizer, core_optim.Optimizer):
         if hyper:
             raise ValueError(f"{next(iter(hyper))}: give the hyperparameters to the optimizer itself")
-        name = optimizer.name.split("[")[0]
+        name = optimizer.family
     else:
         name = optimizer
     if name not in OPTIMIZERS:
         raise ValueError(f"optimizer: expected one of {', '.join(OPTIMIZERS)}, got {name!r}")
     if not isinstance(optimizer, core_optim.Optimizer):
         optimizer = core_optim.get(name, **hyper)
-    if "[amsgrad]" in optimizer.name:
+    if "amsgrad" in optimizer.variants:
         raise ValueError("amsgrad: not available in lrscope.torch.sweep")
     exact = optimizer.per_config(k)
     return optimizer, {key: torch.as_tensor(v, dtype=dtype, device=device) for key, v in exact.items()}
@@ -84,7 +84,7 @@ SGD_KINDS = ("gd", "ema_momentum", "heavy_ball", "nesterov")
 
 def _stack_kind(optimizer) -> str:
     """Which update the stacked optimizer runs for a core optimizer."""
-    return optimizer.kind if optimizer.kind != "adaptive" else optimizer.name.split("[")[0]
+    return optimizer.kind if optimizer.kind != "adaptive" else optimizer.family
 
 
 def _shape(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
