@@ -691,6 +691,12 @@ def judge(result, curve: str = "losses") -> list:
             lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
             bound_name=_theory.bound_name(kind), stochastic=stochastic, final_lr=float(result.lr_used[k, -1]),
             steps=seen, bounded=result.objective.minimum is not None, concave=concave))
+    if stochastic:        # mini-batch runs: where each is heading, as for a logged run (lrscope.outlook)
+        from .outlook import heading
+        for k in range(result.K):
+            if np.all(np.isfinite(curves[k])):
+                out[k] = heading(out[k], seen, curves[k], slow=Advice("train longer: the loss is still improving",
+                                                                      Direction.KEEP))
     ends = np.array([row[np.isfinite(row)][-1] if np.isfinite(row).any() else np.inf for row in curves])
     bounds = None if limits is None else np.broadcast_to(np.asarray(limits, dtype=np.float64), (result.K,))
     return compare_rates(out, ends, result.lrs, float(curves[0][0]), bounds=bounds)

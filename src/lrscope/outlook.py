@@ -118,7 +118,8 @@ def heading(verdict: Verdict, steps: np.ndarray, values: np.ndarray, *, slow: Ad
     improve → converged. Converged, oscillating and diverged verdicts stay where the outlook agrees or cannot tell."""
     if verdict.kind == Kind.UNBOUNDED:
         return verdict
-    ahead = outlook(np.asarray(steps), np.asarray(values, dtype=np.float64))
+    with np.errstate(over="ignore", invalid="ignore"):        # a finite blow-up's spread may pass float64's range
+        ahead = outlook(np.asarray(steps), np.asarray(values, dtype=np.float64))
     if ahead is None:
         return verdict
     if ahead.kind == Kind.DIVERGED and verdict.kind != Kind.DIVERGED:
