@@ -148,9 +148,11 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         tally.finish()
         suggestion = float(methods["valley"] or methods["min/10"])
         methods["lrscope"] = suggestion
-        return FindResult(lrs_v, losses[:, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
-                          np.full(cands.size, np.nan), bound, used, objective.name, notes,
-                          compute={"range test": used}, reason="the valley rule's pick (not verified)")
+        return FindResult(lrs=lrs_v, losses=losses[:, :cut], smoothed=mean, band=band, methods=methods,
+                          suggestion=suggestion, interval=(suggestion, suggestion), candidates=cands,
+                          candidate_losses=np.full(cands.size, np.nan), bound=bound, steps_used=used,
+                          objective_name=objective.name, notes=notes, compute={"range test": used},
+                          reason="the valley rule's pick (not verified)")
     horizon = final_steps if budget is None else budget
     known = None if stochastic or validation is not None else quadratic_pick(objective, optimizer, horizon)
     if known is not None:       # a quadratic: the loss after the horizon is known for every α; one run checks it
@@ -208,9 +210,11 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     tally.finish()
     notes += above_the_start_bound(v.suggestion, bound)
     methods["lrscope"] = v.suggestion
-    return FindResult(lrs_v, losses[:, :cut], mean, band, methods, v.suggestion, v.interval, cands, v.first, bound,
-                      used, objective.name, notes, v.finalists, v.final, v.finalist_steps, compute, reason,
-                      step_sizes=step_sizes, schedule_loss=schedule_loss)
+    return FindResult(lrs=lrs_v, losses=losses[:, :cut], smoothed=mean, band=band, methods=methods,
+                      suggestion=v.suggestion, interval=v.interval, candidates=cands, candidate_losses=v.first,
+                      bound=bound, steps_used=used, objective_name=objective.name, notes=notes,
+                      finalists=v.finalists, finalist_losses=v.final, finalist_steps=v.finalist_steps,
+                      compute=compute, reason=reason, step_sizes=step_sizes, schedule_loss=schedule_loss)
 
 
 def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, losses, mean, band, methods, bound,
@@ -260,9 +264,11 @@ def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, lo
                      f"× L‖x‖ in every gradient, far above any CPU's rounding)")
         reason += (f"; better still, varying step sizes (a cycle of {sizes.cycle}, some above 2/L for one step) "
                    f"reach {schedule_loss:.6g}, the constant {verified:.6g}")
-    return FindResult(lrs, losses, mean, band, methods, known.lr, known.interval, np.empty(0), np.empty(0), bound,
-                      used, objective.name, notes, np.array([known.lr]), np.array([verified]), np.array([horizon]),
-                      compute=compute, reason=reason, step_sizes=step_sizes, schedule_loss=schedule_loss)
+    return FindResult(lrs=lrs, losses=losses, smoothed=mean, band=band, methods=methods, suggestion=known.lr,
+                      interval=known.interval, candidates=np.empty(0), candidate_losses=np.empty(0), bound=bound,
+                      steps_used=used, objective_name=objective.name, notes=notes, finalists=np.array([known.lr]),
+                      finalist_losses=np.array([verified]), finalist_steps=np.array([horizon]), compute=compute,
+                      reason=reason, step_sizes=step_sizes, schedule_loss=schedule_loss)
 
 
 class _Run(NamedTuple):

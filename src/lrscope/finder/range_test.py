@@ -19,7 +19,7 @@ BUDGET_FINAL = 0.3          # ... and the finalists' (the rate that wins 30% of 
 BUDGET_ALL = 1.95           # ... and the whole call trains at most this many times it (15% of a 13-point grid)
 
 
-@dataclass
+@dataclass(kw_only=True)
 class FindResult:
     """The range test and the recommendation.
 

@@ -253,9 +253,11 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         tally.finish()
         suggestion = float(methods["valley"] or methods["min/10"])
         methods["lrscope"] = suggestion
-        return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, (suggestion, suggestion), cands,
-                          np.full(cands.size, np.nan), bound, used, type(model).__name__, notes,
-                          compute={"range test": used}, reason="the valley rule's pick (not verified)")
+        return FindResult(lrs=lrs, losses=raw[None, :cut], smoothed=mean, band=band, methods=methods,
+                          suggestion=suggestion, interval=(suggestion, suggestion), candidates=cands,
+                          candidate_losses=np.full(cands.size, np.nan), bound=bound, steps_used=used,
+                          objective_name=type(model).__name__, notes=notes, compute={"range test": used},
+                          reason="the valley rule's pick (not verified)")
 
     with preserved_state(model, optimizer, (train_loader, val_loader)):       # the batches runs are judged on
         torch.manual_seed(seed)
@@ -324,9 +326,11 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     step_sizes, cooldown_notes, ending = cooldown(suggestion, budget, _mini_batches(train_loader))
     notes += cooldown_notes
     reason = v.reason + ending
-    return FindResult(lrs, raw[None, :cut], mean, band, methods, suggestion, v.interval, cands, v.first, bound, used,
-                      type(model).__name__, notes, v.finalists, v.final, v.finalist_steps, compute, reason,
-                      step_sizes=step_sizes)
+    return FindResult(lrs=lrs, losses=raw[None, :cut], smoothed=mean, band=band, methods=methods,
+                      suggestion=suggestion, interval=v.interval, candidates=cands, candidate_losses=v.first,
+                      bound=bound, steps_used=used, objective_name=type(model).__name__, notes=notes,
+                      finalists=v.finalists, finalist_losses=v.final, finalist_steps=v.finalist_steps,
+                      compute=compute, reason=reason, step_sizes=step_sizes)
 
 
 def _mini_batches(loader) -> bool:
