@@ -94,6 +94,26 @@ def test_a_closed_pipe_ends_quietly():
         assert proc.wait(timeout=120) in (0, 141) and err == "", (argv, err)
 
 
+@pytest.mark.parametrize("argv", [["sweep", "--steps", "20"], ["sweep", "--steps", "20", "--json", "-"],
+                                  ["bound", "-o", "rosenbrock"]])
+def test_an_output_that_cannot_be_written_is_one_line(argv, monkeypatch, capsys):
+    # `lrscope sweep > /dev/full`: a full disk is one line on stderr (exit 1: not the user's mistake), no traceback
+    import errno
+    import io
+
+    class Full(io.TextIOBase):
+        def writable(self):
+            return True
+
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    from lrscope.cli import main
+    monkeypatch.setattr(sys, "stdout", Full())
+    assert main(argv) == 1
+    assert capsys.readouterr().err == "lrscope: error: cannot write the output: No space left on device\n"
+
+
 # ---------------------------------------------------------------------------------------------------------------
 def test_library_names_the_argument():
     with pytest.raises(ValueError, match="objective: 'rosenbrok' is not a built-in; did you mean 'rosenbrock'"):

@@ -39,11 +39,24 @@ def main(argv=None) -> int:
         print(f"lrscope: error: {as_option(str(exc).splitlines()[0])}", file=sys.stderr)
         return 2
     except BrokenPipeError:             # `lrscope ... | head`: the reader left; say nothing more (128 + SIGPIPE)
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _stdout_to_devnull()
         return 141
+    except OSError as exc:              # the output cannot be written (a full disk, /dev/full), or a named file
+        _stdout_to_devnull()            # what is left in stdout's buffer would fail again at exit
+        where = f"{exc.filename}: " if exc.filename else "cannot write the output: "
+        print(f"lrscope: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2 if exc.filename else 1
     except KeyboardInterrupt:
         print("lrscope: interrupted", file=sys.stderr)
         return 130
+
+
+def _stdout_to_devnull() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush of what could not be written says nothing."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):      # no real file behind sys.stdout (tests, notebooks)
+        pass
 
 
 __all__ = ["main", "build_parser", "UsageError"]
