@@ -161,11 +161,31 @@ def test_a_long_log_is_judged_at_a_working_resolution(tmp_path):
     (b"step,accuracy\n0,0.5\n", "no loss column among 'step', 'accuracy'"),
     (b"step,loss_a,loss_b\n0,1,2\n", "several loss columns"),
     (b"step,loss\n1e30,1\n2e30,2\n3e30,3\n", "not step numbers"),
+    (b"step,loss\n0,1\n1," + b"9" * 200_000 + b"\n", "line 3: field larger than field limit"),    # a 200 KB cell
 ])
 def test_a_bad_csv_is_one_clear_error(tmp_path, content, message):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
     with pytest.raises(LogError, match=message):
+        diagnose_log(path)
+
+
+@pytest.mark.parametrize("step", ["1e20", "1e400", '"abc"', "null", "[1]", "-3", "2.5"])
+def test_a_trainer_state_step_that_is_no_step_number_is_named(tmp_path, step):
+    path = tmp_path / "trainer_state.json"
+    path.write_text('{"log_history": [{"step": %s, "loss": 1.0}, {"step": 2, "loss": 0.5}]}' % step)
+    with pytest.raises(LogError, match=r"trainer_state.json: log_history\[0\]: 'step' must be a step number"):
+        diagnose_log(path)
+
+
+def test_a_trainer_state_too_large_or_too_deep_is_data_or_one_error(tmp_path):
+    path = tmp_path / "trainer_state.json"
+    entries = [f'{{"step": {i}, "loss": {"1" + "0" * 400 if i == 5 else 1.0 / (i + 1)}}}' for i in range(20)]
+    path.write_text('{"log_history": [' + ",".join(entries) + "]}")
+    d = diagnose_log(path)[0]                                  # a 400-digit loss: a loss that left the floats
+    assert d.verdict.kind == "diverged" and d.verdict.step == 5
+    path.write_text('{"log_history": ' + "[" * 200_000 + "]" * 200_000 + "}")
+    with pytest.raises(LogError, match="nested too deeply"):
         diagnose_log(path)
 
 

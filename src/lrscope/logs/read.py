@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 import struct
@@ -163,6 +164,15 @@ def _numbers(cells: list, what: str, where: str, first_row: int) -> tuple[np.nda
     return present, values
 
 
+def _rows(reader, where: str):
+    """The rows of a CSV reader; one the csv module cannot parse (a cell longer than its 128 KB limit, a NUL) is a
+    :class:`LogError` naming the file and the line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise LogError(f"{where}: line {reader.line_num}: {exc}: not a training log") from None
+
+
 def read_table(path: str, *, columns: dict | None = None, run_column: str | None = None,
                progress=None, name: str | None = None, source: str = "csv") -> list[LoggedRun]:
     """Runs from a CSV or TSV file (the delimiter is the one of comma, tab and semicolon the header uses most); one
@@ -184,7 +194,7 @@ def read_table(path: str, *, columns: dict | None = None, run_column: str | None
     counts = {d: first.count(d) for d in (",", "\t", ";")}         # the separator the header uses most
     delimiter = max(counts, key=lambda d: (counts[d], d == ("\t" if path.lower().endswith(".tsv") else ",")))
     with open(path, newline="", encoding="utf-8", errors="replace") as fh:
-        reader = csv.reader(fh, delimiter=delimiter)
+        reader = _rows(csv.reader(fh, delimiter=delimiter), where)
         try:
             header = [h.strip() for h in next(reader)]
         except StopIteration:
@@ -367,19 +377,26 @@ def read_trainer_state(path: str, *, name: str | None = None) -> LoggedRun:
         raise _unreadable(path, exc) from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise LogError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise LogError(f"{path}: JSON nested too deeply to be a trainer_state.json") from None
     history = state.get("log_history") if isinstance(state, dict) else None
     if not isinstance(history, list):
         raise LogError(f"{path}: no 'log_history' list: not a Hugging Face trainer_state.json")
     keys = {"loss": "loss", "lr": "learning_rate", "grad_norm": "grad_norm", "val_loss": "eval_loss"}
     got: dict = {q: ([], []) for q in keys}
-    for entry in history:
+    for i, entry in enumerate(history):
         if not isinstance(entry, dict) or "train_runtime" in entry or "step" not in entry:
             continue
+        step = entry["step"]
+        if (isinstance(step, bool) or not isinstance(step, (int, float)) or not math.isfinite(step)
+                or step != int(step) or not 0 <= step < 2 ** 62):
+            raise LogError(f"{path}: log_history[{i}]: 'step' must be a step number (a whole number from 0), got "
+                           f"{_short(step)}")
         for q, key in keys.items():
             x = entry.get(key)
             if isinstance(x, (int, float)) or (isinstance(x, str) and x.lower() in ("nan", "inf", "-inf")):
-                got[q][0].append(int(entry["step"]))
-                got[q][1].append(float(x))
+                got[q][0].append(int(step))
+                got[q][1].append(_as_float(x))
     if not got["loss"][0]:
         raise LogError(f"{path}: the log history has no training 'loss' entries (was logging_steps larger than "
                        f"the run?)")
@@ -387,6 +404,19 @@ def read_trainer_state(path: str, *, name: str | None = None) -> LoggedRun:
               for q, (s, v) in got.items() if s}
     run_name = name or _run_name(os.path.dirname(os.path.abspath(path)))
     return LoggedRun.of(run_name, series, "huggingface", keys)
+
+
+def _as_float(x) -> float:
+    """A JSON number as a float: an integer too large for one (a 400-digit loss) is ±inf, as a diverged loss is."""
+    try:
+        return float(x)
+    except OverflowError:
+        return math.inf if x > 0 else -math.inf
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # ----------------------------------------------------------------------------------------------------- any path
