@@ -73,6 +73,24 @@ def test_lanczos_on_hvp_matches_dense_hessian():
     assert a.mu == pytest.approx(eig[0], abs=1e-8)
 
 
+def test_lanczos_finds_the_smallest_end_of_a_spectrum_crowded_near_zero():
+    # raw digit pixels at the start: hundreds of flat directions, where Lanczos for the smallest eigenvalue does not
+    # converge at all (it raised ArpackNoConvergence); the shifted problem L·I − H gives it
+    obj = ls.objectives.dataset("digits", standardize=False)
+    a = ls.theory.analyze(obj)
+    H = np.column_stack([obj.hvp(obj.x0, e) for e in np.eye(obj.dim)])
+    eig = np.linalg.eigvalsh(0.5 * (H + H.T))
+    assert a.L == pytest.approx(eig[-1], rel=1e-6)
+    # flat, as the dense Hessian says -- within Lanczos' tolerance (1e-8 of the spectrum's width, a margin over any
+    # rounding: here it is zeroed, |μ| < 1e-10·L)
+    assert abs(a.mu) <= 1e-8 * a.L and abs(eig[0]) <= 1e-9 * eig[-1]
+    for bad in (float("nan"), 0, -1e-3, 2):
+        with pytest.raises(ValueError, match="tol: expected a number in"):
+            ls.theory.analyze(obj, tol=bad)
+    with pytest.raises(ValueError, match="max_iter"):
+        ls.theory.analyze(obj, max_iter=0)
+
+
 def test_rosenbrock_curvature_at_start_and_along_path():
     r = ls.objectives.rosenbrock()
     a = ls.theory.analyze(r)

@@ -203,18 +203,31 @@ def _hvp_within(objective: Objective, point: np.ndarray, deadline: float | None)
 
 
 def _lanczos_extremes(hvp, d: int, tol: float, max_iter: int) -> tuple[float, float]:
+    """λ_max and λ_min by Lanczos. The smallest end of a spectrum crowded near zero (softmax on raw digit pixels:
+    hundreds of flat directions) may not converge as such; then λ_min = L − λ_max(L·I − H), whose top converges."""
     op = LinearOperator((d, d), matvec=hvp, dtype=np.float64)
     v0 = np.random.default_rng(0).standard_normal(d)
-    values = []
-    for which in ("LA", "SA"):
+
+    def top(operator, which):
         try:
-            values.append(float(eigsh(op, k=1, which=which, tol=tol, maxiter=max_iter, v0=v0,
-                                      return_eigenvectors=False)[0]))
+            return float(eigsh(operator, k=1, which=which, tol=tol, maxiter=max_iter, v0=v0,
+                               return_eigenvectors=False)[0])
         except ArpackNoConvergence as exc:       # keep the best estimate found
             if len(exc.eigenvalues) == 0:
-                raise
-            values.append(float(exc.eigenvalues[0]))
-    return values[0], values[1]
+                return None
+            return float(exc.eigenvalues[0])
+
+    L = top(op, "LA")
+    if L is None:
+        raise ArpackNoConvergence("Lanczos found no estimate of the largest eigenvalue", [], [])
+    mu = top(op, "SA")
+    if mu is None:
+        shifted = LinearOperator((d, d), matvec=lambda v: L * np.ravel(v) - hvp(v), dtype=np.float64)
+        gap = top(shifted, "LA")
+        if gap is None:
+            raise ArpackNoConvergence("Lanczos found no estimate of the smallest eigenvalue", [], [])
+        mu = L - gap
+    return L, mu
 
 
 def curvature_at(objective: Objective, point, tol: float = 1e-8, max_iter: int = 300,
@@ -248,6 +261,10 @@ def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_ite
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
+    if not (isinstance(tol, (int, float)) and 0 < tol < 1):
+        raise ValueError(f"tol: expected a number in (0, 1), got {tol!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise ValueError(f"max_iter: expected a whole number >= 1, got {max_iter!r}")
     H = objective.constant_hessian()
     if H is not None and at is None and path is None:
         L, mu = _dense_extremes(H)
