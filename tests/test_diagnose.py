@@ -180,3 +180,20 @@ def test_a_start_at_a_stationary_point_is_named_not_called_a_good_choice():
     # the built-in Rosenbrock knows its minimum: there it says so
     v = ls.sweep(ls.objectives.get("rosenbrock", x0=[1, 1]), lrs=[0.001], steps=50).verdicts[0]
     assert "the start is already a minimum" in v.reason
+
+
+def test_the_outlook_gives_each_kind_it_decides_the_callers_advice():
+    # a noisy run that falls, then climbs back over its last 150 steps: the curve's shape reads 'oscillating', its
+    # outlook 'going back up' -- the verdict carries the caller's advice for a divergence, never an empty one
+    from lrscope.diagnose import Advice, Direction
+    from lrscope.outlook import heading
+    rng = np.random.default_rng(0)
+    t = np.arange(400)
+    y = 2 * np.exp(-t / 20) + 0.01 * rng.standard_normal(t.size)
+    y[250:] += np.linspace(0, 1.0, 150)
+    shape = diagnose_curve(y, stochastic=True, lr=0.1)
+    lower, longer, stop = (Advice("lower it", Direction.LOWER, 0.03), Advice("longer", Direction.KEEP),
+                           Advice("stop", Direction.KEEP))
+    v = heading(shape, t, y, slow=longer, stopped=stop, diverged=lower)
+    assert shape.kind == "oscillating" and v.kind == "diverged"
+    assert (v.advice, v.direction, v.try_lr) == ("lower it", "lower", 0.03) and "went back up" in v.reason

@@ -435,4 +435,5 @@ def test_the_verdict_is_marked_where_it_was_reached(page, server):
     marks = page.evaluate("document.getElementById('loss-chart').data.filter(t => t.mode === 'markers')"
                           ".map(t => [t.x[0], t.marker.symbol, t.hovertemplate])")
     assert [(x, symbol) for x, symbol, _ in marks] == [(21, "circle-open"), (1, "x")]
-    assert "keeps shrinking ×0.64 a step" in marks[0][2]
+    assert "keeps shrinking ×0.64 a step" in marks[0][2].replace("<br>", " ")
+    assert all(len(line) <= 70 for _, _, hover in marks for line in hover.split("<br>"))    # fits a phone

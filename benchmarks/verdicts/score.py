@@ -47,16 +47,12 @@ def _logged(run: dict):
     return LoggedRun(run["problem"] + f" α={run['lr']:.3g}", Series(steps, y), Series(steps[:lr.size], lr))
 
 
-def lrscope_one_log(runs: list) -> list:
-    """lrscope on each run's log alone (``lrscope diagnose run.csv``)."""
-    from lrscope.logs import diagnose_run
-    return [_said(diagnose_run(_logged(r))) for r in runs]
-
-
-def lrscope_folder(runs: list) -> list:
-    """lrscope on the problem's runs as one folder (``lrscope diagnose runs/``): each run judged, then compared."""
+def lrscope_judges(runs: list) -> dict:
+    """lrscope on each run's log alone (``lrscope diagnose run.csv``) and on the problem's runs as one folder
+    (``lrscope diagnose runs/``: each run judged, then compared) -- from one judging of every log."""
     from lrscope.logs import compare_runs, diagnose_run
-    return [_said(d) for d in compare_runs([diagnose_run(_logged(r)) for r in runs])]
+    alone = [diagnose_run(_logged(r)) for r in runs]
+    return {"lrscope folder": [_said(d) for d in compare_runs(alone)], "lrscope one log": [_said(d) for d in alone]}
 
 
 def _said(d) -> tuple:
@@ -117,8 +113,9 @@ def loss_spike_judge(y: np.ndarray, lr: np.ndarray) -> tuple[str, str]:
     return naive_judge(y, lr)
 
 
-JUDGES = {"lrscope folder": lrscope_folder, "lrscope one log": lrscope_one_log, "naive rule": per_run(naive_judge),
-          "EarlyStopping": per_run(early_stopping_judge), "KillLossSpike": per_run(loss_spike_judge)}
+BASELINES = {"naive rule": per_run(naive_judge), "EarlyStopping": per_run(early_stopping_judge),
+             "KillLossSpike": per_run(loss_spike_judge)}
+JUDGES = ("lrscope folder", "lrscope one log", *BASELINES)
 
 
 # ------------------------------------------------------------------------------------------------------- scoring
@@ -207,10 +204,11 @@ def main() -> None:
         r["said"] = {}
         by_problem.setdefault(r["problem"], []).append(r)
     for grid_runs in by_problem.values():
-        for name, judge in JUDGES.items():
-            with np.errstate(all="ignore"):
-                for r, said in zip(grid_runs, judge(grid_runs)):
-                    r["said"][name] = said
+        with np.errstate(all="ignore"):
+            said = {**lrscope_judges(grid_runs), **{name: judge(grid_runs) for name, judge in BASELINES.items()}}
+        for name, per_judge in said.items():
+            for r, one in zip(grid_runs, per_judge):
+                r["said"][name] = one
     print(f"corpus: {len(runs)} runs of {len({r['problem'] for r in runs})} problems from "
           f"{len(corpus_mod.FAMILIES)} families ({len({r['family'] for r in runs})} variants); each cut at T and "
           f"continued to {corpus_mod.HORIZON}T")

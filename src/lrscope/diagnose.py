@@ -631,14 +631,16 @@ class _Advice:
         if self._known() and self.optimal is not None and self.lr < 0.3 * self.optimal:
             return Advice(f"fine; α≈{self.optimal:.3g} would get there in fewer steps", Direction.RAISE, self.optimal)
         if still_falling_at is not None:
-            return Advice(f"a good rate; the loss ({still_falling_at:.3g}) still shrinks every step: more steps take it "
-                          f"further down if you need it lower", Direction.KEEP)
+            return Advice(f"a good rate; the loss ({still_falling_at:.3g}) still shrinks every step: more steps take "
+                          f"it further down if you need it lower", Direction.KEEP)
         return Advice("good choice: nothing to change", Direction.KEEP)
 
 
 def _tried_worse(k: int, v: Verdict, ends, lrs, usable) -> int | None:
     """A rate of the sweep on the way to the one ``v`` advises (up to 1.5× past it) that was tried and ended higher
     than run ``k``: advice must not send a user there (it would loop: each raised rate told to raise again)."""
+    if v.direction not in (Direction.RAISE, Direction.LOWER):
+        return None
     rate = v.try_lr if v.try_lr is not None else (3 * lrs[k] if v.direction == Direction.RAISE else lrs[k] / 3)
     for j in usable:
         between = (lrs[k] < lrs[j] <= 1.5 * rate) if v.direction == Direction.RAISE else (rate / 1.5 <= lrs[j] < lrs[k])
@@ -683,22 +685,23 @@ def judge(result, curve: str = "losses") -> list:
         curves, paths = result.losses[:, seen], None if result.params is None else result.params[:, seen]
     else:
         raise ValueError(f"curve: expected 'losses' or 'batch', got {curve!r}")
+    bounds = None if limits is None else np.broadcast_to(np.asarray(limits, dtype=np.float64), (result.K,))
+    if stochastic:        # mini-batch runs: corrected by where each is heading, as a logged run is
+        from .outlook import NEARLY_STOPPED, TRAIN_LONGER, heading      # (outlook builds on this module)
     out = []
     for k in range(result.K):
-        bound = None if limits is None else float(np.broadcast_to(limits, (result.K,))[k])
-        out.append(diagnose_curve(
+        bound = None if bounds is None else float(bounds[k])
+        lr = float(result.lrs[k])
+        verdict = diagnose_curve(
             curves[k], None if paths is None else paths[k],
-            lr=float(result.lrs[k]), best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
+            lr=lr, best=best, grad_norms=result.grad_norms[k], bound=bound, optimal=optimal,
             bound_name=_theory.bound_name(kind), stochastic=stochastic, final_lr=float(result.lr_used[k, -1]),
-            steps=seen, bounded=result.objective.minimum is not None, concave=concave))
-    if stochastic:        # mini-batch runs: where each is heading, as for a logged run (lrscope.outlook)
-        from .outlook import heading
-        for k in range(result.K):
-            if np.all(np.isfinite(curves[k])):
-                out[k] = heading(out[k], seen, curves[k], slow=Advice("train longer: the loss is still improving",
-                                                                      Direction.KEEP))
+            steps=seen, bounded=result.objective.minimum is not None, concave=concave)
+        if stochastic and np.all(np.isfinite(curves[k])):
+            diverged = _Advice(lr, bound, optimal, _theory.bound_name(kind), True).diverged()
+            verdict = heading(verdict, seen, curves[k], slow=TRAIN_LONGER, stopped=NEARLY_STOPPED, diverged=diverged)
+        out.append(verdict)
     ends = np.array([row[np.isfinite(row)][-1] if np.isfinite(row).any() else np.inf for row in curves])
-    bounds = None if limits is None else np.broadcast_to(np.asarray(limits, dtype=np.float64), (result.K,))
     return compare_rates(out, ends, result.lrs, float(curves[0][0]), bounds=bounds)
 
 
@@ -749,13 +752,12 @@ def compare_rates(verdicts: list, ends, lrs, start: float, errors=None, bounds=N
             text = (f"{v.advice}; {evidence}" if v.direction == toward and v.try_lr is None   # its why, and the rate
                     else f"{evidence}: {toward.value} α toward it")
             out[k] = v.with_advice(Advice(text, toward, float(lrs[best])))
-        elif v.direction in (Direction.RAISE, Direction.LOWER) and _tried_worse(k, v, ends, lrs, usable) is not None:
-            j = _tried_worse(k, v, ends, lrs, usable)
+        elif (j := _tried_worse(k, v, ends, lrs, usable)) is not None:
             out[k] = v.with_advice(Advice(f"α={lrs[j]:.3g} {where} was tried and ends higher ({ends[j]:.3g} vs "
                                           f"{end:.3g}): keep α" + ("; still falling: train longer"
                                                                    if v.kind == Kind.SLOW else ""), Direction.KEEP))
         elif not (theory and v.direction in (Direction.RAISE, Direction.LOWER)):
-            what = (f"the lowest end of the {len(usable)} rates {where}" if k == best
+            what = (f"the lowest end of the rates {where}" if k == best
                     else f"as low as the best rate {where} (α={lrs[best]:.3g}: {low:.3g} vs {end:.3g})")
             more = "; still falling: train longer" if v.kind == Kind.SLOW else ""
             out[k] = v.with_advice(Advice(f"{what}: keep α{more}", Direction.KEEP))

@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .diagnose import Advice, Kind, Verdict
+from .diagnose import Advice, Direction, Kind, Verdict
 
 # Would training on pay? The outlook of a logged run (``outlook``): its level (the mean of a tenth of its steps) at a
 # quarter, half and all of the steps logged; the fall over the last doubling of the steps, shrinking from one
@@ -26,6 +26,11 @@ from .diagnose import Advice, Kind, Verdict
 HORIZON = 4
 PAYS = 0.02
 SIGMAS = 4.0
+
+# what to do, for a caller that knows no more than the curve (a sweep or the Monitor: the rate is kept either way)
+TRAIN_LONGER = Advice("train longer: the loss is still improving", Direction.KEEP)
+NEARLY_STOPPED = Advice("more steps add little now; a decaying schedule or a larger batch would lower the noise "
+                        "floor", Direction.KEEP)
 
 
 def _g(x: float) -> str:
@@ -112,10 +117,13 @@ def outlook(steps: np.ndarray, values: np.ndarray) -> Outlook | None:
                    f"training to {HORIZON}× the steps would add about {100 * share:.2g}% to its progress so far")
 
 
-def heading(verdict: Verdict, steps: np.ndarray, values: np.ndarray, *, slow: Advice) -> Verdict:
+def heading(verdict: Verdict, steps: np.ndarray, values: np.ndarray, *, slow: Advice, stopped: Advice,
+            diverged: Advice) -> Verdict:
     """``verdict`` (the core's, on the curve's shape) corrected by where the finite, noisy ``values`` are heading:
-    going back up → diverged; training on pays → slow (with the advice ``slow``); a 'slow' run that will hardly
-    improve → converged. Converged, oscillating and diverged verdicts stay where the outlook agrees or cannot tell."""
+    going back up → diverged; training on pays → slow; a 'slow' run that will hardly improve → converged -- each
+    with the caller's advice for that kind (``slow``, ``stopped``, ``diverged``: what to do depends on what the
+    caller knows, a sweep's theory or a log's rates). Converged, oscillating and diverged verdicts stay where the
+    outlook agrees or cannot tell."""
     if verdict.kind == Kind.UNBOUNDED:
         return verdict
     with np.errstate(over="ignore", invalid="ignore"):        # a finite blow-up's spread may pass float64's range
@@ -123,9 +131,9 @@ def heading(verdict: Verdict, steps: np.ndarray, values: np.ndarray, *, slow: Ad
     if ahead is None:
         return verdict
     if ahead.kind == Kind.DIVERGED and verdict.kind != Kind.DIVERGED:
-        return Verdict(Kind.DIVERGED, ahead.step, f"the loss went back up: {ahead.why}", "")
+        return Verdict.of(Kind.DIVERGED, ahead.step, f"the loss went back up: {ahead.why}", diverged)
     if ahead.kind == Kind.SLOW and verdict.kind != Kind.SLOW:
         return Verdict.of(Kind.SLOW, None, f"still improving: {ahead.why}", slow)
     if ahead.kind == Kind.CONVERGED and verdict.kind == Kind.SLOW:
-        return Verdict.of(Kind.CONVERGED, None, f"it has nearly stopped improving: {ahead.why}", Advice(""))
+        return Verdict.of(Kind.CONVERGED, None, f"it has nearly stopped improving: {ahead.why}", stopped)
     return verdict

@@ -129,8 +129,7 @@ def refine_the_pick(objective, optimizer, runs, pick, horizon, allowance, tally)
     tally.replan(2 * steps)
     base = tally.done
     check = run(GradientErrors(objective, sizes.curvature), lrs=[sizes.rates[0]], optimizer=optimizer, steps=steps,
-                x0=start.params[None],
-                schedule=table(sizes.rates[:steps] / sizes.rates[0]), keep_params=False,
+                x0=start.params[None], schedule=table(sizes.rates[:steps] / sizes.rates[0]), keep_params=False,
                 stop=lambda t, losses: not np.all(np.isfinite(losses)), progress=lambda d, t: tally.at(base + d))
     spent["step sizes' check"] = check.steps
     cycle_losses = check.losses[0]

@@ -17,8 +17,8 @@ import numpy as np
 from scipy.ndimage import median_filter
 
 from ..diagnose import Advice, Direction, Kind, Verdict, compare_rates, diagnose_curve
-from ..outlook import heading
 from ..jsonable import number
+from ..outlook import heading
 from .read import LoggedRun, LogError, Series
 
 RESOLUTION = 10_000          # points the verdict is computed on (bin means of a longer log)
@@ -27,6 +27,8 @@ SPIKE_SIGMAS = 6.0           # a spike stands this many noise levels above the t
 SPIKE_SHARE = 0.05           # ... and this share of the loss's drop
 JUMP = 1.5                   # a logged rate that changes by this factor from one entry to the next, alone: a drop
 MAX_SPIKES_SHOWN = 3
+
+
 @dataclass(frozen=True)
 class Finding:
     """Something the log shows besides the verdict: ``kind`` is one of noise, spike, plateau, overfitting, lr,
@@ -195,10 +197,11 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     # a noisy curve is judged on its trend (a single noisy point must not decide 'ended above its start')
     verdict = diagnose_curve(trend_w if noisy else wmean, steps=ws, stochastic=noisy, lr=peak_lr,
                              final_lr=final_lr, bounded=True)
-    # where the run is heading decides whether it is still improving, has stopped or went back up
-    if not bad.size:
-        verdict = heading(verdict, fs, fy, slow=_train_longer(peak_lr, None))
-    if bad.size:
+    stopped = _stopped(noisy, peak_lr, final_lr)
+    if not bad.size:      # where the run is heading decides whether it is still improving, stopped or went back up
+        verdict = heading(verdict, fs, fy, slow=_train_longer(peak_lr, None), stopped=stopped,
+                          diverged=_diverged_advice(lr, None, trend_w, ws))
+    else:
         what = "nan" if np.isnan(y[end]) else "inf"
         verdict = Verdict(Kind.DIVERGED, int(s[end]), f"the loss became {what} at step {int(s[end])} (it was "
                           f"{_g(fy[-1])} at step {int(fs[-1])})", "")
@@ -232,7 +235,7 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     if verdict.kind == Kind.SLOW and peak_lr is not None and verdict.direction == Direction.RAISE:
         verdict = verdict.with_advice(_train_longer(peak_lr, verdict.steps_needed))
     if verdict.kind == Kind.CONVERGED:
-        verdict = verdict.with_advice(_stopped(noisy, peak_lr, final_lr))
+        verdict = verdict.with_advice(stopped)
     if over is not None and verdict.kind != Kind.DIVERGED:
         verdict = verdict.with_advice(Advice(
             f"overfitting, not a learning-rate problem: keep the weights of step {over.step} (early stopping), or add "
@@ -306,9 +309,9 @@ def _stopped(noisy: bool, peak_lr: float | None, final_lr: float | None) -> Advi
         return Advice(f"the schedule already lowered the rate to {_g(final_lr)}; a lower end rate (or a larger batch) "
                       f"would lower the noise floor further; whether another peak rate ends lower, one run cannot "
                       f"tell -- compare runs at other rates")
+    floor = "; a decaying schedule or a larger batch would lower the noise floor" if noisy else ""
     return Advice("it stopped improving; whether another rate would end lower, one run cannot tell -- compare runs "
-                  "at other rates (lrscope diagnose on their folder)" + ("; a decaying schedule or a larger batch "
-                                                                         "would lower the noise floor" if noisy else ""))
+                  "at other rates (lrscope diagnose on their folder)" + floor)
 
 
 def _diverged_advice(lr: Series | None, step: int | None, trend_w, ws=None) -> Advice:

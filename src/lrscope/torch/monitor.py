@@ -34,7 +34,7 @@ import torch
 
 from ..checks import integer
 from ..diagnose import Advice, Direction, Kind, Verdict, diagnose_curve
-from ..outlook import heading
+from ..outlook import NEARLY_STOPPED, TRAIN_LONGER, heading
 from .optimizers import scale_rates
 
 MAX_DIAGNOSED = 400          # points of history a periodic check looks at
@@ -168,8 +168,7 @@ class Monitor:
             return verdict
         # where the history is heading (the same outlook as for a logged run): training on pays, it stopped, or
         # it went back up
-        return heading(verdict, idx, losses, slow=Advice("keep training: the loss is still improving",
-                                                         Direction.KEEP))
+        return heading(verdict, idx, losses, slow=TRAIN_LONGER, stopped=NEARLY_STOPPED, diverged=self._lower_advice())
 
     def _lower_advice(self) -> Advice:
         if self.sharpness:

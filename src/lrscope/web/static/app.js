@@ -630,6 +630,16 @@ function label(data, c) {
   return "α=" + fmt(c.lr) + swept.map((k) => ", " + (KNOWN[k] || k) + "=" + fmt(c.hyperparams[k])).join("");
 }
 
+// a long sentence in a hover label, broken into lines of about ``width`` characters (a phone is 390 px wide)
+function wrapped(text, width) {
+  const lines = [""];
+  for (const word of text.split(" ")) {
+    if (lines[lines.length - 1] && lines[lines.length - 1].length + word.length + 1 > width) lines.push("");
+    lines[lines.length - 1] += (lines[lines.length - 1] ? " " : "") + word;
+  }
+  return lines.join("<br>");
+}
+
 function drawLoss(data) {
   let min = Infinity, minPositive = Infinity;
   for (const c of data.configs) for (const v of c.loss) if (v !== null && v < min) min = v;
@@ -666,7 +676,7 @@ function drawLoss(data) {
     return { x: [data.step_index[i]], y: [y <= 0 ? zeroAt : y], mode: "markers", name: "verdict · " + label(data, c),
       marker: { color: rateColor(k), size: 11, symbol: c.verdict.kind === "diverged" ? "x" : "circle-open",
                 line: { width: 2, color: rateColor(k) } },
-      hovertemplate: c.verdict.kind + " at step " + c.verdict.step + ": " + c.verdict.reason +
+      hovertemplate: wrapped(c.verdict.kind + " at step " + c.verdict.step + ": " + c.verdict.reason, 56) +
         "<extra></extra>" };
   }).filter((t) => t);
   const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "");
