@@ -8,7 +8,6 @@ test compares bits computed with different groupings.
 """
 
 import os
-from pathlib import Path
 
 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(name, "1")          # for subprocesses (the CLI's and the notebook's) and Ray's workers
@@ -26,18 +25,3 @@ except ImportError:
     pass
 else:
     torch.set_num_threads(1)
-
-
-# the numerical tests, rerun by scripts/test.sh under other CPUs' kernels (numerics.txt says why these)
-NUMERICS = {Path(line).name for line in (Path(__file__).parent / "numerics.txt").read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "numerics: a numerical test, run under other CPUs' kernels too")
-
-
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        if item.path.name in NUMERICS:
-            item.add_marker("numerics")
