@@ -77,6 +77,17 @@ def test_the_grid_is_every_combination_learning_rate_outermost():
     assert plan.build(plan.Plan(optimizer="adam")).lrs.tolist() == [0.001]      # the optimizer's usual rate
 
 
+def test_a_grid_too_large_is_refused_before_it_is_built():
+    import tracemalloc
+    values = {key: list(np.linspace(0.1, 0.9, 80)) for key in ("beta1", "beta2", "eps", "weight_decay")}
+    tracemalloc.start()
+    with pytest.raises(plan.PlanError, match="80 beta1 × 80 beta2 × 80 eps × 80 weight_decay is 40960000 config"):
+        plan.build(plan.Plan(optimizer="adam", lrs=[0.1], hyperparams=values))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 20e6          # 41M configurations built would be gigabytes (3.6 GB when the issue was filed)
+
+
 @pytest.mark.parametrize("description, field", [
     (dict(optimizer="lion"), "optimizer"),
     (dict(optimizer="gd", hyperparams={"beta": 0.9}), "hyperparams.beta"),
@@ -92,7 +103,9 @@ def test_the_grid_is_every_combination_learning_rate_outermost():
     (dict(schedule="reduce_on_plateau", warmup=5), "warmup"),
     (dict(lrs="0.1,-1"), "lrs"),
     (dict(lrs=[True]), "lrs"),
-    (dict(lrs="1e-5:1:100", hyperparams={"weight_decay": list(np.linspace(0, 1, 101))}), "lrs"),
+    (dict(lrs="1e-5:1:300", hyperparams={"weight_decay": list(np.linspace(0, 1, 50))}), "lrs"),
+    # too many configurations: the longest list is the one named (not the rates when the betas are the many)
+    (dict(optimizer="adam", hyperparams={"beta1": "0.1:0.9:200", "beta2": "0.5:0.999:300"}), "hyperparams.beta2"),
     (dict(dataset="wine", x0=[1.0]), "x0"),
     (dict(objective="nope", kind="builtin"), "objective"),
 ])

@@ -44,6 +44,13 @@ def test_diverged_configuration_does_not_disturb_the_others():
     assert mixed.verdicts[0].kind == mixed.verdicts[2].kind == "diverged"
 
 
+def test_final_and_best_losses_skip_what_is_not_finite():
+    res = ls.sweep(ls.objectives.formula("log(x)", x0=[-1.0]), lrs=[0.1], steps=3)       # nan from the start
+    res.losses = np.array([[4.0, 2.0, 3.0, np.inf], [5.0, 1.0, np.nan, np.nan], [np.nan] * 4, [3.0, 2.0, 1.0, 0.5]])
+    assert res.final_losses.tolist() == [3.0, 1.0, np.inf, 0.5]
+    assert res.best_losses.tolist() == [2.0, 1.0, np.inf, 0.5]
+
+
 def test_non_finite_start_is_a_diverged_verdict_not_a_crash():
     obj = ls.objectives.formula("log(x)", x0=[-1.0])
     res = ls.sweep(obj, lrs=[0.1], steps=5)

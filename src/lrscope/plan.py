@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
-import itertools
+import math
 import re
 import types
 import typing
@@ -384,12 +384,17 @@ def build_schedule(name: str | None, params: Mapping, warmup: int | None, text: 
 
 def expand_grid(lrs: np.ndarray, swept: Mapping[str, np.ndarray]) -> tuple[np.ndarray, dict]:
     """Every combination of the learning rates and the swept values: the grid's rates (K,) and each swept
-    hyperparameter's value per configuration (K,), learning rate outermost."""
-    grid = list(itertools.product(lrs, *swept.values()))
-    if len(grid) > MAX_CONFIGS:
-        raise PlanError("lrs", f"{len(grid)} configurations is too many (at most {MAX_CONFIGS})")
-    return (np.array([g[0] for g in grid], dtype=np.float64),
-            {key: np.array([g[i + 1] for g in grid], dtype=np.float64) for i, key in enumerate(swept)})
+    hyperparameter's value per configuration (K,), learning rate outermost. The size is counted before anything
+    is built (80 values of four hyperparameters would otherwise be 41M configurations in memory)."""
+    axes = [np.asarray(lrs, dtype=np.float64), *(np.asarray(v, dtype=np.float64) for v in swept.values())]
+    count = math.prod(a.size for a in axes)
+    if count > MAX_CONFIGS:
+        sizes = " × ".join([f"{axes[0].size} learning rate{'s' * (axes[0].size != 1)}"] + [f"{a.size} {key}" for key, a in zip(swept, axes[1:])])
+        lengths = {"lrs": axes[0].size, **{f"hyperparams.{key}": a.size for key, a in zip(swept, axes[1:])}}
+        field = max(lengths, key=lengths.get)                  # the longest list: the one to shorten
+        raise PlanError(field, f"{sizes} is {count} configurations, too many (at most {MAX_CONFIGS})")
+    mesh = np.meshgrid(*axes, indexing="ij")
+    return mesh[0].ravel(), {key: m.ravel() for key, m in zip(swept, mesh[1:])}
 
 
 def read_lrs(lrs, default: float) -> np.ndarray:

@@ -91,17 +91,14 @@ class SweepResult:
     @property
     def final_losses(self) -> np.ndarray:
         """Loss at the last finite iterate of each configuration (inf for one that diverged at the start)."""
-        out = np.full(self.K, np.inf)
-        for k in range(self.K):
-            finite = self.losses[k][np.isfinite(self.losses[k])]
-            if finite.size:
-                out[k] = finite[-1]
-        return out
+        finite = np.isfinite(self.losses)
+        last = self.losses.shape[1] - 1 - np.argmax(finite[:, ::-1], axis=1)
+        return np.where(finite.any(axis=1), np.take_along_axis(self.losses, last[:, None], axis=1)[:, 0], np.inf)
 
     @property
     def best_losses(self) -> np.ndarray:
-        return np.array([np.nanmin(np.where(np.isfinite(r), r, np.nan)) if np.isfinite(r).any() else np.inf
-                         for r in self.losses])
+        """The lowest finite loss of each configuration (inf where none is finite)."""
+        return np.min(np.where(np.isfinite(self.losses), self.losses, np.inf), axis=1)
 
     def best(self) -> int:
         """Index of the configuration with the lowest final loss among those that did not diverge (nor fall without

@@ -107,8 +107,9 @@ def sweep_table(res, swept, out) -> None:
     """One row per configuration: α (and the swept hyperparameters), final and best loss, verdict, advice; then the
     theory and the best run."""
     columns = ["α", *swept, "final loss", "best loss", "verdict", "step", "advice"]
-    rows = [(f"{res.lrs[k]:.4g}", *[f"{res.hyperparams[key][k]:g}" for key in swept], fmt(res.final_losses[k]),
-             fmt(res.best_losses[k]), kind(v.kind, out), "" if v.step is None else v.step, v.advice)
+    finals, bests = res.final_losses, res.best_losses
+    rows = [(f"{res.lrs[k]:.4g}", *[f"{res.hyperparams[key][k]:g}" for key in swept], fmt(finals[k]),
+             fmt(bests[k]), kind(v.kind, out), "" if v.step is None else v.step, v.advice)
             for k, v in enumerate(res.verdicts)]
     mode = ("full batch" if res.batch_size is None or res.batch_losses is None
             else f"mini-batch of {res.batch_size}")
