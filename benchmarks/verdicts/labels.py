@@ -4,13 +4,16 @@ grid, never from lrscope's rules. A run in a band between two labels is ``None``
 
 Outcome at the cut T (what happened next):
 - ``diverged``: the loss left the finite numbers by 4T, or the mean of its last tenth at 4T is at or above its
-  starting loss (training went backwards);
+  grid's starting level (training went backwards) -- the first loss, or the mean of the first tenth of the smallest
+  rate's run where that is higher (``starting_level``: one mini-batch's loss can be low by chance, and all rates of
+  a grid share it);
 - ``improving``: training on pays -- at least ``GAIN`` of all the progress the run made by 4T came after T, or the
   continuation removed at least half of what separated it at T from the lowest loss any rate of its grid reached
   by 4T, where that gap was visible (at least ``NEAR`` of the way down from the start to that loss); in both cases
   by more than the batches' noise;
 - ``stopped``: at most ``STILL`` of its progress came after T and the continuation removed at most a quarter of
-  that gap (or less than the noise).
+  that gap (or less than the noise) -- but never a run whose measured gain after T, within the noise or not, is
+  ``GAIN`` of its progress or more (that run is not scored).
 
 Direction at the cut (which rate of the grid ended lowest at T, the last tenth's mean; diverged runs end at inf):
 - ``right``: within ``NEAR`` of the way from the start down to the best rate's loss at T;
@@ -36,12 +39,20 @@ def window_mean(y: np.ndarray, end: int, T: int) -> tuple[float, float]:
         return float(np.mean(seg)), float(np.std(seg) / np.sqrt(seg.size))
 
 
-def outcome(y: np.ndarray, T: int, best_4T: float) -> str | None:
+def starting_level(runs: list) -> float:
+    """The loss at the start of one problem's grid (same weights, same first batch): the first logged loss, or the
+    mean of the first tenth of its smallest rate's steps where that is higher -- one mini-batch's loss can be low by
+    chance, and every rate shares it; the smallest rate has hardly moved in its first tenth, nor blown up."""
+    slowest = min(runs, key=lambda r: r["lr"])
+    T = slowest["T"]
+    return max(float(slowest["loss"][0]), window_mean(slowest["loss"], max(1, T // 10), T)[0])
+
+
+def outcome(y: np.ndarray, T: int, best_4T: float, start: float) -> str | None:
     """The run's outcome at its cut T (see the module's docstring); ``best_4T`` is the lowest end any rate of its
-    grid reached at 4T."""
+    grid reached at 4T, ``start`` the grid's starting level."""
     y = np.asarray(y, dtype=np.float64)
     end = y.size - 1
-    start = float(y[0])
     if not np.all(np.isfinite(y)):
         return "diverged"
     at_cut, se_cut = window_mean(y, T, T)
@@ -49,7 +60,8 @@ def outcome(y: np.ndarray, T: int, best_4T: float) -> str | None:
     if at_end >= start:
         return "diverged"
     noise = 3 * np.hypot(se_cut, se_end)
-    gain = at_cut - at_end if at_cut - at_end > noise else 0.0
+    measured = at_cut - at_end
+    gain = measured if measured > noise else 0.0
     progress = start - at_end
     if progress <= noise:
         return None                       # nothing learned by 4T: no outcome to read
@@ -61,7 +73,9 @@ def outcome(y: np.ndarray, T: int, best_4T: float) -> str | None:
     closed = gain / gap if visible else 0.0
     if share >= GAIN or closed >= 0.5:
         return "improving"
-    if share <= STILL and closed <= 0.25:
+    # stopped: no gain beyond the noise -- and not a measured gain of GAIN or more that the noise swamps (a slow,
+    # noisy run at a tiny rate: "stopped" would claim what the measurement does not show)
+    if share <= STILL and closed <= 0.25 and measured < GAIN * progress:
         return "stopped"
     return None
 
@@ -70,7 +84,7 @@ def directions(runs: list) -> list:
     """The direction label of every run of one problem's grid (same start, same batches): 'low', 'right', 'high'
     or None."""
     ends = np.array([window_mean(r["loss"], r["T"], r["T"])[0] for r in runs])
-    start = float(runs[0]["loss"][0])
+    start = starting_level(runs)
     lrs = np.array([r["lr"] for r in runs])
     finite = np.isfinite(ends)
     if not finite.any():
@@ -81,7 +95,8 @@ def directions(runs: list) -> list:
         return [None] * len(runs)
     out = []
     for k, r in enumerate(runs):
-        blew = not np.all(np.isfinite(r["loss"])) or window_mean(r["loss"], r["loss"].size - 1, r["T"])[0] >= start
+        blew = (not np.all(np.isfinite(r["loss"]))
+                or window_mean(r["loss"], r["loss"].size - 1, r["T"])[0] >= start)
         e = (ends[k] - ends[b]) / way
         if e <= NEAR and not blew:
             out.append("right")
@@ -103,6 +118,7 @@ def label(corpus: list) -> list:
     for runs in by_problem.values():
         ends = [window_mean(r["loss"], r["loss"].size - 1, r["T"])[0] for r in runs]
         best = float(np.min(ends)) if np.isfinite(ends).any() else np.inf
+        start = starting_level(runs)
         for r, d in zip(runs, directions(runs)):
-            out.append({**r, "outcome": outcome(r["loss"], r["T"], best), "direction": d})
+            out.append({**r, "outcome": outcome(r["loss"], r["T"], best, start), "direction": d})
     return out

@@ -194,11 +194,12 @@ def _misses(part: list) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=("tune", "held", "both"), default="both")
+    parser.add_argument("--corpus", type=Path, default=corpus_mod.CORPUS)
     args = parser.parse_args()
-    if not corpus_mod.CORPUS.exists():
+    if not args.corpus.exists():
         print("generating the corpus (a few minutes) ...")
-        corpus_mod.generate()
-    runs = label(corpus_mod.load())
+        corpus_mod.generate(args.corpus)
+    runs = label(corpus_mod.load(args.corpus))
     by_problem: dict = {}
     for r in runs:
         r["said"] = {}

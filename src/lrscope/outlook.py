@@ -57,7 +57,7 @@ class Outlook(NamedTuple):
     step: int | None = None
 
 
-def outlook(steps: np.ndarray, values: np.ndarray) -> Outlook | None:
+def outlook(steps: np.ndarray, values: np.ndarray, start: float | None = None) -> Outlook | None:
     """The outlook of a finite logged loss (see :class:`Outlook`), in this order:
 
     1. went backwards -- its last level is back at its first loss or above (within ``SIGMAS`` noise units of a
@@ -69,6 +69,9 @@ def outlook(steps: np.ndarray, values: np.ndarray) -> Outlook | None:
     4. else the fall over the last doubling of the steps (half → all), shrinking from one doubling to the next as
        it did over the one before (at most as fast), summed over the doublings to ``HORIZON``×: a share of the
        progress so far of at least ``PAYS`` is slow, less is converged.
+
+    The first loss is the start, or ``start`` where that is higher: the starting level of runs of the same task,
+    which one mini-batch's loss can understate by chance (``lrscope.logs.compare_runs``).
 
     None for a log too short to tell (fewer than 20 points)."""
     if values.size < 20:
@@ -82,7 +85,7 @@ def outlook(steps: np.ndarray, values: np.ndarray) -> Outlook | None:
     levels = np.array([at(a, a + w)[0] for a in tenths])
     if not np.all(np.isfinite(levels)) or not all(np.isfinite([q, h, end])):
         return None
-    start = float(values[0])
+    start = float(values[0]) if start is None else max(float(values[0]), start)
     # the noise of one logged loss: at the end or over the first tenth, the smaller (a blow-up is not noise)
     spread = min(float(np.std(values[t > T - w])), float(np.std(values[t <= w])))
     half_way, last = int(steps[0] + T / 2), int(steps[-1])
@@ -118,7 +121,7 @@ def outlook(steps: np.ndarray, values: np.ndarray) -> Outlook | None:
 
 
 def heading(verdict: Verdict, steps: np.ndarray, values: np.ndarray, *, slow: Advice, stopped: Advice,
-            diverged: Advice) -> Verdict:
+            diverged: Advice, start: float | None = None) -> Verdict:
     """``verdict`` (the core's, on the curve's shape) corrected by where the finite, noisy ``values`` are heading:
     going back up → diverged; training on pays → slow; a 'slow' run that will hardly improve → converged -- each
     with the caller's advice for that kind (``slow``, ``stopped``, ``diverged``: what to do depends on what the
@@ -127,7 +130,7 @@ def heading(verdict: Verdict, steps: np.ndarray, values: np.ndarray, *, slow: Ad
     if verdict.kind == Kind.UNBOUNDED:
         return verdict
     with np.errstate(over="ignore", invalid="ignore"):        # a finite blow-up's spread may pass float64's range
-        ahead = outlook(np.asarray(steps), np.asarray(values, dtype=np.float64))
+        ahead = outlook(np.asarray(steps), np.asarray(values, dtype=np.float64), start)
     if ahead is None:
         return verdict
     if ahead.kind == Kind.DIVERGED and verdict.kind != Kind.DIVERGED:

@@ -73,7 +73,7 @@ def diagnose_log(path, *, loss: str | None = None, lr: str | None = None, val_lo
             skipped.append((r.name, str(exc)))
     if not report.diagnoses:
         raise LogError(f"{path}: no run could be judged ({skipped[0][1]})")
-    report.diagnoses = compare_runs(report.diagnoses)        # runs of one task at several rates: which did better
+    report.diagnoses = compare_runs(report.diagnoses, resolution=resolution)        # runs of one task at several rates: which did better
     return report
 
 

@@ -156,8 +156,9 @@ def describe_lr(lr: Series | None) -> str | None:
     return "; ".join(parts)
 
 
-def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosis:
-    """The verdict, findings and advice for one logged run."""
+def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION, start: float | None = None) -> LogDiagnosis:
+    """The verdict, findings and advice for one logged run; ``start``: the starting level of runs of the same task
+    where it is known (see :func:`compare_runs`)."""
     s, y = run.loss.step, run.loss.value
     if y.size < 3:
         raise LogError(f"{run.name}: only {y.size} loss value{'s' if y.size != 1 else ''} logged: nothing to judge "
@@ -200,7 +201,7 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
     stopped = _stopped(noisy, peak_lr, final_lr)
     if not bad.size:      # where the run is heading decides whether it is still improving, stopped or went back up
         verdict = heading(verdict, fs, fy, slow=_train_longer(peak_lr, None), stopped=stopped,
-                          diverged=_diverged_advice(lr, None, trend_w, ws))
+                          diverged=_diverged_advice(lr, None, trend_w, ws), start=start)
     else:
         what = "nan" if np.isnan(y[end]) else "inf"
         verdict = Verdict(Kind.DIVERGED, int(s[end]), f"the loss became {what} at step {int(s[end])} (it was "
@@ -246,12 +247,18 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION) -> LogDiagnosi
 SAME_TASK = 2.0        # runs whose first losses lie within this factor of their median are runs of one task
 
 
-def compare_runs(diagnoses: list) -> list:
+def compare_runs(diagnoses: list, *, resolution: int = RESOLUTION) -> list:
     """Logged runs of one task at several rates (a folder of runs of one model), judged together as a sweep is: at
     the last step all of them reached, each run's mean loss over the last tenth of those steps (and its standard
     error) against the lowest; a run clearly above it is told the rate that did better
     (:func:`lrscope.diagnose.compare_rates`). Runs without a logged rate, or whose first losses differ by more than
-    ``SAME_TASK`` times from the others' (another task), keep their own verdicts. Returns the diagnoses, updated."""
+    ``SAME_TASK`` times from the others' (another task), keep their own verdicts. Returns the diagnoses, updated.
+
+    Before that, each run is judged again from the task's starting level where its own first loss is lower: the
+    mean of the first tenth of the smallest rate's run (it has hardly moved yet). One mini-batch's loss can be low by
+    chance, and a run that learned in its first few steps then reads as having learned nothing (benchmarks/verdicts:
+    linear regression on diabetes with batches of 8-32)."""
+    diagnoses = list(diagnoses)                   # the caller's list stays as it was
     out = list(diagnoses)
     rated = [k for k, d in enumerate(diagnoses) if d.run.lr is not None and np.any(np.isfinite(d.run.lr.value))
              and d.trend is not None and len(d.trend) > 0]
@@ -264,6 +271,10 @@ def compare_runs(diagnoses: list) -> list:
     same = [k for k, f in zip(rated, firsts) if centre / SAME_TASK <= f <= centre * SAME_TASK]
     if len(same) < 2:
         return out
+    start = _starting_level(diagnoses[min(same, key=lambda k: float(np.nanmax(diagnoses[k].run.lr.value)))].run)
+    for k in same:
+        if start is not None and start > float(diagnoses[k].run.loss.value[0]):
+            diagnoses[k] = out[k] = diagnose_run(diagnoses[k].run, resolution=resolution, start=start)
     alive = [k for k in same if diagnoses[k].verdict.kind != Kind.DIVERGED]
     common = min((int(diagnoses[k].run.loss.step[np.isfinite(diagnoses[k].run.loss.value)][-1]) for k in alive),
                  default=None)
@@ -288,6 +299,12 @@ def compare_runs(diagnoses: list) -> list:
     for k, v in zip(same, verdicts):
         out[k] = replace(out[k], verdict=v)
     return out
+
+
+def _starting_level(run: LoggedRun) -> float | None:
+    """The mean of the first tenth of a run's finite losses (None when it has fewer than 20)."""
+    y = run.loss.value[np.isfinite(run.loss.value)]
+    return float(np.mean(y[1:1 + y.size // 10])) if y.size >= 20 else None
 
 
 def _train_longer(peak_lr: float | None, steps_needed: int | None) -> Advice:
