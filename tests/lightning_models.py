@@ -52,3 +52,11 @@ class LoggingRegression(Regression):
         loss = super().training_step(batch, batch_idx)
         self.log("train_loss", loss)
         return {"loss": loss}
+
+
+class ValidatedRegression(LoggingRegression):
+    """With a validation step: the Trainer then has a validation DataLoader."""
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", torch.nn.functional.mse_loss(self(x), y))

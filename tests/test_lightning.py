@@ -98,3 +98,28 @@ def test_the_finder_needs_no_loss_fn_when_training_step_computes_the_loss(lit):
     assert callback.found.suggestion == pytest.approx(with_fn.found.suggestion, rel=1e-6)
     assert callback.monitor.losses[-1] < callback.monitor.losses[0] / 10
     assert "log" not in vars(model)                          # self.log is the module's own again
+
+
+def test_the_finder_reads_the_trainers_validation_loader_by_default(lit):
+    """Held-out data where the Trainer has it: the finder's curve and verification are read off the validation
+    loss, for the module's own loss and for a loss_fn alike; validation=False keeps the training loss, and
+    validation=True without a validation loader is refused by name."""
+    def fit(callback):
+        trainer = lit.L.Trainer(max_steps=60, accelerator="cpu", devices=1, logger=False, enable_checkpointing=False,
+                                enable_progress_bar=False, enable_model_summary=False, callbacks=[callback],
+                                num_sanity_val_steps=0)
+        trainer.fit(lit.ValidatedRegression(lr=1e-6), lit.data(), lit.data(64))
+        return callback.found
+
+    held_out = "read off the held-out loss"
+    own, with_fn = (fit(lit.LRScope(find_lr=True, verbose=False, find_kw={"steps": 30}, loss_fn=fn))
+                    for fn in (None, torch.nn.functional.mse_loss))
+    assert any(held_out in n for n in own.notes) and any(held_out in n for n in with_fn.notes)
+    assert own.suggestion == pytest.approx(with_fn.suggestion, rel=1e-6)
+    train_only = fit(lit.LRScope(find_lr=True, verbose=False, find_kw={"steps": 30}, validation=False))
+    assert not any(held_out in n for n in train_only.notes)
+    with pytest.raises(ValueError, match="validation=True: the Trainer has no validation DataLoader"):
+        lit.fit(lit.LoggingRegression(lr=1e-6), lit.LRScope(find_lr=True, verbose=False, validation=True,
+                                                            find_kw={"steps": 30}))
+    with pytest.raises(TypeError, match="validation"):
+        lit.LRScope(validation="yes")
