@@ -557,3 +557,20 @@ def test_a_short_budget_shortens_the_default_range_test_to_keep_the_call_within_
         res = ls.find(objective, **kw)
         assert res.compute["range test"] <= 0.5 * 1.95 * kw["budget"] + 1
         assert res.steps_used == sum(res.compute.values()) <= 1.95 * kw["budget"]
+
+
+def test_a_lucky_first_batch_does_not_make_the_curve_look_flat():
+    """A range test on mini-batches whose first loss is low by chance (0.4 where the loss starts at 1 and falls to
+    0.5 near α = 0.05): the curve's minimum is read after its first tenth, against the level of that tenth, and the
+    candidates surround it -- not the bottom of the range (an MLP on diabetes by SGD was recommended 1e-7)."""
+    from lrscope.finder.rules import read_curve
+    lrs = np.geomspace(1e-7, 10, 100)
+    x = np.log10(lrs / 0.05)
+    curve = 0.5 + 0.5 / (1 + np.exp(3 * x)) + 0.3 * np.maximum(x, 0) ** 2
+    curve[0] = 0.4
+    methods, cands, notes = read_curve(lrs, curve, 1e-7, 10)
+    assert not any("never fell" in n for n in notes)
+    assert 1e-4 < cands.min() and cands.max() < 1.0
+    flat = np.full(100, 1.0) + 1e-4 * np.sin(np.arange(100))       # nothing falls: a grid below where it ended
+    methods, cands, notes = read_curve(lrs, flat, 1e-7, 10)
+    assert any("never fell" in n for n in notes) and cands.min() >= 10 / 300 * 0.99 and cands.max() <= 10 / 3 * 1.01

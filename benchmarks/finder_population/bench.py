@@ -1,0 +1,379 @@
+"""The finder on a population of problems it has never seen, judged on held-out data (issue 27).
+
+Every problem (``problems.py``: drawn by a seed, split train / val / test) is trained by every method for the same
+budget of optimizer steps, from the same initial weights over the same batches; the score is the **test loss** at
+the end ÷ that of the best of the 13-point log grid trained with cosine decay to zero (the "tuned" reference,
+13 × the budget). Methods, in one run:
+
+- ``grid const`` / ``grid cosine``: the best of the grid at a constant rate / with cosine (references, chosen by
+  test loss: an oracle no method can beat by selection alone -- on a test set of 35 or 113 points, also a lucky
+  draw); ``grid cosine by val``: the cosine grid's rate chosen by validation loss, as a practitioner tunes;
+- ``lrscope``: ``lrscope.torch.lr_find(budget=)`` on the training data, trained as recommended (``res.step_sizes``,
+  else the constant pick); ``lrscope val``: the same with ``val_loader=`` the validation split;
+- ``Prodigy`` (lr=1, constant and cosine) and ``schedule-free`` AdamW (its default rate): no rate to choose;
+- ``torch-lr-finder``: its range test (100 steps, 1e-7 … 10), steepest-descent suggestion, trained with cosine;
+  ``valley``: fastai's valley rule on the same curve, trained with cosine;
+- ``Lightning``: ``Tuner.lr_find``'s suggestion (its defaults), trained with cosine;
+- ``Optuna``: TPE over the grid's range (log scale) with a median pruner on the validation loss, cosine schedule,
+  given exactly lrscope's compute (its finder's steps + the budget): the best completed trial's model is scored.
+
+Compute is counted in optimizer steps (forward + backward on one batch), evaluations not counted.
+
+    python benchmarks/finder_population/bench.py --split tune          # tune problems (the even seeds)
+    python benchmarks/finder_population/bench.py --split held          # run only to report
+
+Results are kept per problem and method in ``results.json`` beside this file (not committed), so a run can be
+stopped and resumed; ``--fresh`` discards them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+from problems import Problem, draw  # noqa: E402
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results.json"
+PROBLEMS = 48                         # seeds 0 … 47: 24 tune (even), 24 held (odd)
+EXTEND = 4                            # grid points added past a winning end of the grid
+FLOOR = 1e-3                          # test losses are compared above this share of the untrained model's
+
+
+# ------------------------------------------------------------------------------------------------------ training
+def cosine(budget: int) -> np.ndarray:
+    """Cosine decay from 1 to 0 over ``budget`` steps (the multiplier of each step's rate)."""
+    return 0.5 * (1 + np.cos(np.pi * np.arange(budget) / budget))
+
+
+def batches(problem: Problem):
+    """The problem's training batches, epoch after epoch (the same order for every method)."""
+    loader = problem.loader()
+    while True:
+        yield from loader
+
+
+def train(problem: Problem, rates=None, make_optimizer=None, report=None, every: int = 0):
+    """``problem.budget`` steps from the initial weights, at ``rates[t]`` each step (or with ``make_optimizer``'s
+    own rate); ``report(step, model)`` every ``every`` steps may stop the run by returning False. Returns the model
+    and the steps taken."""
+    model = problem.make_model()
+    opt = (make_optimizer or problem.make_optimizer)(model.parameters(), float(rates[0]) if rates is not None else 1.0)
+    if hasattr(opt, "train"):
+        opt.train()                               # schedule-free: training mode
+    stream = batches(problem)
+    steps = 0
+    for t in range(problem.budget):
+        if rates is not None:
+            for g in opt.param_groups:
+                g["lr"] = float(rates[t])
+        x, y = next(stream)
+        loss = problem.loss_fn(model(x), y)
+        if not torch.isfinite(loss):
+            steps = t + 1
+            break
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        steps = t + 1
+        if report is not None and every and steps % every == 0 and steps < problem.budget:
+            if report(steps, model) is False:
+                break
+    if hasattr(opt, "eval"):
+        opt.eval()                                # schedule-free: the averaged weights are the ones to judge
+    return model, steps
+
+
+# ------------------------------------------------------------------------------------------------------- methods
+def grid(problem: Problem, schedule: str) -> dict:
+    """The best of the problem's 13-point grid (by test loss: the reference), extended by the grid's own ratio past
+    an end that wins (up to ``EXTEND`` points), so that the reference is a tuned rate, not the grid's edge."""
+    shape = cosine(problem.budget) if schedule == "cosine" else np.ones(problem.budget)
+    rates = list(problem.grid())
+    ratio = rates[1] / rates[0]
+    losses, vals = [], []
+
+    def trained(lr):
+        model = train(problem, lr * shape)[0]
+        vals.append(problem.test_loss(model, problem.val))
+        return problem.test_loss(model)
+    losses = [trained(lr) for lr in rates]
+    for _ in range(EXTEND):
+        k = int(np.argmin(losses))
+        if 0 < k < len(rates) - 1:
+            break
+        lr = rates[0] / ratio if k == 0 else rates[-1] * ratio
+        loss = trained(lr)
+        if k == 0:
+            rates.insert(0, lr)
+            losses.insert(0, loss)
+            vals.insert(0, vals.pop())
+        else:
+            rates.append(lr)
+            losses.append(loss)
+    k = int(np.argmin(losses))
+    return {"test": float(losses[k]), "lr": float(rates[k]), "compute": len(rates) * problem.budget,
+            "rates": [float(v) for v in rates], "all": [float(v) for v in losses], "val": vals,
+            "edge": k in (0, len(losses) - 1)}
+
+
+def lrscope_method(problem: Problem, val: bool) -> dict:
+    import lrscope.torch as lt
+    model = problem.make_model()
+    opt = problem.make_optimizer(model.parameters(), 1e-3)
+    with contextlib.redirect_stderr(io.StringIO()):
+        res = lt.lr_find(model, problem.loss_fn, problem.loader(), opt, budget=problem.budget, seed=problem.seed,
+                         val_loader=problem.loader(problem.val, shuffle=False) if val else None)
+    rates = (np.asarray(res.step_sizes, dtype=np.float64) if res.step_sizes is not None
+             else np.full(problem.budget, res.suggestion))
+    model, _ = train(problem, rates)
+    return {"test": problem.test_loss(model), "lr": float(res.suggestion), "finder": int(res.steps_used),
+            "compute": int(res.steps_used) + problem.budget, "schedule": res.step_sizes is not None,
+            "notes": [str(n) for n in res.notes]}
+
+
+def lr_free(problem: Problem, name: str) -> dict:
+    if name.startswith("Prodigy"):
+        from prodigyopt import Prodigy
+        shape = cosine(problem.budget) if name.endswith("cosine") else np.ones(problem.budget)
+        model, _ = train(problem, shape, make_optimizer=lambda p, lr: Prodigy(p, lr=1.0))
+    else:
+        from schedulefree import AdamWScheduleFree
+        model, _ = train(problem, None, make_optimizer=lambda p, lr: AdamWScheduleFree(p))
+    return {"test": problem.test_loss(model), "compute": problem.budget}
+
+
+def range_test_curve(problem: Problem):
+    """torch-lr-finder's range test (100 steps, 1e-7 … 10, exponential): its rates, smoothed losses and steps."""
+    from torch_lr_finder import LRFinder
+    model = problem.make_model()
+    opt = problem.make_optimizer(model.parameters(), 1e-7)
+    finder = LRFinder(model, opt, problem.loss_fn, device="cpu")
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        finder.range_test(problem.loader(), end_lr=10.0, num_iter=100)
+    lrs, losses = np.array(finder.history["lr"]), np.array(finder.history["loss"])
+    return lrs, losses, len(lrs)
+
+
+def steepest(lrs, losses, skip_start=10, skip_end=5):
+    """torch-lr-finder's suggestion: the steepest descent of the smoothed loss (its plot's defaults)."""
+    lrs, losses = lrs[skip_start:-skip_end], losses[skip_start:-skip_end]
+    if losses.size < 2:
+        return None
+    return float(lrs[int(np.argmin(np.gradient(losses)))])
+
+
+def valley(lrs, losses):
+    """fastai's valley rule: the longest stretch of (non-strictly) falling loss, and the rate two thirds along."""
+    n = losses.size
+    if n < 3:
+        return None
+    longest = [1] * n
+    back = list(range(n))
+    for i in range(1, n):
+        for j in range(i):
+            if losses[i] < losses[j] and longest[j] + 1 > longest[i]:
+                longest[i], back[i] = longest[j] + 1, j
+    end = int(np.argmax(longest))
+    start = end
+    while back[start] != start:
+        start = back[start]
+    return float(lrs[start + round((end - start) * 2 / 3)])
+
+
+def range_test_methods(problem: Problem) -> dict:
+    lrs, losses, used = range_test_curve(problem)
+    out = {}
+    for name, pick in (("torch-lr-finder", steepest(lrs, losses)), ("valley", valley(lrs, losses))):
+        if pick is None or not np.isfinite(pick):
+            out[name] = {"test": math.inf, "lr": None, "compute": used + problem.budget}
+            continue
+        model, _ = train(problem, pick * cosine(problem.budget))
+        out[name] = {"test": problem.test_loss(model), "lr": pick, "compute": used + problem.budget}
+    return out
+
+
+def lightning_method(problem: Problem) -> dict:
+    """Lightning's ``Tuner.lr_find`` (its defaults: 100 steps, 1e-8 … 1, exponential, stop at 4× the best loss) and
+    its suggestion (steepest descent of the smoothed loss), trained with cosine."""
+    import logging
+    import warnings
+    import lightning.pytorch as pl
+    from lightning.pytorch.tuner import Tuner
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+    class Module(pl.LightningModule):
+        def __init__(self):
+            super().__init__()
+            self.net = problem.make_model()
+            self.lr = 1e-3
+
+        def training_step(self, batch, _):
+            x, y = batch
+            return problem.loss_fn(self.net(x), y)
+
+        def configure_optimizers(self):
+            return problem.make_optimizer(self.net.parameters(), self.lr)
+
+    module = Module()
+    trainer = pl.Trainer(max_steps=problem.budget, logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu", devices=1)
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        found = Tuner(trainer).lr_find(module, train_dataloaders=problem.loader(), update_attr=False)
+    pick = None if found is None else found.suggestion()
+    used = 0 if found is None else len(found.results.get("lr", []))
+    if pick is None or not np.isfinite(pick):
+        return {"test": math.inf, "lr": None, "compute": used + problem.budget}
+    model, _ = train(problem, pick * cosine(problem.budget))
+    return {"test": problem.test_loss(model), "lr": float(pick), "compute": used + problem.budget}
+
+
+def optuna_method(problem: Problem, compute: int) -> dict:
+    """TPE over the rate (log scale, the grid's range), median pruner on the validation loss read 10 times a run,
+    cosine decay; trials until ``compute`` steps are spent (a trial is cut where the compute ends)."""
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    low, high = problem.grid()[0], problem.grid()[-1]
+    every = max(1, problem.budget // 10)
+    spent = {"steps": 0}
+    best = {"val": math.inf, "test": math.inf, "lr": None}
+    study = optuna.create_study(direction="minimize", sampler=optuna.samplers.TPESampler(seed=problem.seed),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=every))
+
+    def objective(trial):
+        lr = trial.suggest_float("lr", low, high, log=True)
+        left = compute - spent["steps"]
+
+        def report(step, model):
+            if step >= left:
+                return False
+            value = problem.test_loss(model, problem.val)
+            trial.report(value if np.isfinite(value) else 1e30, step)
+            return not trial.should_prune()
+
+        model, steps = train(problem, lr * cosine(problem.budget), report=report, every=every)
+        spent["steps"] += steps
+        if steps < problem.budget:
+            raise optuna.TrialPruned()
+        value = problem.test_loss(model, problem.val)
+        if value < best["val"]:
+            best.update(val=value, test=problem.test_loss(model), lr=lr)
+        return value if np.isfinite(value) else 1e30
+
+    while spent["steps"] < compute - every:
+        study.optimize(objective, n_trials=1)
+    return {"test": best["test"], "lr": best["lr"], "compute": spent["steps"], "trials": len(study.trials)}
+
+
+METHODS = ("grid const", "grid cosine", "grid cosine by val", "lrscope", "lrscope val", "Prodigy", "Prodigy cosine", "schedule-free",
+           "torch-lr-finder", "valley", "Lightning", "Optuna")
+
+
+def run_problem(problem: Problem, done: dict, progress=print) -> dict:
+    """Every method on ``problem`` (those in ``done`` are kept); the results by method."""
+    out = dict(done)
+    t0 = time.perf_counter()
+
+    def have(name):
+        return name in out
+
+    for schedule in ("const", "cosine"):
+        if not have(f"grid {schedule}"):
+            out[f"grid {schedule}"] = grid(problem, schedule)
+    g = out["grid cosine"]
+    k = int(np.argmin(g["val"]))            # as a practitioner tunes: the rate whose run did best on validation
+    out["grid cosine by val"] = {"test": g["all"][k], "lr": g["rates"][k], "compute": g["compute"]}
+    for name, val in (("lrscope", False), ("lrscope val", True)):
+        if not have(name):
+            out[name] = lrscope_method(problem, val)
+    for name in ("Prodigy", "Prodigy cosine", "schedule-free"):
+        if not have(name):
+            out[name] = lr_free(problem, name)
+    if not (have("torch-lr-finder") and have("valley")):
+        out.update(range_test_methods(problem))
+    if not have("Lightning"):
+        out["Lightning"] = lightning_method(problem)
+    if not have("Optuna"):
+        out["Optuna"] = optuna_method(problem, out["lrscope val"]["compute"])
+    if "init" not in out:
+        out["init"] = {"test": problem.test_loss(problem.make_model())}
+    progress(f"{problem.name:55s} {time.perf_counter() - t0:6.1f} s  " + " ".join(
+        f"{m.split()[0][:6]} {ratio(out, m):.2f}" for m in METHODS[3:]))
+    return out
+
+
+def ratio(result: dict, method: str) -> float:
+    """A method's test loss ÷ the tuned cosine grid's, each plus ``FLOOR`` × the untrained model's test loss:
+    differences below that are immaterial, and a ratio of two losses near 0 (a separable data set: 1e-7 vs 1e-4)
+    would otherwise read as 1000×."""
+    eps = FLOOR * result["init"]["test"]
+    return (result[method]["test"] + eps) / (result["grid cosine"]["test"] + eps)
+
+
+# -------------------------------------------------------------------------------------------------------- report
+def ratio_table(results: dict, seeds: list) -> None:
+    ratios = {m: [] for m in METHODS}
+    for s in seeds:
+        for m in METHODS:
+            ratios[m].append((ratio(results[str(s)], m), s))
+    print(f"\n{'method':16s} {'median':>7s} {'p90':>7s} {'worst':>7s} {'≤1.05':>6s} {'≤1.5':>6s} {'compute':>8s}  "
+          f"worst problem")
+    for m in METHODS:
+        vals = np.array([v for v, _ in ratios[m]])
+        worst = max(ratios[m])
+        comp = np.median([results[str(s)][m]["compute"] / results[str(s)]["budget"] for s in seeds])
+        print(f"{m:16s} {np.median(vals):7.3f} {np.quantile(vals, 0.9):7.3f} {worst[0]:7.3g} "
+              f"{np.mean(vals <= 1.05):6.0%} {np.mean(vals <= 1.5):6.0%} {comp:7.2f}×  "
+              f"{draw_name(results, worst[1])}")
+    mine = np.array([v for v, _ in ratios["lrscope val"]])
+    for other in ("Prodigy", "Prodigy cosine", "schedule-free", "Optuna", "torch-lr-finder"):
+        theirs = np.array([v for v, _ in ratios[other]])
+        print(f"lrscope val at least as good as {other:16s}: {np.mean(mine <= theirs * 1.0001):.0%}")
+    free = np.min([[v for v, _ in ratios[o]] for o in ("Prodigy", "Prodigy cosine", "schedule-free")], axis=0)
+    print(f"lrscope val at least as good as the best learning-rate-free optimizer: {np.mean(mine <= free * 1.0001):.0%}")
+    finder = [results[str(s)]["lrscope val"]["finder"] / draw_budget(results, s) for s in seeds]
+    print(f"lrscope val finder compute ÷ budget: median {np.median(finder):.2f}, worst {max(finder):.2f}")
+
+
+def draw_name(results: dict, seed: int) -> str:
+    return results[str(seed)].get("name", f"#{seed}")
+
+
+def draw_budget(results: dict, seed: int) -> int:
+    return results[str(seed)]["budget"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=("tune", "held"), default="tune")
+    parser.add_argument("--problems", type=int, default=PROBLEMS, help="seeds 0 … N-1 (each split takes its half)")
+    parser.add_argument("--fresh", action="store_true", help="discard the kept results")
+    parser.add_argument("--only", nargs="*", default=None, help="rerun these methods")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results = {} if args.fresh or not RESULTS.exists() else json.loads(RESULTS.read_text())
+    seeds = [s for s in range(args.problems) if (s % 2 == 1) == (args.split == "held")]
+    for s in seeds:
+        problem = draw(s)
+        kept = results.get(str(s), {})
+        kept = {k: v for k, v in kept.items() if k in METHODS + ("init",) and k not in (args.only or [])}
+        out = run_problem(problem, kept)
+        results[str(s)] = {**out, "name": problem.name, "budget": problem.budget}
+        RESULTS.write_text(json.dumps(results, indent=1))
+    ratio_table(results, seeds)
+
+
+if __name__ == "__main__":
+    main()
