@@ -22,8 +22,8 @@ module's own ``training_step`` loss (its ``self.log`` calls are silenced meanwhi
 exactly, then every param group's rate is set to the pick (keeping the groups' ratios, and the schedulers' base
 rates with them). ``callback.found`` holds the result. As Lightning's ``Tuner.lr_find``: one line, but a verified
 answer. Where the Trainer has a validation DataLoader, the finder reads its curve and verification off the loss on
-it (``validation=None``, the default; ``True`` insists on one, ``False`` uses the training loss): on the finder's
-population benchmark the held-out mode ended with a lower held-out loss on most problems (docs/finder.md).
+it (``validation=None``, the default; ``True`` insists on one, ``False`` uses the training loss): a rate that
+trains well but generalizes worse is not picked (docs/finder.md, the population benchmark).
 
 Needs ``lightning`` (``pip install 'lrscope[lightning]'``).
 """
