@@ -124,6 +124,10 @@ def test_library_names_the_argument():
         ls.sweep(ls.objectives.square(), lrs=np.geomspace(1e-5, 1, 10_000), steps=100_000)
     with pytest.raises(ValueError, match="objective: the loss fell without limit"):
         ls.find(ls.objectives.formula("-x**2"))
+    # a NumPy scalar is a number (it used to be refused as "must be a number > 0"); a negative one is not > 0
+    assert ls.find(ls.objectives.square(), start=np.float32(1e-6), end=np.float64(10.0), steps=60).suggestion > 0
+    with pytest.raises(ValueError, match="start: must be a number > 0"):
+        ls.find(ls.objectives.square(), start=np.float32(-1e-6))
 
 
 def test_odd_losses_get_honest_verdicts_and_theory():

@@ -221,6 +221,9 @@ def test_read_values():
 
 
 BAD = [
+    (["sweep", "--json", ""], "--json: needs a file name"),          # not a silent run that writes nothing
+    (["sweep", "--csv", " "], "--csv: needs a file name"),
+    (["diagnose", ""], "needs a log file or a folder"),             # not ": no such file"
     (["sweep", "--objective", "nosuchfunction(x)"], "--objective"),
     (["sweep", "--objective", "__import__('os').system('true')"], "--objective"),
     (["sweep", "--objective", "x.real"], "attribute"),

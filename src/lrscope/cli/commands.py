@@ -23,6 +23,8 @@ def check_writable(path: str | None, option: str) -> None:
     """Fail before a long run, not after it, if an output file cannot be written."""
     if path is None or path == "-":
         return
+    if not path.strip():
+        raise UsageError(f"{option}: needs a file name (or - for standard output), got an empty one")
     folder = os.path.dirname(os.path.abspath(path)) or "."
     if not os.path.isdir(folder):
         raise UsageError(f"{option}: cannot write {path}: no such folder {folder}")

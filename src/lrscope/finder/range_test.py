@@ -127,7 +127,8 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
     the verification rounds: from ``budget`` (the steps the user will train for) when given -- 4% of it (at least
     5), then 30% of it for the finalists --, else a quarter of ``steps`` (at least 10), then 4× that."""
     for name, value in (("start", start), ("end", end)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
+        if (isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating))
+                or not np.isfinite(value) or value <= 0):
             raise ValueError(f"{name}: must be a number > 0, got {value!r}")
     if start >= end:
         raise ValueError(f"start, end: start ({start:g}) must be below end ({end:g})")

@@ -451,6 +451,8 @@ def find_runs(path: str, depth: int = 6) -> list:
     """(name, kind, paths) for every run under ``path``: a file is one run; a folder is one run when it has a known
     layout (trainer_state.json or checkpoint-N/, Lightning's metrics.csv, TensorBoard event files), else each run
     found below it (named by its path under ``path``), as TensorBoard names the runs of a log folder."""
+    if not str(path).strip():
+        raise LogError("path: needs a log file or a folder of runs, got an empty name")
     if not os.path.exists(path):
         raise LogError(f"{path}: no such file or folder")
     if os.path.isfile(path):
