@@ -238,7 +238,9 @@ def test_the_finder_stays_within_twice_the_budget_and_reuses_its_runs():
 def test_setting_the_found_rate_keeps_the_schedule_and_the_groups_ratios():
     """A warmup half way (λ = 0.5) and two groups at 1 : 0.1: the new peak scales every rate, base and initial rate
     by one factor, so the warmup goes on from where it is and the groups keep their ratio."""
+    from lrscope.torch import set_peak_rate as public          # the docs' example uses it (not a group-wide lr =)
     from lrscope.torch.optimizers import scale_rates, set_peak_rate
+    assert public is set_peak_rate
     w1, w2 = torch.nn.Parameter(torch.zeros(2)), torch.nn.Parameter(torch.zeros(2))
     opt = torch.optim.SGD([{"params": [w1], "lr": 1e-6}, {"params": [w2], "lr": 1e-7}])
     warmup = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: min(1.0, (t + 1) / 2))     # λ(0) = 0.5
