@@ -96,3 +96,17 @@ def test_the_finder_keeps_a_warmup_around_the_new_peak(tmp_path):
     pick = callback.found.suggestion
     assert trainer.lr_scheduler.base_lrs == [pytest.approx(pick)] * len(trainer.lr_scheduler.base_lrs)
     assert probe.first_lr[0] == pytest.approx(pick)          # cosine starts at its peak
+
+
+def test_the_finder_reads_held_out_data_when_given_the_trainers_eval_loader(tmp_path):
+    model = tiny_bert()
+    args = transformers.TrainingArguments(output_dir=str(tmp_path), max_steps=60, per_device_train_batch_size=16,
+                                          learning_rate=1e-6, optim="adamw_torch", report_to=[], save_strategy="no",
+                                          logging_strategy="no", disable_tqdm=True, use_cpu=True, seed=0)
+    trainer = transformers.Trainer(model=model, args=args, train_dataset=Rows(), eval_dataset=Rows(64))
+    callback = LRScopeCallback(find_lr=True, verbose=False, validation=trainer.get_eval_dataloader())
+    trainer.add_callback(callback)
+    trainer.train()
+    assert any("held-out loss" in n for n in callback.found.notes) and callback.found.suggestion > 1e-4
+    with pytest.raises(TypeError, match="validation: expected a DataLoader"):
+        LRScopeCallback(find_lr=True, validation=Rows(64))

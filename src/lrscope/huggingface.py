@@ -18,7 +18,10 @@ Trainer's own training loader, optimizer and gradient accumulation, judging the 
 (``model(**batch).loss``), sized from the Trainer's number of optimizer steps (or ``budget``). The model, the
 optimizer and the random-number states are put back exactly; then every param group's rate and the scheduler's base
 rates are set to the pick (a warmup or decay keeps its shape around the new peak). ``callback.found`` holds the
-result: as Lightning's ``Tuner.lr_find``, one line -- but a verified answer.
+result: as Lightning's ``Tuner.lr_find``, one line -- but a verified answer. With held-out data the finder reads its
+curve and verification off the loss on them: ``validation=trainer.get_eval_dataloader()`` (the Trainer hands a
+callback no evaluation data when training begins, unless it has evaluated before: that loader is then used;
+``validation=False`` keeps the training loss). See docs/finder.md, the population benchmark.
 
 Needs ``transformers`` (``pip install 'lrscope[huggingface]'``).
 """
@@ -28,6 +31,7 @@ from __future__ import annotations
 import warnings
 
 try:
+    import torch
     from transformers import TrainerCallback
 except ImportError:                                             # pragma: no cover - the extra is not installed
     raise ImportError("lrscope.huggingface needs transformers: pip install 'lrscope[huggingface]'") from None
@@ -52,13 +56,17 @@ class LRScopeCallback(TrainerCallback):
 
     def __init__(self, *, on_alarm: str | None = None, check_every: int = 200, diverge_factor: float = 10.0,
                  reduce_factor: float = 0.1, quiet_kinds=("slow",), verbose: bool = True, find_lr: bool = False,
-                 budget: int | None = None, find_kw: dict | None = None):
+                 budget: int | None = None, find_kw: dict | None = None, validation=None):
         Monitor(None, check_every=check_every, diverge_factor=diverge_factor, reduce_factor=reduce_factor,
                 on_alarm=None if on_alarm == "reduce" else on_alarm, quiet_kinds=quiet_kinds)   # checks the arguments
         self.options = {"check_every": check_every, "diverge_factor": diverge_factor, "on_alarm": on_alarm,
                         "reduce_factor": reduce_factor, "quiet_kinds": quiet_kinds}
         self.verbose = verbose
         self.find_lr, self.budget, self.find_kw = find_lr, budget, dict(find_kw or {})
+        if validation not in (None, False) and not isinstance(validation, torch.utils.data.DataLoader):
+            raise TypeError(f"validation: expected a DataLoader (trainer.get_eval_dataloader()), None or False, got "
+                            f"{type(validation).__name__}")
+        self.validation = validation
         self.found = None
         self.monitor: Monitor | None = None
         self._losses: list[float] = []
@@ -72,7 +80,9 @@ class LRScopeCallback(TrainerCallback):
     def on_train_begin(self, args, state, control, model=None, optimizer=None, lr_scheduler=None,
                        train_dataloader=None, **kwargs):
         if self.find_lr:
-            self._find(args, state, model, optimizer, lr_scheduler, train_dataloader)
+            val = self.validation if self.validation is not None else kwargs.get("eval_dataloader")
+            self._find(args, state, model, optimizer, lr_scheduler, train_dataloader,
+                       val if isinstance(val, torch.utils.data.DataLoader) else None)
         self.monitor = Monitor(optimizer, grad_norm_every=None, schedulers=[lr_scheduler] if lr_scheduler else [],
                                **self.options)
         self._losses = []
@@ -83,7 +93,7 @@ class LRScopeCallback(TrainerCallback):
                 self._losses.append(float(loss.detach()))
         self._hook = model.register_forward_hook(keep_the_loss)
 
-    def _find(self, args, state, model, optimizer, scheduler, loader) -> None:
+    def _find(self, args, state, model, optimizer, scheduler, loader, val=None) -> None:
         """The verified finder on the Trainer's loader, optimizer and accumulation; then the pick becomes the rate
         of every param group and the scheduler's base rate (the schedule's factor at this step kept)."""
         from .torch.finder import lr_find
@@ -92,8 +102,11 @@ class LRScopeCallback(TrainerCallback):
         budget = self.budget
         if budget is None and state.max_steps and state.max_steps > 0:
             budget = int(state.max_steps)
+        kw = dict(self.find_kw)
+        if val is not None and "val_loader" not in kw:
+            kw["val_loader"] = WholeBatches(val)
         res = lr_find(OwnLoss(model, _model_loss), the_loss, WholeBatches(loader), optimizer, budget=budget,
-                      accumulation_steps=args.gradient_accumulation_steps, **self.find_kw)
+                      accumulation_steps=args.gradient_accumulation_steps, **kw)
         set_peak_rate(optimizer, res.suggestion, [scheduler] if scheduler is not None else [])
         self.found = res
         if self.verbose:
