@@ -254,3 +254,19 @@ def test_setting_the_found_rate_keeps_the_schedule_and_the_groups_ratios():
     scale_rates(opt, 0.5, [warmup])
     warmup.step()
     assert opt.param_groups[0]["lr"] == pytest.approx(0.1)      # the schedule keeps the lowered rate
+
+
+def test_a_loss_fn_that_is_not_one_number_per_batch_is_named():
+    """A per-example vector (torch: 'grad can be implicitly created only for scalar outputs') or a Python float
+    (torch: 'isfinite(): argument must be Tensor') is the user's loss_fn, named, with what to do."""
+    torch.manual_seed(0)
+    data = torch.utils.data.TensorDataset(torch.randn(64, 3), torch.randn(64, 1))
+    loader = torch.utils.data.DataLoader(data, batch_size=16)
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"loss_fn: must return one number per batch, got a tensor of shape \(16, 1\)"):
+        lr_find(model, lambda p, t: (p - t) ** 2, loader, opt, steps=20)
+    with pytest.raises(TypeError, match="loss_fn: must return the batch's loss as a tensor, got float"):
+        lr_find(model, lambda p, t: float(((p - t) ** 2).mean().detach()), loader, opt, steps=20)
+    with pytest.raises(TypeError, match="loss_fn: expected a function"):
+        lr_find(model, "mse", loader, opt, steps=20)

@@ -171,6 +171,24 @@ def _score_batches(loader) -> list:
     return batches
 
 
+class ScalarLoss:
+    """The user's ``loss_fn``, checked on every call: one number per batch, as a tensor (a per-example vector or a
+    Python float cannot be trained on, and would otherwise fail deep inside torch)."""
+
+    def __init__(self, loss_fn):
+        self.loss_fn = loss_fn
+
+    def __call__(self, predictions, targets):
+        loss = self.loss_fn(predictions, targets)
+        if not isinstance(loss, torch.Tensor):
+            raise TypeError(f"loss_fn: must return the batch's loss as a tensor, got {type(loss).__name__} (return "
+                            f"the tensor itself, not .item() or float())")
+        if loss.numel() != 1:
+            raise ValueError(f"loss_fn: must return one number per batch, got a tensor of shape {tuple(loss.shape)} "
+                             f"(reduce it, e.g. .mean())")
+        return loss.reshape(())
+
+
 def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.optim.Optimizer, *,
             start: float = 1e-7, end: float = 10.0, steps: int | None = None, mode: str = "exp", beta: float = 0.9,
             diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
@@ -204,6 +222,9 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
     trainable_parameters(model)
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn: expected a function (predictions, targets) -> loss, got {type(loss_fn).__name__}")
+    loss_fn = ScalarLoss(loss_fn)
     final_steps_given = final_steps is not None
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
