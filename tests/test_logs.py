@@ -464,3 +464,16 @@ def test_a_folder_reads_the_starting_level_off_its_slowest_run(tmp_path):
     folder = {d.run.name: d for d in diagnose_log(tmp_path)}
     assert folder["lr1"].verdict.kind in ("converged", "oscillating") and folder["lr1"].direction == "keep"
     assert folder["lr0"].verdict.kind == "slow" and folder["lr0"].direction == "raise"
+
+
+def test_a_folder_with_links_to_itself_is_walked_once(tmp_path):
+    """Symlinks to the folder itself, to a parent and by absolute path used to multiply one run (21 copies of it
+    here; a few more links made the walk run for minutes): each folder is read once."""
+    t = np.arange(50)
+    (tmp_path / "a").mkdir()
+    write_csv(tmp_path / "a" / "run.csv", ["step", "loss"], zip(t, np.exp(-t / 10)))
+    (tmp_path / "self").symlink_to(".")
+    (tmp_path / "a" / "up").symlink_to("..")
+    (tmp_path / "a" / "abs").symlink_to(tmp_path)
+    report = diagnose_log(tmp_path)
+    assert [d.run.name for d in report] == ["a/run"]

@@ -466,8 +466,13 @@ def find_runs(path: str, depth: int = 6) -> list:
         name = _run_name(os.path.dirname(os.path.abspath(path))) if kind == "lightning" else _run_name(path)
         return [(name, kind, [path])]
     found: list = []
+    seen: set = set()           # folders already walked (a symlink to itself or to a parent is walked once)
 
     def walk(folder: str, rel: str, level: int):
+        info = os.stat(folder)
+        if (info.st_dev, info.st_ino) in seen:
+            return
+        seen.add((info.st_dev, info.st_ino))
         one = _one_run_in(folder)
         if one is not None:
             found.append((rel or _run_name(folder), *one))
