@@ -215,6 +215,28 @@ def test_serve_on_a_busy_port_is_one_line():
     assert proc.returncode == 2 and "--port" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
 
 
+def test_a_port_a_browser_just_left_is_free_to_serve_on():
+    """A closed connection waits in TIME_WAIT on the side that closed first: the port is not in use, and uvicorn
+    (SO_REUSEADDR) can listen on it -- the check before it must agree (it said 'Address already in use' for ~60 s)."""
+    import socket
+    from lrscope.cli.commands import UsageError, check_port
+    with socket.socket() as server:       # a previous `lrscope serve` (uvicorn sets SO_REUSEADDR, as here)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        client = socket.create_connection(("127.0.0.1", port))
+        conn, _ = server.accept()
+        conn.close()                      # the server's side closes first: its end of the connection is in TIME_WAIT
+        client.close()
+    check_port("127.0.0.1", port)         # no UsageError
+    with socket.socket() as busy:         # a server listening on the port still holds it
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        with pytest.raises(UsageError, match="--port"):
+            check_port("127.0.0.1", busy.getsockname()[1])
+
+
 def test_read_values():
     np.testing.assert_allclose(read_values("1e-4:1e-1:4", "lrs"), [1e-4, 1e-3, 1e-2, 1e-1])
     assert read_values("0.1, 0.2", "lrs").tolist() == [0.1, 0.2]

@@ -324,20 +324,28 @@ def serve(args) -> int:
         raise UsageError("serve: needs the web extra: pip install 'lrscope[all]'") from None
     if not 0 < args.port < 65536:
         raise UsageError(f"--port: must be 1..65535, got {args.port}")
-    import socket
-    try:                                    # fail with one clear line before uvicorn logs its own
-        with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
-            probe.bind((args.host, args.port))
-    except socket.gaierror as exc:          # the name does not resolve: the host is wrong, not the port
-        raise UsageError(f"--host: cannot listen on {args.host}: {exc.strerror or exc}") from None
-    except OSError as exc:
-        raise UsageError(f"--port: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    check_port(args.host, args.port)
     print(f"lrscope explorer on http://{args.host}:{args.port}/  (Ctrl+C to stop)", flush=True)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
     except OSError as exc:
         raise UsageError(f"--port: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return 0
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail with one clear line before uvicorn logs its own: bind the address as uvicorn will (``SO_REUSEADDR``:
+    the connections of a browser that just closed, in TIME_WAIT, do not hold the port; a server listening on it
+    does)."""
+    import socket
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except socket.gaierror as exc:          # the name does not resolve: the host is wrong, not the port
+        raise UsageError(f"--host: cannot listen on {host}: {exc.strerror or exc}") from None
+    except OSError as exc:
+        raise UsageError(f"--port: cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def diagnose_command(args) -> int:
