@@ -270,3 +270,12 @@ def test_a_loss_fn_that_is_not_one_number_per_batch_is_named():
         lr_find(model, lambda p, t: float(((p - t) ** 2).mean().detach()), loader, opt, steps=20)
     with pytest.raises(TypeError, match="loss_fn: expected a function"):
         lr_find(model, "mse", loader, opt, steps=20)
+
+
+def test_an_optimizer_over_another_models_parameters_is_refused():
+    """It trained nothing, and the finder answered 4.8e-08 as if it had: now one error naming the optimizer."""
+    data = torch.utils.data.TensorDataset(torch.randn(64, 3), torch.randn(64, 1))
+    loader = torch.utils.data.DataLoader(data, batch_size=16)
+    model, other = torch.nn.Linear(3, 1), torch.nn.Linear(3, 1)
+    with pytest.raises(ValueError, match="optimizer: none of its parameters is the model's"):
+        lr_find(model, torch.nn.functional.mse_loss, loader, torch.optim.SGD(other.parameters(), lr=0.1), steps=20)
