@@ -246,6 +246,7 @@ BAD = [
     (["sweep", "--json", ""], "--json: needs a file name"),          # not a silent run that writes nothing
     (["sweep", "--csv", " "], "--csv: needs a file name"),
     (["diagnose", ""], "needs a log file or a folder"),             # not ": no such file"
+    (["diagnose", ".", "--max-runs", "0"], "--max-runs"),
     (["sweep", "--objective", "nosuchfunction(x)"], "--objective"),
     (["sweep", "--objective", "__import__('os').system('true')"], "--objective"),
     (["sweep", "--objective", "x.real"], "attribute"),

@@ -477,3 +477,15 @@ def test_a_folder_with_links_to_itself_is_walked_once(tmp_path):
     (tmp_path / "a" / "abs").symlink_to(tmp_path)
     report = diagnose_log(tmp_path)
     assert [d.run.name for d in report] == ["a/run"]
+
+
+def test_a_folder_of_more_runs_than_allowed_can_be_allowed(tmp_path):
+    """More than 200 runs is refused (it may be the wrong folder) -- and saying how many you mean reads them all."""
+    t = np.arange(30)
+    for i in range(5):
+        write_csv(tmp_path / f"r{i}.csv", ["step", "loss"], zip(t, np.exp(-t / 10)))
+    with pytest.raises(LogError, match="more than 4 runs below it; point at a smaller folder, or allow more"):
+        diagnose_log(tmp_path, max_runs=4)
+    assert len(diagnose_log(tmp_path, max_runs=5)) == 5
+    with pytest.raises(LogError, match="max_runs: expected an integer >= 1"):
+        diagnose_log(tmp_path, max_runs=0)

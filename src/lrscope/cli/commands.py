@@ -349,6 +349,8 @@ def check_port(host: str, port: int) -> None:
 
 
 def diagnose_command(args) -> int:
+    if args.max_runs < 1:
+        raise UsageError(f"--max-runs: must be at least 1, got {args.max_runs}")
     for path, option in ((args.plot, "--plot"), (args.json, "--json")):
         check_writable(path, option)
     from ..logs import LogError, LogReport, diagnose_log
@@ -358,7 +360,7 @@ def diagnose_command(args) -> int:
             try:
                 reports.append(diagnose_log(path, loss=args.loss, lr=args.lr, val_loss=args.val,
                                             grad_norm=args.grad_norm, step=args.step, run=args.run,
-                                            progress=lambda done, total: progress(done >> 20, max(1, total >> 20))))
+                                            max_runs=args.max_runs, progress=lambda done, total: progress(done >> 20, max(1, total >> 20))))
             except LogError as exc:
                 raise UsageError(str(exc).splitlines()[0]) from None
     if args.json:

@@ -11,6 +11,7 @@ import argparse
 import re
 
 from .. import __version__, objectives, plan
+from ..logs.read import MAX_RUNS
 
 OPTION_OF_FIELD = {"lrs": "--lr", "x0": "--x0", "objective": "--objective", "kind": "--objective",
                    "formula": "--objective", "dataset": "--dataset", "model": "--model", "optimizer": "--optimizer",
@@ -260,6 +261,9 @@ def build_parser(commands) -> argparse.ArgumentParser:
     c.add_argument("--grad-norm", metavar="NAME", help="the gradient norm (default: grad_norm, ...)")
     c.add_argument("--step", metavar="NAME", help="the step (default: step, global_step, iteration; else the row)")
     c.add_argument("--run", metavar="NAME", help="a column that tells several runs of one file apart")
+    dg.add_argument("--max-runs", type=int, default=MAX_RUNS, metavar="N",
+                    help=f"judge a folder of up to N runs (default {MAX_RUNS}: a larger one is refused, in case it "
+                         f"is the wrong folder)")
     add_output_options(dg, "every run's loss (trend over the raw points), events marked; the rates below",
                        quiet_help="no table, no progress bar")
     dg.set_defaults(func=commands["diagnose"])

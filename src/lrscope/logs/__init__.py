@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .judge import RESOLUTION, Finding, LogDiagnosis, compare_runs, describe_lr, diagnose_run, lr_changes
-from .read import LogError, LoggedRun, Series, read_logs
+from .read import MAX_RUNS, LogError, LoggedRun, Series, read_logs
 
 
 @dataclass
@@ -53,16 +53,17 @@ class LogReport:
 
 def diagnose_log(path, *, loss: str | None = None, lr: str | None = None, val_loss: str | None = None,
                  grad_norm: str | None = None, step: str | None = None, run: str | None = None,
-                 progress=None, resolution: int = RESOLUTION) -> LogReport:
+                 progress=None, resolution: int = RESOLUTION, max_runs: int = MAX_RUNS) -> LogReport:
     """Read every run in ``path`` and judge each: a :class:`LogReport` of :class:`LogDiagnosis` (verdict, findings,
     advice). The keyword arguments name the columns or tags where lrscope does not recognise them (``run``: a column
     that tells several runs of one file apart); ``progress(done, total)`` is called while large files are read.
 
     A path that holds no readable run is a :class:`LogError` (a ``ValueError``) naming the file and the problem; in
-    a folder of several runs, one that cannot be read or judged (too few points) is listed in ``skipped``."""
+    a folder of several runs, one that cannot be read or judged (too few points) is listed in ``skipped``; a folder
+    of more than ``max_runs`` runs is refused (say how many you mean)."""
     skipped: list = []
     runs = read_logs(path, loss=loss, lr=lr, val_loss=val_loss, grad_norm=grad_norm, step=step, run=run,
-                     progress=progress, skipped=skipped)
+                     progress=progress, skipped=skipped, max_runs=max_runs)
     report = LogReport(str(path), [], skipped)
     for r in runs:
         try:
@@ -73,7 +74,8 @@ def diagnose_log(path, *, loss: str | None = None, lr: str | None = None, val_lo
             skipped.append((r.name, str(exc)))
     if not report.diagnoses:
         raise LogError(f"{path}: no run could be judged ({skipped[0][1]})")
-    report.diagnoses = compare_runs(report.diagnoses, resolution=resolution)        # runs of one task at several rates: which did better
+    # runs of one task at several rates: which did better
+    report.diagnoses = compare_runs(report.diagnoses, resolution=resolution)
     return report
 
 

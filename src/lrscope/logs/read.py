@@ -447,7 +447,7 @@ def _one_run_in(folder: str) -> tuple | None:
     return None
 
 
-def find_runs(path: str, depth: int = 6) -> list:
+def find_runs(path: str, depth: int = 6, max_runs: int = MAX_RUNS) -> list:
     """(name, kind, paths) for every run under ``path``: a file is one run; a folder is one run when it has a known
     layout (trainer_state.json or checkpoint-N/, Lightning's metrics.csv, TensorBoard event files), else each run
     found below it (named by its path under ``path``), as TensorBoard names the runs of a log folder."""
@@ -486,8 +486,9 @@ def find_runs(path: str, depth: int = 6) -> list:
                 walk(full, sub, level + 1)
             elif os.path.isfile(full) and entry.lower().endswith((".csv", ".tsv")):
                 found.append((os.path.splitext(sub)[0], "csv", [full]))
-            if len(found) > MAX_RUNS:
-                raise LogError(f"{path}: more than {MAX_RUNS} runs below it; point at a smaller folder")
+            if len(found) > max_runs:
+                raise LogError(f"{path}: more than {max_runs} runs below it; point at a smaller folder, or allow "
+                               f"more (--max-runs, max_runs=)")
 
     try:
         walk(path, "", 0)
@@ -501,7 +502,7 @@ def find_runs(path: str, depth: int = 6) -> list:
 
 def read_logs(path: str, *, loss: str | None = None, lr: str | None = None, val_loss: str | None = None,
               grad_norm: str | None = None, step: str | None = None, run: str | None = None,
-              progress=None, skipped: list | None = None) -> list[LoggedRun]:
+              progress=None, skipped: list | None = None, max_runs: int = MAX_RUNS) -> list[LoggedRun]:
     """Every run in ``path`` (a file or a folder of runs). ``loss``, ``lr``, ``val_loss``, ``grad_norm``, ``step``:
     the column or tag that holds each, when its name is not one lrscope knows; ``run``: a column that tells several
     runs of one file apart. ``progress(done, total)`` is called while large files are read (bytes). In a folder of
@@ -509,7 +510,9 @@ def read_logs(path: str, *, loss: str | None = None, lr: str | None = None, val_
     are read; otherwise, and when no run can be read, it is a :class:`LogError`."""
     given = {"loss": loss, "lr": lr, "val_loss": val_loss, "grad_norm": grad_norm, "step": step}
     runs = []
-    found = find_runs(os.fspath(path))
+    if isinstance(max_runs, bool) or not isinstance(max_runs, (int, np.integer)) or max_runs < 1:
+        raise LogError(f"max_runs: expected an integer >= 1, got {max_runs!r}")
+    found = find_runs(os.fspath(path), max_runs=int(max_runs))
     for name, kind, paths in found:
         try:
             if kind == "tensorboard":
