@@ -277,8 +277,8 @@ def optuna_method(problem: Problem, compute: int) -> dict:
     return {"test": best["test"], "lr": best["lr"], "compute": spent["steps"], "trials": len(study.trials)}
 
 
-METHODS = ("grid const", "grid cosine", "grid cosine by val", "lrscope", "lrscope val", "Prodigy", "Prodigy cosine", "schedule-free",
-           "torch-lr-finder", "valley", "Lightning", "Optuna")
+METHODS = ("grid const", "grid cosine", "grid cosine by val", "lrscope", "lrscope val", "Prodigy", "Prodigy cosine",
+           "schedule-free", "torch-lr-finder", "valley", "Lightning", "Optuna")
 
 
 def run_problem(problem: Problem, done: dict, progress=print) -> dict:
@@ -342,7 +342,8 @@ def ratio_table(results: dict, seeds: list) -> None:
         theirs = np.array([v for v, _ in ratios[other]])
         print(f"lrscope val at least as good as {other:16s}: {np.mean(mine <= theirs * 1.0001):.0%}")
     free = np.min([[v for v, _ in ratios[o]] for o in ("Prodigy", "Prodigy cosine", "schedule-free")], axis=0)
-    print(f"lrscope val at least as good as the best learning-rate-free optimizer: {np.mean(mine <= free * 1.0001):.0%}")
+    print(f"lrscope val at least as good as the best learning-rate-free optimizer: "
+          f"{np.mean(mine <= free * 1.0001):.0%}")
     finder = [results[str(s)]["lrscope val"]["finder"] / draw_budget(results, s) for s in seeds]
     print(f"lrscope val finder compute ÷ budget: median {np.median(finder):.2f}, worst {max(finder):.2f}")
 

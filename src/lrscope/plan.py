@@ -389,7 +389,8 @@ def expand_grid(lrs: np.ndarray, swept: Mapping[str, np.ndarray]) -> tuple[np.nd
     axes = [np.asarray(lrs, dtype=np.float64), *(np.asarray(v, dtype=np.float64) for v in swept.values())]
     count = math.prod(a.size for a in axes)
     if count > MAX_CONFIGS:
-        sizes = " × ".join([f"{axes[0].size} learning rate{'s' * (axes[0].size != 1)}"] + [f"{a.size} {key}" for key, a in zip(swept, axes[1:])])
+        sizes = " × ".join([f"{axes[0].size} learning rate{'s' * (axes[0].size != 1)}"]
+                           + [f"{a.size} {key}" for key, a in zip(swept, axes[1:])])
         lengths = {"lrs": axes[0].size, **{f"hyperparams.{key}": a.size for key, a in zip(swept, axes[1:])}}
         field = max(lengths, key=lengths.get)                  # the longest list: the one to shorten
         raise PlanError(field, f"{sizes} is {count} configurations, too many (at most {MAX_CONFIGS})")

@@ -360,7 +360,8 @@ def diagnose_command(args) -> int:
             try:
                 reports.append(diagnose_log(path, loss=args.loss, lr=args.lr, val_loss=args.val,
                                             grad_norm=args.grad_norm, step=args.step, run=args.run,
-                                            max_runs=args.max_runs, progress=lambda done, total: progress(done >> 20, max(1, total >> 20))))
+                                            max_runs=args.max_runs,
+                                            progress=lambda done, total: progress(done >> 20, max(1, total >> 20))))
             except LogError as exc:
                 raise UsageError(str(exc).splitlines()[0]) from None
     if args.json:
