@@ -49,10 +49,14 @@ def _logged(run: dict):
 
 def lrscope_judges(runs: list) -> dict:
     """lrscope on each run's log alone (``lrscope diagnose run.csv``) and on the problem's runs as one folder
-    (``lrscope diagnose runs/``: each run judged, then compared) -- from one judging of every log."""
-    from lrscope.logs import compare_runs, diagnose_run
-    alone = [diagnose_run(_logged(r)) for r in runs]
-    return {"lrscope folder": [_said(d) for d in compare_runs(alone)], "lrscope one log": [_said(d) for d in alone]}
+    (``lrscope diagnose runs/``: each run judged from the task's starting level, then compared) -- a log is judged
+    a second time only where the folder's starting level differs from its own."""
+    from lrscope.logs import compare_runs, diagnose_run, starting_levels
+    logged = [_logged(r) for r in runs]
+    alone = [diagnose_run(r) for r in logged]
+    in_folder = [d if start is None else diagnose_run(r, start=start)
+                 for r, d, start in zip(logged, alone, starting_levels(logged))]
+    return {"lrscope folder": [_said(d) for d in compare_runs(in_folder)], "lrscope one log": [_said(d) for d in alone]}
 
 
 def _said(d) -> tuple:

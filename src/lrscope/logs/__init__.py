@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .judge import RESOLUTION, Finding, LogDiagnosis, compare_runs, describe_lr, diagnose_run, lr_changes
+from .judge import (RESOLUTION, Finding, LogDiagnosis, compare_runs, describe_lr, diagnose_run, lr_changes,
+                    starting_levels)
 from .read import MAX_RUNS, LogError, LoggedRun, Series, read_logs
 
 
@@ -65,19 +66,18 @@ def diagnose_log(path, *, loss: str | None = None, lr: str | None = None, val_lo
     runs = read_logs(path, loss=loss, lr=lr, val_loss=val_loss, grad_norm=grad_norm, step=step, run=run,
                      progress=progress, skipped=skipped, max_runs=max_runs)
     report = LogReport(str(path), [], skipped)
-    for r in runs:
+    for r, start in zip(runs, starting_levels(runs)):
         try:
-            report.diagnoses.append(diagnose_run(r, resolution=resolution))
+            report.diagnoses.append(diagnose_run(r, resolution=resolution, start=start))
         except LogError as exc:
             if len(runs) == 1:
                 raise
             skipped.append((r.name, str(exc)))
     if not report.diagnoses:
         raise LogError(f"{path}: no run could be judged ({skipped[0][1]})")
-    # runs of one task at several rates: which did better
-    report.diagnoses = compare_runs(report.diagnoses, resolution=resolution)
+    report.diagnoses = compare_runs(report.diagnoses)        # runs of one task at several rates: which did better
     return report
 
 
 __all__ = ["diagnose_log", "LogReport", "LogDiagnosis", "Finding", "LoggedRun", "Series", "LogError", "read_logs",
-           "diagnose_run", "compare_runs", "describe_lr", "lr_changes"]
+           "diagnose_run", "compare_runs", "starting_levels", "describe_lr", "lr_changes"]

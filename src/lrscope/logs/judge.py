@@ -158,7 +158,7 @@ def describe_lr(lr: Series | None) -> str | None:
 
 def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION, start: float | None = None) -> LogDiagnosis:
     """The verdict, findings and advice for one logged run; ``start``: the starting level of runs of the same task
-    where it is known (see :func:`compare_runs`)."""
+    where it is known (see :func:`starting_levels`)."""
     s, y = run.loss.step, run.loss.value
     if y.size < 3:
         raise LogError(f"{run.name}: only {y.size} loss value{'s' if y.size != 1 else ''} logged: nothing to judge "
@@ -247,34 +247,51 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION, start: float |
 SAME_TASK = 2.0        # runs whose first losses lie within this factor of their median are runs of one task
 
 
-def compare_runs(diagnoses: list, *, resolution: int = RESOLUTION) -> list:
+def _one_task(firsts) -> np.ndarray:
+    """The indices of the runs of one task: those whose first level lies within ``SAME_TASK`` times of the median
+    (empty when fewer than two do)."""
+    firsts = np.asarray(firsts, dtype=np.float64)
+    centre = float(np.median(firsts)) if firsts.size else math.nan
+    if not centre > 0:
+        return np.array([], dtype=int)
+    same = np.flatnonzero((firsts >= centre / SAME_TASK) & (firsts <= centre * SAME_TASK))
+    return same if same.size >= 2 else np.array([], dtype=int)
+
+
+def starting_levels(runs: list) -> list:
+    """Each logged run's task starting level where it is above the run's own first loss, else None -- to judge the
+    runs of one task at several rates by (``diagnose_run(start=)``): the mean of the first tenth of the smallest
+    rate's run, which has hardly moved yet. One mini-batch's loss can be low by chance, and a run that learned in its
+    first few steps then reads as having learned nothing (benchmarks/verdicts: linear regression on diabetes with
+    batches of 8-32). Runs without a logged rate, and runs of another task, get None."""
+    out: list = [None] * len(runs)
+    levels = [_starting_level(r) if r.lr is not None and np.any(np.isfinite(r.lr.value)) else None for r in runs]
+    rated = [k for k, level in enumerate(levels) if level is not None]
+    same = [rated[i] for i in _one_task([levels[k] for k in rated])]
+    if not same:
+        return out
+    start = levels[min(same, key=lambda k: float(np.nanmax(runs[k].lr.value)))]
+    for k in same:
+        if start > float(runs[k].loss.value[0]):
+            out[k] = start
+    return out
+
+
+def compare_runs(diagnoses: list) -> list:
     """Logged runs of one task at several rates (a folder of runs of one model), judged together as a sweep is: at
     the last step all of them reached, each run's mean loss over the last tenth of those steps (and its standard
     error) against the lowest; a run clearly above it is told the rate that did better
     (:func:`lrscope.diagnose.compare_rates`). Runs without a logged rate, or whose first losses differ by more than
     ``SAME_TASK`` times from the others' (another task), keep their own verdicts. Returns the diagnoses, updated.
-
-    Before that, each run is judged again from the task's starting level where its own first loss is lower: the
-    mean of the first tenth of the smallest rate's run (it has hardly moved yet). One mini-batch's loss can be low by
-    chance, and a run that learned in its first few steps then reads as having learned nothing (benchmarks/verdicts:
-    linear regression on diabetes with batches of 8-32)."""
-    diagnoses = list(diagnoses)                   # the caller's list stays as it was
+    (Judge such runs from their task's starting level first: :func:`starting_levels`.)"""
     out = list(diagnoses)
     rated = [k for k, d in enumerate(diagnoses) if d.run.lr is not None and np.any(np.isfinite(d.run.lr.value))
              and d.trend is not None and len(d.trend) > 0]
-    if len(rated) < 2:
+    firsts = [float(diagnoses[k].trend.value[0]) for k in rated]
+    same = [rated[i] for i in _one_task(firsts)]
+    if not same:
         return out
-    firsts = np.array([float(diagnoses[k].trend.value[0]) for k in rated])
     centre = float(np.median(firsts))
-    if not centre > 0:
-        return out
-    same = [k for k, f in zip(rated, firsts) if centre / SAME_TASK <= f <= centre * SAME_TASK]
-    if len(same) < 2:
-        return out
-    start = _starting_level(diagnoses[min(same, key=lambda k: float(np.nanmax(diagnoses[k].run.lr.value)))].run)
-    for k in same:
-        if start is not None and start > float(diagnoses[k].run.loss.value[0]):
-            diagnoses[k] = out[k] = diagnose_run(diagnoses[k].run, resolution=resolution, start=start)
     alive = [k for k in same if diagnoses[k].verdict.kind != Kind.DIVERGED]
     common = min((int(diagnoses[k].run.loss.step[np.isfinite(diagnoses[k].run.loss.value)][-1]) for k in alive),
                  default=None)
@@ -302,7 +319,7 @@ def compare_runs(diagnoses: list, *, resolution: int = RESOLUTION) -> list:
 
 
 def _starting_level(run: LoggedRun) -> float | None:
-    """The mean of the first tenth of a run's finite losses (None when it has fewer than 20)."""
+    """The mean of the first tenth of a run's finite losses after the first (None when it has fewer than 20)."""
     y = run.loss.value[np.isfinite(run.loss.value)]
     return float(np.mean(y[1:1 + y.size // 10])) if y.size >= 20 else None
 
