@@ -57,7 +57,7 @@ def read_curve(lrs, curve, start, end):
     lowest = head + int(np.argmin(curve[head:])) if curve.size > head else int(np.argmin(curve))
     # never fell below the start's level: the curve says nothing about the rate; the candidates are a log grid over
     # the two decades below where the test ended, and verification decides
-    never_fell = not curve[lowest] < level * (1 - 1e-3)
+    never_fell = not curve[lowest] < level - 1e-3 * abs(level)        # (a loss may be negative: x² − 5)
     if never_fell:
         notes.append("the loss never fell during the test: start is too high, or the problem is not the "
                      "learning rate")

@@ -16,7 +16,6 @@ FAIL_RATIO = 3              # a double whose loss ends this many times the pick'
 TIE = 0.03                  # mini-batch verification losses within this fraction of each other are a tie (noise):
                             # the smaller rate wins
 EXACT_TIE = 1e-3            # ... and full-batch ones (no noise: only differences too small to matter tie)
-MARGIN = 2                  # a mini-batch pick keeps this factor below the lowest rate that failed in verification
 GIVE_BACK = 0.1             # a steady run never gives back more than this share of its gain in its second half
 EDGE_RESOLUTION = 1.1       # the edge search stops when the steady and the failing rate are this close (a ratio)
 NO_PROGRESS = 0.01          # a verification where no rate lowered the loss by 1% of its start has learned nothing yet
@@ -105,8 +104,11 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        search (:func:`search_the_edge`) bisects between them on the log scale, with at most ``edge_probes``
        runs of its own (callers give none for adaptive optimizers: their rates do not fail at a sharp edge, and
        one that is steady but near failing at this length trains worse at the full budget -- Adam on Rosenbrock:
-       0.83 ends at 8e-3 after 1,000 steps where the backed-off 0.42 reaches 1e-12). If it fails and the pick's
-       run was not steady (or the trainer does not say), the pick sits at the edge of stability and longer training
+       0.83 ends at 8e-3 after 1,000 steps where the backed-off 0.42 reaches 1e-12). Only exact (full-batch) runs
+       search the edge: a mini-batch run that was steady next to the edge had some luck with its batches, and the
+       full run may not (an MLP on wine by SGD: 2.24 verified, 2.66 failed, then 2.24 diverged over the budget;
+       benchmarks/finder_population). If it fails and the pick's run was mini-batch, not steady (or the trainer
+       does not say), the pick sits at the edge of stability and longer training
        (sharpening) would push it over, so lrscope backs off to the best rate at or below half of it, and checks
        that rate the same way (its double may be the rate that just failed: back off again; with no run left, half
        the rate is taken unverified rather than a rate at the edge); if the double does better (and is not
@@ -155,7 +157,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                          f"steps before judging")
             continue
         if (much_worse(double_loss, best, start_loss) and runs.is_steady(pick) and not backing
-                and runs.edge_probes_left > 0):
+                and runs.edge_probes_left > 0 and tie < TIE):
             searched = search_the_edge(runs, pick, double, start_loss, tie, bound)
             if searched != pick:
                 notes.append(f"{double:.3g} fails while {pick:.3g} trained steadily: the edge search between them "
@@ -181,16 +183,6 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         if backing or not clearly_better(double_loss, best, tie) or runs.is_capped(double):
             break
         pick = double           # the double does better: take it, and look at its double in turn
-    failing = runs.rates[(runs.rates > pick) & ~np.isfinite(runs.usable())]
-    if tie >= TIE and failing.size and failing.min() < MARGIN * pick:
-        # on mini-batches a pick within MARGIN of a rate that failed is at the edge, and the full run's batches may
-        # push it over (an MLP on wine by SGD: 2.24 verified, 2.66 failed, then 2.24 diverged over the budget;
-        # benchmarks/finder_population): the best verified rate at or below half the failing one, if there is one
-        safe = runs.best_below(failing.min() / MARGIN, floor=pick / BACK_OFF_FLOOR)
-        if safe is not None:
-            notes.append(f"{pick:.3g} trained best, but {failing.min():.3g} already fails: on mini-batches that is "
-                         f"the edge, so {safe:.3g} (at most half the failing rate) is kept")
-            pick, backing = safe, True
     usable = runs.usable()
     gain = start_loss - usable
     good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])

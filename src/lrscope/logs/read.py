@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..checks import integer
+
 QUANTITIES = ("loss", "lr", "grad_norm", "val_loss")
 # names tried in order, after normalizing (lower case, runs of non-alphanumerics -> '_')
 KNOWN = {
@@ -510,9 +512,11 @@ def read_logs(path: str, *, loss: str | None = None, lr: str | None = None, val_
     are read; otherwise, and when no run can be read, it is a :class:`LogError`."""
     given = {"loss": loss, "lr": lr, "val_loss": val_loss, "grad_norm": grad_norm, "step": step}
     runs = []
-    if isinstance(max_runs, bool) or not isinstance(max_runs, (int, np.integer)) or max_runs < 1:
-        raise LogError(f"max_runs: expected an integer >= 1, got {max_runs!r}")
-    found = find_runs(os.fspath(path), max_runs=int(max_runs))
+    try:
+        max_runs = integer(max_runs, "max_runs")
+    except ValueError as exc:
+        raise LogError(str(exc)) from None
+    found = find_runs(os.fspath(path), max_runs=max_runs)
     for name, kind, paths in found:
         try:
             if kind == "tensorboard":

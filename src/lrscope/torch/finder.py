@@ -221,11 +221,10 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         raise TypeError(f"model: expected a torch.nn.Module, got {type(model).__name__}")
     if not isinstance(optimizer, torch.optim.Optimizer):
         raise TypeError(f"optimizer: expected a torch.optim.Optimizer, got {type(optimizer).__name__}")
-    trainable_parameters(model)
-    mine = {id(p) for p in model.parameters()}
+    mine = {id(p) for p in trainable_parameters(model)}
     if not any(id(p) in mine for g in optimizer.param_groups for p in g["params"]):
-        raise ValueError("optimizer: none of its parameters is the model's -- it was built over another model (or a "
-                         "copy): build it over model.parameters()")
+        raise ValueError("optimizer: none of its parameters is the model's (trainable ones) -- it was built over "
+                         "another model (or a copy): build it over model.parameters()")
     if not callable(loss_fn):
         raise TypeError(f"loss_fn: expected a function (predictions, targets) -> loss, got {type(loss_fn).__name__}")
     loss_fn = ScalarLoss(loss_fn)
