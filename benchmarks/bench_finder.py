@@ -38,14 +38,15 @@ import lrscope as ls
 import lrscope.torch as lt
 from lrscope.torch.optimizers import EMAMomentum
 
-torch.set_num_threads(2)
 SEEDS = 3          # batch orders each mini-batch problem's final loss is averaged over (grid and picks alike)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # torch-lr-finder on a torch twin of each problem
 # ---------------------------------------------------------------------------------------------------------------
-def torch_lr_finder_pick(model, optimizer, criterion, loader, num_iter=100, start=1e-7, end=10.0):
+def torch_lr_finder(model, optimizer, criterion, loader, num_iter=100, start=1e-7, end=10.0):
+    """torch-lr-finder's range test and its suggestion (steepest descent, its plot's rule; None where too few points
+    remain after its trimming): (suggestion, the rates, the smoothed losses); the model and optimizer are reset."""
     from torch_lr_finder import LRFinder
     import matplotlib
     matplotlib.use("Agg")
@@ -61,9 +62,15 @@ def torch_lr_finder_pick(model, optimizer, criterion, loader, num_iter=100, star
         except Exception:           # too few points after its skip_start/skip_end trimming
             lr = None
         plt.close(fig)
-    used = len(finder.history["lr"])
+    lrs, losses = np.array(finder.history["lr"]), np.array(finder.history["loss"])
     finder.reset()
-    return lr, used
+    return lr, lrs, losses
+
+
+def torch_lr_finder_pick(model, optimizer, criterion, loader, num_iter=100, start=1e-7, end=10.0):
+    """torch-lr-finder's suggestion and the steps its range test took."""
+    lr, lrs, _ = torch_lr_finder(model, optimizer, criterion, loader, num_iter, start, end)
+    return lr, len(lrs)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -339,6 +346,7 @@ def cnn():
 
 
 def main():
+    torch.set_num_threads(2)
     sgd = lambda p: torch.optim.SGD(p, lr=1e-7)                          # noqa: E731
     hb = lambda p: torch.optim.SGD(p, lr=1e-7, momentum=0.9)             # noqa: E731
     adam = lambda p: torch.optim.Adam(p, lr=1e-7)                        # noqa: E731

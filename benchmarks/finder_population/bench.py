@@ -11,8 +11,8 @@ the end ÷ that of the best of the 13-point log grid trained with cosine decay t
 - ``lrscope``: ``lrscope.torch.lr_find(budget=)`` on the training data, trained as recommended (``res.step_sizes``,
   else the constant pick); ``lrscope val``: the same with ``val_loader=`` the validation split;
 - ``Prodigy`` (lr=1, constant and cosine) and ``schedule-free`` AdamW (its default rate): no rate to choose;
-- ``torch-lr-finder``: its range test (100 steps, 1e-7 … 10), steepest-descent suggestion, trained with cosine;
-  ``valley``: fastai's valley rule on the same curve, trained with cosine;
+- ``torch-lr-finder``: its range test (100 steps, 1e-7 … 10), its own steepest-descent suggestion, trained with
+  cosine; ``valley``: fastai's valley rule (the middle of the longest falling stretch) on the same curve, with cosine;
 - ``Lightning``: ``Tuner.lr_find``'s suggestion (its defaults), trained with cosine;
 - ``Optuna``: TPE over the grid's range (log scale) with a median pruner on the validation loss, cosine schedule,
   given exactly lrscope's compute (its finder's steps + the budget): the best completed trial's model is scored.
@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(1, str(Path(__file__).parent.parent))          # bench_finder: torch-lr-finder's range test
 from problems import Problem, draw  # noqa: E402
 
 HERE = Path(__file__).parent
@@ -101,26 +102,20 @@ def grid(problem: Problem, schedule: str) -> dict:
     shape = cosine(problem.budget) if schedule == "cosine" else np.ones(problem.budget)
     rates = list(problem.grid())
     ratio = rates[1] / rates[0]
-    losses, vals = [], []
 
-    def trained(lr):
+    def trained(lr) -> tuple:
         model = train(problem, lr * shape)[0]
-        vals.append(problem.test_loss(model, problem.val))
-        return problem.test_loss(model)
-    losses = [trained(lr) for lr in rates]
+        return problem.test_loss(model), problem.test_loss(model, problem.val)
+
+    runs = [trained(lr) for lr in rates]        # (test loss, validation loss) of each rate's run
     for _ in range(EXTEND):
-        k = int(np.argmin(losses))
+        k = int(np.argmin([test for test, _ in runs]))
         if 0 < k < len(rates) - 1:
             break
-        lr = rates[0] / ratio if k == 0 else rates[-1] * ratio
-        loss = trained(lr)
-        if k == 0:
-            rates.insert(0, lr)
-            losses.insert(0, loss)
-            vals.insert(0, vals.pop())
-        else:
-            rates.append(lr)
-            losses.append(loss)
+        at, lr = (0, rates[0] / ratio) if k == 0 else (len(rates), rates[-1] * ratio)
+        rates.insert(at, lr)
+        runs.insert(at, trained(lr))
+    losses, vals = [test for test, _ in runs], [val for _, val in runs]
     k = int(np.argmin(losses))
     return {"test": float(losses[k]), "lr": float(rates[k]), "compute": len(rates) * problem.budget,
             "rates": [float(v) for v in rates], "all": [float(v) for v in losses], "val": vals,
@@ -154,52 +149,26 @@ def lr_free(problem: Problem, name: str) -> dict:
 
 
 def range_test_curve(problem: Problem):
-    """torch-lr-finder's range test (100 steps, 1e-7 … 10, exponential): its rates, smoothed losses and steps."""
-    from torch_lr_finder import LRFinder
+    """torch-lr-finder's range test (100 steps, 1e-7 … 10, exponential) on the problem: its suggestion, its rates
+    and smoothed losses (``bench_finder.torch_lr_finder``)."""
+    from bench_finder import torch_lr_finder
     model = problem.make_model()
-    opt = problem.make_optimizer(model.parameters(), 1e-7)
-    finder = LRFinder(model, opt, problem.loss_fn, device="cpu")
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        finder.range_test(problem.loader(), end_lr=10.0, num_iter=100)
-    lrs, losses = np.array(finder.history["lr"]), np.array(finder.history["loss"])
-    return lrs, losses, len(lrs)
-
-
-def steepest(lrs, losses, skip_start=10, skip_end=5):
-    """torch-lr-finder's suggestion: the steepest descent of the smoothed loss (its plot's defaults)."""
-    lrs, losses = lrs[skip_start:-skip_end], losses[skip_start:-skip_end]
-    if losses.size < 2:
-        return None
-    return float(lrs[int(np.argmin(np.gradient(losses)))])
-
-
-def valley(lrs, losses):
-    """fastai's valley rule: the longest stretch of (non-strictly) falling loss, and the rate two thirds along."""
-    n = losses.size
-    if n < 3:
-        return None
-    longest = [1] * n
-    back = list(range(n))
-    for i in range(1, n):
-        for j in range(i):
-            if losses[i] < losses[j] and longest[j] + 1 > longest[i]:
-                longest[i], back[i] = longest[j] + 1, j
-    end = int(np.argmax(longest))
-    start = end
-    while back[start] != start:
-        start = back[start]
-    return float(lrs[start + round((end - start) * 2 / 3)])
+    return torch_lr_finder(model, problem.make_optimizer(model.parameters(), 1e-7), problem.loss_fn,
+                           problem.loader(), num_iter=100, start=1e-7, end=10.0)
 
 
 def range_test_methods(problem: Problem) -> dict:
-    lrs, losses, used = range_test_curve(problem)
+    """torch-lr-finder's suggestion and fastai's valley rule (``lrscope.finder.rules.valley``: the middle of the
+    longest falling stretch) on its curve, each trained with cosine."""
+    from lrscope.finder.rules import valley
+    pick, lrs, losses = range_test_curve(problem)
     out = {}
-    for name, pick in (("torch-lr-finder", steepest(lrs, losses)), ("valley", valley(lrs, losses))):
-        if pick is None or not np.isfinite(pick):
-            out[name] = {"test": math.inf, "lr": None, "compute": used + problem.budget}
+    for name, lr in (("torch-lr-finder", pick), ("valley", valley(lrs, losses))):
+        if lr is None or not np.isfinite(lr):
+            out[name] = {"test": math.inf, "lr": None, "compute": lrs.size + problem.budget}
             continue
-        model, _ = train(problem, pick * cosine(problem.budget))
-        out[name] = {"test": problem.test_loss(model), "lr": pick, "compute": used + problem.budget}
+        model, _ = train(problem, lr * cosine(problem.budget))
+        out[name] = {"test": problem.test_loss(model), "lr": float(lr), "compute": lrs.size + problem.budget}
     return out
 
 
@@ -360,11 +329,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--split", choices=("tune", "held"), default="tune")
     parser.add_argument("--problems", type=int, default=PROBLEMS, help="seeds 0 … N-1 (each split takes its half)")
-    parser.add_argument("--fresh", action="store_true", help="discard the kept results")
+    parser.add_argument("--fresh", action="store_true", help="discard the kept results (both splits)")
     parser.add_argument("--only", nargs="*", default=None, help="rerun these methods")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = {} if args.fresh or not RESULTS.exists() else json.loads(RESULTS.read_text())
+    if args.fresh and RESULTS.exists():
+        RESULTS.unlink()
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     seeds = [s for s in range(args.problems) if (s % 2 == 1) == (args.split == "held")]
     for s in seeds:
         problem = draw(s)
@@ -372,6 +343,8 @@ def main() -> None:
         kept = {k: v for k, v in kept.items() if k in METHODS + ("init",) and k not in (args.only or [])}
         out = run_problem(problem, kept)
         results[str(s)] = {**out, "name": problem.name, "budget": problem.budget}
+        kept_now = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}   # another split may run beside
+        results = {**kept_now, str(s): results[str(s)]}
         RESULTS.write_text(json.dumps(results, indent=1))
     ratio_table(results, seeds)
 
