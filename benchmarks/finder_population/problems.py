@@ -17,6 +17,7 @@ report).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -128,16 +129,9 @@ def _tabular(name: str, seed: int):
 def _stdlib_windows(context: int, chars: int, seed: int):
     """Windows of ``context`` + 1 characters of the Python standard library's source (files drawn by seed),
     split by position: the first 64% of the text trains, the next 16% validates, the last 20% tests."""
-    import sysconfig
-    files = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
-    rng = np.random.default_rng(seed)
-    text, size = [], 0
-    for i in rng.permutation(len(files)):
-        text.append(files[i].read_text(encoding="utf-8", errors="replace"))
-        size += len(text[-1])
-        if size >= chars:
-            break
-    text = "".join(text)[:chars]
+    sys.path.insert(0, str(Path(__file__).parent.parent / "verdicts"))
+    from corpus import stdlib_text          # the verdicts corpus draws its text the same way
+    text = stdlib_text(chars, seed)
     vocab = sorted(set(text))
     ids = torch.tensor(np.searchsorted(np.array(vocab), np.array(list(text))), dtype=torch.long)
     cuts = [0, int(0.64 * chars), int(0.8 * chars), chars]

@@ -279,7 +279,7 @@ def logistic_breast_cancer_rmsprop(seed):
                                   torch.nn.functional.binary_cross_entropy_with_logits, stream)
 
 
-def _stdlib_text(chars: int, seed: int) -> str:
+def stdlib_text(chars: int, seed: int) -> str:
     """Characters of the Python standard library's own source (ships with every Python), from files drawn by seed."""
     import sysconfig
     files = sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py"))
@@ -296,7 +296,7 @@ def transformer_lm(seed):
     import torch
     rng = np.random.default_rng(seed)
     width, layers, context, batch = int(rng.choice([32, 64])), int(rng.integers(1, 3)), 32, 16
-    text = _stdlib_text(200_000, seed)
+    text = stdlib_text(200_000, seed)
     vocab = sorted(set(text))
     ids = torch.tensor(np.searchsorted(np.array(vocab), np.array(list(text))), dtype=torch.long)
     cosine = bool(seed // 2 % 2)
