@@ -197,3 +197,25 @@ def test_the_outlook_gives_each_kind_it_decides_the_callers_advice():
     v = heading(shape, t, y, slow=longer, stopped=stop, diverged=lower)
     assert shape.kind == "oscillating" and v.kind == "diverged"
     assert (v.advice, v.direction, v.try_lr) == ("lower it", "lower", 0.03) and "went back up" in v.reason
+
+
+def test_a_noisy_run_below_its_tasks_starting_level_has_learned_something():
+    """Batches of 8: one loss spreads ±0.2, and the run's first loss (0.45) was low by chance. From the task's
+    starting level (0.87, the mean of the slowest run's first tenth) the levels fell to 0.52: a fall of 0.35 is
+    four losses' spreads, but many standard errors of a level -- it learned, then stopped. The core, reading the
+    curve's first point, says 'ended above its start'; the outlook, reading levels from the task's start, overrules
+    it (benchmarks/verdicts: linear regression by SGD, 12 tune problems 93% -> 99%)."""
+    from lrscope.diagnose import Advice, Direction, Kind
+    from lrscope.outlook import heading, outlook
+    rng = np.random.default_rng(1)
+    t = np.arange(401)
+    y = 0.5 + 0.37 * np.exp(-t / 30) + 0.2 * rng.standard_normal(t.size)
+    y[0] = 0.45
+    assert outlook(t, y).kind == Kind.SLOW                       # alone: within 4 spreads of its first loss
+    ahead = outlook(t, y, start=0.87)
+    assert ahead.kind == Kind.CONVERGED and "learned nothing" not in ahead.why
+    core = ls.diagnose.Verdict(Kind.DIVERGED, 300, "the loss ended above its start", "")
+    stop = Advice("stop", Direction.KEEP)
+    v = heading(core, t, y, slow=Advice("longer", Direction.KEEP), stopped=stop,
+                diverged=Advice("lower", Direction.LOWER), start=0.87)
+    assert v.kind == Kind.CONVERGED and v.advice == "stop"

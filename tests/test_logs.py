@@ -489,3 +489,20 @@ def test_a_folder_of_more_runs_than_allowed_can_be_allowed(tmp_path):
     assert len(diagnose_log(tmp_path, max_runs=5)) == 5
     with pytest.raises(LogError, match="max_runs: expected an integer >= 1"):
         diagnose_log(tmp_path, max_runs=0)
+
+
+def test_a_lower_rate_that_a_higher_one_beat_is_still_on_its_way_down(tmp_path):
+    """Linear regression on diabetes by SGD in batches of 16, 200 steps logged: α=0.001's level looks flat within
+    its noise (the core: stopped), but α=0.03 reached a level well below it -- with mini-batch noise a lower rate
+    settles lower, not higher, so α=0.001 has not stopped: it is slow, and told to raise α. What happened next: 600
+    more steps take its loss on the whole data from 0.34 to 0.26 (benchmarks/verdicts)."""
+    res = ls.sweep(ls.objectives.dataset("diabetes"), lrs=[0.0003, 0.001, 0.003, 0.03], batch_size=16, steps=800,
+                   seed=0)
+    for k in range(res.K):          # the first 200 steps' mini-batch losses, as a logger records them, and the rate
+        write_csv(tmp_path / f"lr{k}.csv", ["step", "loss", "lr"],
+                  zip(range(201), res.batch_losses[k, :201], res.lr_used[k, :201]))
+    assert res.losses[1, 800] < res.losses[1, 200] - 0.05          # it did go on falling
+    folder = {d.run.name: d for d in diagnose_log(tmp_path)}
+    assert folder["lr1"].verdict.kind == "slow" and folder["lr1"].direction == "raise"
+    assert "on its way down" in folder["lr1"].verdict.reason and folder["lr1"].verdict.try_lr == pytest.approx(0.03)
+    assert folder["lr3"].verdict.kind != "slow"                    # the best rate is not told it is still falling
