@@ -326,10 +326,10 @@ def test_raw_breast_cancer_pick_trains_as_well_as_the_best_of_a_grid():
     sw = ls.sweep(obj, lrs=np.r_[grid, res.suggestion], steps=500, analyze=False)
     finals = np.where(sw.diverged_at < 0, sw.final_losses, np.inf)
     assert finals[-1] <= 1.05 * finals[:-1].min()
-    assert res.steps_used <= 0.15 * 13 * 500                 # at most 15% of the grid's compute
+    assert res.steps_used <= 1.5 * 500                       # at most 12% of the grid's compute
     # the pick was judged at the longer length, and the result says how long each finalist ran
     from lrscope.finder import EXTEND
-    assert res.finalist_steps[list(res.finalists).index(res.suggestion)] == round(EXTEND * 150)
+    assert res.finalist_steps[list(res.finalists).index(res.suggestion)] == round(EXTEND * min(res.finalist_steps))
     assert res.to_dict()["finalist_steps"] == [int(n) for n in res.finalist_steps]
 
 
@@ -488,7 +488,7 @@ def test_the_compute_reported_is_the_steps_actually_run(monkeypatch):
     res = ls.find(obj, steps=100, budget=400)
     # training steps, and the Hessian-vector products of the step sizes' curvature (one each)
     assert products and res.compute["curvature where the pick ended"] == len(products)
-    assert res.steps_used == sum(ran) + len(products) == sum(res.compute.values()) <= 1.95 * 400
+    assert res.steps_used == sum(ran) + len(products) == sum(res.compute.values()) <= 1.5 * 400
     assert any("edge search" in n for n in res.notes)
     grid = ls.sweep(obj, lrs=np.geomspace(1e-4, 1e-1, 41), steps=400, analyze=False)
     best = np.min(np.where(grid.diverged_at < 0, grid.final_losses, np.inf))
@@ -539,7 +539,7 @@ def test_a_plateau_is_trained_through_and_never_decided_by_the_tie_rule():
 
 def test_the_whole_call_stays_within_its_compute_when_the_range_test_takes_most_of_the_budget():
     """A short budget (180 steps) and a range test of 2 × 80 steps: the finalists' round is shortened so that the
-    whole call trains at most 1.95 × the budget (15% of a 13-point grid), every step counted."""
+    whole call trains at most 1.5 × the budget (12% of a 13-point grid), every step counted."""
     from lrscope.finder.range_test import BUDGET_ALL
     res = ls.find(ls.objectives.dataset("breast_cancer"), optimizer=ls.optim.momentum(0.9), batch_size=16, steps=80,
                   seeds=2, budget=180)
@@ -551,12 +551,17 @@ def test_the_whole_call_stays_within_its_compute_when_the_range_test_takes_most_
 def test_a_short_budget_shortens_the_default_range_test_to_keep_the_call_within_its_compute():
     from lrscope.finder.range_test import ramp_steps
     assert ramp_steps(None, None) == 100 and ramp_steps(None, 1000) == 100 and ramp_steps(40, 60) == 40
-    assert ramp_steps(None, 60) == 58 and ramp_steps(None, 200, seeds=3) == 65 and ramp_steps(None, 5) == 20
+    assert ramp_steps(None, 60) == 20 and ramp_steps(None, 200, seeds=3) == 50 and ramp_steps(None, 5) == 20
     for objective, kw in ((ls.objectives.dataset("breast_cancer"), {"budget": 60}),
-                          (ls.objectives.dataset("wine"), {"batch_size": 16, "budget": 200})):
+                          (ls.objectives.dataset("wine"), {"batch_size": 16, "budget": 200}),
+                          (ls.objectives.dataset("wine"), {"batch_size": 16, "budget": 200, "max_compute": 3})):
         res = ls.find(objective, **kw)
-        assert res.compute["range test"] <= 0.5 * 1.95 * kw["budget"] + 1
-        assert res.steps_used == sum(res.compute.values()) <= 1.95 * kw["budget"]
+        limit = kw.get("max_compute", 1.5) * kw["budget"]
+        assert res.compute["range test"] <= 0.5 * limit + 1
+        assert res.steps_used == sum(res.compute.values()) <= limit
+    for bad in (0.2, float("nan"), "2", True):
+        with pytest.raises(ValueError, match="max_compute: must be a number >= 0.5"):
+            ls.find(ls.objectives.dataset("wine"), budget=100, max_compute=bad)
 
 
 def test_a_lucky_first_batch_does_not_make_the_curve_look_flat():
@@ -589,3 +594,36 @@ def test_a_mini_batch_pick_keeps_a_margin_below_a_rate_that_failed():
     assert noisy.suggestion <= failed / 2 and any("already fails" in n for n in noisy.notes)
     exact = verify_candidates(cands, _steady_train(loss, []), 10, 40, start_loss=1.0, tie=1e-3)
     assert exact.suggestion >= 2.24
+
+
+def test_a_rate_that_failed_in_the_first_round_is_the_picks_double_when_no_probe_fits():
+    """An MLP on wine by SGD with mini-batches (issue 27's population): 2.24 won the finalists' round, 3.98 had
+    diverged in the first round, and the compute left no room to train the double -- 2.24 stood, and diverged over
+    the budget. The first round's failure is the double's evidence: the pick backs off (to a finalist between a
+    quarter and half of it)."""
+    from lrscope.finder import verify_candidates
+    calls = []
+    train = _fake_train(lambda r: np.inf if r > 0.25 else 1.0 - r, calls)
+    v = verify_candidates(np.array([0.05, 0.1, 0.2, 0.3]), train, 10, 40, start_loss=1.0, probes=0)
+    assert v.suggestion == pytest.approx(0.1)
+    assert any("backed off from 0.2 to 0.1: 0.3 already fails" in n for n in v.notes)
+    assert len(calls) == 2                     # no run added: the first round had shown it
+    # full-batch runs (an exact tie) keep the pick: there the edge search decides, with runs of its own
+    calls = []
+    v = verify_candidates(np.array([0.05, 0.1, 0.2, 0.3]), train, 10, 40, start_loss=1.0, probes=0, tie=1e-3)
+    assert v.suggestion == pytest.approx(0.2)
+
+
+def test_finalists_that_all_tie_with_the_start_have_learned_nothing_yet():
+    """A tiny BERT with AdamW, 38-step finalists: 0.692 at 3.6e-4, 0.679 at 0.002, from 0.693 -- every loss within
+    the mini-batch tie (3%) of the start, so "the smallest of a tie" took the rate slowest to leave the plateau.
+    Runs that do not beat the start by more than a tie have learned nothing yet: trained on where the compute
+    allows, else the one that gained most."""
+    from lrscope.finder import verify_candidates
+    calls = []
+    gained = {3.6e-4: 0.001, 0.002: 0.015, 0.0457: -0.005, 0.2: -0.1}
+    train = _fake_train(lambda r: 0.693 - gained[min(gained, key=lambda k: abs(np.log(k / r)))], calls)
+    v = verify_candidates(np.array([3.6e-4, 0.002, 0.0457, 0.2]), train, 10, 40, start_loss=0.693, probes=0,
+                          allowance=0)
+    assert v.suggestion == pytest.approx(0.002)
+    assert any("(a plateau)" in n and "0.002 had gained most" in n for n in v.notes)

@@ -48,7 +48,7 @@ def test_near_the_edge_the_finder_switches_to_a_cycle_and_it_trains_to_the_minim
     # x² + 50y² + x⁴ + y⁴: the best constant rate sits at the edge (y) and x shrinks by 4% a step; near the
     # minimum the loss is nearly quadratic, and two step sizes from the curvature there finish the job
     obj = ls.objectives.formula("x**2 + 50*y**2 + x**4 + y**4", x0=[2, 1])
-    res = ls.find(obj, steps=100, budget=400)
+    res = ls.find(obj, steps=100, budget=400, max_compute=1.95)      # the check needs more than the default 1.5×
     assert res.step_sizes is not None and res.step_sizes.size == 400
     switch = int(np.argmax(res.step_sizes != res.suggestion))
     assert np.all(res.step_sizes[:switch] == res.suggestion) and 0 < switch < 400
@@ -68,7 +68,7 @@ def test_a_cycle_the_real_run_refutes_is_not_recommended(objective, budget):
     res = ls.find(objective, steps=100, budget=budget)
     assert res.step_sizes is None and res.schedule is None
     assert any("not recommended" in n for n in res.notes)
-    assert res.steps_used == sum(res.compute.values()) <= 1.95 * budget
+    assert res.steps_used == sum(res.compute.values()) <= 1.5 * budget
 
 
 def test_mini_batches_and_adaptive_optimizers_are_left_alone():

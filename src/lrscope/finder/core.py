@@ -49,7 +49,8 @@ from ..objectives.base import Objective
 from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
 from ..schedules import table
-from .range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp, ramp_steps
+from .range_test import (BUDGET_ALL, DivergenceStop, FindResult, check_compute, check_plan, fit_the_rounds, ramp,
+                         ramp_steps)
 from .cooldown import recommend as cooldown
 from .quadratic import MARGIN, GradientErrors, best_step_sizes, clearly_lower, quadratic_pick
 from .refine import refine_the_pick
@@ -62,7 +63,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
          steps: int | None = None, mode: str = "exp", batch_size: int | None = None, seeds: int = 3,
          beta: float = 0.9, diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
          final_steps: int | None = None, budget: int | None = None, validation: Objective | None = None,
-         seed: int = 0, progress=None, analysis_seconds: float | None = None) -> FindResult:
+         seed: int = 0, progress=None, analysis_seconds: float | None = None,
+         max_compute: float = BUDGET_ALL) -> FindResult:
     """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
 
     ``start``/``end``/``steps``/``mode``: the ramp (exponential by default; ``steps`` 100, or fewer with a short
@@ -73,7 +75,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     third of the candidates then run ``final_steps`` (default 4 × ``verify_steps``). Which rate is best depends on
     how long you train (a short run flatters rates that are fast at first and unstable later, and can miss one that
     overshoots at first and wins later): give ``budget``, the number of steps you will train for, and the rounds
-    are sized from it (4% and 30% of it), and the whole call stays within 1.95 × the budget (``BUDGET_ALL``): the
+    are sized from it (4% and 30% of it), and the whole call stays within ``max_compute`` × the budget (1.5): the
     finalists' round is shortened when the range test took much of it (unless ``final_steps`` is given), and the
     margin check leaves out what would not fit.
     ``validation``: an objective on held-out data with the same parameters (``ls.objectives.train_test``) -- the
@@ -99,7 +101,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
     stochastic = batch_size is not None and objective.n_samples is not None and batch_size < objective.n_samples
     n_seeds = seeds if stochastic else 1
-    steps = ramp_steps(steps, budget, n_seeds)
+    max_compute = check_compute(max_compute)
+    steps = ramp_steps(steps, budget, n_seeds, max_compute)
     schedule = ramp(float(start), float(end), steps, mode)
 
     tally = Tally(progress, n_seeds * steps)       # the verification is planned once the candidates are known
@@ -160,7 +163,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
                                  band, methods, bound, notes)
     exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
     final_steps = fit_the_rounds(used, cands.size, finalist_count(cands.size), verify_steps, final_steps, budget,
-                                 fixed=final_steps_given)
+                                 fixed=final_steps_given, max_compute=max_compute)
     probes = 0 if exact else MAX_PROBES
     edge_probes = 0 if exact or optimizer.kind == "adaptive" else EDGE_PROBES     # a sharp edge: GD and momentum
     tally.at(used)
@@ -188,7 +191,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
         f0 = float(score.value(objective.x0)[0])
     v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective",
                           bound=bound, tie=TIE if stochastic else EXACT_TIE, edge_probes=edge_probes,
-                          allowance=None if budget is None else max(0, round(BUDGET_ALL * budget) - used))
+                          allowance=None if budget is None else max(0, round(max_compute * budget) - used))
     compute = {"range test": used, **v.spent}
     used += v.steps_used
     notes += v.notes
@@ -199,7 +202,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     if budget is not None and not stochastic and validation is None and optimizer.kind == "gd" \
             and v.suggestion in runs.runs:
         refined = refine_the_pick(objective, optimizer, runs, v.suggestion, budget,
-                                  round(BUDGET_ALL * budget) - used, tally)
+                                  round(max_compute * budget) - used, tally)
         for key, n in refined.spent.items():
             compute[key] = n
             used += n

@@ -16,7 +16,8 @@ RAMP_STEPS = 100            # the range test's default length (fewer with a shor
 FINAL_FACTOR = 4            # the finalists' verification runs are this many times longer than the first round
 BUDGET_FIRST = 0.04         # with a training budget: the first round's length, as a share of it
 BUDGET_FINAL = 0.3          # ... and the finalists' (the rate that wins 30% of the way usually wins at the end)
-BUDGET_ALL = 1.95           # ... and the whole call trains at most this many times it (15% of a 13-point grid)
+SHORTEST_ROUNDS = 16        # first-round runs the verification needs at the least (~10 candidates, 3 finalists × 2)
+BUDGET_ALL = 1.5            # ... and the whole call trains at most this many times it (12% of a 13-point grid)
 
 
 @dataclass(kw_only=True)
@@ -150,26 +151,38 @@ def check_plan(start, end, mode, steps, verify_steps, final_steps, beta=0.9, div
     return verify_steps, final_steps
 
 
-def ramp_steps(steps: int | None, budget: int | None, seeds: int = 1) -> int:
+def ramp_steps(steps: int | None, budget: int | None, seeds: int = 1, max_compute: float = BUDGET_ALL) -> int:
     """The range test's length: ``steps`` when given; by default ``RAMP_STEPS`` (100), or fewer where the budget
-    is short -- at most half of what the whole call may spend (``BUDGET_ALL`` × ``budget``), over all ``seeds``
-    sample orders, and never below 20 (a 60-step budget: 58 steps of ramp, not 100)."""
+    is short -- over all ``seeds`` sample orders, at most half of what the whole call may spend (``max_compute`` ×
+    ``budget``), and no more than leaves room for the shortest verification (``SHORTEST_ROUNDS`` runs of the first
+    round's length: a 60-step budget has 5-step runs, so 20 steps of ramp, not 100); never below 20."""
     if steps is not None:
         return integer(steps, "steps", 5)
     if budget is None:
         return RAMP_STEPS
-    return int(min(RAMP_STEPS, max(20, round(BUDGET_ALL * budget / (2 * seeds)))))
+    allowance = max_compute * budget
+    room = min(allowance / 2, allowance - SHORTEST_ROUNDS * max(5, round(BUDGET_FIRST * budget)))
+    return int(min(RAMP_STEPS, max(20, round(room / seeds))))
+
+
+def check_compute(max_compute) -> float:
+    """``max_compute``, the most the whole call may train as a multiple of the budget: a number ≥ 0.5."""
+    if (isinstance(max_compute, (bool, np.bool_)) or not isinstance(max_compute, (int, float, np.integer, np.floating))
+            or not max_compute >= 0.5 or not np.isfinite(max_compute)):
+        raise ValueError(f"max_compute: must be a number >= 0.5 (times the budget), got {max_compute!r}")
+    return float(max_compute)
 
 
 def fit_the_rounds(used: int, n_cands: int, n_final: int, verify_steps: int, final_steps: int,
-                   budget: int | None, fixed: bool = False) -> int:
-    """The finalists' round length that keeps the whole call within ``BUDGET_ALL`` × ``budget`` after ``used`` steps
-    of range test: shortened when the range test took much of the budget (never below twice the first round's);
-    unchanged without a budget or when the user fixed it (``fixed``)."""
+                   budget: int | None, fixed: bool = False, max_compute: float = BUDGET_ALL) -> int:
+    """The finalists' round length that keeps the whole call within ``max_compute`` × ``budget`` after ``used``
+    steps of range test, with room for one more run of that length (the margin check's first probe): shortened
+    when the range test took much of the budget (never below twice the first round's); unchanged without a budget
+    or when the user fixed it (``fixed``)."""
     if budget is None or fixed:
         return final_steps
-    room = round(BUDGET_ALL * budget) - used - n_cands * verify_steps
-    return int(max(min(final_steps, room // max(n_final, 1)), min(final_steps, 2 * verify_steps)))
+    room = round(max_compute * budget) - used - n_cands * verify_steps
+    return int(max(min(final_steps, room // (max(n_final, 1) + 1)), min(final_steps, 2 * verify_steps)))
 
 
 class DivergenceStop:

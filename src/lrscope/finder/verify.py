@@ -3,11 +3,13 @@ a margin check at the edge of stability (see :func:`verify_candidates`)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 MAX_PROBES = 2              # doublings tried above the winner of the finalists' round
+DOUBLE_NEAR = 2.5           # a rate above the pick and at most this many times it stands for the pick's double
 EDGE_PROBES = 2             # runs of the edge search between a steady rate and its failing double
 BACK_OFF_FLOOR = 4.0        # a back-off from the edge goes to between a quarter and half of the pick, never further
 EXTEND = 1.5                # a catapult's check: pick and double trained on to this many times the finalists' length
@@ -137,19 +139,20 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
                      None if allowance is None else allowance - used, restarts)
     notes, backing, edge = [], False, False
-    pick = _pick_after_a_plateau(runs, start_loss, notes)
+    pick = _pick_after_a_plateau(runs, start_loss, notes, tie)
     plateau = pick is not None
     if pick is None:
         pick = _smallest_of_the_best(runs.rates, runs.usable(), tie)
     while True:
         best = runs.loss(pick)
-        double = runs.near(2 * pick, pick * 1.0001, 2.5 * pick)     # a verified rate near the double: no new run
+        double = runs.near(2 * pick, pick * 1.0001, DOUBLE_NEAR * pick)   # a verified rate near the double
         if double is None:
             double = 2 * pick if runs.probe(2 * pick) else None
-        if double is None:
+        early = None if double is not None or tie < TIE else failed_early(cands, first, pick)
+        if double is None and early is None:
             break
-        double_loss = runs.loss(double)
-        if (runs.horizon == final_steps and not clearly_better(double_loss, best, tie)
+        double, double_loss = (early, math.inf) if early is not None else (double, runs.loss(double))
+        if (early is None and runs.horizon == final_steps and not clearly_better(double_loss, best, tie)
                 and may_settle(double, double_loss, runs.is_capped(double), bound)
                 and runs.extend(round(EXTEND * final_steps), [pick, double])):
             notes.append(f"after {final_steps} steps {double:.3g} (above 2/λ_max = {bound:.3g} at the start) had done "
@@ -157,7 +160,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                          f"steps before judging")
             continue
         if (much_worse(double_loss, best, start_loss) and runs.is_steady(pick) and not backing
-                and runs.edge_probes_left > 0 and tie < TIE):
+                and runs.edge_probes_left > 0 and tie < TIE and early is None):
             searched = search_the_edge(runs, pick, double, start_loss, tie, bound)
             if searched != pick:
                 notes.append(f"{double:.3g} fails while {pick:.3g} trained steadily: the edge search between them "
@@ -189,7 +192,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     spent["margin check"] = runs.used
     if backing:
         reason = f"{pick:.3g}: backed off from the edge of stability, where twice the rate already fails"
-    elif plateau and pick == float(runs.rates[int(np.argmin(usable))]):
+    elif plateau and pick == float(runs.rates[int(np.argmin(usable))]) and learned_nothing(usable, start_loss, tie):
         reason = (f"{pick:.3g}: no rate had left the loss's plateau after {runs.horizon} steps; it had gained most "
                   f"(not verified beyond that: train longer to know more)")
     elif edge:
@@ -291,6 +294,16 @@ class _Verified:
         return True
 
 
+def failed_early(cands, first, pick: float) -> float | None:
+    """A candidate above ``pick`` and at most ``DOUBLE_NEAR`` × it that diverged in the first, shorter round, or
+    None: the pick's double fails, and no run is needed to know it. On mini-batches this is the margin check's
+    evidence where no probe fits the compute (an MLP on wine by SGD: 2.24 picked, 3.98 failed in the first round,
+    no room to train 4.48 -- and 2.24 diverged over the budget; benchmarks/finder_population)."""
+    cands, first = np.asarray(cands, dtype=np.float64), np.asarray(first, dtype=np.float64)
+    failed = cands[(cands > pick * 1.0001) & (cands <= DOUBLE_NEAR * pick) & ~np.isfinite(first)]
+    return float(failed.min()) if failed.size else None
+
+
 def _trained(answer) -> tuple:
     """A trainer's answer as (losses, steps spent, capped, steady): ``steady`` is all False when not given."""
     losses, spent, capped = answer[:3]
@@ -372,32 +385,34 @@ def clearly_better(loss: float, than: float, tie: float = TIE) -> bool:
     return bool(loss < than - tie * abs(than))
 
 
-def learned_nothing(losses, start_loss: float) -> bool:
-    """Whether no run has yet lowered the loss by ``NO_PROGRESS`` of its start (a plateau at the start, as a
-    classifier's loss at log 2 before it finds the signal): the losses then say nothing about the rates."""
+def learned_nothing(losses, start_loss: float, tie: float = 0.0) -> bool:
+    """Whether no run has yet lowered the loss by ``NO_PROGRESS`` of its start, nor by more than a ``tie`` (a
+    plateau at the start, as a classifier's loss at log 2 before it finds the signal): the losses then say nothing
+    about the rates -- each ties with the start, and the smallest of a tie would be the rate slowest to leave the
+    plateau (a tiny BERT with AdamW: 0.69 -> 0.68 in 38 steps at 0.002, and 3.6e-4 was picked)."""
     finite = np.asarray(losses)[np.isfinite(losses)]
-    return bool(finite.size and start_loss - finite.min() < NO_PROGRESS * abs(start_loss))
+    return bool(finite.size and start_loss - finite.min() < max(NO_PROGRESS, tie) * abs(start_loss))
 
 
-def _pick_after_a_plateau(runs: "_Verified", start_loss: float, notes: list) -> float | None:
+def _pick_after_a_plateau(runs: "_Verified", start_loss: float, notes: list, tie: float = 0.0) -> float | None:
     """When the finalists have learned nothing yet, train them on (doubling their length, ``PLATEAU_DOUBLINGS``
     times at most and as far as the allowance goes) until one has; if none has by then, the one that gained most
     -- not the smallest of a tie, which on a plateau is the rate slowest to leave it. None when the finalists had
     learned something (the usual rules)."""
-    if not learned_nothing(runs.usable(), start_loss):
+    if not learned_nothing(runs.usable(), start_loss, tie):
         return None
     live = [float(r) for r, x in zip(runs.rates, runs.usable()) if np.isfinite(x)]
     before = runs.horizon
     for _ in range(PLATEAU_DOUBLINGS):
-        if not learned_nothing(runs.usable(), start_loss) or not runs.extend(2 * runs.horizon, live):
+        if not learned_nothing(runs.usable(), start_loss, tie) or not runs.extend(2 * runs.horizon, live):
             break
-    if not learned_nothing(runs.usable(), start_loss):
-        notes.append(f"after {before} steps no finalist had lowered the loss by {NO_PROGRESS:.0%} (a plateau): "
-                     f"they were trained on to {runs.horizon} steps before judging")
+    if not learned_nothing(runs.usable(), start_loss, tie):
+        notes.append(f"after {before} steps no finalist had lowered the loss by {max(NO_PROGRESS, tie):.0%} (a "
+                     f"plateau): they were trained on to {runs.horizon} steps before judging")
         return None
     usable = runs.usable()
     pick = float(runs.rates[int(np.argmin(usable))])
-    notes.append(f"after {runs.horizon} steps no finalist had lowered the loss by {NO_PROGRESS:.0%} (a plateau) "
+    notes.append(f"after {runs.horizon} steps no finalist had lowered the loss by {max(NO_PROGRESS, tie):.0%} (a plateau) "
                  f"and the budget allows no longer runs: {pick:.3g} had gained most "
                  f"({start_loss - float(np.min(usable)):.3g}); train longer to know more")
     return pick

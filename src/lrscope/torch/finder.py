@@ -21,7 +21,8 @@ import torch
 from ..checks import integer
 from ..diagnose import smooth
 from ..finder.cooldown import recommend as cooldown
-from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult, check_plan, fit_the_rounds, ramp_steps
+from ..finder.range_test import (BUDGET_ALL, DivergenceStop, FindResult, check_compute, check_plan, fit_the_rounds,
+                                 ramp_steps)
 from ..finder.rules import read_curve
 from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, finalist_count, run_score,
                              steady, verification_steps, verify_candidates)
@@ -194,13 +195,14 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
             verify: bool = True, verify_steps: int | None = None, final_steps: int | None = None,
             budget: int | None = None, seed: int = 0, progress=None, backend: str = "local",
-            ray_options: dict | None = None) -> FindResult:
+            ray_options: dict | None = None, max_compute: float = BUDGET_ALL) -> FindResult:
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
     linear; 100, or fewer with a short ``budget``: at most half of the whole call's compute), stopped when the
     smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid below the loss minimum are
     trained for ``verify_steps`` steps from the same starting state, the best third again
     for ``final_steps`` (default 4 × ``verify_steps``; with ``budget``, the optimizer steps you will train for,
-    4% and 30% of it; the margin check then leaves out what would take the call past 1.95 × the budget); the one
+    4% and 30% of it; the margin check then leaves out what would take the call past ``max_compute`` × the budget,
+    1.5 by default); the one
     with the lowest loss is recommended after the margin check (:func:`lrscope.finder.verify_candidates`). A run
     asked for more steps goes on from where it stopped (its parameters, optimizer state, random numbers and batch
     stream are kept -- unless the loader has worker processes or the copies would pass ``PAUSED_BYTES``).
@@ -231,7 +233,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     final_steps_given = final_steps is not None
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
-    steps = ramp_steps(steps, budget)
+    max_compute = check_compute(max_compute)
+    steps = ramp_steps(steps, budget, 1, max_compute)
     integer(accumulation_steps, "accumulation_steps")
     ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
     tally = Tally(progress, steps)         # the verification is planned once the candidates are known
@@ -330,12 +333,12 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
 
     edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES      # a sharp edge: SGD and momentum
     final_steps = fit_the_rounds(used, cands.size, finalist_count(cands.size), verify_steps, final_steps, budget,
-                                 fixed=final_steps_given)
+                                 fixed=final_steps_given, max_compute=max_compute)
     tally.replan(verification_steps(cands.size, verify_steps, final_steps, edge_probes=edge_probes))
     try:
         v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model",
                               bound=bound, edge_probes=edge_probes,
-                              allowance=None if budget is None else max(0, round(BUDGET_ALL * budget) - used),
+                              allowance=None if budget is None else max(0, round(max_compute * budget) - used),
                               restarts=not resumable)
     finally:
         if actors is not None:
