@@ -194,3 +194,27 @@ def test_property_generated_formulas_evaluate_without_exceptions(text):
     with np.errstate(all="ignore"):
         v, g = obj.value_and_grad(np.array([[0.7] * obj.dim, [-1.3] * obj.dim]))
     assert v.shape == (2,)
+
+
+@pytest.mark.parametrize("written, meant", [
+    ("x^4 - 3x^2 + y^2", "x**4 - 3*x**2 + y**2"),
+    ("100(y-x^2)^2 + (1-x)^2", "100*(y - x**2)**2 + (1 - x)**2"),
+    ("(x-1)(y+2)", "(x - 1)*(y + 2)"),
+    ("2sin(x) + 0.5x y", "2*sin(x) + 0.5*x*y"),
+    ("1e-3x^2", "0.001*x**2"),
+])
+def test_a_product_may_be_written_without_its_sign_as_on_paper(written, meant):
+    """Calculators read 3x as 3·x and 2(x+1) as 2·(x+1); the course writes them so (issue 28: "x^4 - 3x^2 + y^2"
+    was "invalid syntax at column 8")."""
+    expr, names = parse(written)
+    expected, same = parse(meant)
+    assert names == same and expr.text(names) == expected.text(same)
+
+
+def test_what_is_not_a_product_is_still_refused_and_says_why():
+    with pytest.raises(ValueError, match=r"unknown function 'x' \(to multiply, write x\*\(\.\.\.\)\)"):
+        parse("x(y+1)")                    # a name before '(' is a call
+    with pytest.raises(ValueError, match="invalid syntax at column 3"):
+        parse("2 3")                       # two numbers side by side are a typo, not a product
+    with pytest.raises(ValueError, match="'if ... else' is not allowed"):
+        parse("x if y else 2")             # keywords are left alone

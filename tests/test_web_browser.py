@@ -189,6 +189,17 @@ def test_an_error_names_its_control_and_dims_the_charts(page):
     assert page.evaluate("document.body.dataset.stale") is None
 
 
+def test_a_formula_written_as_on_paper_draws(page):
+    """Issue 28: "x^4 - 3x^2 + y^2" was "invalid syntax at column 8" -- a product needs no sign, as on paper."""
+    page.select_option("#objective", "formula:")
+    page.fill("#formula", "x +")
+    page.wait_for_selector("#error:not([hidden])")
+    page.fill("#formula", "x^4 - 3x^2 + y^2")
+    page.wait_for_selector("#error[hidden]", state="attached")
+    assert page.get_attribute("#formula", "aria-invalid") != "true"
+    assert page.evaluate("document.body.dataset.stale") is None
+
+
 def test_a_data_set_request_completes(page, server):
     pg = page
     pg.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=100&mode=minibatch&bs=32")

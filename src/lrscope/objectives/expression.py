@@ -9,8 +9,11 @@ symbolic library's string parser, so ``__import__('os')`` or ``().__class__`` ar
 from __future__ import annotations
 
 import ast
+import io
+import keyword
 import math
 import re
+import tokenize
 import warnings
 
 import numpy as np
@@ -400,7 +403,8 @@ class _Builder:
                 raise ValueError("formula: only calls of named functions are allowed, e.g. sin(x)")
             name = ALIASES.get(node.func.id, node.func.id)
             if name not in FUNCTIONS:
-                raise ValueError(f"formula: unknown function '{node.func.id}'; allowed: {', '.join(sorted(FUNCTIONS))}")
+                raise ValueError(f"formula: unknown function '{node.func.id}' (to multiply, write "
+                                 f"{node.func.id}*(...)); allowed: {', '.join(sorted(FUNCTIONS))}")
             if node.keywords or len(node.args) != 1:
                 raise ValueError(f"formula: {node.func.id}() takes exactly one argument")
             return call(name, self.build(node.args[0], depth + 1))
@@ -427,10 +431,67 @@ def _op_symbol(op: ast.AST) -> str:
             ast.LShift: "<<", ast.RShift: ">>", ast.MatMult: "@", ast.Invert: "~", ast.Not: "not"}.get(type(op), "?")
 
 
+def implicit_products(text: str) -> str:
+    """``text`` with the products a calculator reads without a sign written out: ``3x`` → ``3*x``, ``2(x+1)`` →
+    ``2*(x+1)``, ``(x-1)(y+2)`` → ``(x-1)*(y+2)``, ``2 x`` → ``2*x`` -- a ``*`` between a number, a variable or a
+    closing parenthesis and a number, a name or an opening parenthesis that follows it. A name before ``(`` stays
+    a call (``sin(x)``; ``x(y+1)`` is refused with a hint), two numbers stay apart (``2 3`` is a typo), and keywords
+    are left alone. Only Python's tokenizer reads the text (nothing is run); text it cannot read is returned as it
+    is, for the parser to say what is wrong."""
+    if "\n" in text or "\r" in text:
+        return text
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(text).readline)
+                  if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT,
+                                    tokenize.DEDENT)]
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return text
+
+    def value(t):          # a number, a variable or ')' -- what a product can start with
+        if t.type == tokenize.NUMBER or t.string == ")":
+            return True
+        return (t.type == tokenize.NAME and not keyword.iskeyword(t.string) and t.string not in FUNCTIONS
+                and t.string not in ALIASES)
+
+    def factor(t, before):  # a number, a name or '(' -- what it can go on with (never two numbers)
+        if t.type == tokenize.NUMBER:
+            return before.type != tokenize.NUMBER
+        return t.string == "(" and before.type != tokenize.NAME or (t.type == tokenize.NAME
+                                                                    and not keyword.iskeyword(t.string))
+
+    at = [b.start[1] for a, b in zip(tokens, tokens[1:]) if value(a) and factor(b, a)]
+    for column in reversed(at):
+        text = text[:column] + "*" + text[column:]
+    return text
+
+
+def _syntax_tree(written: str) -> ast.Expression:
+    """Python's syntax tree of a formula as written (``^`` for power, products without their sign); a syntax
+    error names the column of the text as typed."""
+    with warnings.catch_warnings():          # e.g. "invalid decimal literal" for "2x" from the tokenizer
+        warnings.simplefilter("ignore")
+        try:
+            return ast.parse(implicit_products(written).replace("^", "**"), mode="eval")
+        except SyntaxError:
+            pass
+        except (RecursionError, MemoryError, ValueError):
+            raise ValueError("formula: too complex to parse") from None
+        try:
+            ast.parse(written.replace("^", "**"), mode="eval")
+            offset = None
+        except SyntaxError as exc:
+            offset = exc.offset
+        except (RecursionError, MemoryError, ValueError):
+            offset = None
+    column = f" at column {offset}" if offset else ""
+    raise ValueError(f"formula: invalid syntax{column}: {written[:60]!r}")
+
+
 def parse(text: str, variables=None) -> tuple[Expr, tuple[str, ...]]:
     """Parse ``text`` into an expression and its variable names (sorted, unless ``variables`` gives the order).
 
-    ``^`` means power, as on paper. Raises ``ValueError`` saying what is not allowed for anything outside the
+    ``^`` means power and a product may be written without its sign (``3x^2``, ``2(x+1)``), as on paper
+    (:func:`implicit_products`). Raises ``ValueError`` saying what is not allowed for anything outside the
     whitelist: attribute access, unknown functions, dunder names, lambdas, huge numbers or exponents, overlong text.
     """
     if not isinstance(text, str):
@@ -441,16 +502,7 @@ def parse(text: str, variables=None) -> tuple[Expr, tuple[str, ...]]:
         raise ValueError("formula: empty; type an expression such as x**2 + 10*y**2")
     if "__" in text:
         raise ValueError("formula: names with '__' are not allowed")
-    source = text.strip().replace("^", "**")
-    try:
-        with warnings.catch_warnings():          # e.g. "invalid decimal literal" for "2x": the error says it
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source, mode="eval")
-    except SyntaxError as exc:
-        column = f" at column {exc.offset}" if exc.offset else ""
-        raise ValueError(f"formula: invalid syntax{column}: {text.strip()[:60]!r}") from None
-    except (RecursionError, MemoryError, ValueError):
-        raise ValueError("formula: too complex to parse") from None
+    tree = _syntax_tree(text.strip())
     if sum(1 for _ in ast.walk(tree)) > MAX_NODES:
         raise ValueError(f"formula: too complex (more than {MAX_NODES} syntax nodes)")
 
