@@ -218,3 +218,16 @@ def test_what_is_not_a_product_is_still_refused_and_says_why():
         parse("2 3")                       # two numbers side by side are a typo, not a product
     with pytest.raises(ValueError, match="'if ... else' is not allowed"):
         parse("x if y else 2")             # keywords are left alone
+
+
+def test_a_typed_formula_without_a_start_starts_where_its_gradient_does_not_vanish():
+    """All ones by default -- but a typed Rosenbrock's minimum is (1, 1), where every rate 'converged at step 0'
+    (issue 28): the start moves to the first of DEFAULT_STARTS where the gradient is not zero (or the loss not
+    finite: log(x - 2) at 1)."""
+    rosenbrock = ls.objectives.formula("100(y-x^2)^2 + (1-x)^2")
+    assert np.linalg.norm(rosenbrock.grad(rosenbrock.x0)[0]) > 1
+    assert ls.objectives.formula("x**2 + 10*y**2").x0.tolist() == [1.0, 1.0]        # unchanged where it was fine
+    log = ls.objectives.formula("log(x - 2)")
+    assert np.isfinite(log.value(log.x0)[0])
+    assert ls.objectives.formula("0*x + 1").x0.tolist() == [1.0]                    # flat everywhere: all ones
+    assert ls.objectives.formula("100(y-x^2)^2 + (1-x)^2", x0=[1, 1]).x0.tolist() == [1.0, 1.0]   # given: kept

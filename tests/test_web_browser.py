@@ -200,6 +200,14 @@ def test_a_formula_written_as_on_paper_draws(page):
     assert page.evaluate("document.body.dataset.stale") is None
 
 
+def test_a_typed_formula_without_a_start_does_not_start_at_its_minimum(page, server):
+    """Issue 28: a typed Rosenbrock with no x0 started at (1, 1), its minimum -- every rate "converged (step 0)"."""
+    page.goto(server + "/?f=100(y-x%5E2)%5E2%2B(1-x)%5E2&lr=0.0001,0.001&steps=200")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    text = page.inner_text("#verdicts").lower()
+    assert "step 0)" not in text and "stationary" not in text and "minimum" not in text, text
+
+
 def test_a_data_set_request_completes(page, server):
     pg = page
     pg.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=100&mode=minibatch&bs=32")

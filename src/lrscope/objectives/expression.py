@@ -533,6 +533,8 @@ def parse(text: str, variables=None) -> tuple[Expr, tuple[str, ...]]:
     return expr, variables
 
 
+DEFAULT_STARTS = (1.0, -1.2, 2.0, -0.5, 0.5, 3.0)    # a typed formula's start, when none is given: the first
+# of these (every variable the same) where the gradient does not vanish
 HESSIAN_NODES = 200_000      # second derivatives larger than this (in expression nodes) are not built
 
 
@@ -559,11 +561,27 @@ class FormulaObjective(Objective):
         self.text = text.strip()
         self.name = name or self.expr.text(self.variables)
         d = len(self.variables)
-        self.x0 = np.ones(d) if x0 is None else as_point(x0, d, "x0")
         self.gradient_exprs = [self.expr.diff(i) for i in range(d)]
+        self.x0 = np.ones(d) if x0 is None else as_point(x0, d, "x0")
+        if x0 is None:
+            self.x0 = self._default_start()
         self._hessian_exprs = None
         self.minimum = minimum
         self.minimizer = None if minimizer is None else np.asarray(minimizer, dtype=np.float64)
+
+    def _default_start(self) -> np.ndarray:
+        """All ones -- or, where the gradient vanishes there (a typed Rosenbrock's minimum is (1, 1): every rate
+        would 'converge at step 0') or the loss is not finite, the first of ``DEFAULT_STARTS`` (each variable the
+        same) where it does not. A loss that is flat everywhere keeps all ones; its verdict says the start is a
+        stationary point."""
+        d = len(self.variables)
+        for v in DEFAULT_STARTS:
+            point = np.full(d, v)
+            with np.errstate(all="ignore"):
+                f, g = self.value_and_grad(point[None])
+            if np.isfinite(f[0]) and np.all(np.isfinite(g)) and np.max(np.abs(g)) > 1e-8 * (1 + abs(float(f[0]))):
+                return point
+        return np.ones(d)
 
     @property
     def gradient_text(self) -> list[str]:
@@ -624,6 +642,7 @@ def formula(text: str, x0=None, variables=None) -> FormulaObjective:
     """An objective from a formula typed as text, e.g. ``formula("x**2 + 10*y**2", x0=[1, 1])``.
 
     Variables are the names that appear (sorted alphabetically unless ``variables`` gives the order); ``x0`` is the
-    start point, one number per variable (default: all ones). Gradients and Hessians are exact (symbolic).
+    start point, one number per variable (default: all ones, or where the gradient vanishes there, the first of
+    ``DEFAULT_STARTS`` where it does not). Gradients and Hessians are exact (symbolic).
     """
     return FormulaObjective(text, x0=x0, variables=variables)
