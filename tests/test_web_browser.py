@@ -208,6 +208,29 @@ def test_a_typed_formula_without_a_start_does_not_start_at_its_minimum(page, ser
     assert "step 0)" not in text and "stationary" not in text and "minimum" not in text, text
 
 
+def test_an_empty_rate_or_a_start_that_is_not_a_number_is_named_in_the_learners_words(page, server):
+    """Issue 28: clearing the α field reported "got [0.0, 1.1]", and x0 "abc" leaked the request's path
+    ("objective.x0.0: Input should be a valid number")."""
+    page.goto(server + "/?f=x2&x0=10&lr=0.1,1.1&steps=30")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    page.fill("#lr-value-0", "")
+    page.dispatch_event("#lr-value-0", "change")
+    page.wait_for_selector("#error:not([hidden])")
+    text = page.inner_text("#error")
+    assert "α 1 is empty" in text and "got [0" not in text and "lrs" not in text
+    assert page.get_attribute("#lr-value-0", "aria-invalid") == "true"
+    assert page.evaluate("document.body.dataset.stale") == "1"
+    page.fill("#lr-value-0", "0.1")
+    page.dispatch_event("#lr-value-0", "change")
+    page.wait_for_selector("#error[hidden]", state="attached")
+    page.fill("#x0", "abc")
+    page.dispatch_event("#x0", "change")
+    page.wait_for_selector("#error:not([hidden])")
+    text = page.inner_text("#error")
+    assert text.startswith('Start point x₀: "abc" is not a number') and "objective." not in text
+    assert page.get_attribute("#x0", "aria-invalid") == "true"
+
+
 def test_a_data_set_request_completes(page, server):
     pg = page
     pg.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=100&mode=minibatch&bs=32")

@@ -379,8 +379,13 @@ function renderLrs() {
       num.value = plain(state.lrs[i]); schedule();
     });
     num.addEventListener("change", () => {
-      const v = Number(num.value);
-      state.lrs[i] = v;                          // the server says what is wrong with a bad value
+      const text = num.value.trim(), v = Number(text);
+      if (text === "" || !Number.isFinite(v)) {   // not a number: said here, nothing is sent (an empty field is no 0)
+        stale(`Learning rates: α ${i + 1} is ${text === "" ? "empty" : `"${text}", not a number`}; type a rate such as 0.1`,
+              ["lrs." + i]);
+        return;
+      }
+      state.lrs[i] = v;                          // the server says what is wrong with a bad value (0, -1, 1e9)
       if (v > 0) slider.value = Math.log10(v);
       schedule();
     });
@@ -432,7 +437,13 @@ function wireControls() {
   $("standardize").addEventListener("change", () => { state.objective.standardize = $("standardize").checked; schedule(); });
   $("x0").addEventListener("change", () => {
     const txt = $("x0").value.trim();
-    state.objective.x0 = txt === "" ? null : txt.split(/[\s,]+/).map(Number);
+    const parts = txt === "" ? [] : txt.split(/[\s,]+/);
+    const bad = parts.find((t) => !Number.isFinite(Number(t)));
+    if (bad !== undefined) {
+      stale(`Start point x₀: "${bad}" is not a number; type numbers separated by commas, e.g. 1, -1`, ["objective.x0"]);
+      return;
+    }
+    state.objective.x0 = parts.length ? parts.map(Number) : null;    // empty: the formula's own start
     schedule();
   });
   $("optimizer").addEventListener("change", () => { state.optimizer = { name: $("optimizer").value, params: {} }; syncControls(); schedule(); });
@@ -488,12 +499,19 @@ const LABELS = { "lrs": "Learning rates", "steps": "Steps", "batch_size": "Batch
   "objective.name": "Objective", "objective.dataset": "Data set", "objective.model": "Model",
   "optimizer.name": "Method", "compare_optimizer.name": "Compare with", "schedule.name": "Schedule", "schedule.warmup": "Warmup steps", "work": "Work" };
 
+// "lrs.1" or "objective.x0.0": a field's entry, named as the learner counts (1st, 2nd ...)
+function entry(field) {
+  const m = field.match(/^(.*?)\.(\d+)$/);
+  return m ? { base: m[1], index: Number(m[2]) } : { base: field, index: null };
+}
+
 function inWords(line) {
   const i = line.indexOf(":");
   if (i < 0) return line;
-  const field = line.slice(0, i);
-  const label = LABELS[field] || field.replace(/^(optimizer|schedule)\.params\./, "");
-  return label + line.slice(i);
+  const { base, index } = entry(line.slice(0, i));
+  const label = LABELS[base] || base.replace(/^(optimizer|schedule)\.params\./, "");
+  const which = index === null ? "" : base === "lrs" ? ` (α ${index + 1})` : ` (value ${index + 1})`;
+  return label + which + line.slice(i);
 }
 
 function errorText(payload, status) {
@@ -512,8 +530,16 @@ const CONTROLS = { "lrs": "lrs", "steps": "steps", "batch_size": "batch-size", "
   "optimizer.name": "optimizer", "compare_optimizer.name": "compare", "schedule.name": "schedule", "schedule.warmup": "warmup", "work": "steps" };
 
 function controlOf(field) {
-  const m = field.match(/^(optimizer|schedule)\.params\.(.+)$/);
-  return $(m ? "param-" + m[2] : CONTROLS[field] || "");
+  const { base, index } = entry(field);
+  if (base === "lrs" && index !== null && $("lr-value-" + index)) return $("lr-value-" + index);
+  const m = base.match(/^(optimizer|schedule)\.params\.(.+)$/);
+  return $(m ? "param-" + m[2] : CONTROLS[base] || "");
+}
+
+// a mistake the page catches itself: said where the server's would be, the charts dimmed, nothing sent
+function stale(msg, fields) {
+  showError(msg, fields);
+  document.body.dataset.stale = "1";
 }
 
 function showError(msg, fields) {
