@@ -231,6 +231,24 @@ def test_an_empty_rate_or_a_start_that_is_not_a_number_is_named_in_the_learners_
     assert page.get_attribute("#x0", "aria-invalid") == "true"
 
 
+@pytest.mark.parametrize("name, key, value", [("step_decay", "step_size", "25"), ("warm_restarts", "t_0", "25"),
+                                             ("multi_step", "milestones", "33,67")])
+def test_a_chosen_schedule_shows_its_effect_within_the_run(page, server, name, key, value):
+    """Issue 28: step decay and warm restarts defaulted to a 100-step period on a 100-step run -- nothing happened.
+    Chosen in the explorer, a period is a quarter of the run (milestones at a third and two thirds), and the rate
+    each run used changes within it."""
+    page.goto(server + "/?f=x2&x0=10&lr=0.1&steps=100")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 1")
+    page.select_option("#schedule", name)
+    page.wait_for_selector(f"#param-{key}")
+    assert page.input_value(f"#param-{key}") == value
+    page.wait_for_function("document.getElementById('schedule-chart') && "
+                           "document.getElementById('schedule-chart').data && "
+                           "document.getElementById('schedule-chart').data.length > 0")
+    rates = page.evaluate("document.getElementById('schedule-chart').data[0].y")
+    assert max(rates) > 2 * min(r for r in rates if r is not None)
+
+
 def test_a_data_set_request_completes(page, server):
     pg = page
     pg.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=100&mode=minibatch&bs=32")

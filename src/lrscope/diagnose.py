@@ -534,6 +534,10 @@ class _Advice:
         self.lr, self.bound, self.optimal, self.name, self.stochastic = lr, bound, optimal, bound_name, stochastic
         self.final_lr = final_lr
 
+    def decayed(self) -> bool:
+        """Whether a schedule already lowered the rate to a third of its peak or less by the end."""
+        return self.lr is not None and self.final_lr is not None and self.final_lr < self.lr / 3
+
     def _a(self):
         return f"α={self.lr:g}"
 
@@ -626,6 +630,9 @@ class _Advice:
         """``still_falling_at``: the last loss of a run whose loss still shrinks geometrically (more steps would
         take it further down: not 'nothing to change')."""
         if self.stochastic:
+            if self.decayed():
+                return Advice(f"good choice; the schedule already lowered α to {self.final_lr:.3g}: a larger batch "
+                              f"would lower the noise floor further", Direction.KEEP)
             return Advice("good choice; a decaying schedule (or a larger batch) would lower the noise floor further",
                           Direction.KEEP)
         if self._known() and self.optimal is not None and self.lr < 0.3 * self.optimal:
@@ -698,8 +705,12 @@ def judge(result, curve: str = "losses") -> list:
             bound_name=_theory.bound_name(kind), stochastic=stochastic, final_lr=float(result.lr_used[k, -1]),
             steps=seen, bounded=result.objective.minimum is not None, concave=concave)
         if stochastic and np.all(np.isfinite(curves[k])):
-            diverged = _Advice(lr, bound, optimal, _theory.bound_name(kind), True).diverged()
-            verdict = heading(verdict, seen, curves[k], slow=TRAIN_LONGER, stopped=NEARLY_STOPPED, diverged=diverged)
+            advice = _Advice(lr, bound, optimal, _theory.bound_name(kind), True, float(result.lr_used[k, -1]))
+            stopped = (NEARLY_STOPPED if not advice.decayed() else
+                       Advice(f"more steps add little now; the schedule already lowered α to "
+                              f"{advice.final_lr:.3g}: a larger batch would lower the noise floor", Direction.KEEP))
+            verdict = heading(verdict, seen, curves[k], slow=TRAIN_LONGER, stopped=stopped,
+                              diverged=advice.diverged())
         out.append(verdict)
     ends = np.array([row[np.isfinite(row)][-1] if np.isfinite(row).any() else np.inf for row in curves])
     return compare_rates(out, ends, result.lrs, float(curves[0][0]), bounds=bounds)

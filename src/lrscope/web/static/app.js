@@ -361,6 +361,16 @@ function paramInputs(container, spec, values, onChange) {
   }
 }
 
+// a schedule's period as a share of the run, so that choosing it shows what it does: the library's defaults (a
+// 100-step period, as PyTorch users write it) on a 100-step run change nothing one can see
+function periodsFor(name, steps) {
+  const quarter = Math.max(1, Math.round(steps / 4));
+  if (name === "step_decay") return { step_size: quarter };
+  if (name === "warm_restarts") return { t_0: quarter };
+  if (name === "multi_step") return { milestones: `${Math.round(steps / 3)},${Math.round((2 * steps) / 3)}` };
+  return {};
+}
+
 function renderLrs() {
   const box = $("lrs");
   box.innerHTML = "";
@@ -447,7 +457,11 @@ function wireControls() {
     schedule();
   });
   $("optimizer").addEventListener("change", () => { state.optimizer = { name: $("optimizer").value, params: {} }; syncControls(); schedule(); });
-  $("schedule").addEventListener("change", () => { state.schedule = { name: $("schedule").value, params: {}, warmup: state.schedule.warmup }; syncControls(); schedule(); });
+  $("schedule").addEventListener("change", () => {
+    const name = $("schedule").value;
+    state.schedule = { name, params: periodsFor(name, state.steps), warmup: state.schedule.warmup };
+    syncControls(); schedule();
+  });
   $("warmup").addEventListener("change", () => { state.schedule.warmup = Number($("warmup").value) || 0; schedule(); });
   $("steps").addEventListener("change", () => { state.steps = Number($("steps").value); schedule(); });
   $("compare").addEventListener("change", () => { state.compare = $("compare").value; schedule(); });
