@@ -6,6 +6,7 @@ import shutil
 import threading
 import time
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -247,6 +248,22 @@ def test_a_chosen_schedule_shows_its_effect_within_the_run(page, server, name, k
                            "document.getElementById('schedule-chart').data.length > 0")
     rates = page.evaluate("document.getElementById('schedule-chart').data[0].y")
     assert max(rates) > 2 * min(r for r in rates if r is not None)
+
+
+@pytest.mark.parametrize("query, start", [
+    ("?f=x**2%2B100*y**2&x0=10,1&lr=0.02&opt=momentum&opt.beta=0,0.9,0.99&steps=150", 200.0),   # β=0 diverges
+    ("?f=rosenbrock&lr=0.0001,0.001,0.01,0.1&opt=adam&steps=1000&cmp=gd", 24.2),     # gradient descent diverges
+])
+def test_a_diverging_run_is_clipped_and_marked_not_stretching_the_loss_axis(page, server, query, start):
+    """Issue 28: the ravine's loss axis ran to 10^147 (beta = 0.9 and 0.99 became flat lines), and gradient descent
+    beside Adam was blank after step 0. A curve is drawn up to 3 decades above the start, then an arrow."""
+    page.goto(server + "/" + query)
+    page.wait_for_function("document.getElementById('results').dataset.drawn")
+    top = page.evaluate("document.getElementById('loss-chart')._fullLayout.yaxis.range[1]")
+    assert top <= np.log10(start) + 4.5         # log10 units: 3 decades above the start, and the markers' margin
+    arrows = page.evaluate("document.getElementById('loss-chart').data.filter(t => t.name.startsWith('left the "
+                           "chart')).map(t => t.y[0])")
+    assert arrows and all(y == pytest.approx(start * 1000, rel=0.01) for y in arrows)
 
 
 def test_a_data_set_request_completes(page, server):
@@ -494,6 +511,7 @@ def test_the_verdict_is_marked_where_it_was_reached(page, server):
     page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
     marks = page.evaluate("document.getElementById('loss-chart').data.filter(t => t.mode === 'markers')"
                           ".map(t => [t.x[0], t.marker.symbol, t.hovertemplate])")
-    assert [(x, symbol) for x, symbol, _ in marks] == [(21, "circle-open"), (1, "x")]
+    # ... and where α = 1.1 left the chart, 3 decades above the start (step 19: 100·1.44^19 > 10^5)
+    assert [(x, symbol) for x, symbol, _ in marks] == [(21, "circle-open"), (1, "x"), (19, "triangle-up")]
     assert "keeps shrinking ×0.64 a step" in marks[0][2].replace("<br>", " ")
     assert all(len(line) <= 70 for _, _, hover in marks for line in hover.split("<br>"))    # fits a phone

@@ -680,6 +680,32 @@ function wrapped(text, width) {
   return lines.join("<br>");
 }
 
+// A diverging run would stretch a log axis to 10¹⁴⁷ and flatten every other curve: a curve is drawn up to
+// CLIP_DECADES decades above the runs' start, then stops at that ceiling with an arrow that says where it left
+// (the map clips a diverging path the same way)
+const CLIP_DECADES = 3;
+function ceilingOf(rows) {
+  let start = 0;
+  for (const row of rows) { const v = row.find((u) => u !== null && u !== undefined); if (v > start) start = v; }
+  return start > 0 ? start * Math.pow(10, CLIP_DECADES) : Infinity;
+}
+function clipped(x, y, ceiling, name, color) {
+  const none = (v) => v === null || v === undefined;
+  const above = y.findIndex((v) => !none(v) && v > ceiling);
+  // a run that left the finite numbers between two logged steps: finite, then nothing from some step on
+  let gone = y.findIndex((v, j) => j > 0 && none(v) && !none(y[j - 1]));
+  if (gone >= 0 && !y.slice(gone).every(none)) gone = -1;
+  const i = above < 0 ? gone : gone < 0 ? above : Math.min(above, gone);
+  if (i < 0) return { y, arrow: null };
+  const out = y.map((v, j) => (j < i ? v : j === i ? ceiling : null));
+  const how = none(y[i]) ? "its loss was no longer a finite number" : fmt(y[i]) + ", more than " + CLIP_DECADES +
+    " decades above the start";
+  const arrow = { x: [x[i]], y: [ceiling], mode: "markers", name: "left the chart · " + name,
+    marker: { color, size: 12, symbol: "triangle-up" },
+    hovertemplate: wrapped(name + " left the chart by step " + x[i] + " (" + how + ")", 56) + "<extra></extra>" };
+  return { y: out, arrow };
+}
+
 function drawLoss(data) {
   let min = Infinity, minPositive = Infinity;
   for (const c of data.configs) for (const v of c.loss) if (v !== null && v < min) min = v;
@@ -701,11 +727,17 @@ function drawLoss(data) {
   const constant = (data.constant || []).map((row, k) => dotted(row, label(data, data.configs[k]) + " constant", rateColor(k)))
     .concat(data.compared ? data.compared.loss.map((row, k) => dotted(row, "α=" + fmt(data.compared.lrs[k]) + " · " +
       (METHODS[data.compared.optimizer] || data.compared.optimizer), colourOf(data.compared.lrs[k], k))) : []);
-  const traces = noisy.concat(constant, data.configs.map((c, k) => ({
+  const lines = noisy.concat(constant, data.configs.map((c, k) => ({
     x: data.step_index, y: shifted[k].map((v) => { if (v === 0) { zeros = true; return zeroAt; } return v; }),
     mode: "lines", name: label(data, c) + " · " + c.verdict.kind,
     line: { color: rateColor(k), width: 2, dash: DASH[c.verdict.kind] || "solid" },
   })));
+  const ceiling = ceilingOf(shifted), arrows = [];
+  const traces = lines.map((t) => {
+    const cut = clipped(t.x, t.y, ceiling, t.name.split(" · ")[0], t.line.color);
+    if (cut.arrow && t.name !== "mini-batch loss") arrows.push(cut.arrow);
+    return Object.assign({}, t, { y: cut.y });
+  });
   // where each verdict was reached (converged at, diverged from), marked on its curve, its reason on hover
   const marks = data.configs.map((c, k) => {
     if (c.verdict.step === null) return null;
@@ -713,14 +745,15 @@ function drawLoss(data) {
     if (i < 0) i = data.step_index.length - 1;
     const y = shifted[k][i];
     if (y === null || y === undefined) return null;
-    return { x: [data.step_index[i]], y: [y <= 0 ? zeroAt : y], mode: "markers", name: "verdict · " + label(data, c),
+    return { x: [data.step_index[i]], y: [y <= 0 ? zeroAt : Math.min(y, ceiling)], mode: "markers",
+      name: "verdict · " + label(data, c),
       marker: { color: rateColor(k), size: 11, symbol: c.verdict.kind === "diverged" ? "x" : "circle-open",
                 line: { width: 2, color: rateColor(k) } },
       hovertemplate: wrapped(c.verdict.kind + " at step " + c.verdict.step + ": " + c.verdict.reason, 56) +
         "<extra></extra>" };
   }).filter((t) => t);
   const ytitle = (gap ? "loss − best" : "loss") + (zeros ? " (exact 0 drawn at " + fmt(zeroAt) + ")" : "");
-  plot("loss-chart", traces.concat(marks), {
+  plot("loss-chart", traces.concat(marks, arrows), {
     title: { text: setupTitle(data, $("loss-chart").clientWidth < 600 ? "<br>" : " · "), font: { size: 13 } },
     xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: ytitle } }, LOG_AXIS),
     margin: { t: $("loss-chart").clientWidth < 600 ? 62 : 40, r: 10, b: 45, l: 60 },
@@ -971,8 +1004,14 @@ function wireDrag() {
 // converges, stalls high when α is too low, and blows up with a diverging run)
 function drawGradients(data) {
   if (shownMap) { Plotly.purge($("landscape-map")); shownMap = null; }
-  const traces = data.configs.map((c, k) => ({ x: data.step_index.slice(0, c.grad_norm.length), y: c.grad_norm,
-    mode: "lines", name: label(data, c), line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } }));
+  const ceiling = ceilingOf(data.configs.map((c) => c.grad_norm)), arrows = [];
+  const traces = data.configs.map((c, k) => {
+    const x = data.step_index.slice(0, c.grad_norm.length);
+    const cut = clipped(x, c.grad_norm, ceiling, label(data, c), rateColor(k));
+    if (cut.arrow) arrows.push(cut.arrow);
+    return { x, y: cut.y, mode: "lines", name: label(data, c),
+             line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } };
+  }).concat(arrows);
   plot($("landscape-chart"), traces, { title: { text: "gradient norm ‖∇L‖ per step (" + data.dim + " parameters: no map)",
     font: { size: 13 } }, xaxis: { title: { text: "step" } }, yaxis: Object.assign({ title: { text: "‖∇L‖" } }, LOG_AXIS),
     margin: MAP_MARGIN, showlegend: false });
