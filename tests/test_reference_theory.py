@@ -126,3 +126,28 @@ def test_predicted_steps():
     n = int(a.predicted_steps(0.1, tol=1e-6))
     res = ls.sweep(ls.objectives.square(), lrs=[0.1], steps=n)
     assert abs(res.params[0, n, 0]) <= 10 * 1e-6 < abs(res.params[0, n - 2, 0])
+
+
+@pytest.mark.parametrize("kind, beta", [("gd", 0.0)] + [(kind, beta) for kind in ("heavy_ball", "ema_momentum",
+                                                                                    "nesterov")
+                                                         for beta in (0.0, 0.5, 0.9, 0.99)])
+def test_the_error_factor_crosses_one_at_the_stability_bound(kind, beta):
+    """Each method's error factor per step (spectral radius of one step on a quadratic, worst curvature in
+    [μ, L]) is below 1 just under its stability bound and above 1 just over it -- the two formulas agree."""
+    from lrscope.theory import error_factor, stability_limit
+    L, mu = 200.0, 2.0
+    bound = stability_limit(kind, L, beta)
+    below, above = error_factor(kind, [0.999 * bound, 1.001 * bound], mu, L, beta=beta)
+    assert below < 1 < above
+
+
+def test_the_error_factor_is_the_textbook_one():
+    from lrscope.theory import error_factor
+    # gradient descent: max |1 - αλ| over the extreme curvatures
+    np.testing.assert_allclose(error_factor("gd", [0.005, 0.02], 2.0, 200.0), [0.99, 3.0], rtol=1e-12)
+    # heavy ball with complex roots at every curvature: sqrt(β) (Polyak's rate at the tuned α)
+    L, mu = 100.0, 1.0
+    alpha = 4 / (np.sqrt(L) + np.sqrt(mu)) ** 2
+    beta = ((np.sqrt(L) - np.sqrt(mu)) / (np.sqrt(L) + np.sqrt(mu))) ** 2
+    np.testing.assert_allclose(error_factor("heavy_ball", [alpha], mu, L, beta=beta), [np.sqrt(beta)], rtol=1e-6)
+    assert np.isnan(error_factor("adaptive", [0.1], mu, L)[0])

@@ -266,6 +266,32 @@ def test_a_diverging_run_is_clipped_and_marked_not_stretching_the_loss_axis(page
     assert arrows and all(y == pytest.approx(start * 1000, rel=0.01) for y in arrows)
 
 
+@pytest.mark.parametrize("query, iterates", [("?f=x2&x0=10&lr=0.1,1.1&steps=30", [-12, 14.4, -17.28]),
+                                             ("?f=w**2&x0=4&lr=0.1,1.5&steps=10", [-8, 16])])
+def test_the_first_iterates_of_a_diverging_run_are_inside_the_frame(page, server, query, iterates):
+    """Issue 28: the course's central picture -- α = 1.1 on x² from 10 oscillating outward (-12, 14.4, -17.28) --
+    lay outside the "f and the first iterates" frame."""
+    page.goto(server + "/" + query)
+    page.wait_for_function("document.getElementById('results').dataset.drawn")
+    lo, hi = page.evaluate("document.getElementById('landscape-chart')._fullLayout.xaxis.range")
+    assert all(lo <= x <= hi for x in iterates), (lo, hi)
+
+
+def test_the_theory_panel_shows_a_beta_sweep(page, server):
+    """Issue 28: three β at one α were one dot at factor 1 with only β = 0's bound, so all three looked unstable.
+    Each β has its own error factor per step and its own bound: x² + 100y², α = 0.02, the course's momentum form --
+    β = 0 grows ×3 a step (bound 0.01), β = 0.9 shrinks ×0.95 (bound 0.19), β = 0.99 ×0.995 (bound 1.99)."""
+    page.goto(server + "/?f=x**2%2B100*y**2&x0=10,1&lr=0.02&opt=momentum&opt.beta=0,0.9,0.99&steps=150")
+    page.wait_for_function("document.getElementById('results').dataset.drawn")
+    page.wait_for_function("document.getElementById('theory-chart').data && "
+                           "document.getElementById('theory-chart').data.some(t => t.name === 'your α')")
+    dots = page.evaluate("document.getElementById('theory-chart').data.find(t => t.name === 'your α').text")
+    assert [d.split("error × ")[1] for d in dots] == ["3 a step", "0.9487 a step", "0.995 a step"]
+    bounds = page.evaluate("document.getElementById('theory-chart').layout.shapes.filter(s => s.type === 'line')"
+                           ".map(s => s.x0)")
+    assert sorted(bounds) == pytest.approx([0.01, 0.19, 1.99])
+
+
 def test_a_data_set_request_completes(page, server):
     pg = page
     pg.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=100&mode=minibatch&bs=32")

@@ -174,6 +174,35 @@ def stability_limit(kind: str, L: float, beta=0.0, dampening=0.0):
     return float(limit) if np.isfinite(limit) else None
 
 
+def error_factor(kind: str, lr, mu: float, L: float, beta=0.0, dampening=0.0) -> np.ndarray:
+    """The factor by which ``kind``'s error shrinks (or grows) per step on a quadratic whose curvatures lie in
+    [μ, L], for each α in ``lr`` (β, dampening: one value or one per α): the spectral radius of one step's
+    iteration matrix at the worst curvature -- |1 − αλ| for gradient descent; for heavy ball (b ← βb + (1−τ)g,
+    x ← x − αb) the matrix [[1 − α(1−τ)λ, −αβ], [(1−τ)λ, β]] (the course's EMA form: τ = β); for Nesterov (torch's
+    form) [[1 − αλ(1+β), −αβ²], [λ, β]]. Below 1 the error shrinks. NaN for adaptive methods (no such factor)."""
+    lr = np.atleast_1d(np.asarray(lr, dtype=np.float64))
+    beta = np.broadcast_to(np.asarray(beta, dtype=np.float64), lr.shape)
+    tau = beta if kind == "ema_momentum" else np.broadcast_to(np.asarray(dampening, dtype=np.float64), lr.shape)
+    if kind not in BOUND_NAMES or not L > 0:
+        return np.full(lr.shape, np.nan)
+    low = max(mu, 0.0)
+    lam = np.unique(np.r_[low, np.geomspace(max(low, 1e-9 * L), L, 64), L])
+    a, lam = lr[:, None], lam[None, :]
+    b, t = beta[:, None], tau[:, None]
+    if kind == "gd":
+        return np.max(np.abs(1.0 - a * lam), axis=1)
+    if kind == "nesterov":
+        m11, m12, m21, m22 = 1.0 - a * lam * (1.0 + b), -a * b * b, lam + 0.0 * a, b + 0.0 * lam
+    else:
+        m11, m12, m21, m22 = 1.0 - a * (1.0 - t) * lam, -a * b + 0.0 * lam, (1.0 - t) * lam + 0.0 * a, b + 0.0 * lam
+    trace, det = m11 + m22, m11 * m22 - m12 * m21
+    disc = trace * trace - 4.0 * det
+    root = np.sqrt(np.abs(disc))
+    radius = np.where(disc >= 0, np.maximum(np.abs(trace + root), np.abs(trace - root)) / 2.0,
+                      np.sqrt(np.abs(det)))
+    return np.max(radius, axis=1)
+
+
 def bound_name(kind: str) -> str:
     """How the advice writes the stability bound of an optimizer kind (e.g. '2/L')."""
     return BOUND_NAMES.get(kind, "2/L")

@@ -33,6 +33,7 @@ from ..finder.range_test import ramp_steps
 from ..jsonable import numbers
 from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, numerical_minimizer, window
 from ..run import full_loss_every, run, seconds_per_step
+from ..theory import error_factor
 from .contours import contour_map
 
 MAX_CONFIGS = 32
@@ -242,6 +243,21 @@ def _clean(a, digits: int = 7) -> list:
     return numbers(a, digits)
 
 
+FIRST_ITERATES = 3          # a 1-D picture holds each run's first 3 steps (x² from 10 at α = 1.1: -12, 14.4, -17.28)
+
+
+def _with_first_iterates(lo, hi, first):
+    """The frame [lo, hi] widened to hold the finite first iterates -- those within 4 widths of it (one run far
+    out must not shrink the others to a dot)."""
+    width = float(hi[0] - lo[0])
+    near = first[np.isfinite(first) & (first >= lo[0] - 4 * width) & (first <= hi[0] + 4 * width)]
+    if not near.size:
+        return lo, hi
+    pad = 0.05 * (max(hi[0], near.max()) - min(lo[0], near.min()))
+    return (np.minimum(lo, near.min() - pad * (near.min() < lo[0])),
+            np.maximum(hi, near.max() + pad * (near.max() > hi[0])))
+
+
 def landscape(obj, res, frame=None) -> dict | None:
     """What to draw the paths on: f(x) for one parameter, labelled contour lines for two -- or, when the page's map
     ``frame`` ([x_lo, x_hi, y_lo, y_hi]) still holds what should be seen and is not far too wide for it,
@@ -254,6 +270,8 @@ def landscape(obj, res, frame=None) -> dict | None:
     minimizer = obj.minimizer if obj.minimizer is not None else found
     # the frame holds the start, the minimum and the paths that stay; a diverging path is clipped, with an arrow
     lo, hi = window(obj, shown[settled] if settled else shown[:, :1], minimizer)
+    if obj.dim == 1:        # the course's picture: every run's first FIRST_ITERATES steps, a diverging one's too
+        lo, hi = _with_first_iterates(lo, hi, res.params[:, 1:FIRST_ITERATES + 1, 0])
     star = {"minimizer": None if minimizer is None else _clean(minimizer), "minimizer_found": found is not None}
     if frame is not None and obj.dim == 2 and all(np.isfinite(frame)):
         f_lo, f_hi = np.array(frame[::2]), np.array(frame[1::2])
@@ -278,6 +296,23 @@ def contraction_curve(a, lrs, limit) -> dict | None:
     marks = [x for x in (*np.ravel(lrs), *np.ravel(limit if limit is not None else []), a.optimal) if np.isfinite(x)]
     xs = np.geomspace(min(marks) / 10, max(marks) * 3, 201)
     return {"lr": _clean(xs), "factor": _clean(a.contraction(xs))}
+
+
+def momentum_curves(a, kind, lrs, beta, dampening, limits) -> list | None:
+    """For momentum kinds, the error factor per step over a log range of α for each distinct (β, dampening) of
+    the sweep (what the theory chart draws, one curve per β); None for gradient descent (``contraction_curve``) and
+    adaptive methods."""
+    if kind not in ("heavy_ball", "ema_momentum", "nesterov") or not a.L > 0 or limits is None:
+        return None
+    marks = [x for x in (*np.ravel(lrs), *np.ravel(limits)) if np.isfinite(x) and x > 0]
+    xs = np.geomspace(min(marks) / 10, max(marks) * 3, 201)
+    out, seen = [], set()
+    for k, (b, t) in enumerate(zip(beta, dampening)):
+        if (b, t) in seen:
+            continue
+        seen.add((b, t))
+        out.append({"config": k, "lr": _clean(xs), "factor": _clean(error_factor(kind, xs, a.mu, a.L, b, t))})
+    return out
 
 
 def _rows(a, digits: int = 7) -> list:
@@ -326,9 +361,17 @@ def sweep_payload(obj, res) -> dict:
     th = None
     if a is not None:
         limit = a.stability_limit(res.optimizer)
+        kind, hp = res.optimizer.kind, res.optimizer.hyperparams
+        per = lambda v: np.broadcast_to(np.asarray(v, dtype=np.float64), (res.K,))     # noqa: E731
+        beta, dampening = per(hp.get("beta", 0.0)), per(hp.get("dampening", 0.0))
+        limits = None if limit is None else np.broadcast_to(np.asarray(limit, dtype=np.float64), (res.K,))
         th = {**a.to_dict(), "limit": None if limit is None else _clean(np.ravel(limit))[0],
-              "contraction": _clean(a.contraction(res.lrs)), "optimizer_kind": res.optimizer.kind,
-              "curve": contraction_curve(a, res.lrs, limit), "explain": a.explain(res.optimizer)}
+              "contraction": _clean(a.contraction(res.lrs)), "optimizer_kind": kind,
+              "curve": contraction_curve(a, res.lrs, limit), "explain": a.explain(res.optimizer),
+              # each configuration's own: a β sweep at one α is as many factors and bounds as β values
+              "limits": None if limits is None else _clean(limits),
+              "factors": _clean(error_factor(kind, res.lrs, a.mu, a.L, beta, dampening)),
+              "curves": momentum_curves(a, kind, res.lrs, beta, dampening, limits)}
     return {"objective": obj.name, "variables": list(obj.variables), "dim": obj.dim, "steps": res.steps,
             "step_index": idx.tolist(),
             "optimizer": repr(res.optimizer), "configs": configs, "theory": th, "notes": res.notes,

@@ -1064,18 +1064,39 @@ function drawTheory(data) {
   const gd = th.optimizer_kind === "gd" && th.curve;     // the error factor is gradient descent's (from the server)
   const traces = [];
   if (gd) traces.push({ x: th.curve.lr, y: th.curve.factor, mode: "lines", line: { color: "#555" }, name: "contraction max|1−αλ|" });
+  // momentum: each β has its own error factor and its own bound -- a β sweep at one α is several dots, not one
+  const own = !gd && th.factors && th.factors.some((f) => f !== null);
+  for (const cv of (own && th.curves) || []) {
+    traces.push({ x: cv.lr, y: cv.factor.map((f) => (f === null ? null : Math.min(f, 2))), mode: "lines",
+                  line: { color: rateColor(cv.config), width: 1.2 }, opacity: 0.8,
+                  name: "error factor · " + label(data, data.configs[cv.config]) });
+  }
   // a factor above the chart's top (2) sits on the top edge as an upward triangle; hovering tells the real value
-  const factors = gd ? th.contraction : lrs.map(() => 1);
+  const factors = gd ? th.contraction : own ? th.factors : lrs.map(() => 1);
+  const counted = gd || own;
   traces.push({ x: lrs, y: factors.map((f) => Math.min(f, 2)), mode: "markers", cliponaxis: false,
                 marker: { size: 11, color: data.configs.map((c, k) => rateColor(k)),
                           symbol: factors.map((f) => (f > 2 ? "triangle-up" : "circle")) },
-                text: data.configs.map((c, k) => label(data, c) + ": " + c.verdict.kind + (gd ? "; error × " + fmt(factors[k]) + " a step" : "")),
+                text: data.configs.map((c, k) => label(data, c) + ": " + c.verdict.kind + (counted ? "; error × " + fmt(factors[k]) + " a step" : "")),
                 hoverinfo: "text", name: "your α" });
   const shapes = [];
   const annotations = [];
-  if (limit) { shapes.push({ type: "line", x0: limit, x1: limit, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
-               annotations.push({ x: Math.log10(limit), y: 1, yref: "paper", text: "bound " + fmt(limit), showarrow: false,
-                                  yanchor: "bottom", xanchor: "left" }); }
+  const bounds = th.limits && new Set(th.limits.filter((b) => b !== null)).size > 1 ? th.limits : null;
+  if (bounds) {          // one bound per β, in that run's colour
+    const drawn = new Set();
+    bounds.forEach((b, k) => {
+      if (b === null || drawn.has(b)) return;
+      drawn.add(b);
+      shapes.push({ type: "line", x0: b, x1: b, yref: "paper", y0: 0, y1: 1, line: { color: rateColor(k), width: 2, dash: "dash" } });
+      annotations.push({ x: Math.log10(b), y: 1 - 0.08 * (drawn.size - 1), yref: "paper", showarrow: false,
+                         text: "bound " + fmt(b) + " (" + label(data, data.configs[k]).replace(/^α=[^,]*, /, "") + ")",
+                         yanchor: "bottom", xanchor: "left", font: { size: 11 } });
+    });
+  } else if (limit) {
+    shapes.push({ type: "line", x0: limit, x1: limit, yref: "paper", y0: 0, y1: 1, line: { color: "#d62728", width: 2 } });
+    annotations.push({ x: Math.log10(limit), y: 1, yref: "paper", text: "bound " + fmt(limit), showarrow: false,
+                       yanchor: "bottom", xanchor: "left" });
+  }
   if (th.optimal && th.optimizer_kind === "gd") {
     shapes.push({ type: "line", x0: th.optimal, x1: th.optimal, yref: "paper", y0: 0, y1: 1, line: { color: "#2ca02c", dash: "dash" } });
     annotations.push({ x: Math.log10(th.optimal), y: 0.92, yref: "paper", text: "optimal " + fmt(th.optimal), showarrow: false,
@@ -1088,7 +1109,9 @@ function drawTheory(data) {
   });
   $("theory-caption").textContent = gd ? "Error factor per step, |1 − αλ| at the worst curvature λ: below 1 the " +
     "error shrinks every step, above 1 it grows. Left of the red line (2/L) every α converges; the green line is the " +
-    "fastest constant α, 2/(L+μ)." : limit ? "For this method the red line is its own stability bound: an α to the " +
+    "fastest constant α, 2/(L+μ)." : bounds ? "Each β has its own error factor per step (its curve, in its run's " +
+    "colour) and its own stability bound (the dashed line): below 1 the error shrinks; right of its line, the " +
+    "iterates of that β grow." : limit ? "For this method the red line is its own stability bound: an α to the " +
     "right of it makes the iterates grow." : "Adaptive methods rescale each step by the gradients seen so far: no " +
     "curvature bound applies to α, so the chart marks only where each α sits.";
   const curvature = "L = " + fmt(th.L) + ", μ = " + fmt(th.mu) + (th.exact ? " (exact)" : " (at " + th.where + ")");
