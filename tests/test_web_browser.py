@@ -292,6 +292,25 @@ def test_the_theory_panel_shows_a_beta_sweep(page, server):
     assert sorted(bounds) == pytest.approx([0.01, 0.19, 1.99])
 
 
+def test_the_controls_speak_the_courses_words(page, server):
+    """Issue 28: "gd", "ema", "warm_restarts" and "τ (dampening)" were the library's words; λ was weight decay in a
+    control and curvature in the theory caption."""
+    page.goto(server + "/?f=x2&x0=10&lr=0.1&steps=30")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 1")
+    methods = page.eval_on_selector_all("#optimizer option", "os => os.map(o => o.textContent)")
+    assert "gradient descent" in methods and "gd" not in methods
+    schedules = page.eval_on_selector_all("#schedule option", "os => os.map(o => o.textContent)")
+    assert "cosine with warm restarts" in schedules and not any("_" in name for name in schedules)
+    page.select_option("#optimizer", "momentum")
+    page.wait_for_selector("#param-form")
+    forms = page.eval_on_selector_all("#param-form option", "os => os.map(o => o.textContent)")
+    assert forms[0].startswith("the course's: v = βv + (1−β)∇J") and "ema" not in forms
+    labels = page.eval_on_selector_all("#hyper label", "ls => ls.map(l => l.textContent)")
+    assert any("weight decay" in text for text in labels)
+    assert not any("λ" in text for text in labels)           # λ is the curvature, in the theory panel
+    assert page.input_value("#optimizer") == "momentum"      # the value sent is still the library's name
+
+
 def test_a_data_set_request_completes(page, server):
     pg = page
     pg.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=100&mode=minibatch&bs=32")

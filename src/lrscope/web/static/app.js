@@ -110,6 +110,12 @@ function loadURL() {
 // ---------- words a learner reads ----------
 const METHODS = { gd: "gradient descent", momentum: "momentum", nesterov: "Nesterov momentum", adagrad: "AdaGrad",
                   rmsprop: "RMSProp", adam: "Adam", adamw: "AdamW" };
+// the controls say what a learner reads in the course, not the library's names ("gd", "ema", "warm_restarts")
+const SCHEDULE_NAMES = { constant: "constant", inverse_time: "inverse-time decay", step_decay: "step decay",
+  multi_step: "step decay at chosen steps", exponential: "exponential decay", cosine: "cosine annealing",
+  warm_restarts: "cosine with warm restarts", one_cycle: "one cycle", reduce_on_plateau: "reduce on plateau" };
+const CHOICE_NAMES = { ema: "the course's: v = βv + (1−β)∇J", heavy_ball: "heavy ball (PyTorch's SGD): v = βv + ∇J",
+  cos: "cosine", linear: "linear", rel: "relative", abs: "absolute" };
 // "Rosenbrock valley · momentum, β = 0.9" rather than the library's repr (gd(weight_decay=0))
 const SUPERSCRIPT = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
 const written = (f) => f.replace(/(\*\*|\^)(\d+)(?![.\d])/g, (_, op, ds) => [...ds].map((d) => SUPERSCRIPT[d]).join(""))
@@ -316,10 +322,10 @@ function fillSelects() {
   for (const name of Object.keys(OPTIONS.datasets)) option($("dataset"), name, name);
   option($("model"), "", "(natural model)");
   for (const m of OPTIONS.models) option($("model"), m, m);
-  for (const name of Object.keys(OPTIONS.optimizers)) option($("optimizer"), name, name);
+  for (const name of Object.keys(OPTIONS.optimizers)) option($("optimizer"), name, METHODS[name] || name);
   option($("compare"), "", "(nothing)");
   for (const name of Object.keys(OPTIONS.optimizers)) option($("compare"), name, METHODS[name] || name);
-  for (const name of Object.keys(OPTIONS.schedules)) option($("schedule"), name, name);
+  for (const name of Object.keys(OPTIONS.schedules)) option($("schedule"), name, SCHEDULE_NAMES[name] || name);
 }
 
 // one input per option of the catalogue the server derives from the library's own signatures
@@ -337,7 +343,7 @@ function paramInputs(container, spec, values, onChange) {
       label.className = "inline";
     } else if (opt.kind === "choice") {
       input = document.createElement("select");
-      for (const f of opt.choices) option(input, f, f);
+      for (const f of opt.choices) option(input, f, CHOICE_NAMES[f] || f);
       input.value = values[key] || opt.default;
       input.addEventListener("change", () => { values[key] = input.value; onChange(); });
     } else {
@@ -652,11 +658,11 @@ function draw(data) {
 }
 
 // a configuration's name: its α, and each swept hyperparameter under the name a learner knows (β, not beta)
-const KNOWN = { beta: "β", beta1: "β₁", beta2: "β₂", dampening: "τ", eps: "ε", weight_decay: "λ", alpha: "ρ",
+const KNOWN = { beta: "β", beta1: "β₁", beta2: "β₂", dampening: "τ", eps: "ε", weight_decay: "wd", alpha: "ρ",
                 momentum: "μ", lr_decay: "decay" };
 // the controls' names: what the course calls them, the library's name in the tooltip
 const CONTROL_NAMES = { beta: "β (momentum)", beta1: "β₁ (first moment)", beta2: "β₂ (second moment)",
-  dampening: "τ (dampening)", eps: "ε", weight_decay: "λ (weight decay)", alpha: "ρ (smoothing)",
+  dampening: "τ: share of ∇J left out (dampening)", eps: "ε", weight_decay: "weight decay (wd)", alpha: "ρ (smoothing)",
   form: "form", amsgrad: "AMSGrad", centered: "centered", nesterov: "Nesterov", lr_decay: "α decay",
   initial_accumulator_value: "initial accumulator", k: "k (decay rate)", gamma: "γ (factor)",
   step_size: "drop every (steps)", milestones: "drop at steps", t_max: "period (steps)", eta_min: "lowest α",
