@@ -166,6 +166,25 @@ def test_no_horizontal_scrolling_on_a_phone(page, server):
     assert pg.evaluate("document.documentElement.scrollWidth") <= 392
 
 
+def test_on_a_phone_the_sliders_and_the_curves_are_seen_together(page, server):
+    """Issue 28: on a phone about 1.1 screens of controls came before the first chart, and the α slider spanned
+    10^-7..10 in ~110 px (0.18 against 0.21 was one pixel); the range test's legend was taller than its plot."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server + "/?f=x2&x0=10&lr=0.1,1.1&steps=30")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    slider = page.eval_on_selector("#lr-slider-0", "e => e.getBoundingClientRect().toJSON()")
+    chart = page.eval_on_selector("#loss-chart", "e => e.getBoundingClientRect().toJSON()")
+    assert slider["top"] >= 0 and chart["bottom"] <= 844           # both on the first screen
+    assert slider["width"] >= 300                                   # 8 decades: about 40 px a decade
+    page.click("#run-find")
+    page.wait_for_selector("#find-chart:not([hidden])", timeout=60_000)
+    page.wait_for_function("document.getElementById('find-chart')._fullLayout && "
+                           "document.getElementById('find-chart')._fullLayout.legend")
+    plot, legend = page.evaluate("[document.getElementById('find-chart')._fullLayout._size.h, "
+                                 "document.getElementById('find-chart')._fullLayout.legend._height]")
+    assert legend < plot, (legend, plot)
+
+
 def test_back_restores_the_previous_setup(page):
     page.goto(page.url.split("?")[0] + "?f=x2&x0=10&lr=0.1,1.1")
     page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")

@@ -1189,8 +1189,11 @@ async function runFind() {
     const shapes = [{ type: "rect", x0: res.interval[0], x1: res.interval[1], yref: "paper", y0: 0, y1: 1, layer: "below",
                       fillcolor: "rgba(44,160,44,0.12)", line: { width: 0 } }];   // the rates that trained almost as well
     plot("find-chart", traces, { xaxis: Object.assign({ title: { text: "α (growing during the test)" } }, LOG_AXIS),
-      yaxis: { title: { text: "loss" } }, shapes, margin: { t: 70, r: 10, b: 45, l: 55 }, showlegend: true,
-      legend: TOP_LEGEND });
+      yaxis: { title: { text: "loss" } }, shapes, showlegend: true,
+      // a phone: the legend under the plot (above it, its lines of names were taller than the plot)
+      ...(window.innerWidth <= 600 ? { legend: { orientation: "h", x: 0, y: -0.18, yanchor: "top", font: { size: 10 } },
+                                        margin: { t: 20, r: 10, b: 40, l: 50 } }
+                                    : { legend: TOP_LEGEND, margin: { t: 70, r: 10, b: 45, l: 55 } }) });
     $("find-chart").hidden = false;
     Plotly.Plots.resize("find-chart");
     $("find-text").textContent = "suggested α = " + fmt(res.suggestion) + " (verified by training; " + fmt(res.interval[0]) +
