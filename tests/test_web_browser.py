@@ -330,6 +330,36 @@ def test_the_controls_speak_the_courses_words(page, server):
     assert page.input_value("#optimizer") == "momentum"      # the value sent is still the library's name
 
 
+def test_a_teachers_lesson_link_opens_with_its_words_hidden_and_locked_controls_and_a_reset(page, server):
+    """Issue 28: a teacher builds a link that opens a setup with chosen controls hidden or locked, a title and a
+    text of their own beside the charts, optionally a question first; Reset returns to the lesson's start."""
+    page.goto(server + "/?f=x2&x0=10&lr=0.1,1.1&steps=30")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    page.click("#make-lesson summary")
+    page.fill("#lesson-title-in", "Too big a step")
+    page.fill("#lesson-text-in", "<b>Watch</b> the orange run: which way does it jump?")
+    page.check("#lesson-hide-optimizer")
+    page.check("#lesson-lock-loss")
+    page.check("#lesson-ask")
+    link = page.input_value("#lesson-link")
+    assert "title=Too+big+a+step" in link and "hide=optimizer" in link and "lock=loss" in link and "ask=1" in link
+    page.goto(link)
+    page.wait_for_selector("#lesson:not([hidden])")
+    assert page.inner_text("#lesson-title") == "Too big a step"
+    assert page.inner_text("#lesson-text") == "<b>Watch</b> the orange run: which way does it jump?"   # text, not HTML
+    assert page.is_hidden("[data-part=optimizer]") and page.is_visible("[data-part=loss]")
+    assert page.is_disabled("#objective") and page.is_enabled("#steps")
+    page.wait_for_selector("#quiz-box:not([hidden])")                 # predict, then see: the curves wait
+    assert page.evaluate("document.body.dataset.quiz") == "hidden"
+    page.click("#quiz-stop")
+    page.fill("#steps", "12")
+    page.dispatch_event("#steps", "change")
+    page.wait_for_function("location.search.includes('steps=12') && location.search.includes('title=')")
+    page.click("#lesson-reset")                                        # back to the lesson's start
+    page.wait_for_function("document.getElementById('steps').value === '30'")
+    assert "lock=loss" in page.evaluate("location.search") and page.input_value("#lr-value-1") == "1.1"
+
+
 def test_a_data_set_request_completes(page, server):
     pg = page
     pg.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=100&mode=minibatch&bs=32")
