@@ -360,6 +360,17 @@ def test_a_teachers_lesson_link_opens_with_its_words_hidden_and_locked_controls_
     assert "lock=loss" in page.evaluate("location.search") and page.input_value("#lr-value-1") == "1.1"
 
 
+def test_one_examples_loss_or_gradient_near_zero_does_not_stretch_the_axes(page, server):
+    """Issue 28: stochastic digits' loss axis spanned 1e-12..1e3 (one image's loss, classified with certainty) and
+    the gradient-norm axis reached 1e-98: the faint per-example traces are drawn down to 3 decades below the full
+    loss (the gradients: below their median), no further."""
+    page.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=300&mode=stochastic")
+    page.wait_for_function("document.getElementById('results').dataset.drawn", timeout=60_000)
+    loss_low = page.evaluate("document.getElementById('loss-chart')._fullLayout.yaxis.range[0]")
+    grad_low = page.evaluate("document.getElementById('landscape-chart')._fullLayout.yaxis.range[0]")
+    assert loss_low > -6 and grad_low > -8, (loss_low, grad_low)
+
+
 def test_a_data_set_request_completes(page, server):
     pg = page
     pg.goto(server + "/?data=digits&lr=0.01,0.1,1&steps=100&mode=minibatch&bs=32")

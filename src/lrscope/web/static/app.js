@@ -801,8 +801,14 @@ function drawLoss(data) {
   let zeros = false;
   const onLog = (v) => (v === null ? null : v <= 0 ? zeroAt : v);
   // mini-batch runs: the loss of each step's own batch, faint, under the full loss (noisy is not failure)
+  // ... a single example's loss can be 1e-12 (an image classified with certainty): the faint trace is drawn down to
+  // CLIP_DECADES below the lowest full loss, no further, so that it does not stretch the axis under the curves
+  let lowest = Infinity;
+  for (const row of shifted) for (const v of row) if (v !== null && v > 0 && v < lowest) lowest = v;
+  const under = Number.isFinite(lowest) ? lowest / Math.pow(10, CLIP_DECADES) : 0;
   const noisy = data.configs.filter((c) => c.batch_loss).map((c) => ({
-    x: data.step_index.slice(0, c.batch_loss.length), y: c.batch_loss.map((v) => onLog(v === null ? null : gap ? v - min : v)),
+    x: data.step_index.slice(0, c.batch_loss.length),
+    y: c.batch_loss.map((v) => { const u = onLog(v === null ? null : gap ? v - min : v); return u === null ? null : Math.max(u, under); }),
     mode: "lines", hoverinfo: "skip", opacity: 0.3, name: "mini-batch loss",
     line: { color: rateColor(data.configs.indexOf(c)), width: 1 } }));
   // with a schedule: the same α held constant; or the same α with another method -- thin and dotted, for comparison
@@ -1090,9 +1096,14 @@ function wireDrag() {
 function drawGradients(data) {
   if (shownMap) { Plotly.purge($("landscape-map")); shownMap = null; }
   const ceiling = ceilingOf(data.configs.map((c) => c.grad_norm)), arrows = [];
+  // one example's gradient can be 1e-98 (its loss already ~0): drawn down to CLIP_DECADES below the median
+  // gradient of all the runs, no further
+  const all = data.configs.flatMap((c) => c.grad_norm.filter((u) => u !== null && u > 0)).sort((a, b) => a - b);
+  const floor = all.length ? all[all.length >> 1] / Math.pow(10, CLIP_DECADES) : NaN;
   const traces = data.configs.map((c, k) => {
     const x = data.step_index.slice(0, c.grad_norm.length);
-    const cut = clipped(x, c.grad_norm, ceiling, label(data, c), rateColor(k));
+    const norms = Number.isFinite(floor) ? c.grad_norm.map((u) => (u === null ? null : Math.max(u, floor))) : c.grad_norm;
+    const cut = clipped(x, norms, ceiling, label(data, c), rateColor(k));
     if (cut.arrow) arrows.push(cut.arrow);
     return { x, y: cut.y, mode: "lines", name: label(data, c),
              line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } };
