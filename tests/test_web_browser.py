@@ -185,6 +185,24 @@ def test_on_a_phone_the_sliders_and_the_curves_are_seen_together(page, server):
     assert legend < plot, (legend, plot)
 
 
+def test_a_lesson_link_on_a_phone_fits_its_words_its_controls_and_the_chart_on_one_screen(page, server):
+    """Issue 28 ("phone first for a lesson link"): at 390 px the teacher's title and text, the rates the lesson
+    leaves to the class and the loss chart are on the first screen."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(server + "/?f=x2&x0=10&lr=0.1,1.1&steps=30&title=Too+big+a+step&text=Which+way+does+the+orange+run"
+                       "+jump%3F&hide=loss,optimizer,schedule,run,examples")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
+    box = {sel: page.eval_on_selector(sel, "e => e.getBoundingClientRect().toJSON()")
+           for sel in ("#lesson", "#lr-slider-1", "#loss-chart")}
+    assert box["#lesson"]["top"] >= 0 and box["#lesson"]["top"] < box["#lr-slider-1"]["top"]
+    assert box["#loss-chart"]["bottom"] <= 844, box
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    page.goto(page.url + "&ask=1")                              # with a question: it is asked on the first screen
+    page.wait_for_selector("#quiz-box:not([hidden])")
+    page.wait_for_selector("#quiz-answers select")
+    assert page.eval_on_selector("#quiz-reveal", "e => e.getBoundingClientRect().bottom") <= 844
+
+
 def test_back_restores_the_previous_setup(page):
     page.goto(page.url.split("?")[0] + "?f=x2&x0=10&lr=0.1,1.1")
     page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
