@@ -363,6 +363,7 @@ def test_a_teachers_lesson_link_opens_with_its_words_hidden_and_locked_controls_
     assert "title=Too+big+a+step" in link and "hide=optimizer" in link and "lock=loss" in link and "ask=1" in link
     page.goto(link)
     page.wait_for_selector("#lesson:not([hidden])")
+    page.wait_for_function("document.getElementById('results').dataset.drawn")
     assert page.inner_text("#lesson-title") == "Too big a step"
     assert page.inner_text("#lesson-text") == "<b>Watch</b> the orange run: which way does it jump?"   # text, not HTML
     assert page.is_hidden("[data-part=optimizer]") and page.is_visible("[data-part=loss]")
@@ -370,6 +371,7 @@ def test_a_teachers_lesson_link_opens_with_its_words_hidden_and_locked_controls_
     page.wait_for_selector("#quiz-box:not([hidden])")                 # predict, then see: the curves wait
     assert page.evaluate("document.body.dataset.quiz") == "hidden"
     page.click("#quiz-stop")
+    page.wait_for_function("!document.body.dataset.quiz")
     page.fill("#steps", "12")
     page.dispatch_event("#steps", "change")
     page.wait_for_function("location.search.includes('steps=12') && location.search.includes('title=')")
@@ -387,6 +389,32 @@ def test_one_examples_loss_or_gradient_near_zero_does_not_stretch_the_axes(page,
     loss_low = page.evaluate("document.getElementById('loss-chart')._fullLayout.yaxis.range[0]")
     grad_low = page.evaluate("document.getElementById('landscape-chart')._fullLayout.yaxis.range[0]")
     assert loss_low > -6 and grad_low > -8, (loss_low, grad_low)
+
+
+def test_the_update_rule_is_written_with_the_highlighted_steps_numbers(page, server):
+    """Issue 28 (prose beside the pictures): the chosen method's update rule as the course writes it, with the numbers
+    of the step shown filled in -- x² from 10 at α = 0.1: 10 − 0.1 × 20 = 8, then 8 − 0.1 × 16 = 6.4."""
+    page.goto(server + "/?f=x2&x0=10&lr=0.1,1.1&steps=30")
+    page.wait_for_function("document.getElementById('rule').textContent.includes('step 0')")
+    text = page.inner_text("#rule")
+    assert "θ ← θ − α·∇f(θ)" in text and "x = 10 − 0.1 × 20 = 8" in text
+    page.click("#step-forward")
+    page.wait_for_function("document.getElementById('rule').textContent.includes('step 1')")
+    assert "x = 8 − 0.1 × 16 = 6.4" in page.inner_text("#rule")
+    page.goto(server + "/?f=x**2%2B100*y**2&x0=10,1&lr=0.02&opt=momentum&opt.beta=0.9&steps=50")
+    page.wait_for_function("document.getElementById('rule').textContent.includes('step 0')")
+    assert "v ← β·v + (1−β)·∇f(θ)" in page.inner_text("#rule")
+
+
+def test_beta_moves_like_alpha_with_a_slider(page, server):
+    """Issue 28: β as a slider like α -- moving it reruns the setup and the curves change."""
+    page.goto(server + "/?f=x**2%2B100*y**2&x0=10,1&lr=0.02&opt=momentum&opt.beta=0.5&steps=50")
+    page.wait_for_function("document.querySelectorAll('#verdicts li').length === 1")
+    before = page.evaluate("JSON.stringify(document.getElementById('loss-chart').data.map(t => t.y))")
+    page.eval_on_selector("#param-slider-beta", "el => { el.value = '0.9'; el.dispatchEvent(new Event('input')); }")
+    page.wait_for_function(f"JSON.stringify(document.getElementById('loss-chart').data.map(t => t.y)) !== {before!r}")
+    assert page.input_value("#param-beta") == "0.9"
+    page.wait_for_function("location.search.includes('opt.beta=0.9')")
 
 
 def test_a_data_set_request_completes(page, server):

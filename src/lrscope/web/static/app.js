@@ -443,8 +443,25 @@ function paramInputs(container, spec, values, onChange) {
     input.id = "param-" + key;
     label.appendChild(input);
     container.appendChild(label);
+    const range = SLIDERS[key];
+    if (range && opt.kind === "float") {        // β moves like α: a slider beside the typed value
+      const slider = document.createElement("input");
+      slider.type = "range"; slider.min = range[0]; slider.max = range[1]; slider.step = range[2];
+      slider.id = "param-slider-" + key; slider.setAttribute("aria-label", (CONTROL_NAMES[key] || key) + " slider");
+      const current = key in values ? values[key] : opt.default;
+      slider.value = typeof current === "number" ? current : range[0];
+      slider.disabled = Array.isArray(current);                        // a swept list: typed, not slid
+      slider.addEventListener("input", () => { values[key] = Number(slider.value); input.value = slider.value; onChange(); });
+      input.addEventListener("input", () => {
+        const v = Number(input.value.trim());
+        slider.disabled = !Number.isFinite(v) || input.value.trim() === "";
+        if (!slider.disabled) slider.value = v;
+      });
+      label.appendChild(slider);
+    }
   }
 }
+const SLIDERS = { beta: [0, 0.999, 0.001], beta1: [0, 0.999, 0.001], beta2: [0.9, 0.9999, 0.0001], alpha: [0, 0.999, 0.001] };
 
 // a schedule's period as a share of the run, so that choosing it shows what it does: the library's defaults (a
 // 100-step period, as PyTorch users write it) on a 100-step run change nothing one can see
@@ -731,7 +748,7 @@ function draw(data) {
   rest = [];
   requestAnimationFrame(() => {
     for (const t of rest) clearTimeout(t);
-    rest = [drawLandscape, drawTheory, drawSchedule, drawTable].map((panel) => setTimeout(() => panel(data), 0));
+    rest = [drawLandscape, drawTheory, drawSchedule, drawTable, drawRule].map((panel) => setTimeout(() => panel(data), 0));
     rest.push(setTimeout(() => { $("results").dataset.drawn = String(++drawn); }, 0));    // every panel is drawn
   });
 }
@@ -1020,10 +1037,49 @@ function showStepControl(data) {         // the slider and its words at the step
   $("step-now").textContent = "step " + now + " of " + data.steps;
 }
 
+// the update rule of the chosen method, as the course writes it, and -- for the first run, first parameter -- the
+// numbers of the highlighted step filled in (read off two consecutive iterates of the step table: what the method
+// did, not a second computation)
+const RULES_OF = {
+  gd: () => "θ ← θ − α·∇f(θ)",
+  momentum: (p) => (p.form === "heavy_ball" ? "v ← β·v + ∇f(θ);  θ ← θ − α·v" : "v ← β·v + (1−β)·∇f(θ);  θ ← θ − α·v"),
+  nesterov: () => "v ← β·v + ∇f(θ);  θ ← θ − α·(∇f(θ) + β·v)",
+  adagrad: () => "s ← s + g²;  θ ← θ − α·g / (√s + ε)",
+  rmsprop: () => "s ← ρ·s + (1−ρ)·g²;  θ ← θ − α·g / (√s + ε)",
+  adam: () => "m ← β₁m + (1−β₁)g;  s ← β₂s + (1−β₂)g²;  θ ← θ − α·m̂ / (√ŝ + ε)",
+  adamw: () => "m ← β₁m + (1−β₁)g;  s ← β₂s + (1−β₂)g²;  θ ← θ − α·(m̂ / (√ŝ + ε) + λθ)",
+};
+function drawRule(data) {
+  const name = state.optimizer.name, rule = RULES_OF[name] ? RULES_OF[name](state.optimizer.params) : "";
+  const box = $("rule");
+  box.textContent = "";
+  if (!rule) return;
+  const formula = document.createElement("span");
+  formula.className = "formula";
+  formula.textContent = rule;
+  box.append((METHODS[name] || name) + ": ", formula);
+  const c = data.configs[0], rows = c && c.table;
+  if (!rows || now + 1 >= rows.length) return;
+  const exact = data.step_index[now] === now && c.lr_used[now] !== undefined && c.lr_used[now] !== null;   // not thinned
+  const x0 = rows[now][2][0], x1 = rows[now + 1][2][0], a = exact ? c.lr_used[now] : c.lr;
+  if (x0 === null || x1 === null || !(a > 0)) return;
+  const v = data.variables[0], n = (u) => fmt(u), step = (x0 - x1) / a;
+  let text = "";
+  if (name === "gd") {
+    text = `step ${now} at α = ${n(a)}: ${v} = ${n(x0)} − ${n(a)} × ${n(step)} = ${n(x1)}  (∂f/∂${v} = ${n(step)})`;
+  } else if (name === "momentum" || name === "nesterov") {
+    text = `step ${now} at α = ${n(a)}: ${v} = ${n(x0)} − ${n(a)} × ${n(step)} = ${n(x1)}  (the step's ${name === "nesterov" ? "∇f + β·v" : "v"} along ${v}: ${n(step)})`;
+  } else {
+    text = `step ${now} at α = ${n(a)}: ${v} moved from ${n(x0)} to ${n(x1)} (${n(x1 - x0)}: about α, whatever the gradient's size)`;
+  }
+  box.append(document.createElement("br"), text);
+}
+
 function setStep(t) {
   const data = lastData;
   if (!data) return;
   now = Math.max(0, Math.min(t, data.steps));
+  drawRule(data);
   showStepControl(data);
   const loss = $("loss-chart");
   if (loss.layout) Plotly.relayout(loss, { shapes: [cursor()] });
