@@ -224,8 +224,8 @@ def test_a_noisy_run_below_its_tasks_starting_level_has_learned_something():
 def test_a_run_whose_schedule_already_decayed_is_not_told_to_decay():
     """Issue 28: runs under cosine decay were told "a decaying schedule would lower the noise floor"."""
     digits = ls.objectives.dataset("digits")
-    decayed = ls.sweep(digits, lrs=[1.0], batch_size=32, steps=1500, schedule=ls.schedules.cosine()).verdicts[0]
+    decayed = ls.sweep(digits, lrs=[1.0], batch_size=32, steps=600, schedule=ls.schedules.cosine()).verdicts[0]
     assert decayed.kind == "converged" and "decaying schedule" not in decayed.advice
     assert "already lowered α" in decayed.advice and decayed.direction == "keep"
-    constant = ls.sweep(digits, lrs=[1.0], batch_size=32, steps=1500).verdicts[0]
+    constant = ls.sweep(digits, lrs=[1.0], batch_size=32, steps=600).verdicts[0]
     assert constant.kind == "converged" and "a decaying schedule" in constant.advice
