@@ -694,7 +694,7 @@ def judge(result, curve: str = "losses") -> list:
         raise ValueError(f"curve: expected 'losses' or 'batch', got {curve!r}")
     bounds = None if limits is None else np.broadcast_to(np.asarray(limits, dtype=np.float64), (result.K,))
     if stochastic:        # mini-batch runs: corrected by where each is heading, as a logged run is
-        from .outlook import NEARLY_STOPPED, TRAIN_LONGER, heading      # (outlook builds on this module)
+        from .outlook import TRAIN_LONGER, heading, nearly_stopped      # (outlook builds on this module)
     out = []
     for k in range(result.K):
         bound = None if bounds is None else float(bounds[k])
@@ -706,10 +706,8 @@ def judge(result, curve: str = "losses") -> list:
             steps=seen, bounded=result.objective.minimum is not None, concave=concave)
         if stochastic and np.all(np.isfinite(curves[k])):
             advice = _Advice(lr, bound, optimal, _theory.bound_name(kind), True, float(result.lr_used[k, -1]))
-            stopped = (NEARLY_STOPPED if not advice.decayed() else
-                       Advice(f"more steps add little now; the schedule already lowered α to "
-                              f"{advice.final_lr:.3g}: a larger batch would lower the noise floor", Direction.KEEP))
-            verdict = heading(verdict, seen, curves[k], slow=TRAIN_LONGER, stopped=stopped,
+            verdict = heading(verdict, seen, curves[k], slow=TRAIN_LONGER,
+                              stopped=nearly_stopped(advice.final_lr if advice.decayed() else None),
                               diverged=advice.diverged())
         out.append(verdict)
     ends = np.array([row[np.isfinite(row)][-1] if np.isfinite(row).any() else np.inf for row in curves])

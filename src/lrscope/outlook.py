@@ -33,6 +33,15 @@ NEARLY_STOPPED = Advice("more steps add little now; a decaying schedule or a lar
                         "floor", Direction.KEEP)
 
 
+def nearly_stopped(decayed_to: float | None = None) -> Advice:
+    """What to do when more steps add little: ``NEARLY_STOPPED``, or -- where a schedule already lowered the rate to
+    ``decayed_to`` -- a larger batch (telling a decayed run to decay would be advice it already followed)."""
+    if decayed_to is None:
+        return NEARLY_STOPPED
+    return Advice(f"more steps add little now; the schedule already lowered α to {decayed_to:.3g}: a larger batch "
+                  f"would lower the noise floor", Direction.KEEP)
+
+
 def _g(x: float) -> str:
     return f"{x:.3g}"
 

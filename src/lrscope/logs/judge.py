@@ -315,7 +315,8 @@ def compare_runs(diagnoses: list) -> list:
                              where="among these runs")
     for i, (k, v) in enumerate(zip(same, verdicts)):
         noisy = any(f.kind == "noise" for f in diagnoses[k].findings)
-        out[k] = replace(out[k], verdict=_not_at_its_floor(v, noisy, diagnoses[k].run.lr, ends[i], min(ends)))
+        better = ends[lrs.index(v.try_lr)] if v.try_lr in lrs else min(ends)       # the end of the rate it names
+        out[k] = replace(out[k], verdict=_not_at_its_floor(v, noisy, diagnoses[k].run.lr, ends[i], better))
     return out
 
 

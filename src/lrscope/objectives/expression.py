@@ -562,9 +562,8 @@ class FormulaObjective(Objective):
         self.name = name or self.expr.text(self.variables)
         d = len(self.variables)
         self.gradient_exprs = [self.expr.diff(i) for i in range(d)]
-        self.x0 = np.ones(d) if x0 is None else as_point(x0, d, "x0")
-        if x0 is None:
-            self.x0 = self._default_start()
+        self.x0 = np.ones(d)                     # the dimension is read off x0
+        self.x0 = self._default_start() if x0 is None else as_point(x0, d, "x0")
         self._hessian_exprs = None
         self.minimum = minimum
         self.minimizer = None if minimizer is None else np.asarray(minimizer, dtype=np.float64)
@@ -574,14 +573,11 @@ class FormulaObjective(Objective):
         would 'converge at step 0') or the loss is not finite, the first of ``DEFAULT_STARTS`` (each variable the
         same) where it does not. A loss that is flat everywhere keeps all ones; its verdict says the start is a
         stationary point."""
-        d = len(self.variables)
-        for v in DEFAULT_STARTS:
-            point = np.full(d, v)
-            with np.errstate(all="ignore"):
-                f, g = self.value_and_grad(point[None])
-            if np.isfinite(f[0]) and np.all(np.isfinite(g)) and np.max(np.abs(g)) > 1e-8 * (1 + abs(float(f[0]))):
-                return point
-        return np.ones(d)
+        points = np.repeat(np.asarray(DEFAULT_STARTS)[:, None], len(self.variables), axis=1)
+        with np.errstate(all="ignore"):
+            f, g = self.value_and_grad(points)
+            good = np.isfinite(f) & np.all(np.isfinite(g), axis=1) & (np.max(np.abs(g), axis=1) > 1e-8 * (1 + np.abs(f)))
+        return points[int(np.argmax(good))] if good.any() else points[0]
 
     @property
     def gradient_text(self) -> list[str]:

@@ -293,9 +293,14 @@ def contraction_curve(a, lrs, limit) -> dict | None:
     bound and the optimum (what the theory chart draws); None where there is no positive curvature."""
     if not a.L > 0:
         return None
-    marks = [x for x in (*np.ravel(lrs), *np.ravel(limit if limit is not None else []), a.optimal) if np.isfinite(x)]
-    xs = np.geomspace(min(marks) / 10, max(marks) * 3, 201)
+    xs = _rate_axis(lrs, limit, a.optimal)
     return {"lr": _clean(xs), "factor": _clean(a.contraction(xs))}
+
+
+def _rate_axis(*marks) -> np.ndarray:
+    """The theory chart's α axis: a log range from a tenth of the smallest mark (rates, bounds) to 3× the largest."""
+    xs = [x for m in marks if m is not None for x in np.ravel(m) if np.isfinite(x) and x > 0]
+    return np.geomspace(min(xs) / 10, max(xs) * 3, 201)
 
 
 def momentum_curves(a, kind, lrs, beta, dampening, limits) -> list | None:
@@ -304,8 +309,7 @@ def momentum_curves(a, kind, lrs, beta, dampening, limits) -> list | None:
     adaptive methods."""
     if kind not in ("heavy_ball", "ema_momentum", "nesterov") or not a.L > 0 or limits is None:
         return None
-    marks = [x for x in (*np.ravel(lrs), *np.ravel(limits)) if np.isfinite(x) and x > 0]
-    xs = np.geomspace(min(marks) / 10, max(marks) * 3, 201)
+    xs = _rate_axis(lrs, limits)
     out, seen = [], set()
     for k, (b, t) in enumerate(zip(beta, dampening)):
         if (b, t) in seen:
