@@ -259,11 +259,11 @@ def _one_task(firsts) -> np.ndarray:
 
 
 def starting_levels(runs: list) -> list:
-    """Each logged run's task starting level where it is above the run's own first loss, else None -- to judge the
-    runs of one task at several rates by (``diagnose_run(start=)``): the mean of the first tenth of the smallest
-    rate's run, which has hardly moved yet. One mini-batch's loss can be low by chance, and a run that learned in its
-    first few steps then reads as having learned nothing (benchmarks/verdicts: linear regression on diabetes with
-    batches of 8-32). Runs without a logged rate, and runs of another task, get None."""
+    """Each logged run's task starting level -- to judge the runs of one task at several rates by
+    (``diagnose_run(start=)``): the mean of the first tenth of the smallest rate's run, which has hardly moved yet.
+    One mini-batch's loss can be low or high by chance, and a run that learned in its first few steps then reads as
+    having learned nothing (benchmarks/verdicts: linear regression on diabetes with batches of 8-32). Runs without a
+    logged rate, and runs of another task, get None."""
     out: list = [None] * len(runs)
     levels = [_starting_level(r) if r.lr is not None and np.any(np.isfinite(r.lr.value)) else None for r in runs]
     rated = [k for k, level in enumerate(levels) if level is not None]
@@ -272,8 +272,7 @@ def starting_levels(runs: list) -> list:
         return out
     start = levels[min(same, key=lambda k: float(np.nanmax(runs[k].lr.value)))]
     for k in same:
-        if start > float(runs[k].loss.value[0]):
-            out[k] = start
+        out[k] = start
     return out
 
 
