@@ -297,3 +297,11 @@ def test_bad_input_is_one_line_and_status_2(argv, needle, run):
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_find_verifies_the_peak_of_the_schedule_you_name(capsys):
+    from lrscope.cli import main
+    assert main(["find", "--dataset", "digits", "--batch-size", "32", "--budget", "200", "--schedule", "cosine",
+                 "--quiet"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Schedule: cosine over 200 steps, peak" in out and "verified with the cosine schedule" in out

@@ -627,3 +627,47 @@ def test_finalists_that_all_tie_with_the_start_have_learned_nothing_yet():
                           allowance=0)
     assert v.suggestion == pytest.approx(0.002)
     assert any("(a plateau)" in n and "0.002 had gained most" in n for n in v.notes)
+
+
+def test_verification_runs_follow_the_schedule_the_user_trains_with_and_go_on_along_it():
+    """With ``schedule=`` every verification run's rate at step t is its peak × the schedule's multiplier over the
+    final round's horizon -- a run that goes on from its first round continues the same schedule (one long run, to
+    rounding: the same updates in the same order, split in two calls)."""
+    from lrscope.finder import _Runs
+    from lrscope.finder.schedule import factors
+    from lrscope.run import run
+    obj = ls.objectives.dataset("digits")
+    f = factors("cosine", 40)
+    assert f[0] == 1.0 and f[-1] == pytest.approx(0.5 * (1 + np.cos(np.pi * 39 / 40)))
+    runs = _Runs(obj, ls.optim.gd(), 32, 0, f)
+    runs.train([0.5], 15)
+    resumed, _, _ = runs.train([0.5], 40)
+    whole = run(obj, lrs=[0.5], steps=40, batch_size=32, seed=0, keep_params=False,
+                   schedule=ls.schedules.table(f))
+    np.testing.assert_allclose(resumed[0], whole.losses[0], rtol=1e-9, atol=1e-12)
+    constant = run(obj, lrs=[0.5], steps=40, batch_size=32, seed=0, keep_params=False)
+    assert not np.allclose(resumed[0][-10:], constant.losses[0][-10:], rtol=1e-3)
+
+
+def test_find_for_a_schedule_returns_its_verified_peak_and_the_rates_of_every_step():
+    obj = ls.objectives.dataset("digits")
+    res = ls.find(obj, ls.optim.gd(), batch_size=32, budget=300, schedule="cosine", seed=0)
+    assert res.verified_with == "cosine"
+    np.testing.assert_allclose(res.step_sizes, res.suggestion * 0.5 * (1 + np.cos(np.pi * np.arange(300) / 300)),
+                               rtol=1e-12)
+    assert any("verified with the cosine schedule" in n for n in res.notes)
+    assert "peak" in res.schedule_summary() and "cooldown" not in res.schedule_summary()
+    assert res.to_dict()["verified_with"] == "cosine"
+    mine = ls.find(obj, ls.optim.gd(), batch_size=32, budget=300, schedule=lambda t, n: 1.0 if t < n // 2 else 0.1)
+    assert mine.verified_with == "<lambda>" and mine.step_sizes[-1] == pytest.approx(0.1 * mine.suggestion)
+
+
+@pytest.mark.parametrize("schedule, error, words", [
+    ("cosin", ValueError, "schedule: unknown 'cosin'"),
+    (3, TypeError, "schedule: expected a name"),
+    (lambda t, n: -1.0, ValueError, "schedule: its multipliers"),
+    (lambda t, n: "abc", ValueError, "schedule: f(step, total) must return a number"),
+])
+def test_a_schedule_the_finder_cannot_follow_is_named(schedule, error, words):
+    with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
+        ls.find(ls.objectives.dataset("digits"), batch_size=32, budget=100, schedule=schedule)

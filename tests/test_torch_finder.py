@@ -279,3 +279,19 @@ def test_an_optimizer_over_another_models_parameters_is_refused():
     model, other = torch.nn.Linear(3, 1), torch.nn.Linear(3, 1)
     with pytest.raises(ValueError, match="optimizer: none of its parameters is the model's"):
         lr_find(model, torch.nn.functional.mse_loss, loader, torch.optim.SGD(other.parameters(), lr=0.1), steps=20)
+
+
+def test_lr_find_for_a_schedule_verifies_its_peak_and_restores_everything():
+    """``schedule="one_cycle"``: the verification runs follow the one-cycle shape, the answer is its peak and
+    ``step_sizes`` the peak × the shape over the budget; the model and optimizer are as before."""
+    from lrscope.finder.schedule import factors
+    model, loader = setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    before = snapshot(model, opt)
+    res = lr_find(model, torch.nn.functional.cross_entropy, loader, opt, budget=200, schedule="one_cycle")
+    assert_same(before, snapshot(model, opt))
+    assert res.verified_with == "one_cycle"
+    np.testing.assert_allclose(res.step_sizes, res.suggestion * factors("one_cycle", 200), rtol=1e-12)
+    assert max(res.step_sizes) == pytest.approx(res.suggestion, rel=0.01)
+    with pytest.raises(ValueError, match="schedule: unknown"):
+        lr_find(model, torch.nn.functional.cross_entropy, loader, opt, budget=200, schedule="cosin")

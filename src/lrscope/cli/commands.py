@@ -241,7 +241,7 @@ def find(args) -> int:
     if setup.swept:
         raise UsageError(f"--{next(iter(setup.swept)).replace('_', '-')}: find takes one value per hyperparameter")
     kw = dict(start=start, end=end, steps=args.steps, mode=args.mode, verify_steps=args.verify_steps,
-              final_steps=args.final_steps, budget=args.budget, seed=args.seed)
+              final_steps=args.final_steps, budget=args.budget, seed=args.seed, schedule=args.train_schedule)
     with render.Progress(not args.quiet, "range test, then verification") as progress:
         if description.torch_model:
             res, what, optimizer = _torch_find(args, setup, progress, kw)

@@ -12,6 +12,7 @@ import re
 
 from .. import __version__, objectives, plan
 from ..logs.read import MAX_RUNS
+from ..finder.schedule import SHAPES
 
 OPTION_OF_FIELD = {"lrs": "--lr", "x0": "--x0", "objective": "--objective", "kind": "--objective",
                    "formula": "--objective", "dataset": "--dataset", "model": "--model", "optimizer": "--optimizer",
@@ -228,6 +229,9 @@ def build_parser(commands) -> argparse.ArgumentParser:
                    help="data sets: hold out this share of the rows and pick the rate by held-out loss")
     g.add_argument("--budget", type=int, help="the steps you will train for: the verification rounds are sized "
                                               "from it (4%% and 30%% of it; the call costs about twice the budget)")
+    g.add_argument("--schedule", dest="train_schedule", choices=list(SHAPES), metavar="{" + ",".join(SHAPES) + "}",
+                   help="the schedule you will train with: the candidates are verified with it and the answer is "
+                        "its peak rate (default: a constant rate, with a cooldown on mini-batches)")
     add_output_options(fd, "the range-test chart with every rule's pick", quiet_help="no progress bar")
     fd.set_defaults(func=commands["find"])
 

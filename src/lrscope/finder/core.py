@@ -48,13 +48,15 @@ from ..diagnose import smooth
 from ..objectives.base import Objective
 from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
-from ..schedules import table
+from ..schedules import Schedule, table
 from .range_test import (BUDGET_ALL, DivergenceStop, FindResult, check_compute, check_plan, fit_the_rounds, ramp,
                          ramp_steps)
 from .cooldown import recommend as cooldown
 from .quadratic import MARGIN, GradientErrors, best_step_sizes, clearly_lower, quadratic_pick
 from .refine import refine_the_pick
 from .rules import read_curve
+from .schedule import check_schedule, name_of, with_schedule
+from .schedule import factors as schedule_factors
 from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, finalist_count,
                      run_score, steady, verification_steps, verify_candidates)
 
@@ -64,7 +66,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
          beta: float = 0.9, diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
          final_steps: int | None = None, budget: int | None = None, validation: Objective | None = None,
          seed: int = 0, progress=None, analysis_seconds: float | None = None,
-         max_compute: float = BUDGET_ALL) -> FindResult:
+         max_compute: float = BUDGET_ALL, schedule=None) -> FindResult:
     """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
 
     ``start``/``end``/``steps``/``mode``: the ramp (exponential by default; ``steps`` 100, or fewer with a short
@@ -81,6 +83,10 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     ``validation``: an objective on held-out data with the same parameters (``ls.objectives.train_test``) -- the
     curve and the verification are then read off its loss, so the pick is the rate that generalizes best.
     ``analysis_seconds``: a time budget for each curvature measurement of the sanity cap (past it, no cap).
+    ``schedule``: the schedule you will train with (``"cosine"``, ``"warmup_cosine"``, ``"linear"``,
+    ``"one_cycle"``, ``"constant"``, a function ``f(step, total)`` or a Schedule; :mod:`.schedule`): every
+    verification run follows it over the finalists' horizon, the suggestion is the peak rate that trained best with
+    it, and ``step_sizes`` (with a budget) are that peak times the schedule -- no cooldown is added.
     ``progress(done, total)`` is called as the steps go; an exception raised from it stops the call.
     """
     if not isinstance(objective, Objective):
@@ -90,6 +96,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
     integer(seeds, "seeds")
+    shape = check_schedule(schedule)        # the schedule the user trains with (`schedule` is the ramp below)
     if validation is not None:
         if not isinstance(validation, Objective):
             raise TypeError(f"validation: expected an lrscope Objective, got {type(validation).__name__}")
@@ -157,7 +164,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
                           objective_name=objective.name, notes=notes, compute={"range test": used},
                           reason="the valley rule's pick (not verified)")
     horizon = final_steps if budget is None else budget
-    known = None if stochastic or validation is not None else quadratic_pick(objective, optimizer, horizon)
+    known = (None if stochastic or validation is not None or shape is not None
+             else quadratic_pick(objective, optimizer, horizon))
     if known is not None:       # a quadratic: the loss after the horizon is known for every α; one run checks it
         return _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs_v, losses[:, :cut], mean,
                                  band, methods, bound, notes)
@@ -169,7 +177,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     tally.at(used)
     tally.replan(verification_steps(cands.size, verify_steps, final_steps, probes, edge_probes))
 
-    runs = _Runs(objective, optimizer, batch_size, seed)
+    runs = _Runs(objective, optimizer, batch_size, seed,
+                 None if shape is None else schedule_factors(shape, final_steps))
 
     def train(rates, n_steps, final_round):
         base = tally.done
@@ -196,11 +205,14 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     used += v.steps_used
     notes += v.notes
     schedule_loss = None
-    step_sizes, cooldown_notes, ending = cooldown(v.suggestion, budget, stochastic)
+    if shape is None:
+        step_sizes, cooldown_notes, ending = cooldown(v.suggestion, budget, stochastic)
+    else:
+        step_sizes, cooldown_notes, ending = with_schedule(v.suggestion, shape, budget, final_steps)
     notes += cooldown_notes
     reason = v.reason + ending
     if budget is not None and not stochastic and validation is None and optimizer.kind == "gd" \
-            and v.suggestion in runs.runs:
+            and shape is None and v.suggestion in runs.runs:
         refined = refine_the_pick(objective, optimizer, runs, v.suggestion, budget,
                                   round(max_compute * budget) - used, tally)
         for key, n in refined.spent.items():
@@ -217,7 +229,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
                       suggestion=v.suggestion, interval=v.interval, candidates=cands, candidate_losses=v.first,
                       bound=bound, steps_used=used, objective_name=objective.name, notes=notes,
                       finalists=v.finalists, finalist_losses=v.final, finalist_steps=v.finalist_steps,
-                      compute=compute, reason=reason, step_sizes=step_sizes, schedule_loss=schedule_loss)
+                      compute=compute, reason=reason, step_sizes=step_sizes, schedule_loss=schedule_loss,
+                      verified_with=None if shape is None else name_of(shape))
 
 
 def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, losses, mean, band, methods, bound,
@@ -289,8 +302,9 @@ class _Runs:
     in the batch order: the numbers of one long run) instead of starting again, so a longer round costs only the
     steps it adds. Runs that start from the same step go in one vectorized sweep with the same batches."""
 
-    def __init__(self, objective, optimizer, batch_size, seed):
+    def __init__(self, objective, optimizer, batch_size, seed, factors=None):
         self.objective, self.optimizer, self.batch_size, self.seed = objective, optimizer, batch_size, seed
+        self.factors = factors      # the schedule every run follows: multipliers of its rate by step (None: constant)
         self.runs = {}         # rate -> _Run
 
     def train(self, rates, steps, progress=None):
@@ -308,6 +322,7 @@ class _Runs:
                 x0 = np.array([self.runs[r].params for r in group])
                 state = stack_states([self.runs[r].state for r in group])
             res = run(self.objective, lrs=group, optimizer=self.optimizer, steps=steps - start,
+                      schedule=self._schedule(start),
                       batch_size=self.batch_size, seed=self.seed, x0=x0, state=state, start_step=start,
                       keep_params=False, stop=_all_diverged,
                       progress=None if progress is None else
@@ -318,6 +333,13 @@ class _Runs:
                 self.runs[r] = _Run(steps, res.final_params[k], select_state(res.final_state, k),
                                     np.r_[before, res.losses[k]])
         return [self.runs[r].losses for r in rates], np.array([self.runs[r].params for r in rates]), spent
+
+    def _schedule(self, start: int):
+        """The runs' schedule from step ``start`` on (past its end, its last multiplier)."""
+        if self.factors is None:
+            return None
+        f = self.factors
+        return Schedule("verified", lambda t, base, total: base * f[np.minimum(t + start, f.size - 1).astype(int)])
 
 
 def _all_diverged(t, losses) -> bool:

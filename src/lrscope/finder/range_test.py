@@ -37,6 +37,8 @@ class FindResult:
     cooldown (the pick, then a linear fall to 0 over the last 20%); for gradient descent on a quadratic the best
     step sizes for the budget, and near a minimum the pick, then step sizes from the curvature there (both where a
     run confirmed them: ``schedule_loss`` is the loss it reached); ``schedule`` gives them as a schedule.
+    ``verified_with``: the schedule the verification runs followed (``find(schedule=)``), None for a constant rate;
+    ``suggestion`` is then that schedule's peak and ``step_sizes`` the peak times the schedule over the budget.
     """
 
     lrs: np.ndarray
@@ -59,6 +61,7 @@ class FindResult:
     reason: str = ""
     step_sizes: np.ndarray | None = None
     schedule_loss: float | None = None
+    verified_with: str | None = None
 
     @property
     def schedule(self):
@@ -76,6 +79,9 @@ class FindResult:
         if self.step_sizes is None:
             return None
         rates, n = np.asarray(self.step_sizes), len(self.step_sizes)
+        if self.verified_with is not None:
+            return (f"Schedule: {self.verified_with} over {n} steps, peak {self.suggestion:.4g} (verified with "
+                    f"it), ending at {rates[-1]:.3g}")
         switch = int(np.argmax(rates != self.suggestion)) if np.any(rates != self.suggestion) else n
         if self.schedule_loss is None:          # a cooldown: its first step is still at the full rate
             return (f"Schedule: {self.suggestion:.4g}, from step {switch - 1} falling linearly to 0 at step {n} "
@@ -97,7 +103,7 @@ class FindResult:
                 "steps_used": self.steps_used, "compute": {k: int(v) for k, v in self.compute.items()},
                 "reason": self.reason, "notes": self.notes,
                 "step_sizes": None if self.step_sizes is None else numbers(self.step_sizes),
-                "schedule_loss": self.schedule_loss}
+                "schedule_loss": self.schedule_loss, "verified_with": self.verified_with}
 
     def _repr_html_(self) -> str:
         """In Jupyter: the range test as an interactive chart, the pick, why, and the compute beside it."""

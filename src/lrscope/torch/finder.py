@@ -24,6 +24,8 @@ from ..finder.cooldown import recommend as cooldown
 from ..finder.range_test import (BUDGET_ALL, DivergenceStop, FindResult, check_compute, check_plan, fit_the_rounds,
                                  ramp_steps)
 from ..finder.rules import read_curve
+from ..finder.schedule import check_schedule, name_of, with_schedule
+from ..finder.schedule import factors as schedule_factors
 from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, finalist_count, run_score,
                              steady, verification_steps, verify_candidates)
 from ._state import State, preserved_state, trainable_parameters
@@ -45,6 +47,7 @@ class _Trainer:
         self.ratios = [g["lr"] / first if first else 1.0 for g in optimizer.param_groups]
         self.device = next(model.parameters()).device
         self._iter = None
+        self.peak, self.factors, self.taken = None, None, 0     # a run that follows a schedule (``follow``)
 
     def batches(self):
         if self._iter is None:
@@ -65,7 +68,14 @@ class _Trainer:
         for g, r in zip(self.opt.param_groups, self.ratios):
             g["lr"] = lr * r
 
+    def follow(self, peak: float, factors: np.ndarray):
+        """From now on, step t of this run is at ``peak`` × ``factors[t]`` (past their end, the last)."""
+        self.peak, self.factors, self.taken = peak, factors, 0
+
     def step(self) -> float:
+        if self.factors is not None:
+            self.set_lr(self.peak * float(self.factors[min(self.taken, self.factors.size - 1)]))
+            self.taken += 1
         self.model.train()
         self.opt.zero_grad()
         total = 0.0
@@ -127,15 +137,18 @@ class RunSettings:
     """What every verification run shares, wherever it runs (here or in a Ray actor): how a run starts, and how it
     is judged where it ended."""
 
-    def __init__(self, seed, accumulation_steps, autocast, bound, val_loader, score_batches):
+    def __init__(self, seed, accumulation_steps, autocast, bound, val_loader, score_batches, factors=None):
         self.seed, self.accumulation_steps, self.autocast, self.bound = seed, accumulation_steps, autocast, bound
         self.val_loader, self.score_batches = val_loader, score_batches
+        self.factors = factors      # the schedule every run follows: multipliers of its rate by step (None: constant)
 
     def fresh_run(self, model, loss_fn, train_loader, optimizer, lr) -> "_Trainer":
-        """A run from the start: seeded, a new pass over the loader, the rate set."""
+        """A run from the start: seeded, a new pass over the loader, the rate set (or the schedule followed)."""
         torch.manual_seed(self.seed)
         trainer = _Trainer(model, loss_fn, train_loader, optimizer, self.accumulation_steps, self.autocast)
         trainer.set_lr(float(lr))
+        if self.factors is not None:
+            trainer.follow(float(lr), self.factors)
         return trainer
 
     def judge(self, model, loss_fn, optimizer, trainer, history, lr, n_steps, final_round) -> tuple:
@@ -195,7 +208,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
             verify: bool = True, verify_steps: int | None = None, final_steps: int | None = None,
             budget: int | None = None, seed: int = 0, progress=None, backend: str = "local",
-            ray_options: dict | None = None, max_compute: float = BUDGET_ALL) -> FindResult:
+            ray_options: dict | None = None, max_compute: float = BUDGET_ALL, schedule=None) -> FindResult:
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
     linear; 100, or fewer with a short ``budget``: at most half of the whole call's compute), stopped when the
     smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid below the loss minimum are
@@ -209,6 +222,12 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     ``progress(done, total)``, if given, is called after every optimizer step (``total`` is an upper bound until
     the end: the margin check's probes may not be needed).
     Everything is restored afterwards.
+
+    ``schedule``: the schedule you will train with (``"cosine"``, ``"warmup_cosine"``, ``"linear"``,
+    ``"one_cycle"``, ``"constant"``, a function ``f(step, total)`` or an lrscope Schedule;
+    :mod:`lrscope.finder.schedule`): every verification run follows it over the finalists' horizon, the suggestion
+    is the peak rate that trained best with it, and ``res.step_sizes`` (with a budget) that peak times the schedule
+    over the budget -- set them per step, or build the same scheduler with ``res.suggestion`` as its peak.
 
     ``backend="ray"``: the verification runs (both rounds, the probes, the edge search) run in Ray actors, each
     candidate rate's run with its own copy of the model, optimizer and loader, kept between rounds so that a longer
@@ -230,6 +249,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     if not callable(loss_fn):
         raise TypeError(f"loss_fn: expected a function (predictions, targets) -> loss, got {type(loss_fn).__name__}")
     loss_fn = ScalarLoss(loss_fn)
+    shape = check_schedule(schedule)
     final_steps_given = final_steps is not None
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
@@ -299,7 +319,11 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     resumable = (getattr(train_loader, "num_workers", 0) == 0
                  and 3 * size * (cands.size + MAX_PROBES + EDGE_PROBES) <= PAUSED_BYTES)
 
-    settings = RunSettings(seed, accumulation_steps, autocast, bound, val_loader, score_batches)
+    edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES      # a sharp edge: SGD and momentum
+    final_steps = fit_the_rounds(used, cands.size, finalist_count(cands.size), verify_steps, final_steps, budget,
+                                 fixed=final_steps_given, max_compute=max_compute)
+    settings = RunSettings(seed, accumulation_steps, autocast, bound, val_loader, score_batches,
+                           None if shape is None else schedule_factors(shape, final_steps))
 
     def train(lr, n_steps, final_round):
         with preserved_state(model, optimizer, (train_loader, val_loader)):
@@ -331,9 +355,6 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         return (np.array([r[0] for r in results]), sum(r[1] for r in results),
                 np.array([r[2] for r in results], dtype=bool), np.array([r[3] for r in results], dtype=bool))
 
-    edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES      # a sharp edge: SGD and momentum
-    final_steps = fit_the_rounds(used, cands.size, finalist_count(cands.size), verify_steps, final_steps, budget,
-                                 fixed=final_steps_given, max_compute=max_compute)
     tally.replan(verification_steps(cands.size, verify_steps, final_steps, edge_probes=edge_probes))
     try:
         v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model",
@@ -350,14 +371,18 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     suggestion = v.suggestion
     methods["lrscope"] = suggestion
     notes += above_the_start_bound(suggestion, bound)
-    step_sizes, cooldown_notes, ending = cooldown(suggestion, budget, _mini_batches(train_loader))
+    if shape is None:
+        step_sizes, cooldown_notes, ending = cooldown(suggestion, budget, _mini_batches(train_loader))
+    else:
+        step_sizes, cooldown_notes, ending = with_schedule(suggestion, shape, budget, final_steps)
     notes += cooldown_notes
     reason = v.reason + ending
     return FindResult(lrs=lrs, losses=raw[None, :cut], smoothed=mean, band=band, methods=methods,
                       suggestion=suggestion, interval=v.interval, candidates=cands, candidate_losses=v.first,
                       bound=bound, steps_used=used, objective_name=type(model).__name__, notes=notes,
                       finalists=v.finalists, finalist_losses=v.final, finalist_steps=v.finalist_steps,
-                      compute=compute, reason=reason, step_sizes=step_sizes)
+                      compute=compute, reason=reason, step_sizes=step_sizes,
+                      verified_with=None if shape is None else name_of(shape))
 
 
 def _mini_batches(loader) -> bool:
