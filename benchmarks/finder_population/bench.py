@@ -122,13 +122,13 @@ def grid(problem: Problem, schedule: str) -> dict:
             "edge": k in (0, len(losses) - 1)}
 
 
-def lrscope_method(problem: Problem, val: bool) -> dict:
+def lrscope_method(problem: Problem, val: bool, schedule: str | None = None) -> dict:
     import lrscope.torch as lt
     model = problem.make_model()
     opt = problem.make_optimizer(model.parameters(), 1e-3)
     with contextlib.redirect_stderr(io.StringIO()):
         res = lt.lr_find(model, problem.loss_fn, problem.loader(), opt, budget=problem.budget, seed=problem.seed,
-                         val_loader=problem.loader(problem.val, shuffle=False) if val else None)
+                         val_loader=problem.loader(problem.val, shuffle=False) if val else None, schedule=schedule)
     rates = (np.asarray(res.step_sizes, dtype=np.float64) if res.step_sizes is not None
              else np.full(problem.budget, res.suggestion))
     model, _ = train(problem, rates)
@@ -246,8 +246,8 @@ def optuna_method(problem: Problem, compute: int) -> dict:
     return {"test": best["test"], "lr": best["lr"], "compute": spent["steps"], "trials": len(study.trials)}
 
 
-METHODS = ("grid const", "grid cosine", "grid cosine by val", "lrscope", "lrscope val", "Prodigy", "Prodigy cosine",
-           "schedule-free", "torch-lr-finder", "valley", "Lightning", "Optuna")
+METHODS = ("grid const", "grid cosine", "grid cosine by val", "lrscope", "lrscope val", "lrscope val cosine",
+           "Prodigy", "Prodigy cosine", "schedule-free", "torch-lr-finder", "valley", "Lightning", "Optuna")
 
 
 def run_problem(problem: Problem, done: dict, progress=print) -> dict:
@@ -264,9 +264,10 @@ def run_problem(problem: Problem, done: dict, progress=print) -> dict:
     g = out["grid cosine"]
     k = int(np.argmin(g["val"]))            # as a practitioner tunes: the rate whose run did best on validation
     out["grid cosine by val"] = {"test": g["all"][k], "lr": g["rates"][k], "compute": g["compute"]}
-    for name, val in (("lrscope", False), ("lrscope val", True)):
+    for name, val, schedule in (("lrscope", False, None), ("lrscope val", True, None),
+                                ("lrscope val cosine", True, "cosine")):
         if not have(name):
-            out[name] = lrscope_method(problem, val)
+            out[name] = lrscope_method(problem, val, schedule)
     for name in ("Prodigy", "Prodigy cosine", "schedule-free"):
         if not have(name):
             out[name] = lr_free(problem, name)
