@@ -671,3 +671,18 @@ def test_find_for_a_schedule_returns_its_verified_peak_and_the_rates_of_every_st
 def test_a_schedule_the_finder_cannot_follow_is_named(schedule, error, words):
     with pytest.raises(error, match=words.replace("(", r"\(").replace(")", r"\)")):
         ls.find(ls.objectives.dataset("digits"), batch_size=32, budget=100, schedule=schedule)
+
+
+def test_keep_winner_goes_on_from_the_verification_run_as_one_long_run():
+    """The suggestion's verification run kept (params, optimizer state, its steps) and trained on over the rest of
+    the budget ends where one run of the whole budget ends (the same updates on the same batches; to rounding)."""
+    from lrscope.run import run
+    obj, opt = ls.objectives.dataset("digits"), ls.optim.momentum(0.9)
+    res = ls.find(obj, opt, batch_size=32, budget=300, keep_winner=True)
+    n = res.trained_steps
+    assert n > 0 and res.trained_params.shape == (1, obj.dim)
+    rest = run(obj, lrs=[res.suggestion], optimizer=opt, steps=300 - n, batch_size=32, x0=res.trained_params,
+               state=res.trained_state, start_step=n,
+               schedule=ls.schedules.table(res.step_sizes[n:] / res.suggestion))
+    whole = run(obj, lrs=[res.suggestion], optimizer=opt, steps=300, batch_size=32, schedule=res.schedule)
+    assert rest.losses[0, -1] == pytest.approx(whole.losses[0, -1], rel=1e-9)

@@ -295,3 +295,37 @@ def test_lr_find_for_a_schedule_verifies_its_peak_and_restores_everything():
     assert max(res.step_sizes) == pytest.approx(res.suggestion, rel=0.01)
     with pytest.raises(ValueError, match="schedule: unknown"):
         lr_find(model, torch.nn.functional.cross_entropy, loader, opt, budget=200, schedule="cosin")
+
+
+def test_keep_winner_leaves_the_model_where_the_winners_verification_run_ended():
+    """``keep_winner=True``: the model and optimizer hold the suggestion's verification run -- the same parameters
+    as ``trained_steps`` steps of plain SGD at that rate on the same batches (to float rounding: the same updates,
+    taken in a resumed run) -- so those steps of the budget are not lost."""
+    model, loader = setup()
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    res = lr_find(model, torch.nn.functional.cross_entropy, loader, opt, budget=200, keep_winner=True)
+    assert res.trained_steps > 0 and any(n.startswith("keep_winner") for n in res.notes)
+    assert res.to_dict()["trained_steps"] == res.trained_steps
+    kept = {k: v.clone() for k, v in model.state_dict().items()}
+
+    again, _ = setup()
+    again.load_state_dict(start)
+    opt2 = torch.optim.SGD(again.parameters(), lr=res.suggestion, momentum=0.9)
+    torch.manual_seed(0)
+    batches = iter(loader)
+    for _ in range(res.trained_steps):
+        try:
+            x, y = next(batches)
+        except StopIteration:
+            batches = iter(loader)
+            x, y = next(batches)
+        opt2.zero_grad()
+        torch.nn.functional.cross_entropy(again(x), y).backward()
+        opt2.step()
+    for k, v in again.state_dict().items():
+        torch.testing.assert_close(kept[k], v, rtol=1e-5, atol=1e-6)
+    assert opt.param_groups[0]["lr"] == pytest.approx(res.suggestion)
+    with pytest.raises(ValueError, match="keep_winner: only with a constant rate"):
+        lr_find(model, torch.nn.functional.cross_entropy, loader, opt, budget=200, keep_winner=True,
+                schedule="cosine")

@@ -9,7 +9,9 @@ the end ÷ that of the best of the 13-point log grid trained with cosine decay t
   test loss: an oracle no method can beat by selection alone -- on a test set of 35 or 113 points, also a lucky
   draw); ``grid cosine by val``: the cosine grid's rate chosen by validation loss, as a practitioner tunes;
 - ``lrscope``: ``lrscope.torch.lr_find(budget=)`` on the training data, trained as recommended (``res.step_sizes``,
-  else the constant pick); ``lrscope val``: the same with ``val_loader=`` the validation split;
+  else the constant pick); ``lrscope val``: the same with ``val_loader=`` the validation split; ``lrscope val
+  cosine``: that with ``schedule="cosine"``, trained with cosine at the verified peak; ``lrscope val kept``: with
+  ``keep_winner=True``, training going on from the kept verification run (its steps not counted twice);
 - ``Prodigy`` (lr=1, constant and cosine) and ``schedule-free`` AdamW (its default rate): no rate to choose;
 - ``torch-lr-finder``: its range test (100 steps, 1e-7 … 10), its own steepest-descent suggestion, trained with
   cosine; ``valley``: fastai's valley rule (the middle of the longest falling stretch) on the same curve, with cosine;
@@ -64,17 +66,23 @@ def batches(problem: Problem):
         yield from loader
 
 
-def train(problem: Problem, rates=None, make_optimizer=None, report=None, every: int = 0):
+def train(problem: Problem, rates=None, make_optimizer=None, report=None, every: int = 0, resume=None):
     """``problem.budget`` steps from the initial weights, at ``rates[t]`` each step (or with ``make_optimizer``'s
-    own rate); ``report(step, model)`` every ``every`` steps may stop the run by returning False. Returns the model
-    and the steps taken."""
-    model = problem.make_model()
-    opt = (make_optimizer or problem.make_optimizer)(model.parameters(), float(rates[0]) if rates is not None else 1.0)
+    own rate); ``report(step, model)`` every ``every`` steps may stop the run by returning False. ``resume``: (model,
+    optimizer, steps already done) -- go on with them for the rest of the budget. Returns the model and the steps
+    taken."""
+    if resume is None:
+        model = problem.make_model()
+        opt = (make_optimizer or problem.make_optimizer)(model.parameters(),
+                                                         float(rates[0]) if rates is not None else 1.0)
+        done = 0
+    else:
+        model, opt, done = resume
     if hasattr(opt, "train"):
         opt.train()                               # schedule-free: training mode
     stream = batches(problem)
-    steps = 0
-    for t in range(problem.budget):
+    steps = done
+    for t in range(done, problem.budget):
         if rates is not None:
             for g in opt.param_groups:
                 g["lr"] = float(rates[t])
@@ -122,19 +130,23 @@ def grid(problem: Problem, schedule: str) -> dict:
             "edge": k in (0, len(losses) - 1)}
 
 
-def lrscope_method(problem: Problem, val: bool, schedule: str | None = None) -> dict:
+def lrscope_method(problem: Problem, val: bool, schedule: str | None = None, keep: bool = False) -> dict:
+    """``keep``: ``keep_winner=True``, and training goes on from the kept verification run (the rest of the budget
+    on the problem's batch stream from its start: another order than the run's own continuation)."""
     import lrscope.torch as lt
     model = problem.make_model()
     opt = problem.make_optimizer(model.parameters(), 1e-3)
     with contextlib.redirect_stderr(io.StringIO()):
         res = lt.lr_find(model, problem.loss_fn, problem.loader(), opt, budget=problem.budget, seed=problem.seed,
-                         val_loader=problem.loader(problem.val, shuffle=False) if val else None, schedule=schedule)
+                         val_loader=problem.loader(problem.val, shuffle=False) if val else None, schedule=schedule,
+                         keep_winner=keep)
     rates = (np.asarray(res.step_sizes, dtype=np.float64) if res.step_sizes is not None
              else np.full(problem.budget, res.suggestion))
-    model, _ = train(problem, rates)
+    kept = min(res.trained_steps, problem.budget)
+    model, _ = train(problem, rates, resume=(model, opt, kept) if keep else None)
     return {"test": problem.test_loss(model), "lr": float(res.suggestion), "finder": int(res.steps_used),
-            "compute": int(res.steps_used) + problem.budget, "schedule": res.step_sizes is not None,
-            "notes": [str(n) for n in res.notes]}
+            "compute": int(res.steps_used) + problem.budget - kept, "kept": kept,
+            "schedule": res.step_sizes is not None, "notes": [str(n) for n in res.notes]}
 
 
 def lr_free(problem: Problem, name: str) -> dict:
@@ -247,7 +259,7 @@ def optuna_method(problem: Problem, compute: int) -> dict:
 
 
 METHODS = ("grid const", "grid cosine", "grid cosine by val", "lrscope", "lrscope val", "lrscope val cosine",
-           "Prodigy", "Prodigy cosine", "schedule-free", "torch-lr-finder", "valley", "Lightning", "Optuna")
+           "lrscope val kept", "Prodigy", "Prodigy cosine", "schedule-free", "torch-lr-finder", "valley", "Lightning", "Optuna")
 
 
 def run_problem(problem: Problem, done: dict, progress=print) -> dict:
@@ -264,10 +276,11 @@ def run_problem(problem: Problem, done: dict, progress=print) -> dict:
     g = out["grid cosine"]
     k = int(np.argmin(g["val"]))            # as a practitioner tunes: the rate whose run did best on validation
     out["grid cosine by val"] = {"test": g["all"][k], "lr": g["rates"][k], "compute": g["compute"]}
-    for name, val, schedule in (("lrscope", False, None), ("lrscope val", True, None),
-                                ("lrscope val cosine", True, "cosine")):
+    for name, val, schedule, keep in (("lrscope", False, None, False), ("lrscope val", True, None, False),
+                                      ("lrscope val cosine", True, "cosine", False),
+                                      ("lrscope val kept", True, None, True)):
         if not have(name):
-            out[name] = lrscope_method(problem, val, schedule)
+            out[name] = lrscope_method(problem, val, schedule, keep)
     for name in ("Prodigy", "Prodigy cosine", "schedule-free"):
         if not have(name):
             out[name] = lr_free(problem, name)

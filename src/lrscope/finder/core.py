@@ -66,7 +66,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
          beta: float = 0.9, diverge_factor: float = 4.0, verify: bool = True, verify_steps: int | None = None,
          final_steps: int | None = None, budget: int | None = None, validation: Objective | None = None,
          seed: int = 0, progress=None, analysis_seconds: float | None = None,
-         max_compute: float = BUDGET_ALL, schedule=None) -> FindResult:
+         max_compute: float = BUDGET_ALL, schedule=None, keep_winner: bool = False) -> FindResult:
     """Run the LR range test on ``objective`` and recommend a learning rate that a short training run confirms.
 
     ``start``/``end``/``steps``/``mode``: the ramp (exponential by default; ``steps`` 100, or fewer with a short
@@ -87,6 +87,8 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     ``"one_cycle"``, ``"constant"``, a function ``f(step, total)`` or a Schedule; :mod:`.schedule`): every
     verification run follows it over the finalists' horizon, the suggestion is the peak rate that trained best with
     it, and ``step_sizes`` (with a budget) are that peak times the schedule -- no cooldown is added.
+    ``keep_winner``: keep where the suggestion's verification run ended (``trained_steps``, ``trained_params``,
+    ``trained_state``), to go on from there instead of training those steps again (constant rates only).
     ``progress(done, total)`` is called as the steps go; an exception raised from it stops the call.
     """
     if not isinstance(objective, Objective):
@@ -97,6 +99,9 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
                                            budget)
     integer(seeds, "seeds")
     shape = check_schedule(schedule)        # the schedule the user trains with (`schedule` is the ramp below)
+    if keep_winner and shape not in (None, "constant"):
+        raise ValueError("keep_winner: only with a constant rate -- the verification runs follow the schedule "
+                         "compressed to the final round, not the start of your run's schedule")
     if validation is not None:
         if not isinstance(validation, Objective):
             raise TypeError(f"validation: expected an lrscope Objective, got {type(validation).__name__}")
@@ -224,13 +229,22 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
             step_sizes, schedule_loss = refined.step_sizes, refined.loss
     tally.finish()
     notes += above_the_start_bound(v.suggestion, bound)
+    kept = runs.runs.get(v.suggestion) if keep_winner else None
+    if keep_winner:
+        notes.append(f"keep_winner: {v.suggestion:.3g} has no verification run to keep (it was taken without a run "
+                     f"of its own)" if kept is None else
+                     f"keep_winner: trained_params and trained_state are where {v.suggestion:.3g}'s verification "
+                     f"run ended, {kept.steps} steps into training at that rate")
     methods["lrscope"] = v.suggestion
     return FindResult(lrs=lrs_v, losses=losses[:, :cut], smoothed=mean, band=band, methods=methods,
                       suggestion=v.suggestion, interval=v.interval, candidates=cands, candidate_losses=v.first,
                       bound=bound, steps_used=used, objective_name=objective.name, notes=notes,
                       finalists=v.finalists, finalist_losses=v.final, finalist_steps=v.finalist_steps,
                       compute=compute, reason=reason, step_sizes=step_sizes, schedule_loss=schedule_loss,
-                      verified_with=None if shape is None else name_of(shape))
+                      verified_with=None if shape is None else name_of(shape),
+                      trained_steps=0 if kept is None else kept.steps,
+                      trained_params=None if kept is None else kept.params[None],
+                      trained_state=None if kept is None else stack_states([kept.state]))
 
 
 def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, losses, mean, band, methods, bound,

@@ -39,6 +39,11 @@ class FindResult:
     run confirmed them: ``schedule_loss`` is the loss it reached); ``schedule`` gives them as a schedule.
     ``verified_with``: the schedule the verification runs followed (``find(schedule=)``), None for a constant rate;
     ``suggestion`` is then that schedule's peak and ``step_sizes`` the peak times the schedule over the budget.
+    ``trained_steps``: with ``keep_winner=True``, the steps of the suggestion's verification run that were kept (0:
+    none) -- in PyTorch the model is left there; for lrscope's objectives ``trained_params`` and ``trained_state``
+    are where it ended, ready for ``lrscope.run.run(obj, lrs=[res.suggestion], x0=res.trained_params,
+    state=res.trained_state, start_step=res.trained_steps, ...)`` to go on with it (same ``seed`` and ``batch_size``:
+    the same batches).
     """
 
     lrs: np.ndarray
@@ -62,6 +67,9 @@ class FindResult:
     step_sizes: np.ndarray | None = None
     schedule_loss: float | None = None
     verified_with: str | None = None
+    trained_steps: int = 0
+    trained_params: np.ndarray | None = None
+    trained_state: object = None
 
     @property
     def schedule(self):
@@ -103,7 +111,8 @@ class FindResult:
                 "steps_used": self.steps_used, "compute": {k: int(v) for k, v in self.compute.items()},
                 "reason": self.reason, "notes": self.notes,
                 "step_sizes": None if self.step_sizes is None else numbers(self.step_sizes),
-                "schedule_loss": self.schedule_loss, "verified_with": self.verified_with}
+                "schedule_loss": self.schedule_loss, "verified_with": self.verified_with,
+                "trained_steps": self.trained_steps}
 
     def _repr_html_(self) -> str:
         """In Jupyter: the range test as an interactive chart, the pick, why, and the compute beside it."""

@@ -208,7 +208,8 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
             diverge_factor: float = 4.0, val_loader=None, accumulation_steps: int = 1, autocast: bool = False,
             verify: bool = True, verify_steps: int | None = None, final_steps: int | None = None,
             budget: int | None = None, seed: int = 0, progress=None, backend: str = "local",
-            ray_options: dict | None = None, max_compute: float = BUDGET_ALL, schedule=None) -> FindResult:
+            ray_options: dict | None = None, max_compute: float = BUDGET_ALL, schedule=None,
+            keep_winner: bool = False) -> FindResult:
     """LR range test on ``model``: α from ``start`` to ``end`` over ``steps`` optimizer steps (exponential or
     linear; 100, or fewer with a short ``budget``: at most half of the whole call's compute), stopped when the
     smoothed loss passes ``diverge_factor`` × its best; then each rule's pick and a grid below the loss minimum are
@@ -228,6 +229,13 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     :mod:`lrscope.finder.schedule`): every verification run follows it over the finalists' horizon, the suggestion
     is the peak rate that trained best with it, and ``res.step_sizes`` (with a budget) that peak times the schedule
     over the budget -- set them per step, or build the same scheduler with ``res.suggestion`` as its peak.
+
+    ``keep_winner=True``: instead of being restored, the model and optimizer (and the loaders' generators and the
+    random numbers) are left where the recommended rate's verification run ended, ``res.trained_steps`` optimizer
+    steps into training at that rate -- go on from there (``res.step_sizes[res.trained_steps:]``) and those steps
+    are not lost. With a constant rate only (a schedule is verified compressed to the final round), and not with
+    ``backend="ray"``; where that run was not kept (a loader with workers, a model too large to pause, a rate
+    taken without a run of its own) the model is restored as usual and a note says why.
 
     ``backend="ray"``: the verification runs (both rounds, the probes, the edge search) run in Ray actors, each
     candidate rate's run with its own copy of the model, optimizer and loader, kept between rounds so that a longer
@@ -250,6 +258,11 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
         raise TypeError(f"loss_fn: expected a function (predictions, targets) -> loss, got {type(loss_fn).__name__}")
     loss_fn = ScalarLoss(loss_fn)
     shape = check_schedule(schedule)
+    if keep_winner and shape not in (None, "constant"):
+        raise ValueError("keep_winner: only with a constant rate -- the verification runs follow the schedule "
+                         "compressed to the final round, not the start of your run's schedule")
+    if keep_winner and backend == "ray":
+        raise ValueError("keep_winner: not with backend='ray' (the verification runs live in the Ray actors)")
     final_steps_given = final_steps is not None
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
@@ -376,13 +389,26 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     else:
         step_sizes, cooldown_notes, ending = with_schedule(suggestion, shape, budget, final_steps)
     notes += cooldown_notes
+    trained_steps = 0
+    if keep_winner:
+        kept = paused.get(float(suggestion))
+        if kept is None:
+            notes.append(f"keep_winner: {suggestion:.3g} has no verification run to keep ("
+                         + ("it was taken without a run of its own" if resumable else
+                            "the runs could not be paused: a loader with workers, or a model too large")
+                         + "); the model and optimizer are as before")
+        else:
+            kept.state.restore(model, optimizer)
+            trained_steps = len(kept.history)
+            notes.append(f"keep_winner: the model and optimizer are where {suggestion:.3g}'s verification run "
+                         f"ended, {trained_steps} steps into training at that rate -- go on from there")
     reason = v.reason + ending
     return FindResult(lrs=lrs, losses=raw[None, :cut], smoothed=mean, band=band, methods=methods,
                       suggestion=suggestion, interval=v.interval, candidates=cands, candidate_losses=v.first,
                       bound=bound, steps_used=used, objective_name=type(model).__name__, notes=notes,
                       finalists=v.finalists, finalist_losses=v.final, finalist_steps=v.finalist_steps,
                       compute=compute, reason=reason, step_sizes=step_sizes,
-                      verified_with=None if shape is None else name_of(shape))
+                      verified_with=None if shape is None else name_of(shape), trained_steps=trained_steps)
 
 
 def _mini_batches(loader) -> bool:
