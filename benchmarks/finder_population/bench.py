@@ -59,9 +59,10 @@ def cosine(budget: int) -> np.ndarray:
     return 0.5 * (1 + np.cos(np.pi * np.arange(budget) / budget))
 
 
-def batches(problem: Problem):
-    """The problem's training batches, epoch after epoch (the same order for every method)."""
-    loader = problem.loader()
+def batches(problem: Problem, loader=None):
+    """The problem's training batches, epoch after epoch (the same order for every method; or ``loader``'s, where
+    its shuffling generator stands)."""
+    loader = problem.loader() if loader is None else loader
     while True:
         yield from loader
 
@@ -69,18 +70,19 @@ def batches(problem: Problem):
 def train(problem: Problem, rates=None, make_optimizer=None, report=None, every: int = 0, resume=None):
     """``problem.budget`` steps from the initial weights, at ``rates[t]`` each step (or with ``make_optimizer``'s
     own rate); ``report(step, model)`` every ``every`` steps may stop the run by returning False. ``resume``: (model,
-    optimizer, steps already done) -- go on with them for the rest of the budget. Returns the model and the steps
+    optimizer, steps already done, its loader) -- go on with them for the rest of the budget, new passes over that
+    loader (its generator where the run left it). Returns the model and the steps
     taken."""
     if resume is None:
         model = problem.make_model()
         opt = (make_optimizer or problem.make_optimizer)(model.parameters(),
                                                          float(rates[0]) if rates is not None else 1.0)
-        done = 0
+        done, loader = 0, None
     else:
-        model, opt, done = resume
+        model, opt, done, loader = resume
     if hasattr(opt, "train"):
         opt.train()                               # schedule-free: training mode
-    stream = batches(problem)
+    stream = batches(problem, loader)
     steps = done
     for t in range(done, problem.budget):
         if rates is not None:
@@ -131,19 +133,20 @@ def grid(problem: Problem, schedule: str) -> dict:
 
 
 def lrscope_method(problem: Problem, val: bool, schedule: str | None = None, keep: bool = False) -> dict:
-    """``keep``: ``keep_winner=True``, and training goes on from the kept verification run (the rest of the budget
-    on the problem's batch stream from its start: another order than the run's own continuation)."""
+    """``keep``: ``keep_winner=True``, and training goes on from the kept verification run over the rest of the
+    budget, with new passes over the same loader."""
     import lrscope.torch as lt
     model = problem.make_model()
     opt = problem.make_optimizer(model.parameters(), 1e-3)
+    loader = problem.loader()
     with contextlib.redirect_stderr(io.StringIO()):
-        res = lt.lr_find(model, problem.loss_fn, problem.loader(), opt, budget=problem.budget, seed=problem.seed,
+        res = lt.lr_find(model, problem.loss_fn, loader, opt, budget=problem.budget, seed=problem.seed,
                          val_loader=problem.loader(problem.val, shuffle=False) if val else None, schedule=schedule,
                          keep_winner=keep)
     rates = (np.asarray(res.step_sizes, dtype=np.float64) if res.step_sizes is not None
              else np.full(problem.budget, res.suggestion))
     kept = min(res.trained_steps, problem.budget)
-    model, _ = train(problem, rates, resume=(model, opt, kept) if keep else None)
+    model, _ = train(problem, rates, resume=(model, opt, kept, loader) if keep else None)
     return {"test": problem.test_loss(model), "lr": float(res.suggestion), "finder": int(res.steps_used),
             "compute": int(res.steps_used) + problem.budget - kept, "kept": kept,
             "schedule": res.step_sizes is not None, "notes": [str(n) for n in res.notes]}
