@@ -49,16 +49,11 @@ from ..objectives.base import Objective
 from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
 from ..schedules import Schedule, table
-from .range_test import (BUDGET_ALL, DivergenceStop, FindResult, check_compute, check_plan, fit_the_rounds, ramp,
-                         ramp_steps)
-from .cooldown import recommend as cooldown
+from .pipeline import Curve, Kept, candidates, make_plan, recommend, unverified
+from .range_test import BUDGET_ALL, DivergenceStop, FindResult, ramp
 from .quadratic import MARGIN, GradientErrors, best_step_sizes, clearly_lower, quadratic_pick
 from .refine import refine_the_pick
-from .rules import read_curve
-from .schedule import check_schedule, name_of, with_schedule
-from .schedule import factors as schedule_factors
-from .verify import (EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, above_the_start_bound, finalist_count,
-                     run_score, steady, verification_steps, verify_candidates)
+from .verify import EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, run_score, steady
 
 
 def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
@@ -94,38 +89,58 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
     optimizer = gd() if optimizer is None else optimizer
-    final_steps_given = final_steps is not None
-    verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
-                                           budget)
-    integer(seeds, "seeds")
-    shape = check_schedule(schedule)        # the schedule the user trains with (`schedule` is the ramp below)
-    if keep_winner and shape not in (None, "constant"):
-        raise ValueError("keep_winner: only with a constant rate -- the verification runs follow the schedule "
-                         "compressed to the final round, not the start of your run's schedule")
     if validation is not None:
         if not isinstance(validation, Objective):
             raise TypeError(f"validation: expected an lrscope Objective, got {type(validation).__name__}")
         if validation.dim != objective.dim:
             raise ValueError(f"validation: {validation.name!r} has {validation.dim} parameters, the objective "
                              f"{objective.dim}: it must be the same model on other data")
-    score = objective if validation is None else validation
     if batch_size is not None and objective.n_samples is None:
         raise ValueError(f"batch_size: objective {objective.name!r} has no data samples")
     stochastic = batch_size is not None and objective.n_samples is not None and batch_size < objective.n_samples
+    integer(seeds, "seeds")
     n_seeds = seeds if stochastic else 1
-    max_compute = check_compute(max_compute)
-    steps = ramp_steps(steps, budget, n_seeds, max_compute)
-    schedule = ramp(float(start), float(end), steps, mode)
+    plan = make_plan(start=start, end=end, steps=steps, mode=mode, beta=beta, diverge_factor=diverge_factor,
+                     verify=verify, verify_steps=verify_steps, final_steps=final_steps, budget=budget,
+                     max_compute=max_compute, schedule=schedule, keep_winner=keep_winner, seeds=n_seeds)
+    tally = Tally(progress, n_seeds * plan.steps)    # the verification is planned once the candidates are known
+    curve = _range_test(objective, optimizer, plan, batch_size, n_seeds, validation, seed, tally)
+    methods, cands, notes = candidates(plan, curve)
+    if validation is not None:
+        notes.append(f"the curve and the verification are read off the held-out loss ({validation.name})")
+    bound = _bound(objective, optimizer, analysis_seconds)
+    if not plan.verify:
+        return unverified(curve, objective.name, methods, cands, bound, notes, tally)
+    horizon = plan.final_steps if plan.budget is None else plan.budget
+    known = (None if stochastic or validation is not None or plan.schedule is not None
+             else quadratic_pick(objective, optimizer, horizon))
+    if known is not None:       # a quadratic: the loss after the horizon is known for every α; one run checks it
+        return _quadratic_answer(objective, optimizer, known, horizon, curve.used, tally, curve.lrs, curve.losses,
+                                 curve.smoothed, curve.band, methods, bound, notes)
+    tally.at(curve.used)
+    trainer = _ObjectiveTrainer(objective, optimizer, batch_size, seed, validation, bound, analysis_seconds, tally,
+                                stochastic)
 
-    tally = Tally(progress, n_seeds * steps)       # the verification is planned once the candidates are known
+    def refine(pick, allowance):            # gradient descent on a full-batch loss: step sizes near the minimum
+        if pick not in trainer.runs.runs:
+            return None
+        return refine_the_pick(objective, optimizer, trainer.runs, pick, plan.budget, allowance, tally)
 
-    # 1. the range test, once per sample order (seed), each stopped when its smoothed loss blows up
+    exact_gd = not stochastic and validation is None and optimizer.kind == "gd"
+    return recommend(trainer, plan, curve, methods, cands, notes, bound, tally, refine if exact_gd else None)
+
+
+def _range_test(objective, optimizer, plan, batch_size, n_seeds, validation, seed, tally) -> Curve:
+    """The range test, once per sample order (seed), each stopped when its smoothed loss blows up; the curves
+    smoothed and averaged where every seed is finite and below the blow-up."""
+    schedule = ramp(plan.start, plan.end, plan.steps, plan.mode)
+    steps = plan.steps
     curves, used = [], 0
     for s in range(n_seeds):
-        tracker = DivergenceStop(beta, diverge_factor)
-        res = run(objective, lrs=[start], optimizer=optimizer, steps=steps, schedule=schedule, batch_size=batch_size,
-                    seed=seed + s, eval_every=steps + 1, keep_params=validation is not None,
-                    stop=tracker, progress=lambda d, t, base=used: tally.at(base + d))
+        tracker = DivergenceStop(plan.beta, plan.diverge_factor)
+        res = run(objective, lrs=[plan.start], optimizer=optimizer, steps=steps, schedule=schedule,
+                  batch_size=batch_size, seed=seed + s, eval_every=steps + 1, keep_params=validation is not None,
+                  stop=tracker, progress=lambda d, t, base=used: tally.at(base + d))
         raw = res.batch_losses[0] if res.batch_losses is not None else res.losses[0, :-1]
         if validation is not None:          # the held-out loss where each step started
             with np.errstate(all="ignore"):
@@ -135,116 +150,79 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
             raise ValueError("objective: the loss is not finite at the start: the problem is not the learning rate")
         curves.append(np.r_[raw, np.full(steps - raw.size, np.nan)])
     losses = np.array(curves)
-    lrs = schedule(np.arange(steps), [start], steps)[:, 0]
-    smooths = np.array([smooth(np.where(np.isfinite(c), c, np.nan), beta) for c in losses])
-    # the band: average over seeds where all seeds are finite and below the blow-up
+    lrs = schedule(np.arange(steps), [plan.start], steps)[:, 0]
+    smooths = np.array([smooth(np.where(np.isfinite(c), c, np.nan), plan.beta) for c in losses])
     valid = np.all(np.isfinite(smooths), axis=0)
     cut = int(np.argmin(valid)) if not valid.all() else steps
     if cut < 5:
-        raise ValueError(f"start: the loss blows up within {cut} steps of the test; lower start (now {start:g})")
-    lrs_v, mean = lrs[:cut], smooths[:, :cut].mean(axis=0)
-    band = np.vstack([smooths[:, :cut].min(axis=0), smooths[:, :cut].max(axis=0)])
-    methods, cands, notes = read_curve(lrs_v, mean, start, end)
-    if validation is not None:
-        notes.append(f"the curve and the verification are read off the held-out loss ({validation.name})")
+        raise ValueError(f"start: the loss blows up within {cut} steps of the test; lower start (now {plan.start:g})")
+    score = objective if validation is None else validation
+    with np.errstate(all="ignore"):
+        f0 = float(score.value(objective.x0)[0])
+    return Curve(lrs[:cut], losses[:, :cut], smooths[:, :cut].mean(axis=0),
+                 np.vstack([smooths[:, :cut].min(axis=0), smooths[:, :cut].max(axis=0)]), used, f0)
 
-    # 2. the sanity cap for optimizers whose stability theory is known
-    bound = None
-    if optimizer.kind != "adaptive":
-        try:
-            with np.errstate(all="ignore"):
-                limit = _theory.analyze(objective, seconds=analysis_seconds).stability_limit(optimizer)
-            bound = None if limit is None else float(np.min(limit))
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
-            bound = None
 
-    # 3. verification: the candidates trained at once on the same batches
-    if not verify:
-        tally.finish()
-        suggestion = float(methods["valley"] or methods["min/10"])
-        methods["lrscope"] = suggestion
-        return FindResult(lrs=lrs_v, losses=losses[:, :cut], smoothed=mean, band=band, methods=methods,
-                          suggestion=suggestion, interval=(suggestion, suggestion), candidates=cands,
-                          candidate_losses=np.full(cands.size, np.nan), bound=bound, steps_used=used,
-                          objective_name=objective.name, notes=notes, compute={"range test": used},
-                          reason="the valley rule's pick (not verified)")
-    horizon = final_steps if budget is None else budget
-    known = (None if stochastic or validation is not None or shape is not None
-             else quadratic_pick(objective, optimizer, horizon))
-    if known is not None:       # a quadratic: the loss after the horizon is known for every α; one run checks it
-        return _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs_v, losses[:, :cut], mean,
-                                 band, methods, bound, notes)
-    exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
-    final_steps = fit_the_rounds(used, cands.size, finalist_count(cands.size), verify_steps, final_steps, budget,
-                                 fixed=final_steps_given, max_compute=max_compute)
-    probes = 0 if exact else MAX_PROBES
-    edge_probes = 0 if exact or optimizer.kind == "adaptive" else EDGE_PROBES     # a sharp edge: GD and momentum
-    tally.at(used)
-    tally.replan(verification_steps(cands.size, verify_steps, final_steps, probes, edge_probes))
+def _bound(objective, optimizer, analysis_seconds) -> float | None:
+    """The stability bound 2/λ_max at the start, for optimizers whose stability theory is known (the sanity cap)."""
+    if optimizer.kind == "adaptive":
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            limit = _theory.analyze(objective, seconds=analysis_seconds).stability_limit(optimizer)
+        return None if limit is None else float(np.min(limit))
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
+        return None
 
-    runs = _Runs(objective, optimizer, batch_size, seed,
-                 None if shape is None else schedule_factors(shape, final_steps))
 
-    def train(rates, n_steps, final_round):
-        base = tally.done
-        histories, ends, spent = runs.train(rates, n_steps, lambda d: tally.at(base + d))
+class _ObjectiveTrainer:
+    """The pipeline's :class:`.pipeline.Trainer` for lrscope's objectives: every rate of a round in one vectorized
+    sweep on the same batches (:class:`_Runs`); on full batches no noise (``EXACT_TIE``) and, where the Hessian is
+    constant, neither probes nor the edge search (theory gives the exact answer); a final run above the bound is
+    capped when it is far past the bound measured where it ended."""
+
+    subject, restarts = "objective", False
+
+    def __init__(self, objective, optimizer, batch_size, seed, validation, bound, analysis_seconds, tally,
+                 stochastic):
+        self.objective, self.optimizer, self.validation, self.bound = objective, optimizer, validation, bound
+        self.analysis_seconds, self.tally, self.batch_size, self.seed = analysis_seconds, tally, batch_size, seed
+        self.name, self.mini_batches = objective.name, stochastic
+        self.tie = TIE if stochastic else EXACT_TIE
+        exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
+        self.probes = 0 if exact else MAX_PROBES
+        self.edge_probes = 0 if exact or optimizer.kind == "adaptive" else EDGE_PROBES   # a sharp edge: GD, momentum
+        self.runs = None
+
+    def prepare(self, final_steps, factors):
+        self.runs = _Runs(self.objective, self.optimizer, self.batch_size, self.seed, factors)
+
+    def round(self, rates, n_steps, final_round):
+        base = self.tally.done
+        histories, ends, spent = self.runs.train(rates, n_steps, lambda d: self.tally.at(base + d))
         losses = np.array([run_score(h, not final_round) for h in histories])
-        if validation is not None:          # held-out loss where each run ended
+        if self.validation is not None:          # held-out loss where each run ended
             with np.errstate(all="ignore"):
-                held_out = np.asarray(validation.value(ends), dtype=np.float64)
+                held_out = np.asarray(self.validation.value(ends), dtype=np.float64)
             losses = np.where(np.isfinite(losses) & np.isfinite(held_out), held_out, np.inf)
-        tally.at(base + spent)
+        self.tally.at(base + spent)
         capped = np.zeros(rates.size, dtype=bool)
-        if final_round and bound is not None:
-            for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * bound)):
-                limit = _limit_at(objective, optimizer, ends[k], analysis_seconds)
+        if final_round and self.bound is not None:
+            for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * self.bound)):
+                limit = _limit_at(self.objective, self.optimizer, ends[k], self.analysis_seconds)
                 capped[k] = limit is None or rates[k] >= EDGE * limit    # blowing up where its run ended
         return losses, spent, capped, np.array([steady(h) for h in histories], dtype=bool)
 
-    with np.errstate(all="ignore"):
-        f0 = float(score.value(objective.x0)[0])
-    v = verify_candidates(cands, train, verify_steps, final_steps, f0, probes=probes, subject="objective",
-                          bound=bound, tie=TIE if stochastic else EXACT_TIE, edge_probes=edge_probes,
-                          allowance=None if budget is None else max(0, round(max_compute * budget) - used))
-    compute = {"range test": used, **v.spent}
-    used += v.steps_used
-    notes += v.notes
-    schedule_loss = None
-    if shape is None:
-        step_sizes, cooldown_notes, ending = cooldown(v.suggestion, budget, stochastic)
-    else:
-        step_sizes, cooldown_notes, ending = with_schedule(v.suggestion, shape, budget, final_steps)
-    notes += cooldown_notes
-    reason = v.reason + ending
-    if budget is not None and not stochastic and validation is None and optimizer.kind == "gd" \
-            and shape is None and v.suggestion in runs.runs:
-        refined = refine_the_pick(objective, optimizer, runs, v.suggestion, budget,
-                                  round(max_compute * budget) - used, tally)
-        for key, n in refined.spent.items():
-            compute[key] = n
-            used += n
-        notes += refined.notes
-        reason += refined.reason
-        if refined.step_sizes is not None:
-            step_sizes, schedule_loss = refined.step_sizes, refined.loss
-    tally.finish()
-    notes += above_the_start_bound(v.suggestion, bound)
-    kept = runs.runs.get(v.suggestion) if keep_winner else None
-    if keep_winner:
-        notes.append(f"keep_winner: {v.suggestion:.3g} has no verification run to keep (it was taken without a run "
-                     f"of its own)" if kept is None else
-                     f"keep_winner: trained_params and trained_state are where {v.suggestion:.3g}'s verification "
-                     f"run ended, {kept.steps} steps into training at that rate")
-    methods["lrscope"] = v.suggestion
-    return FindResult(lrs=lrs_v, losses=losses[:, :cut], smoothed=mean, band=band, methods=methods,
-                      suggestion=v.suggestion, interval=v.interval, candidates=cands, candidate_losses=v.first,
-                      bound=bound, steps_used=used, objective_name=objective.name, notes=notes,
-                      finalists=v.finalists, finalist_losses=v.final, finalist_steps=v.finalist_steps,
-                      compute=compute, reason=reason, step_sizes=step_sizes, schedule_loss=schedule_loss,
-                      verified_with=None if shape is None else name_of(shape),
-                      trained_steps=0 if kept is None else kept.steps,
-                      trained_params=None if kept is None else kept.params[None],
-                      trained_state=None if kept is None else stack_states([kept.state]))
+    def keep(self, rate):
+        kept = self.runs.runs.get(rate)
+        if kept is None:
+            return None
+        return Kept(kept.steps, f"keep_winner: trained_params and trained_state are where {rate:.3g}'s verification "
+                                f"run ended, {kept.steps} steps into training at that rate",
+                    kept.params[None], stack_states([kept.state]))
+
+    def close(self):
+        pass
 
 
 def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, losses, mean, band, methods, bound,

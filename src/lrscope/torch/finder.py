@@ -20,14 +20,9 @@ import torch
 
 from ..checks import integer
 from ..diagnose import smooth
-from ..finder.cooldown import recommend as cooldown
-from ..finder.range_test import (BUDGET_ALL, DivergenceStop, FindResult, check_compute, check_plan, fit_the_rounds,
-                                 ramp_steps)
-from ..finder.rules import read_curve
-from ..finder.schedule import check_schedule, name_of, with_schedule
-from ..finder.schedule import factors as schedule_factors
-from ..finder.verify import (EDGE, EDGE_PROBES, MAX_PROBES, Tally, above_the_start_bound, finalist_count, run_score,
-                             steady, verification_steps, verify_candidates)
+from ..finder.pipeline import Curve, Kept, candidates, make_plan, recommend, unverified
+from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult
+from ..finder.verify import EDGE, EDGE_PROBES, MAX_PROBES, TIE, Tally, run_score, steady
 from ._state import State, preserved_state, trainable_parameters
 from .cluster import CandidateActors, check_backend
 from .optimizers import kind_of, stability_limit
@@ -257,158 +252,136 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     if not callable(loss_fn):
         raise TypeError(f"loss_fn: expected a function (predictions, targets) -> loss, got {type(loss_fn).__name__}")
     loss_fn = ScalarLoss(loss_fn)
-    shape = check_schedule(schedule)
-    if keep_winner and shape not in (None, "constant"):
-        raise ValueError("keep_winner: only with a constant rate -- the verification runs follow the schedule "
-                         "compressed to the final round, not the start of your run's schedule")
+    plan = make_plan(start=start, end=end, steps=steps, mode=mode, beta=beta, diverge_factor=diverge_factor,
+                     verify=verify, verify_steps=verify_steps, final_steps=final_steps, budget=budget,
+                     max_compute=max_compute, schedule=schedule, keep_winner=keep_winner)
     if keep_winner and backend == "ray":
         raise ValueError("keep_winner: not with backend='ray' (the verification runs live in the Ray actors)")
-    final_steps_given = final_steps is not None
-    verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
-                                           budget)
-    max_compute = check_compute(max_compute)
-    steps = ramp_steps(steps, budget, 1, max_compute)
     integer(accumulation_steps, "accumulation_steps")
-    ramp = (np.geomspace(start, end, steps) if mode == "exp" else np.linspace(start, end, steps))
-    tally = Tally(progress, steps)         # the verification is planned once the candidates are known
-
-    with preserved_state(model, optimizer, (train_loader, val_loader)):
-        torch.manual_seed(seed)
-        trainer = _Trainer(model, loss_fn, train_loader, optimizer, accumulation_steps, autocast)
-        first_batch = trainer.batches()
-        trainer.restart()
-        lam = None
-        try:
-            lam = sharpness(model, loss_fn, (first_batch[0], first_batch[1]), max_iter=30).lambda_max
-        except (ValueError, RuntimeError):
-            lam = None
-        bound = None if lam is None else stability_limit(optimizer, lam)
-
-        # 1. the range test
-        raw, used, stop = [], 0, DivergenceStop(beta, diverge_factor)
-        for t, lr in enumerate(ramp):
-            trainer.set_lr(float(lr))
-            loss = trainer.step()
-            tally.add()
-            used += accumulation_steps
-            if val_loader is not None and math.isfinite(loss):
-                loss = trainer.evaluate(val_loader)
-            if t == 0 and not math.isfinite(loss):
-                raise ValueError("model: the loss is not finite at the first step: the problem is not the "
-                                 "learning rate (check the data, the model and the loss function)")
-            raw.append(loss)
-            if stop(t, loss):
-                break
-    raw = np.asarray(raw, dtype=np.float64)
-    curve = smooth(np.where(np.isfinite(raw), raw, np.nan), beta)
-    cut = int(np.argmin(np.isfinite(curve))) if not np.all(np.isfinite(curve)) else curve.size
-    if cut < 5:
-        raise ValueError(f"start: the loss blows up within {cut} steps; lower start (now {start:g})")
-    lrs, mean = ramp[:cut], curve[:cut]
-    methods, cands, notes = read_curve(lrs, mean, start, end)
+    tally = Tally(progress, plan.steps)         # the verification is planned once the candidates are known
+    loaders = (train_loader, val_loader)
+    with preserved_state(model, optimizer, loaders):
+        curve, bound = _range_test(model, loss_fn, train_loader, optimizer, plan, val_loader, accumulation_steps,
+                                   autocast, seed, tally)
+    methods, cands, notes = candidates(plan, curve)
     if val_loader is not None:
         notes.append("the curve and the verification are read off the held-out loss (val_loader)")
-    band = np.vstack([mean, mean])
-    if not verify:
-        tally.finish()
-        suggestion = float(methods["valley"] or methods["min/10"])
-        methods["lrscope"] = suggestion
-        return FindResult(lrs=lrs, losses=raw[None, :cut], smoothed=mean, band=band, methods=methods,
-                          suggestion=suggestion, interval=(suggestion, suggestion), candidates=cands,
-                          candidate_losses=np.full(cands.size, np.nan), bound=bound, steps_used=used,
-                          objective_name=type(model).__name__, notes=notes, compute={"range test": used},
-                          reason="the valley rule's pick (not verified)")
-
-    with preserved_state(model, optimizer, (train_loader, val_loader)):       # the batches runs are judged on
+    if not plan.verify:
+        return unverified(curve, type(model).__name__, methods, cands, bound, notes, tally)
+    with preserved_state(model, optimizer, loaders):       # the batches runs are judged on
         torch.manual_seed(seed)
         score_batches = _score_batches(train_loader)
+    trainer = _ModelTrainer(model, loss_fn, train_loader, optimizer, cands.size, tally, backend, ray_options,
+                            RunSettings(seed, accumulation_steps, autocast, bound, val_loader, score_batches))
+    return recommend(trainer, plan, curve, methods, cands, notes, bound, tally)
 
-    # 2. verification by successive halving: every candidate for verify_steps from the same state on the same
-    #    batches, then the best third again for 4× as long
-    paused = {}     # rate -> _Paused: a run asked for more steps goes on from where it stopped
-    # a live iterator must hold no worker processes, and the paused runs' copies (parameters, buffers and an
-    # optimizer state of up to twice the parameters: Adam) must stay small; otherwise every run starts again
-    size = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
-    resumable = (getattr(train_loader, "num_workers", 0) == 0
-                 and 3 * size * (cands.size + MAX_PROBES + EDGE_PROBES) <= PAUSED_BYTES)
 
-    edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES      # a sharp edge: SGD and momentum
-    final_steps = fit_the_rounds(used, cands.size, finalist_count(cands.size), verify_steps, final_steps, budget,
-                                 fixed=final_steps_given, max_compute=max_compute)
-    settings = RunSettings(seed, accumulation_steps, autocast, bound, val_loader, score_batches,
-                           None if shape is None else schedule_factors(shape, final_steps))
+def _range_test(model, loss_fn, train_loader, optimizer, plan, val_loader, accumulation_steps, autocast, seed,
+                tally) -> tuple:
+    """The range test on the model (one pass: α up the ramp, stopped when the smoothed loss blows up) and the
+    stability bound from the sharpness on its first batch: (the :class:`Curve`, the bound or None)."""
+    ramp = (np.geomspace(plan.start, plan.end, plan.steps) if plan.mode == "exp"
+            else np.linspace(plan.start, plan.end, plan.steps))
+    torch.manual_seed(seed)
+    trainer = _Trainer(model, loss_fn, train_loader, optimizer, accumulation_steps, autocast)
+    first_batch = trainer.batches()
+    trainer.restart()
+    try:
+        lam = sharpness(model, loss_fn, (first_batch[0], first_batch[1]), max_iter=30).lambda_max
+    except (ValueError, RuntimeError):
+        lam = None
+    bound = None if lam is None else stability_limit(optimizer, lam)
+    raw, used, stop = [], 0, DivergenceStop(plan.beta, plan.diverge_factor)
+    for t, lr in enumerate(ramp):
+        trainer.set_lr(float(lr))
+        loss = trainer.step()
+        tally.add()
+        used += accumulation_steps
+        if val_loader is not None and math.isfinite(loss):
+            loss = trainer.evaluate(val_loader)
+        if t == 0 and not math.isfinite(loss):
+            raise ValueError("model: the loss is not finite at the first step: the problem is not the "
+                             "learning rate (check the data, the model and the loss function)")
+        raw.append(loss)
+        if stop(t, loss):
+            break
+    raw = np.asarray(raw, dtype=np.float64)
+    smoothed = smooth(np.where(np.isfinite(raw), raw, np.nan), plan.beta)
+    cut = int(np.argmin(np.isfinite(smoothed))) if not np.all(np.isfinite(smoothed)) else smoothed.size
+    if cut < 5:
+        raise ValueError(f"start: the loss blows up within {cut} steps; lower start (now {plan.start:g})")
+    mean = smoothed[:cut]
+    return Curve(ramp[:cut], raw[None, :cut], mean, np.vstack([mean, mean]), used, float(raw[0])), bound
 
-    def train(lr, n_steps, final_round):
-        with preserved_state(model, optimizer, (train_loader, val_loader)):
-            before = paused.get(float(lr))
+
+class _ModelTrainer:
+    """The pipeline's :class:`lrscope.finder.pipeline.Trainer` for a PyTorch model: each rate's run from the same
+    state on the same batches, one after another (or in Ray actors), a run asked for more steps going on from where
+    it stopped (its parameters, optimizer state, random numbers and batch stream kept: :class:`_Paused`) -- unless
+    the loader has worker processes or the copies would pass ``PAUSED_BYTES``; everything restored after each."""
+
+    subject, probes = "model", MAX_PROBES
+    tie = TIE
+
+    def __init__(self, model, loss_fn, loader, optimizer, n_cands, tally, backend, ray_options, settings):
+        self.model, self.loss_fn, self.loader, self.optimizer = model, loss_fn, loader, optimizer
+        self.tally, self.backend, self.ray_options, self.settings = tally, backend, ray_options, settings
+        self.name, self.mini_batches = type(model).__name__, _mini_batches(loader)
+        self.edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES    # a sharp edge: SGD, momentum
+        self.n_runs = n_cands + MAX_PROBES + EDGE_PROBES
+        self.paused = {}     # rate -> _Paused: a run asked for more steps goes on from where it stopped
+        # a live iterator must hold no worker processes, and the paused runs' copies (parameters, buffers and an
+        # optimizer state of up to twice the parameters: Adam) must stay small; otherwise every run starts again
+        size = sum(t.numel() * t.element_size() for t in (*model.parameters(), *model.buffers()))
+        self.resumable = (getattr(loader, "num_workers", 0) == 0 and 3 * size * self.n_runs <= PAUSED_BYTES)
+        self.actors = None
+
+    @property
+    def restarts(self) -> bool:
+        return not self.resumable
+
+    def prepare(self, final_steps, factors):
+        self.settings.factors = factors
+        if self.backend == "ray":
+            self.actors = CandidateActors(self.model, self.optimizer, self.loss_fn, self.loader, self.settings,
+                                          self.ray_options, candidates=self.n_runs)
+            self.resumable = True           # every candidate's run lives in its own actor, with its own copies
+
+    def _train(self, lr, n_steps, final_round):
+        s, model, optimizer = self.settings, self.model, self.optimizer
+        with preserved_state(model, optimizer, (self.loader, s.val_loader)):
+            before = self.paused.get(float(lr))
             if before is not None and len(before.history) <= n_steps:
                 trainer, history = before.resume(model, optimizer)
             else:
-                trainer, history = settings.fresh_run(model, loss_fn, train_loader, optimizer, lr), []
-            spent = go_on(trainer, history, n_steps, tally.add) * accumulation_steps
-            if resumable and np.all(np.isfinite(history)):
-                paused[float(lr)] = _Paused(model, optimizer, (train_loader, val_loader), trainer, history)
-            final, capped = settings.judge(model, loss_fn, optimizer, trainer, history, lr, n_steps, final_round)
+                trainer, history = s.fresh_run(model, self.loss_fn, self.loader, optimizer, lr), []
+            spent = go_on(trainer, history, n_steps, self.tally.add) * s.accumulation_steps
+            if self.resumable and np.all(np.isfinite(history)):
+                self.paused[float(lr)] = _Paused(model, optimizer, (self.loader, s.val_loader), trainer, history)
+            final, capped = s.judge(model, self.loss_fn, optimizer, trainer, history, lr, n_steps, final_round)
             return final, spent, capped, steady(history)
 
-    actors = None
-    if backend == "ray":
-        actors = CandidateActors(model, optimizer, loss_fn, train_loader, settings, ray_options,
-                                 candidates=cands.size + MAX_PROBES + EDGE_PROBES)
-        resumable = True                    # every candidate's run lives in its own actor, with its own copies
-
-    def round_of(rates, n_steps, final_round):
-        """Each rate trained for n_steps from the same state: their losses, the steps spent, which are capped,
-        which ran steadily."""
-        if actors is not None:
-            results = actors.round(rates, n_steps, final_round)
-            tally.add(sum(r[1] for r in results) // accumulation_steps)
+    def round(self, rates, n_steps, final_round):
+        if self.actors is not None:
+            results = self.actors.round(rates, n_steps, final_round)
+            self.tally.add(sum(r[1] for r in results) // self.settings.accumulation_steps)
         else:
-            results = [train(lr, n_steps, final_round) for lr in rates]
+            results = [self._train(lr, n_steps, final_round) for lr in rates]
         return (np.array([r[0] for r in results]), sum(r[1] for r in results),
                 np.array([r[2] for r in results], dtype=bool), np.array([r[3] for r in results], dtype=bool))
 
-    tally.replan(verification_steps(cands.size, verify_steps, final_steps, edge_probes=edge_probes))
-    try:
-        v = verify_candidates(cands, round_of, verify_steps, final_steps, float(raw[0]), subject="model",
-                              bound=bound, edge_probes=edge_probes,
-                              allowance=None if budget is None else max(0, round(max_compute * budget) - used),
-                              restarts=not resumable)
-    finally:
-        if actors is not None:
-            actors.close()
-    compute = {"range test": used, **v.spent}
-    used += v.steps_used
-    notes += v.notes
-    tally.finish()
-    suggestion = v.suggestion
-    methods["lrscope"] = suggestion
-    notes += above_the_start_bound(suggestion, bound)
-    if shape is None:
-        step_sizes, cooldown_notes, ending = cooldown(suggestion, budget, _mini_batches(train_loader))
-    else:
-        step_sizes, cooldown_notes, ending = with_schedule(suggestion, shape, budget, final_steps)
-    notes += cooldown_notes
-    trained_steps = 0
-    if keep_winner:
-        kept = paused.get(float(suggestion))
+    def keep(self, rate):
+        kept = self.paused.get(float(rate))
         if kept is None:
-            notes.append(f"keep_winner: {suggestion:.3g} has no verification run to keep ("
-                         + ("it was taken without a run of its own" if resumable else
-                            "the runs could not be paused: a loader with workers, or a model too large")
-                         + "); the model and optimizer are as before")
-        else:
-            kept.state.restore(model, optimizer)
-            trained_steps = len(kept.history)
-            notes.append(f"keep_winner: the model and optimizer are where {suggestion:.3g}'s verification run "
-                         f"ended, {trained_steps} steps into training at that rate -- go on from there")
-    reason = v.reason + ending
-    return FindResult(lrs=lrs, losses=raw[None, :cut], smoothed=mean, band=band, methods=methods,
-                      suggestion=suggestion, interval=v.interval, candidates=cands, candidate_losses=v.first,
-                      bound=bound, steps_used=used, objective_name=type(model).__name__, notes=notes,
-                      finalists=v.finalists, finalist_losses=v.final, finalist_steps=v.finalist_steps,
-                      compute=compute, reason=reason, step_sizes=step_sizes,
-                      verified_with=None if shape is None else name_of(shape), trained_steps=trained_steps)
+            return None
+        kept.state.restore(self.model, self.optimizer)
+        return Kept(len(kept.history), f"keep_winner: the model and optimizer are where {rate:.3g}'s verification "
+                                       f"run ended, {len(kept.history)} steps into training at that rate -- go on "
+                                       f"from there")
+
+    def close(self):
+        if self.actors is not None:
+            self.actors.close()
 
 
 def _mini_batches(loader) -> bool:
