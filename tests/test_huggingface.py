@@ -82,6 +82,7 @@ def test_the_verified_finder_sets_the_rate_before_train_and_leaves_the_weights_u
     trainer = train(tmp_path, 1e-6, callback, steps=200, optim="adamw_torch", probe=probe)   # 1e-6: learns nothing
     pick = callback.found.suggestion
     assert 1e-3 <= pick <= 2e-2           # Adam on this task, 200 steps: 1e-3 → 0.015, 1e-2 → 0.028, 0.1 → 0.76
+    assert callback.found.verified_with == "constant_lambda"     # the Trainer's schedule (constant here)
     assert probe.first_lr == [pytest.approx(pick)] * len(probe.first_lr)
     assert all(torch.equal(probe.weights[k], v) for k, v in untouched.items())       # put back exactly
     with torch.no_grad():
@@ -96,6 +97,7 @@ def test_the_finder_keeps_a_warmup_around_the_new_peak(tmp_path):
     pick = callback.found.suggestion
     assert trainer.lr_scheduler.base_lrs == [pytest.approx(pick)] * len(trainer.lr_scheduler.base_lrs)
     assert probe.first_lr[0] == pytest.approx(pick)          # cosine starts at its peak
+    assert callback.found.verified_with == "cosine_schedule_with_warmup"     # its peak verified with cosine
 
 
 def test_the_finder_reads_held_out_data_when_given_the_trainers_eval_loader(tmp_path):

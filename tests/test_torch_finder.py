@@ -329,3 +329,16 @@ def test_keep_winner_leaves_the_model_where_the_winners_verification_run_ended()
     with pytest.raises(ValueError, match="keep_winner: only with a constant rate"):
         lr_find(model, torch.nn.functional.cross_entropy, loader, opt, budget=200, keep_winner=True,
                 schedule="cosine")
+
+
+def test_a_lambda_schedulers_shape_is_the_finders_schedule_at_the_same_fraction_of_the_run():
+    from lrscope.finder.schedule import factors
+    from lrscope.torch.optimizers import schedule_of
+    p = [torch.nn.Parameter(torch.zeros(1))]
+    opt = torch.optim.SGD(p, lr=0.1)
+    decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 1 - t / 1000)
+    np.testing.assert_allclose(factors(schedule_of(decay, 1000), 10), 1 - np.arange(10) / 10)
+    assert schedule_of(decay, None) is None
+    assert schedule_of(torch.optim.lr_scheduler.StepLR(opt, 10), 1000) is None          # not a LambdaLR
+    two = torch.optim.SGD([{"params": [p[0]]}, {"params": [torch.nn.Parameter(torch.zeros(1))]}], lr=0.1)
+    assert schedule_of(torch.optim.lr_scheduler.LambdaLR(two, [lambda t: 1.0, lambda t: 0.5]), 100) is None

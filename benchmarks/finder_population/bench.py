@@ -46,6 +46,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(1, str(Path(__file__).parent.parent))          # bench_finder: torch-lr-finder's range test
 from problems import Problem, draw  # noqa: E402
 
+from lrscope.finder import verify  # noqa: E402
+
 HERE = Path(__file__).parent
 RESULTS = HERE / "results.json"
 PROBLEMS = 48                         # seeds 0 … 47: 24 tune (even), 24 held (odd)
@@ -334,6 +336,37 @@ def ratio_table(results: dict, seeds: list) -> None:
     print(f"lrscope val finder compute ÷ budget: median {np.median(finder):.2f}, worst {max(finder):.2f}")
 
 
+def ablation(results: dict, seeds: list, steps: list) -> None:
+    """'lrscope val' with each step of the margin check left out in turn (kept as 'lrscope val -STEP'), and what
+    leaving it out does on these problems: the distribution, and on how many problems the pick moved and the test
+    loss got better or worse by more than 5%."""
+    for step in steps:
+        if step not in verify.STEPS:
+            raise SystemExit(f"--without: unknown step {step!r}; the steps are {', '.join(sorted(verify.STEPS))}")
+    every = verify.STEPS
+    for step in steps:
+        name = f"lrscope val -{step}"
+        verify.STEPS = every - {step}
+        try:
+            for s in seeds:
+                if name not in results[str(s)]:
+                    results[str(s)][name] = lrscope_method(draw(s), True)
+                    kept_now = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+                    merged = {**kept_now.get(str(s), {}), name: results[str(s)][name]}
+                    RESULTS.write_text(json.dumps({**kept_now, str(s): merged}, indent=1))
+        finally:
+            verify.STEPS = every
+    print(f"\n{'':28s} {'median':>7s} {'p90':>7s} {'worst':>7s} {'≤1.05':>6s} {'≤1.5':>6s}  moved  better  worse")
+    for name in ["lrscope val"] + [f"lrscope val -{step}" for step in steps]:
+        vals = np.array([ratio(results[str(s)], name) for s in seeds])
+        base = np.array([ratio(results[str(s)], "lrscope val") for s in seeds])
+        moved = sum(not math.isclose(results[str(s)][name]["lr"], results[str(s)]["lrscope val"]["lr"], rel_tol=1e-6)
+                    for s in seeds)
+        print(f"{name:28s} {np.median(vals):7.3f} {np.quantile(vals, 0.9):7.3f} {vals.max():7.3g} "
+              f"{np.mean(vals <= 1.05):6.0%} {np.mean(vals <= 1.5):6.0%}  {moved:5d}  {np.sum(vals < base / 1.05):6d}"
+              f"  {np.sum(vals > base * 1.05):5d}")
+
+
 def draw_name(results: dict, seed: int) -> str:
     return results[str(seed)].get("name", f"#{seed}")
 
@@ -348,12 +381,18 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=PROBLEMS, help="seeds 0 … N-1 (each split takes its half)")
     parser.add_argument("--fresh", action="store_true", help="discard the kept results (both splits)")
     parser.add_argument("--only", nargs="*", default=None, help="rerun these methods")
+    parser.add_argument("--without", nargs="*", default=None, metavar="STEP",
+                        help="ablation: 'lrscope val' with each of these steps of the margin check left out "
+                             "(lrscope.finder.verify.STEPS), one at a time; then its table")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.fresh and RESULTS.exists():
         RESULTS.unlink()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     seeds = [s for s in range(args.problems) if (s % 2 == 1) == (args.split == "held")]
+    if args.without is not None:
+        ablation(results, seeds, args.without or sorted(verify.STEPS))
+        return
     for s in seeds:
         problem = draw(s)
         kept = results.get(str(s), {})

@@ -37,7 +37,7 @@ except ImportError:                                             # pragma: no cov
     raise ImportError("lrscope.huggingface needs transformers: pip install 'lrscope[huggingface]'") from None
 
 from .torch.monitor import Alarm, Monitor
-from .torch.optimizers import set_peak_rate
+from .torch.optimizers import schedule_of, set_peak_rate
 from .torch.whole_batches import OwnLoss, WholeBatches, found_message, the_loss
 
 
@@ -105,6 +105,8 @@ class LRScopeCallback(TrainerCallback):
         kw = dict(self.find_kw)
         if val is not None and "val_loader" not in kw:
             kw["val_loader"] = WholeBatches(val)
+        if "schedule" not in kw and scheduler is not None:       # verify the peak with the Trainer's own schedule
+            kw["schedule"] = schedule_of(scheduler, budget)
         res = lr_find(OwnLoss(model, _model_loss), the_loss, WholeBatches(loader), optimizer, budget=budget,
                       accumulation_steps=args.gradient_accumulation_steps, **kw)
         set_peak_rate(optimizer, res.suggestion, [scheduler] if scheduler is not None else [])

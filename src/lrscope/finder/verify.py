@@ -23,6 +23,14 @@ EDGE_RESOLUTION = 1.1       # the edge search stops when the steady and the fail
 NO_PROGRESS = 0.01          # a verification where no rate lowered the loss by 1% of its start has learned nothing yet
 PLATEAU_DOUBLINGS = 3       # ... and its finalists are trained on, doubling their length, at most this many times
 
+# The named steps of the margin check, each of which can be left out to measure what it does on the population of
+# problems (benchmarks/finder_population/bench.py --without STEP; docs/finder.md, "What each step does"):
+# plateau: where no rate has left the loss's plateau, train the finalists on; failed_early: on mini-batches, a double
+# that failed in the first round stands for the double; catapult: a double above 2/λ_max that has not blown up is
+# trained on before it is judged; edge_search: between a steady pick and its failing double (full batch); back_off:
+# from a pick whose double fails, to about half of it; take_double: a double that does clearly better is taken.
+STEPS = frozenset({"plateau", "failed_early", "catapult", "edge_search", "back_off", "take_double"})
+
 
 @dataclass
 class Verification:
@@ -139,7 +147,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
                      None if allowance is None else allowance - used, restarts)
     notes, backing, edge = [], False, False
-    pick = _pick_after_a_plateau(runs, start_loss, notes, tie)
+    pick = _pick_after_a_plateau(runs, start_loss, notes, tie) if "plateau" in STEPS else None
     plateau = pick is not None
     if pick is None:
         pick = _smallest_of_the_best(runs.rates, runs.usable(), tie)
@@ -148,11 +156,13 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         double = runs.near(2 * pick, pick * 1.0001, DOUBLE_NEAR * pick)   # a verified rate near the double
         if double is None:
             double = 2 * pick if runs.probe(2 * pick) else None
-        early = None if double is not None or tie < TIE else failed_early(cands, first, pick)
+        early = (None if double is not None or tie < TIE or "failed_early" not in STEPS
+                 else failed_early(cands, first, pick))
         if double is None and early is None:
             break
         double, double_loss = (early, math.inf) if early is not None else (double, runs.loss(double))
-        if (early is None and runs.horizon == final_steps and not clearly_better(double_loss, best, tie)
+        if (early is None and "catapult" in STEPS and runs.horizon == final_steps
+                and not clearly_better(double_loss, best, tie)
                 and may_settle(double, double_loss, runs.is_capped(double), bound)
                 and runs.extend(round(EXTEND * final_steps), [pick, double])):
             notes.append(f"after {final_steps} steps {double:.3g} (above 2/λ_max = {bound:.3g} at the start) had done "
@@ -160,12 +170,14 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                          f"steps before judging")
             continue
         if (much_worse(double_loss, best, start_loss) and runs.is_steady(pick) and not backing
-                and runs.edge_probes_left > 0 and tie < TIE and early is None):
+                and runs.edge_probes_left > 0 and tie < TIE and early is None and "edge_search" in STEPS):
             searched = search_the_edge(runs, pick, double, start_loss, tie, bound)
             if searched != pick:
                 notes.append(f"{double:.3g} fails while {pick:.3g} trained steadily: the edge search between them "
                              f"took {searched:.3g}")
                 pick, edge = searched, True
+            break
+        if much_worse(double_loss, best, start_loss) and "back_off" not in STEPS:
             break
         if much_worse(double_loss, best, start_loss):
             # the pick sits at the edge of stability: back off to about half of it -- the best verified rate
@@ -183,7 +195,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                          f"is at the edge of stability")
             pick, backing = backed, True       # and look at the backed-off rate's double in turn
             continue
-        if backing or not clearly_better(double_loss, best, tie) or runs.is_capped(double):
+        if (backing or not clearly_better(double_loss, best, tie) or runs.is_capped(double)
+                or "take_double" not in STEPS):
             break
         pick = double           # the double does better: take it, and look at its double in turn
     usable = runs.usable()

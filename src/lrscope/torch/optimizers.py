@@ -130,3 +130,23 @@ def set_peak_rate(optimizer: torch.optim.Optimizer, rate: float, schedulers=()) 
         group["lr"] = group["initial_lr"] = rate
     for scheduler in drivers:
         scheduler.base_lrs = [rate] * len(scheduler.base_lrs)
+
+
+def schedule_of(scheduler, total: int | None):
+    """The shape of a ``LambdaLR`` scheduler over a run of ``total`` steps as the finder's schedule (``lr_find(...,
+    schedule=)``): f(t, n) = λ(t·total/n) -- its multiplier at the same fraction of the run, so a verification run of
+    n steps follows the schedule your ``total`` steps will (Hugging Face's schedules are all ``LambdaLR``s). None for
+    another scheduler, several different lambdas, or no ``total``."""
+    lambdas = getattr(scheduler, "lr_lambdas", None)
+    if not isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR) or not lambdas or total is None or total < 1:
+        return None
+    if any(f is not lambdas[0] for f in lambdas[1:]):
+        return None
+    first = lambdas[0]
+
+    def shape(t: int, n: int) -> float:
+        return float(first(int(t * total / n)))
+
+    name = getattr(getattr(first, "func", first), "__name__", "")         # HF: functools.partial(_get_..._lr_lambda)
+    shape.__name__ = name.removeprefix("_get_").removesuffix("_lr_lambda") if name.startswith("_get_") else "LambdaLR"
+    return shape
