@@ -639,6 +639,9 @@ def test_verification_runs_follow_the_schedule_the_user_trains_with_and_go_on_al
     obj = ls.objectives.dataset("digits")
     f = factors("cosine", 40)
     assert f[0] == 1.0 and f[-1] == pytest.approx(0.5 * (1 + np.cos(np.pi * 39 / 40)))
+    # a schedule that counts in steps (halve every 50) over a budget of 200, read at the same fractions of 20 steps
+    np.testing.assert_allclose(factors(ls.schedules.step_decay(50, 0.5), 20, total=200)[[0, 4, 5, 19]],
+                               [1, 1, 0.5, 0.125])
     runs = _Runs(obj, ls.optim.gd(), 32, 0, f)
     runs.train([0.5], 15)
     resumed, _, _ = runs.train([0.5], 40)

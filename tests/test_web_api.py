@@ -221,3 +221,22 @@ def test_the_step_table_shows_only_losses_that_were_evaluated():
     losses = [row[1] for row in d["configs"][0]["table"]]
     assert losses[0] == pytest.approx(np.log(10)) and None in losses
     assert all(v is None or v > 0 for v in losses)
+
+
+def test_the_range_test_verifies_the_peak_of_the_schedule_the_learner_chose():
+    """The explorer's schedule goes with the range test: the pick is the peak verified with it (a step decay every
+    quarter of the 200-step budget, read at the same fractions of the shorter verification runs) and the rates of
+    every step follow it; constant and reduce-on-plateau (it reads the loss) verify a constant rate."""
+    body = {"objective": {"kind": "dataset", "dataset": "digits"}, "batch_size": 32, "budget": 200,
+            "schedule": {"name": "step_decay", "params": {"step_size": 50, "gamma": 0.5}}}
+    r = post(body, url="/api/find")
+    assert r.status_code == 200, r.text
+    d = r.json()
+    assert d["verified_with"] == "step_decay"
+    rates = np.array(d["step_sizes"])
+    np.testing.assert_allclose(rates[[0, 49, 50, 199]], d["suggestion"] * np.array([1, 1, 0.5, 0.125]), rtol=1e-12)
+    for name in ("constant", "reduce_on_plateau"):
+        r = post({**body, "schedule": {"name": name}}, url="/api/find")
+        assert r.status_code == 200, r.text
+        assert r.json()["verified_with"] is None
+    assert post({**body, "schedule": {"name": "nope"}}, url="/api/find").status_code == 422

@@ -134,7 +134,12 @@ def test_range_test_button_draws_the_chart_and_the_suggestion(page):
     page.click("#run-find")
     page.wait_for_function("document.getElementById('find-text').textContent.includes('suggested α')")
     assert page.evaluate("document.getElementById('find-chart').data.length") >= 3
-    assert "verified" in page.inner_text("#find-text")
+    assert "verified" in page.inner_text("#find-text") and "peak" not in page.inner_text("#find-text")
+    page.select_option("#schedule", "cosine")           # the learner's schedule: its peak is what gets verified
+    page.wait_for_function("document.getElementById('find-text').textContent === ''")
+    page.click("#run-find")
+    page.wait_for_function("document.getElementById('find-text').textContent.includes('suggested α')")
+    assert "as the peak of your cosine annealing schedule" in page.inner_text("#find-text")
 
 
 def test_one_colour_per_learning_rate_in_every_chart(page):

@@ -143,7 +143,8 @@ def recommend(trainer: Trainer, plan: Plan, curve: Curve, methods: dict, cands: 
     final_steps = fit_the_rounds(curve.used, cands.size, finalist_count(cands.size), plan.verify_steps,
                                  plan.final_steps, plan.budget, fixed=plan.final_fixed, max_compute=plan.max_compute)
     tally.replan(verification_steps(cands.size, plan.verify_steps, final_steps, trainer.probes, trainer.edge_probes))
-    trainer.prepare(final_steps, None if plan.schedule is None else schedule_factors(plan.schedule, final_steps))
+    trainer.prepare(final_steps, None if plan.schedule is None else schedule_factors(plan.schedule, final_steps,
+                                                                                        plan.budget))
     try:
         v: Verification = verify_candidates(
             cands, trainer.round, plan.verify_steps, final_steps, curve.start_loss, probes=trainer.probes,

@@ -69,14 +69,17 @@ def name_of(schedule) -> str:
     return getattr(schedule, "__name__", "your schedule")
 
 
-def factors(schedule, n: int) -> np.ndarray:
+def factors(schedule, n: int, total: int | None = None) -> np.ndarray:
     """The multipliers of the peak rate over the n steps of a run, m(0, n) … m(n−1, n); a ``ValueError`` naming
-    ``schedule`` where a schedule of your own gives a value that is not a finite number >= 0, or only zeros."""
+    ``schedule`` where a schedule of your own gives a value that is not a finite number >= 0, or only zeros. An
+    lrscope ``Schedule`` counts in steps (a step decay every 100): it is taken over the ``total`` steps you will
+    train for and read at the same fractions of the run (default: over the n steps)."""
     t = np.arange(n, dtype=np.float64)
     if isinstance(schedule, str):
         out = np.asarray(_named(schedule)(t, n), dtype=np.float64)
     elif isinstance(schedule, Schedule):
-        out = schedule(np.arange(n), [1.0], n)[:, 0]
+        total = n if total is None else int(total)
+        out = schedule(np.floor(t * total / n).astype(int), [1.0], total)[:, 0]
     else:
         try:
             out = np.array([float(schedule(int(k), n)) for k in range(n)])

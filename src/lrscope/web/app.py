@@ -33,6 +33,7 @@ from ..finder.range_test import ramp_steps
 from ..jsonable import numbers
 from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, numerical_minimizer, window
 from ..run import full_loss_every, run, seconds_per_step
+from ..schedules import Schedule
 from ..theory import error_factor
 from .contours import contour_map
 
@@ -101,6 +102,7 @@ class FindRequest(BaseModel):
     batch_size: int | None = Field(None, ge=1)
     steps: int | None = Field(None, ge=5, le=1000)    # the ramp (default 100; fewer with a short budget)
     budget: int | None = Field(None, ge=1, le=MAX_STEPS // 2)     # the steps the learner will train for
+    schedule: ScheduleSpec | None = None       # the schedule the learner trains with: its peak is verified
     seed: int = Field(0, ge=0, le=2**31)
 
 
@@ -516,14 +518,18 @@ def create_app() -> FastAPI:
         work = Work()
 
         def compute():
-            description = request_plan(req.objective, req.optimizer)
+            description = request_plan(req.objective, req.optimizer, req.schedule)
             setup = plan.build(description, objective=cached_objective(objective_key(description)))
             obj = setup.objective
+            # a schedule of the step is verified (its peak); reduce-on-plateau reads the loss: a constant rate
+            verified = (setup.schedule if isinstance(setup.schedule, Schedule) and setup.schedule.name != "constant"
+                        else None)
             check_bounds(obj, 12, ramp_steps(req.steps, req.budget), req.batch_size, runs=2)   # ~12 candidates
             if req.budget is not None:
                 check_bounds(obj, 1, req.budget, req.batch_size, runs=2)   # with a budget: at most about twice it
             res = find(obj, setup.optimizer, steps=req.steps, batch_size=req.batch_size, budget=req.budget,
-                       seed=req.seed, progress=work.check, analysis_seconds=min(ANALYSIS_SECONDS, work.left()))
+                       seed=req.seed, progress=work.check, analysis_seconds=min(ANALYSIS_SECONDS, work.left()),
+                       schedule=verified)
             out = res.to_dict()
             out["band"] = [_clean(res.band[0]), _clean(res.band[1])]
             return _json(out)

@@ -1315,8 +1315,9 @@ async function runFind() {
   const key = findKey();
   try {
     // the explorer's Steps are the learner's training budget: the verification is sized from them
+    // ... and its schedule, whose peak the range test then verifies
     const res = await post("/api/find", { objective: body.objective, optimizer: body.optimizer, batch_size: body.batch_size || null,
-                                          budget: Math.min(body.steps, 2500) });
+                                          budget: Math.min(body.steps, 2500), schedule: body.schedule || null });
     const finite = res.smoothed.filter((v) => v !== null);
     const lo = Math.min(...finite), hi = Math.max(...finite);
     const vertical = (x, name, color, dash, width) => ({ x: [x, x], y: [lo, hi], mode: "lines", name,
@@ -1342,7 +1343,9 @@ async function runFind() {
                                     : { legend: TOP_LEGEND, margin: { t: 70, r: 10, b: 45, l: 55 } }) });
     $("find-chart").hidden = false;
     Plotly.Plots.resize("find-chart");
-    $("find-text").textContent = "suggested α = " + fmt(res.suggestion) + " (verified by training; " + fmt(res.interval[0]) +
+    const peak = res.verified_with ? " as the peak of your " + (SCHEDULE_NAMES[res.verified_with] || res.verified_with).toLowerCase() +
+      " schedule" : "";
+    $("find-text").textContent = "suggested α = " + fmt(res.suggestion) + peak + " (verified by training; " + fmt(res.interval[0]) +
       " – " + fmt(res.interval[1]) + " trained almost as well). Why: " + res.reason + ".";
     $("find-caption").hidden = false;
     drawRecommendedRates(res);
