@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from enum import Enum
 
 import numpy as np
 
@@ -108,7 +109,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
     2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
-    3. the margin check, with at most ``probes`` extra runs: the pick's double (a finalist when one lies near it,
+    3. the margin check (:func:`margin_check`), with at most ``probes`` extra runs: the pick's double (a finalist when one lies near it,
        else trained) -- if it fails and the pick's own run was steady, the edge lies between them, and the best
        rate may sit just below it (gradient descent on a quadratic for a finite budget: at ~0.99 × 2/L): the edge
        search (:func:`search_the_edge`) bisects between them on the log scale, with at most ``edge_probes``
@@ -146,11 +147,50 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                             f"every finalist failed the longer run; {pick:.3g} was the best of the first round")
     runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
                      None if allowance is None else allowance - used, restarts)
-    notes, backing, edge = [], False, False
+    notes = []
     pick = _pick_after_a_plateau(runs, start_loss, notes, tie) if "plateau" in STEPS else None
     plateau = pick is not None
     if pick is None:
         pick = _smallest_of_the_best(runs.rates, runs.usable(), tie)
+    pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, tie, notes)
+    usable = runs.usable()
+    gain = start_loss - usable
+    good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
+    spent["margin check"] = runs.used
+    if moved == Moved.BACKED_OFF:
+        reason = f"{pick:.3g}: backed off from the edge of stability, where twice the rate already fails"
+    elif plateau and pick == float(runs.rates[int(np.argmin(usable))]) and learned_nothing(usable, start_loss, tie):
+        reason = (f"{pick:.3g}: no rate had left the loss's plateau after {runs.horizon} steps; it had gained most "
+                  f"(not verified beyond that: train longer to know more)")
+    elif moved == Moved.EDGE_SEARCH:
+        reason = (f"{pick:.3g}: the best of the rates tried between a steady run and one that fails (the edge "
+                  f"search), {usable[int(np.searchsorted(runs.rates, pick))]:.4g} after {runs.horizon} steps")
+    else:
+        k = int(np.searchsorted(runs.rates, pick))
+        reason = (f"{pick:.3g} ended lowest ({usable[k]:.4g} after {runs.lengths[k]} steps) of the "
+                  f"{int(np.isfinite(usable).sum())} rates verified at that length (ties go to the smaller rate)")
+    return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, runs.rates,
+                        usable, used + runs.used, notes, runs.lengths, spent, reason)
+
+
+class Moved(Enum):
+    """How the margin check moved the pick: not at all, to a double that did clearly better, back from the edge of
+    stability, or to the best rate the edge search found."""
+
+    KEPT = "kept"
+    DOUBLED = "doubled"
+    BACKED_OFF = "backed off"
+    EDGE_SEARCH = "edge search"
+
+
+def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int, start_loss: float,
+                 bound: float | None, tie: float, notes: list) -> tuple[float, Moved]:
+    """Step 3 of :func:`verify_candidates`: look at the pick's double, and move the pick -- until the double
+    neither does clearly better nor fails -- by the steps in ``STEPS``: the catapult check (train both on, once,
+    then look again), the edge search (a steady pick: bisect towards the failing double, then stop), the back-off
+    (to about half, then look at that rate's double: it may fail again; never doubled after), the double taken (and
+    its own double looked at). Returns the pick and how it moved; ``notes`` get one line per move."""
+    moved = Moved.KEPT
     while True:
         best = runs.loss(pick)
         double = runs.near(2 * pick, pick * 1.0001, DOUBLE_NEAR * pick)   # a verified rate near the double
@@ -159,7 +199,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         early = (None if double is not None or tie < TIE or "failed_early" not in STEPS
                  else failed_early(cands, first, pick))
         if double is None and early is None:
-            break
+            return pick, moved
         double, double_loss = (early, math.inf) if early is not None else (double, runs.loss(double))
         if (early is None and "catapult" in STEPS and runs.horizon == final_steps
                 and not clearly_better(double_loss, best, tie)
@@ -169,17 +209,17 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                          f"no better than {pick:.3g}, but it had not blown up: both were trained on to {runs.horizon} "
                          f"steps before judging")
             continue
-        if (much_worse(double_loss, best, start_loss) and runs.is_steady(pick) and not backing
-                and runs.edge_probes_left > 0 and tie < TIE and early is None and "edge_search" in STEPS):
-            searched = search_the_edge(runs, pick, double, start_loss, tie, bound)
-            if searched != pick:
+        if much_worse(double_loss, best, start_loss):
+            if (runs.is_steady(pick) and moved != Moved.BACKED_OFF and runs.edge_probes_left > 0 and tie < TIE
+                    and early is None and "edge_search" in STEPS):
+                searched = search_the_edge(runs, pick, double, start_loss, tie, bound)
+                if searched == pick:
+                    return pick, moved
                 notes.append(f"{double:.3g} fails while {pick:.3g} trained steadily: the edge search between them "
                              f"took {searched:.3g}")
-                pick, edge = searched, True
-            break
-        if much_worse(double_loss, best, start_loss) and "back_off" not in STEPS:
-            break
-        if much_worse(double_loss, best, start_loss):
+                return searched, Moved.EDGE_SEARCH
+            if "back_off" not in STEPS:
+                return pick, moved
             # the pick sits at the edge of stability: back off to about half of it -- the best verified rate
             # between a quarter and half of it, else half of it trained now; never further (a finalist 100x lower
             # that happens to be verified is no back-off: the CNN with momentum that went 0.288 -> 0.00288)
@@ -189,34 +229,15 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
             if backed is None:      # no run left to check it: half the rate, unverified, rather than the edge
                 notes.append(f"backed off from {pick:.3g} to {pick / 2:.3g} without a verification run: "
                              f"{double:.3g} already fails")
-                pick, backing = pick / 2, True
-                break
+                return pick / 2, Moved.BACKED_OFF
             notes.append(f"backed off from {pick:.3g} to {backed:.3g}: {double:.3g} already fails, so {pick:.3g} "
                          f"is at the edge of stability")
-            pick, backing = backed, True       # and look at the backed-off rate's double in turn
+            pick, moved = backed, Moved.BACKED_OFF       # and look at the backed-off rate's double in turn
             continue
-        if (backing or not clearly_better(double_loss, best, tie) or runs.is_capped(double)
+        if (moved == Moved.BACKED_OFF or not clearly_better(double_loss, best, tie) or runs.is_capped(double)
                 or "take_double" not in STEPS):
-            break
-        pick = double           # the double does better: take it, and look at its double in turn
-    usable = runs.usable()
-    gain = start_loss - usable
-    good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
-    spent["margin check"] = runs.used
-    if backing:
-        reason = f"{pick:.3g}: backed off from the edge of stability, where twice the rate already fails"
-    elif plateau and pick == float(runs.rates[int(np.argmin(usable))]) and learned_nothing(usable, start_loss, tie):
-        reason = (f"{pick:.3g}: no rate had left the loss's plateau after {runs.horizon} steps; it had gained most "
-                  f"(not verified beyond that: train longer to know more)")
-    elif edge:
-        reason = (f"{pick:.3g}: the best of the rates tried between a steady run and one that fails (the edge "
-                  f"search), {usable[int(np.searchsorted(runs.rates, pick))]:.4g} after {runs.horizon} steps")
-    else:
-        k = int(np.searchsorted(runs.rates, pick))
-        reason = (f"{pick:.3g} ended lowest ({usable[k]:.4g} after {runs.lengths[k]} steps) of the "
-                  f"{int(np.isfinite(usable).sum())} rates verified at that length (ties go to the smaller rate)")
-    return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, runs.rates,
-                        usable, used + runs.used, notes, runs.lengths, spent, reason)
+            return pick, moved
+        pick, moved = double, Moved.DOUBLED    # the double does better: take it, and look at its double in turn
 
 
 class _Verified:
