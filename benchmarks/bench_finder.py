@@ -434,4 +434,12 @@ def main():
 
 
 if __name__ == "__main__":
+    import argparse
+
+    from lrscope.finder import verify
+    parser = argparse.ArgumentParser(description="lrscope's finder against a 13-point grid, torch-lr-finder and the "
+                                                 "learning-rate-free optimizers on 14 problems")
+    parser.add_argument("--without", choices=sorted(verify.STEPS), action="append", default=[],
+                        help="leave this step of the margin check out (to measure what it does)")
+    verify.STEPS = verify.STEPS - set(parser.parse_args().without)
     main()

@@ -22,7 +22,9 @@ def test_page_and_assets_are_served_locally():
     assert "cdn" not in r.text.lower()
     js = client.get("/static/plotly.min.js")
     assert js.status_code == 200 and len(js.content) > 1_000_000
-    assert client.get("/static/app.js").status_code == 200
+    main = client.get("/static/js/main.js")
+    assert main.status_code == 200 and main.headers["content-type"].startswith("text/javascript")
+    assert client.get("/static/js/nope.js").status_code == 404 and client.get("/static/app.js").status_code == 404
     assert client.get("/static/../app.py").status_code == 404
 
 
@@ -124,7 +126,7 @@ def test_the_theory_chart_gets_its_numbers_from_the_core():
     curve = d["theory"]["curve"]
     np.testing.assert_allclose(curve["factor"], a.contraction(np.array(curve["lr"])), rtol=1e-6)
     np.testing.assert_allclose(d["theory"]["contraction"], a.contraction([0.01, 0.1]), rtol=1e-6)
-    js = client.get("/static/app.js").text
+    js = client.get("/static/js/panels.js").text
     assert "Math.abs(1 -" not in js and "th.curve" in js
 
 

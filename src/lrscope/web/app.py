@@ -440,10 +440,17 @@ def create_app() -> FastAPI:
             import plotly
             return FileResponse(os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js"),
                                 media_type="application/javascript")
-        if name not in ("app.js", "style.css"):
+        if name != "style.css":
             raise HTTPException(status_code=404, detail="not found")
-        media = "application/javascript" if name.endswith(".js") else "text/css"
-        return HTMLResponse((static / name).read_text(encoding="utf-8"), media_type=media)
+        return HTMLResponse((static / name).read_text(encoding="utf-8"), media_type="text/css")
+
+    modules = {f.name for f in (static / "js").iterdir() if f.name.endswith(".js")}     # the page's ES modules
+
+    @app.get("/static/js/{name}")
+    def module_file(name: str):
+        if name not in modules:
+            raise HTTPException(status_code=404, detail="not found")
+        return HTMLResponse((static / "js" / name).read_text(encoding="utf-8"), media_type="text/javascript")
 
     @app.get("/favicon.ico")
     def favicon():

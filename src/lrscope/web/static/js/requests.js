@@ -1,0 +1,128 @@
+// lrscope explorer -- talking to the server: the request body, one run in flight, errors in the learner's words.
+import { draw, label, mapKey, shownMap } from "./charts.js";
+import { writeURL } from "./lessons.js";
+import { $, state } from "./state.js";
+
+// ---------- talking to the server ----------
+export let timer = null;          // a run is scheduled (one per event, however many controls changed)
+export let inflight = null;
+export function requestBody() {
+  const o = state.objective;
+  const objective = { kind: o.kind, name: o.name, standardize: o.standardize !== false };
+  if (o.kind === "formula") objective.formula = o.formula;
+  if (o.kind === "dataset") { objective.dataset = o.dataset; objective.model = o.model || null; }
+  if (o.kind !== "dataset" && o.x0 && o.x0.length) objective.x0 = o.x0;
+  const body = { objective, optimizer: state.optimizer, lrs: state.lrs, steps: state.steps };
+  if (state.schedule.name !== "constant" || state.schedule.warmup > 0) {
+    body.schedule = { name: state.schedule.name, params: state.schedule.params, warmup: state.schedule.warmup || null };
+  }
+  if (o.kind === "dataset" && state.mode !== "batch") body.batch_size = state.mode === "stochastic" ? 1 : state.batch_size;
+  if (state.compare) body.compare_optimizer = { name: state.compare, params: {} };   // the same α with another method
+  else if (body.schedule) body.compare_constant = true;   // what the schedule changes: the same α, constant, beside it
+  if (shownMap && shownMap.key === mapKey()) {     // the map the page has: the server may keep it
+    body.landscape_frame = [...shownMap.x, ...shownMap.y];
+  }
+  return body;
+}
+
+// a change asks for a run as soon as the current event is handled (many changes in one event: one run)
+export function requestRun() {
+  writeURL();
+  if (timer === null) { timer = true; queueMicrotask(() => { timer = null; runSweep(); }); }
+}
+
+// the server names request fields; the learner sees the controls' names
+export const LABELS = { "lrs": "Learning rates", "steps": "Steps", "batch_size": "Batch size", "seed": "Seed",
+  "budget": "Steps (range test budget)", "objective.formula": "Formula", "objective.x0": "Start point x₀",
+  "objective.name": "Objective", "objective.dataset": "Data set", "objective.model": "Model",
+  "optimizer.name": "Method", "compare_optimizer.name": "Compare with", "schedule.name": "Schedule", "schedule.warmup": "Warmup steps", "work": "Work" };
+
+// "lrs.1" or "objective.x0.0": a field's entry, named as the learner counts (1st, 2nd ...)
+export function entry(field) {
+  const m = field.match(/^(.*?)\.(\d+)$/);
+  return m ? { base: m[1], index: Number(m[2]) } : { base: field, index: null };
+}
+
+export function inWords(line) {
+  const i = line.indexOf(":");
+  if (i < 0) return line;
+  const { base, index } = entry(line.slice(0, i));
+  const label = LABELS[base] || base.replace(/^(optimizer|schedule)\.params\./, "");
+  const which = index === null ? "" : base === "lrs" ? ` (α ${index + 1})` : ` (value ${index + 1})`;
+  return label + which + line.slice(i);
+}
+
+export function errorText(payload, status) {
+  if (payload && typeof payload.detail === "string") return payload.detail.split("; ").map(inWords).join("; ");
+  return "the server answered " + status;
+}
+
+export function errorFields(payload) {
+  if (!payload || typeof payload.detail !== "string") return [];
+  return payload.detail.split("; ").map((line) => line.slice(0, Math.max(0, line.indexOf(":"))));
+}
+
+// the control each request field comes from: an error points at it (aria-invalid, outlined)
+export const CONTROLS = { "lrs": "lrs", "steps": "steps", "batch_size": "batch-size", "objective.formula": "formula",
+  "objective.x0": "x0", "objective.name": "objective", "objective.dataset": "dataset", "objective.model": "model",
+  "optimizer.name": "optimizer", "compare_optimizer.name": "compare", "schedule.name": "schedule", "schedule.warmup": "warmup", "work": "steps" };
+
+export function controlOf(field) {
+  const { base, index } = entry(field);
+  if (base === "lrs" && index !== null && $("lr-value-" + index)) return $("lr-value-" + index);
+  const m = base.match(/^(optimizer|schedule)\.params\.(.+)$/);
+  return $(m ? "param-" + m[2] : CONTROLS[base] || "");
+}
+
+// a mistake the page catches itself: said where the server's would be, the charts dimmed, nothing sent
+export function stale(msg, fields) {
+  showError(msg, fields);
+  document.body.dataset.stale = "1";
+}
+
+export function showError(msg, fields) {
+  const box = $("error");
+  box.textContent = msg;
+  box.hidden = !msg;
+  for (const el of document.querySelectorAll("[aria-invalid=true]")) el.removeAttribute("aria-invalid");
+  for (const f of fields || []) { const el = controlOf(f); if (el) el.setAttribute("aria-invalid", "true"); }
+}
+
+export async function post(url, body, signal) {
+  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
+  let payload = null;
+  try { payload = await r.json(); } catch (e) { payload = null; }
+  if (!r.ok) { const e = new Error(errorText(payload, r.status)); e.fields = errorFields(payload); throw e; }
+  return payload;
+}
+
+// one request in flight, the latest setup wins: a change while a quick request runs waits for it and then sends
+// the newest setup (a slider drag repaints as fast as the server answers); a request that has run for more than
+// 150 ms is aborted instead (the server then stops its work), and the charts dim while the new one runs
+export let pending = false, started = 0;
+export async function runSweep() {
+  if (inflight) {
+    if (performance.now() - started < 150) { pending = true; return; }
+    inflight.abort();
+  }
+  pending = false;
+  const ctrl = new AbortController();
+  inflight = ctrl;
+  started = performance.now();
+  const busy = setTimeout(() => { if (inflight === ctrl) { document.body.dataset.busy = "1"; $("results").setAttribute("aria-busy", "true"); } }, 150);
+  try {
+    const data = await post("/api/sweep", requestBody(), ctrl.signal);
+    if (ctrl.signal.aborted) return;
+    showError("");
+    delete document.body.dataset.stale;
+    draw(data);
+  } catch (e) {
+    if (e.name !== "AbortError") { showError(e.message, e.fields); document.body.dataset.stale = "1"; }
+  } finally {
+    clearTimeout(busy);
+    if (inflight === ctrl) {
+      inflight = null; delete document.body.dataset.busy; $("results").setAttribute("aria-busy", "false");
+      if (pending) runSweep();
+    }
+  }
+}
