@@ -671,3 +671,80 @@ def test_the_verdict_is_marked_where_it_was_reached(page, server):
     assert [(x, symbol) for x, symbol, _ in marks] == [(21, "circle-open"), (1, "x"), (19, "triangle-up")]
     assert "keeps shrinking ×0.64 a step" in marks[0][2].replace("<br>", " ")
     assert all(len(line) <= 70 for _, _, hover in marks for line in hover.split("<br>"))    # fits a phone
+
+
+def _shown(page, n_runs, n_lines):
+    """What the page shows once the example's runs are drawn: each line's last value by name, the verdict badges'
+    words, the theory line and the step table's rows (as numbers)."""
+    page.wait_for_function(f"!document.body.dataset.busy && document.querySelectorAll('#verdicts li').length === "
+                           f"{n_runs} && document.getElementById('loss-chart').data.filter(t => t.mode && "
+                           f"t.mode.includes('lines')).length === {n_lines}")
+    ends = dict(page.evaluate("document.getElementById('loss-chart').data.filter(t => t.mode && "
+                              "t.mode.includes('lines') && t.name !== 'mini-batch loss').map(t => [t.name, "
+                              "t.y[t.y.length - 1]])"))
+    badges = page.evaluate("[...document.querySelectorAll('#verdicts li .badge')].map(b => b.textContent.toLowerCase())")
+    theory = page.inner_text("#theory-text")
+    rows = page.evaluate("[...document.querySelectorAll('#steps-table tbody tr')].map(r => [...r.cells].map(c => "
+                         "Number(c.textContent)))")
+    return ends, badges, theory, rows
+
+
+def _number_after(text, words):
+    return float(text.split(words)[1].split()[0].rstrip(";,."))
+
+
+def test_every_examples_caption_says_what_its_charts_show(page):
+    """Each of the course's examples quotes numbers in its caption; each is checked against what the page then
+    draws (the core's runs, not typed-in expectations): the iterates, the verdicts, 2/L, and "ends 40% lower"."""
+    captions = {}
+    for i in range(12):
+        page.evaluate("document.querySelectorAll('#verdicts li').forEach(li => li.dataset.stale = '1'); "
+                      "document.getElementById('theory-text').textContent = ''; "
+                      "document.querySelectorAll('#steps-table tbody tr').forEach(r => r.remove())")
+        page.click(f"#preset-{i}")
+        page.wait_for_function(f"document.getElementById('preset-{i}').getAttribute('aria-pressed') === 'true'")
+        page.wait_for_function("document.querySelector('#verdicts li') && !document.querySelector('#verdicts "
+                               "li[data-stale]') && document.getElementById('theory-text').textContent !== '' && "
+                               "document.querySelector('#steps-table tbody tr') !== null")
+        captions[i] = page.inner_text("#caption")
+        if i == 0:                                                  # x² from 10: 8, 6.4; −12, 14.4
+            _, badges, _, rows = _shown(page, 2, 2)
+            assert [r[1] for r in rows[:3]] == [10, 8, 6.4] and [r[3] for r in rows[:3]] == [10, -12, 14.4]
+            assert "1 − 2α = 0.8" in captions[i] and "× −1.2" in captions[i]
+        elif i == 1:                                                # w² from 4: 3.2; −8, 16; loss 16 → 64 → 256
+            _, badges, _, rows = _shown(page, 2, 2)
+            assert rows[1][1] == 3.2 and [r[3] for r in rows[:3]] == [4, -8, 16] and [r[4] for r in rows[:3]] == [16, 64, 256]
+            assert badges[1].startswith("diverged")
+        elif i == 2:                                                # decades: 0.1 converges, 0.0001 barely moved
+            ends, badges, _, _ = _shown(page, 4, 4)
+            assert badges[0].startswith("converged") and ends["α=1×10⁻⁴ · slow"] > 90          # of 100
+        elif i == 3:                                                # the bowl: 2/L = 0.2, 2/(L+μ) = 0.18
+            _, badges, theory, _ = _shown(page, 3, 3)
+            assert _number_after(theory, "2/L =") == 0.2 and round(_number_after(theory, "2/(L+μ) ="), 2) == 0.18
+            assert [b.split()[0] for b in badges] == ["slow", "converged", "diverged"]
+        elif i == 4:                                                # the ravine: α = 0.02 twice 2/L = 0.01
+            _, badges, theory, _ = _shown(page, 3, 3)
+            assert "= 0.01 to" in theory and [b.split()[0] for b in badges][:2] == ["diverged", "converged"]
+        elif i == 5:                                                # Adam vs GD on Rosenbrock: 2/L ≈ 0.0013
+            ends, badges, theory, _ = _shown(page, 4, 8)
+            assert round(2 / _number_after(theory, "L ="), 4) == 0.0013 and "2/L ≈ 0.0013" in captions[i]
+            assert ends["α=0.01 · gradient descent"] is None and ends["α=0.1 · gradient descent"] is None
+            assert ends["α=0.1 · converged"] < 1e-3                                   # Adam reaches the minimum
+            assert ends["α=0.001 · gradient descent"] < ends["α=0.001 · slow"]         # GD ahead at 0.001
+        elif i == 6:                                                # step decay: α = 2 ends twice as low, 0.5 higher
+            ends, _, _, _ = _shown(page, 2, 6)
+            assert 1.7 < ends["α=2 constant"] / ends["α=2 · converged"] < 3
+            assert ends["α=0.5 · converged"] > ends["α=0.5 constant"]
+        elif i == 7:                                                # warm restarts end lower than constant
+            ends, _, _, _ = _shown(page, 1, 3)
+            assert ends["α=2 · converged"] < ends["α=2 constant"]
+        elif i == 8:                                                # inverse-time decay: ends 40% lower
+            ends, _, _, _ = _shown(page, 1, 3)
+            lower = 1 - ends["α=2 · converged"] / ends["α=2 constant"]
+            assert "ends 40% lower" in captions[i] and round(lower, 1) == 0.4
+        elif i == 10:                                               # one image a step: α = 1 diverges
+            _, badges, _, _ = _shown(page, 3, 6)
+            assert [b.split()[0] for b in badges] == ["slow", "slow", "diverged"]
+        elif i == 11:                                               # e^(−0.3·10) = 1/20; stalls far above 0
+            ends, _, _, _ = _shown(page, 1, 2)
+            assert round(1 / np.exp(-0.3 * 10)) == 20 and ends["α=0.05 · slow"] > 10
