@@ -206,6 +206,12 @@ def test_a_lesson_link_on_a_phone_fits_its_words_its_controls_and_the_chart_on_o
     page.wait_for_selector("#quiz-box:not([hidden])")
     page.wait_for_selector("#quiz-answers select")
     assert page.eval_on_selector("#quiz-reveal", "e => e.getBoundingClientRect().bottom") <= 844
+    page.set_viewport_size({"width": 1400, "height": 900})    # on a desktop too: the question under the lesson's
+    page.reload()                                               # words, not below the hidden charts
+    page.wait_for_selector("#quiz-answers select")
+    lesson, heading, reveal = (page.eval_on_selector(sel, "e => e.getBoundingClientRect().toJSON()")
+                               for sel in ("#lesson", "#quiz-heading", "#quiz-reveal"))
+    assert lesson["bottom"] <= heading["top"] and reveal["bottom"] <= 900, (lesson, heading, reveal)
 
 
 def test_back_restores_the_previous_setup(page):
