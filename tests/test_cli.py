@@ -305,3 +305,23 @@ def test_find_verifies_the_peak_of_the_schedule_you_name(capsys):
                  "--quiet"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "Schedule: cosine over 200 steps, peak" in out and "verified with the cosine schedule" in out
+
+
+def test_a_bug_is_not_reported_as_the_users_mistake(monkeypatch, capsys, tmp_path):
+    """Issue 29: only lrscope's own answers to bad input are "lrscope: error: ..." with exit 2; an error from inside
+    NumPy (here: a negative dimension lrscope never meant to ask for) is a bug -- one line that says so, exit 70, and
+    the traceback in a file to report."""
+    from lrscope.checks import is_input_error
+    from lrscope.cli.commands import COMMANDS
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    monkeypatch.setattr("tempfile.tempdir", None)
+    monkeypatch.setitem(COMMANDS, "bound", lambda args: np.zeros(-1))
+    assert main(["bound", "--objective", "quadratic"]) == 70
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "internal error (a bug in lrscope" in err and "negative dimensions" in err
+    (report,) = tmp_path.glob("lrscope-bug-*.txt")
+    assert "Traceback" in report.read_text() and "np.zeros(-1)" in report.read_text()
+    with pytest.raises(ValueError) as exc:
+        ls.find(ls.objectives.quadratic(), start=-1.0)
+    assert is_input_error(exc.value)              # lrscope's own check: the user's to fix
+    assert main(["find", "--objective", "quadratic", "--start", "-1"]) == 2

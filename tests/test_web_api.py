@@ -242,3 +242,16 @@ def test_the_range_test_verifies_the_peak_of_the_schedule_the_learner_chose():
         assert r.status_code == 200, r.text
         assert r.json()["verified_with"] is None
     assert post({**body, "schedule": {"name": "nope"}}, url="/api/find").status_code == 422
+
+
+def test_a_bug_is_a_500_not_the_requests_fault(monkeypatch, caplog):
+    """Issue 29: a ValueError from inside NumPy is a bug, not a mistake in the request: a 500 with the traceback in
+    the server's log; lrscope's own checks stay a 422 naming the control."""
+    import lrscope.web.app as web
+    monkeypatch.setattr(web, "sweep", lambda *a, **k: np.zeros(-1))
+    with caplog.at_level("ERROR", logger="lrscope.web"):
+        r = TestClient(web.create_app(), raise_server_exceptions=False).post(
+            "/api/sweep", json={"objective": {"kind": "builtin", "name": "quadratic"}, "lrs": [0.1]})
+    assert r.status_code == 500 and "a bug in lrscope" in r.json()["detail"]
+    assert any(rec.exc_info for rec in caplog.records)
+    assert post({"steps": 0}).status_code == 422

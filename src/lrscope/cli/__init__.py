@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import traceback
 
+from .. import __version__
+from ..checks import is_input_error
 from .commands import COMMANDS
 from .parser import UsageError, as_option, attach_values, build_parser
 
@@ -35,7 +39,12 @@ def main(argv=None) -> int:
     except UsageError as exc:
         print(f"lrscope: error: {exc}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, ImportError) as exc:
+    except (ValueError, TypeError) as exc:
+        if not is_input_error(exc):
+            return _bug(exc)
+        print(f"lrscope: error: {as_option(str(exc).splitlines()[0])}", file=sys.stderr)
+        return 2
+    except ImportError as exc:          # an optional dependency the command needs (torch, ray ...)
         print(f"lrscope: error: {as_option(str(exc).splitlines()[0])}", file=sys.stderr)
         return 2
     except BrokenPipeError:             # `lrscope ... | head`: the reader left; say nothing more (128 + SIGPIPE)
@@ -49,6 +58,19 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("lrscope: interrupted", file=sys.stderr)
         return 130
+
+
+def _bug(exc: BaseException) -> int:
+    """An error that is not the user's (:func:`lrscope.checks.is_input_error`): one line that says so, and the
+    traceback in a file to report."""
+    fd, path = tempfile.mkstemp(prefix="lrscope-bug-", suffix=".txt")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"lrscope {__version__}, python {sys.version.split()[0]}\n{' '.join(sys.argv)}\n\n")
+        traceback.print_exception(exc, file=f)
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    print(f"lrscope: internal error (a bug in lrscope, not in your command): {type(exc).__name__}: {first[:200]} -- "
+          f"the traceback is in {path}; please report it", file=sys.stderr)
+    return 70                           # EX_SOFTWARE
 
 
 def _stdout_to_devnull() -> None:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import functools
 import json
+import logging
 import os
 import time
 from importlib import resources
@@ -27,6 +28,7 @@ from pydantic import BaseModel, Field
 
 from .. import __version__, objectives, plan
 from ..api import safe_analysis, sweep
+from ..checks import is_input_error
 from ..diagnose import Kind
 from ..finder import find
 from ..finder.range_test import ramp_steps
@@ -36,6 +38,8 @@ from ..run import full_loss_every, run, seconds_per_step
 from ..schedules import Schedule
 from ..theory import error_factor
 from .contours import contour_map
+
+LOG = logging.getLogger("lrscope.web")
 
 MAX_CONFIGS = 32
 MAX_STEPS = 5000
@@ -420,6 +424,10 @@ def create_app() -> FastAPI:
     @app.exception_handler(ValueError)
     @app.exception_handler(TypeError)
     def core_error(request, exc):           # the core's errors name the argument: as the request names it
+        if not is_input_error(exc):         # a bug, not the request's fault: a 500, the traceback in the log
+            LOG.error("internal error on %s", request.url.path, exc_info=exc)
+            return JSONResponse(status_code=500, content={"detail": f"internal error (a bug in lrscope, logged on "
+                                                                    f"the server): {type(exc).__name__}"})
         head, sep, rest = str(exc).partition(":")
         return JSONResponse(status_code=422, content={"detail": f"{field_name(head)}:{rest}" if sep else str(exc)})
 
