@@ -506,3 +506,40 @@ def test_a_lower_rate_that_a_higher_one_beat_is_still_on_its_way_down(tmp_path):
     assert folder["lr1"].verdict.kind == "slow" and folder["lr1"].direction == "raise"
     assert "on its way down" in folder["lr1"].verdict.reason and folder["lr1"].verdict.try_lr == pytest.approx(0.03)
     assert folder["lr3"].verdict.kind != "slow"                    # the best rate is not told it is still falling
+
+
+def _judged(tmp_path, name, loss):
+    rows = [[k, v] for k, v in enumerate(loss)]
+    return diagnose_log(write_csv(tmp_path / f"{name}.csv", ["step", "loss"], rows))[0]
+
+
+def test_hostile_logs_a_loss_that_never_moved_is_not_a_good_choice(tmp_path):
+    """Issue 29, item 8: lrscope's own trace of x² from 10 at α = 1 (the iterate jumps between 10 and −10: the loss
+    is 100 at every step) and a flat loss learned nothing -- not "converged, good choice", and not "train longer"."""
+    trace = ls.run.run(ls.objectives.formula("x**2", x0=[10.0]), lrs=[1.0], steps=200).losses[0]
+    assert np.all(trace == 100.0)
+    for name, loss in (("x2_alpha1", trace), ("flat", np.full(300, 2.3))):
+        v = _judged(tmp_path, name, loss).verdict
+        assert v.kind == "slow" and "has not moved at all" in v.reason and v.direction == "unknown"
+        assert "training longer will not move it" in v.advice and "good choice" not in v.advice
+
+
+def test_hostile_logs_a_loss_that_goes_up_and_down_every_step_is_oscillating(tmp_path):
+    """Issue 29, item 8: a loss alternating at every step (around a constant, or around a decaying trend) is
+    oscillating, told to lower α -- not "converged" or "learned nothing", and not "mini-batch noise"."""
+    t = np.arange(300)
+    for name, loss in (("around_a_level", 1 + 0.5 * (-1.0) ** t),
+                       ("around_a_trend", np.exp(-t / 50) + 0.5 + 0.3 * (-1.0) ** t)):
+        d = _judged(tmp_path, name, loss)
+        assert d.verdict.kind == "oscillating" and d.verdict.direction == "lower", (name, d.verdict)
+        assert "up and down at every step" in d.verdict.reason
+        assert not any(f.kind == "noise" for f in d.findings)
+    rng = np.random.default_rng(0)                      # independent mini-batch noise is not an alternation
+    noisy = _judged(tmp_path, "noisy", np.exp(-t / 50) + 0.5 + 0.3 * rng.standard_normal(t.size))
+    assert "up and down at every step" not in noisy.verdict.reason
+
+
+def test_a_run_that_learned_nothing_is_not_called_still_improving(tmp_path):
+    rng = np.random.default_rng(3)
+    v = _judged(tmp_path, "nothing", 2.3 + 0.2 * rng.standard_normal(300)).verdict
+    assert "learned nothing" in v.reason and "still improving" not in v.reason

@@ -336,8 +336,9 @@ def ratio_table(results: dict, seeds: list) -> None:
     print(f"lrscope val finder compute ÷ budget: median {np.median(finder):.2f}, worst {max(finder):.2f}")
 
 
-def ablation(results: dict, seeds: list, steps: list) -> None:
-    """'lrscope val' with each step of the margin check left out in turn (kept as 'lrscope val -STEP'), and what
+def ablation(results: dict, seeds: list, steps: list, base: str = "lrscope val") -> None:
+    """``base`` ('lrscope val', or 'lrscope': the training loss) with each step of the margin check left out in turn
+    (kept as '<base> -STEP'), and what
     leaving it out does on these problems: the distribution, and on how many problems the pick moved and the test
     loss got better or worse by more than 5%."""
     for step in steps:
@@ -345,26 +346,26 @@ def ablation(results: dict, seeds: list, steps: list) -> None:
             raise SystemExit(f"--without: unknown step {step!r}; the steps are {', '.join(sorted(verify.STEPS))}")
     every = verify.STEPS
     for step in steps:
-        name = f"lrscope val -{step}"
+        name = f"{base} -{step}"
         verify.STEPS = every - {step}
         try:
             for s in seeds:
                 if name not in results[str(s)]:
-                    results[str(s)][name] = lrscope_method(draw(s), True)
+                    results[str(s)][name] = lrscope_method(draw(s), base == "lrscope val")
                     kept_now = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
                     merged = {**kept_now.get(str(s), {}), name: results[str(s)][name]}
                     RESULTS.write_text(json.dumps({**kept_now, str(s): merged}, indent=1))
         finally:
             verify.STEPS = every
     print(f"\n{'':28s} {'median':>7s} {'p90':>7s} {'worst':>7s} {'≤1.05':>6s} {'≤1.5':>6s}  moved  better  worse")
-    for name in ["lrscope val"] + [f"lrscope val -{step}" for step in steps]:
+    for name in [base] + [f"{base} -{step}" for step in steps]:
         vals = np.array([ratio(results[str(s)], name) for s in seeds])
-        base = np.array([ratio(results[str(s)], "lrscope val") for s in seeds])
-        moved = sum(not math.isclose(results[str(s)][name]["lr"], results[str(s)]["lrscope val"]["lr"], rel_tol=1e-6)
+        ref = np.array([ratio(results[str(s)], base) for s in seeds])
+        moved = sum(not math.isclose(results[str(s)][name]["lr"], results[str(s)][base]["lr"], rel_tol=1e-6)
                     for s in seeds)
         print(f"{name:28s} {np.median(vals):7.3f} {np.quantile(vals, 0.9):7.3f} {vals.max():7.3g} "
-              f"{np.mean(vals <= 1.05):6.0%} {np.mean(vals <= 1.5):6.0%}  {moved:5d}  {np.sum(vals < base / 1.05):6d}"
-              f"  {np.sum(vals > base * 1.05):5d}")
+              f"{np.mean(vals <= 1.05):6.0%} {np.mean(vals <= 1.5):6.0%}  {moved:5d}  {np.sum(vals < ref / 1.05):6d}"
+              f"  {np.sum(vals > ref * 1.05):5d}")
 
 
 def draw_name(results: dict, seed: int) -> str:
@@ -381,6 +382,8 @@ def main() -> None:
     parser.add_argument("--problems", type=int, default=PROBLEMS, help="seeds 0 … N-1 (each split takes its half)")
     parser.add_argument("--fresh", action="store_true", help="discard the kept results (both splits)")
     parser.add_argument("--only", nargs="*", default=None, help="rerun these methods")
+    parser.add_argument("--train-loss", action="store_true",
+                        help="ablation on 'lrscope' (judged by the training loss) instead of 'lrscope val'")
     parser.add_argument("--without", nargs="*", default=None, metavar="STEP",
                         help="ablation: 'lrscope val' with each of these steps of the margin check left out "
                              "(lrscope.finder.verify.STEPS), one at a time; then its table")
@@ -391,7 +394,7 @@ def main() -> None:
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     seeds = [s for s in range(args.problems) if (s % 2 == 1) == (args.split == "held")]
     if args.without is not None:
-        ablation(results, seeds, args.without or sorted(verify.STEPS))
+        ablation(results, seeds, args.without or sorted(verify.STEPS), "lrscope" if args.train_loss else "lrscope val")
         return
     for s in seeds:
         problem = draw(s)

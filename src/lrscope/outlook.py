@@ -163,7 +163,8 @@ def heading(verdict: Verdict, steps: np.ndarray, values: np.ndarray, *, slow: Ad
     if ahead.kind == Kind.DIVERGED and verdict.kind != Kind.DIVERGED:
         return Verdict.of(Kind.DIVERGED, ahead.step, f"the loss went back up: {ahead.why}", diverged)
     if ahead.kind == Kind.SLOW and verdict.kind != Kind.SLOW:
-        return Verdict.of(Kind.SLOW, None, f"still improving: {ahead.why}", slow)
+        head = "no progress yet" if math.isinf(ahead.share) else "still improving"     # learned nothing: not improving
+        return Verdict.of(Kind.SLOW, None, f"{head}: {ahead.why}", slow)
     if ahead.kind == Kind.CONVERGED and verdict.kind in (Kind.SLOW, Kind.DIVERGED):
         return Verdict.of(Kind.CONVERGED, None, f"it has nearly stopped improving: {ahead.why}", stopped)
     return verdict
