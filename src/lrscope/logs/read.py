@@ -39,6 +39,9 @@ HELD_OUT = ("val", "valid", "validation", "eval", "test", "dev")
 TF_EVENTS = "tfevents"
 MAX_RUNS = 200
 MAX_ROWS = 50_000_000        # rows of a CSV/TSV (a 10⁶-step log is 1,000,000)
+CHUNK = 1 << 16              # a table's cells become numbers this many rows at a time (memory bounded by the chunk)
+LONG_CELL = 64               # a cell longer than this is converted on its own (NumPy's text arrays are as wide as
+                             # their longest cell: one 3,000-character cell made a 3.6 MB file take 4.7 GB)
 MAX_EVENT_BYTES = 4 << 30    # bytes of one TensorBoard event file (read whole)
 SNIFF_BYTES = 1 << 16
 
@@ -151,6 +154,16 @@ def _series(steps: np.ndarray, values: np.ndarray) -> Series:
 def _numbers(cells: list, what: str, where: str, first_row: int) -> tuple[np.ndarray, np.ndarray]:
     """Cells of text as floats: (mask of the non-empty cells, their values). A cell that is not a number is an
     error naming its row."""
+    if cells and max(map(len, cells)) > LONG_CELL:     # NumPy's text array would be as wide as the longest cell
+        present = np.array([bool(c.strip()) for c in cells])
+        out = []
+        for i, cell in enumerate(cells):
+            if cell.strip():
+                try:
+                    out.append(float(cell))
+                except ValueError:
+                    raise LogError(f"{where}: row {first_row + i}: {what} is not a number: {cell[:40]!r}") from None
+        return present, np.array(out, dtype=np.float64)
     text = np.array(cells, dtype=str)
     present = np.char.str_len(np.char.strip(text)) > 0
     try:
@@ -164,6 +177,63 @@ def _numbers(cells: list, what: str, where: str, first_row: int) -> tuple[np.nda
                     raise LogError(f"{where}: row {first_row + i}: {what} is not a number: {cell[:40]!r}") from None
         raise
     return present, values
+
+
+class _Column:
+    """One wanted column of a table, turned into numbers CHUNK rows at a time: its memory is 9 bytes a row (a value
+    and whether the cell was filled), whatever the file's size or its longest cell."""
+
+    def __init__(self, what: str, where: str):
+        self.what, self.where = what, where
+        self.text: list = []
+        self.present: list = []
+        self.values: list = []
+        self.rows = 0
+
+    def add(self, cell: str) -> None:
+        self.text.append(cell)
+        if len(self.text) >= CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self.text:
+            present, values = _numbers(self.text, self.what, self.where, 2 + self.rows)
+            full = np.full(len(self.text), np.nan)
+            full[present] = values
+            self.present.append(present)
+            self.values.append(full)
+            self.rows += len(self.text)
+            self.text = []
+
+    def numbers(self) -> tuple[np.ndarray, np.ndarray]:
+        """(whether each row's cell was filled, its value or NaN)."""
+        self._flush()
+        if not self.present:
+            return np.zeros(0, dtype=bool), np.zeros(0)
+        return np.concatenate(self.present), np.concatenate(self.values)
+
+
+class _Labels:
+    """The run column: each row's run as a small integer (the names kept once each), at most MAX_RUNS of them."""
+
+    def __init__(self, what: str, where: str):
+        self.what, self.where = what, where
+        self.codes: dict = {}
+        self.rows: list = []
+        self.chunks: list = []
+
+    def add(self, cell: str) -> None:
+        code = self.codes.setdefault(cell, len(self.codes))
+        if code >= MAX_RUNS:
+            raise LogError(f"{self.where}: the run column {self.what!r} has more than {MAX_RUNS} values")
+        self.rows.append(code)
+        if len(self.rows) >= CHUNK:
+            self.chunks.append(np.array(self.rows, dtype=np.int32))
+            self.rows = []
+
+    def runs(self) -> dict:
+        codes = np.concatenate(self.chunks + [np.array(self.rows, dtype=np.int32)])
+        return {name: np.flatnonzero(codes == k) for name, k in sorted(self.codes.items())}
 
 
 def _rows(reader, where: str):
@@ -210,7 +280,9 @@ def read_table(path: str, *, columns: dict | None = None, run_column: str | None
         if "loss" not in chosen:
             raise LogError(f"{where}: no loss column among {', '.join(map(repr, header[:12]))}: name it with --loss")
         wanted = {q: header.index(n) for q, n in chosen.items()}
-        cells: dict = {q: [] for q in wanted}
+        cells: dict = {q: (_Labels(chosen[q], where) if q == "run" else
+                           _Column(f"the step ({chosen[q]!r})" if q == "step" else
+                                   f"{q.replace('_', ' ')} ({chosen[q]!r})", where)) for q in wanted}
         width = len(header)
         last = 0
         for i, row in enumerate(reader):
@@ -219,27 +291,24 @@ def read_table(path: str, *, columns: dict | None = None, run_column: str | None
                     continue                              # a blank line
                 row = row + [""] * (width - len(row))
             for q, j in wanted.items():
-                cells[q].append(row[j])
+                cells[q].add(row[j])
             if i >= MAX_ROWS:
                 raise LogError(f"{where}: more than {MAX_ROWS:,} rows: too many to judge at once; keep every k-th "
                                f"row (e.g. awk 'NR==1 || NR%10==0') or split the file")
             if progress is not None and i - last >= 100_000:
                 last = i
                 progress(fh.buffer.tell(), size)
-    rows = len(cells["loss"])
+    parsed = {q: cells[q].numbers() for q in QUANTITIES if q in cells}
+    rows = parsed["loss"][0].size
     if rows == 0:
         raise LogError(f"{where}: the header names columns but there are no rows")
     if "step" in wanted:
-        has_step, step_values = _numbers(cells.pop("step"), f"the step ({chosen['step']!r})", where, 2)
+        has_step, step_all = cells.pop("step").numbers()
         if not np.all(has_step):
-            step_all = np.full(rows, np.nan)
-            step_all[has_step] = step_values
             # rows without a step (Lightning writes none on some) take the step of the row before them
             idx = np.where(has_step, np.arange(rows), 0)
             np.maximum.accumulate(idx, out=idx)
             step_all = step_all[idx]
-        else:
-            step_all = step_values
         if not np.all(np.isfinite(step_all)) or np.any(np.abs(step_all) > 2.0 ** 53):
             raise LogError(f"{where}: the step column {chosen['step']!r} has values that are not step numbers "
                            f"(not finite, or beyond 2^53)")
@@ -247,22 +316,12 @@ def read_table(path: str, *, columns: dict | None = None, run_column: str | None
         step_all = np.arange(rows, dtype=np.float64)
     runs_of = {None: np.arange(rows)}
     if "run" in wanted:
-        labels = np.array(cells.pop("run"), dtype=str)
-        names, inverse = np.unique(labels, return_inverse=True)
-        if names.size > MAX_RUNS:
-            raise LogError(f"{where}: the run column {chosen['run']!r} has {names.size} values; at most {MAX_RUNS}")
-        runs_of = {str(n): np.flatnonzero(inverse == k) for k, n in enumerate(names)}
-    parsed = {}
-    for q in QUANTITIES:
-        if q in cells:
-            parsed[q] = _numbers(cells[q], f"{q.replace('_', ' ')} ({chosen[q]!r})", where, 2)
+        runs_of = cells.pop("run").runs()
     out = []
     base = name or _run_name(path)
     for run, rows_of_run in runs_of.items():
         series = {}
-        for q, (present, values) in parsed.items():
-            full = np.full(rows, np.nan)
-            full[present] = values
+        for q, (present, full) in parsed.items():
             sel = rows_of_run[present[rows_of_run]]
             if sel.size:
                 series[q] = _series(step_all[sel], full[sel])
