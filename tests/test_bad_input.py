@@ -234,3 +234,54 @@ def test_any_request_body_is_answered_never_a_500(body):
     assert r.status_code in (200, 422, 503), (r.status_code, r.text[:300])
     if r.status_code != 200:
         assert isinstance(r.json()["detail"], str) and r.json()["detail"]
+
+
+CELLS = st.one_of(st.floats(allow_nan=True, allow_infinity=True).map(repr), st.integers(-10**30, 10**30).map(str),
+                  st.text(alphabet="0123456789.eE+-nainf ,\"x", max_size=12), st.just(""))
+LOG_TABLES = st.tuples(st.lists(st.sampled_from(["step", "loss", "lr", "val_loss", "epoch", "train/loss", "x", ""]),
+                                min_size=1, max_size=4),
+                       st.lists(st.lists(CELLS, max_size=5), max_size=40))
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(LOG_TABLES)
+def test_any_table_of_log_contents_is_judged_or_refused_by_name(tmp_path, table):
+    """Issue 29: whatever a CSV holds -- numbers, inf, nan, huge integers, stray text, ragged rows, quotes -- the
+    answer is verdicts or a LogError that names the file or its run; never another exception (a traceback)."""
+    from lrscope.logs import LogError, diagnose_log
+    header, rows = table
+    path = tmp_path / "run7.csv"
+    path.write_text("\n".join([",".join(header)] + [",".join(r) for r in rows]) + "\n", encoding="utf-8")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            report = diagnose_log(str(path))
+    except LogError as exc:
+        assert "run7" in str(exc), str(exc)                   # the file, or the run read from it
+    else:
+        assert all(d.verdict.kind for d in report)
+
+
+OPTIONS = st.lists(st.one_of(
+    st.sampled_from(["--objective", "--lr", "--steps", "--optimizer", "--beta", "--schedule", "-S", "--warmup",
+                     "--x0", "--batch-size", "--dataset", "--seed", "--quiet"]),
+    st.sampled_from(["x**2", "rosenbrock", "quadratic", "0.1", "1e-3:1:3", "-1", "0", "nan", "inf", "1e400",
+                     "adam", "momentum", "cosine", "step_decay", "gamma=0.5", "k=abc", "diabetes", "3,4", "", "x"])),
+    max_size=8)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(OPTIONS)
+def test_any_sweep_command_line_is_run_or_refused_in_one_line(args):
+    """Issue 29: any argument list is either run (exit 0) or refused as the user's mistake (exit 2, one line on
+    stderr) -- never a traceback, and never "a bug in lrscope" (exit 70)."""
+    import contextlib
+    import io
+    err, out = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        code = main(["sweep", "--steps", "20", *args, "--quiet"])
+    assert code in (0, 2), (args, code, err.getvalue()[-500:])
+    if code == 2:
+        assert err.getvalue().count("\n") == 1 and "Traceback" not in err.getvalue(), err.getvalue()
