@@ -62,7 +62,8 @@ class Analysis:
         """Predicted factor by which GD shrinks the distance to the minimum per step: max(|1−αμ|, |1−αL|)."""
         a = np.asarray(lr, dtype=np.float64)
         mu = max(self.mu, 0.0)
-        return np.maximum(np.abs(1.0 - a * mu), np.abs(1.0 - a * self.L))
+        with np.errstate(over="ignore"):            # a rate near float64's largest: a factor of inf, and rightly so
+            return np.maximum(np.abs(1.0 - a * mu), np.abs(1.0 - a * self.L))
 
     def predicted_steps(self, lr, tol: float = 1e-6) -> np.ndarray:
         """Steps for GD to shrink the error by ``tol`` (log tol / log ρ); inf where ρ ≥ 1."""

@@ -306,7 +306,8 @@ def contraction_curve(a, lrs, limit) -> dict | None:
 def _rate_axis(*marks) -> np.ndarray:
     """The theory chart's α axis: a log range from a tenth of the smallest mark (rates, bounds) to 3× the largest."""
     xs = [x for m in marks if m is not None for x in np.ravel(m) if np.isfinite(x) and x > 0]
-    return np.geomspace(min(xs) / 10, max(xs) * 3, 201)
+    top = max(xs)
+    return np.geomspace(min(xs) / 10, top * 3 if top < 1e300 else top, 201)     # a rate of 1e308: no overflow
 
 
 def momentum_curves(a, kind, lrs, beta, dampening, limits) -> list | None:
@@ -516,7 +517,8 @@ def create_app() -> FastAPI:
             if note:
                 res.notes.append(note)
             work.check()
-            payload = sweep_payload(obj, res)
+            with np.errstate(over="ignore", invalid="ignore"):     # a rate near 1e308: factors of inf, no log noise
+                payload = sweep_payload(obj, res)
             for name, lrs, optimizer, options in beside:
                 more = run(obj, lrs=lrs, optimizer=optimizer, progress=work.check, eval_every=every,
                            keep_params=False, **options)
