@@ -439,7 +439,7 @@ def test_a_data_set_request_completes(page, server):
 def test_the_map_frames_the_start_and_the_minimum_and_clips_a_diverging_path(page):
     page.goto(page.url.split("?")[0] + "?f=(x-3)**2%2B10*(y%2B2)**2&x0=0,0&lr=0.001,0.01,0.11")
     page.wait_for_function("document.querySelectorAll('#verdicts li').length === 3")
-    page.wait_for_function("document.getElementById('landscape-chart').data.length > 3")
+    page.wait_for_function("(document.getElementById('landscape-chart').data || []).length > 3")
     xr = page.evaluate("document.getElementById('landscape-chart').layout.xaxis.range")
     yr = page.evaluate("document.getElementById('landscape-chart').layout.yaxis.range")
     assert xr[0] < 0 < 3 < xr[1] and yr[0] < -2 < 0 < yr[1]          # the start and the minimum (found numerically)
@@ -525,7 +525,7 @@ def test_every_course_example_loads_without_an_error(page):
         assert page.is_visible("#caption")
     # Adam against gradient descent: the same rates with the other method, dotted, and the key says so
     page.click("#preset-5")
-    page.wait_for_function("document.getElementById('loss-chart').data.some(t => (t.name || '').endsWith("
+    page.wait_for_function("(document.getElementById('loss-chart').data || []).some(t => (t.name || '').endsWith("
                            "'gradient descent'))")
     dotted = page.evaluate("document.getElementById('loss-chart').data.filter(t => (t.name || '')"
                            ".endsWith('gradient descent')).length")
@@ -558,7 +558,7 @@ def test_the_schedule_the_noise_and_the_gradients_are_drawn(page, server):
     page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2", timeout=60_000)
     names = page.evaluate("document.getElementById('loss-chart').data.map(t => t.name)")
     assert names.count("mini-batch loss") == 2                              # the noise, under each full loss
-    page.wait_for_function("document.getElementById('landscape-chart').data.length === 2")
+    page.wait_for_function("(document.getElementById('landscape-chart').data || []).length === 2")
     title = page.evaluate("document.getElementById('landscape-chart').layout.title.text")
     assert title.startswith("gradient norm")                                # not an empty box
 
@@ -586,7 +586,7 @@ def test_stepping_and_playing_move_the_iterates_and_the_table_row(page):
     page.click("#preset-0")                                                # x² from 10: α = 0.1 and 1.1
     page.wait_for_function("document.querySelector('#steps-table th:nth-child(2)') && document.querySelector("
                            "'#steps-table th:nth-child(2)').textContent.includes('α=0.1')")
-    page.wait_for_function("document.getElementById('landscape-chart').data.some(t => t.name === 'now')")
+    page.wait_for_function("(document.getElementById('landscape-chart').data || []).some(t => t.name === 'now')")
     now = "document.getElementById('landscape-chart').data.find(t => t.name === 'now').x"
     assert page.evaluate(now) == [10, 10]
     page.click("#step-forward")
@@ -606,7 +606,7 @@ def test_stepping_and_playing_move_the_iterates_and_the_table_row(page):
 def test_dragging_the_start_point_reruns_from_there(page):
     page.goto(page.url.split("?")[0] + "?f=quadratic&lr=0.01,0.18")
     page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
-    page.wait_for_function("document.getElementById('landscape-chart').data.some(t => t.name.startsWith('start'))")
+    page.wait_for_function("(document.getElementById('landscape-chart').data || []).some(t => t.name.startsWith('start'))")
     before = _loss_data(page)
     ring = page.evaluate("""(() => {
         const el = document.getElementById('landscape-chart'), fl = el._fullLayout, box = el.getBoundingClientRect();
@@ -683,7 +683,7 @@ def _shown(page, n_runs, n_lines):
     """What the page shows once the example's runs are drawn: each line's last value by name, the verdict badges'
     words, the theory line and the step table's rows (as numbers)."""
     page.wait_for_function(f"!document.body.dataset.busy && document.querySelectorAll('#verdicts li').length === "
-                           f"{n_runs} && document.getElementById('loss-chart').data.filter(t => t.mode && "
+                           f"{n_runs} && (document.getElementById('loss-chart').data || []).filter(t => t.mode && "
                            f"t.mode.includes('lines')).length === {n_lines}")
     ends = dict(page.evaluate("document.getElementById('loss-chart').data.filter(t => t.mode && "
                               "t.mode.includes('lines') && t.name !== 'mini-batch loss').map(t => [t.name, "
