@@ -166,13 +166,11 @@ def cli_inputs(rng, n: int, counts: Counter, worst: list, where: str) -> None:
     from lrscope.cli import main
     for _ in range(n):
         args = cli_args(rng)
-        args = [a if a != "-" or args[max(0, args.index(a) - 1)] not in ("--json", "--csv")
-                else os.path.join(where, "out.json") for a in args]
         err, out = io.StringIO(), io.StringIO()
         t0 = time.perf_counter()
-        try:
-            with time_limit(HANG_SECONDS), contextlib.redirect_stderr(err), contextlib.redirect_stdout(out), \
-                    warnings.catch_warnings():
+        try:            # in the temporary folder: --json x**2 writes a file named x**2
+            with time_limit(HANG_SECONDS), contextlib.chdir(where), contextlib.redirect_stderr(err), \
+                    contextlib.redirect_stdout(out), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 code = main(args)
         except Hang:
