@@ -15,7 +15,6 @@ from typing import Callable, NamedTuple, Protocol
 
 import numpy as np
 
-from ..checks import integer
 from .cooldown import recommend as cooldown
 from .refine import Refined
 from .range_test import BUDGET_ALL, FindResult, check_compute, check_plan, fit_the_rounds, ramp_steps
@@ -51,7 +50,8 @@ class Plan:
 def make_plan(*, start, end, steps, mode, beta, diverge_factor, verify, verify_steps, final_steps, budget,
               max_compute=BUDGET_ALL, schedule=None, keep_winner=False, seeds: int = 1) -> Plan:
     """Every setting checked (a ``ValueError``/``TypeError`` naming the argument) and the defaults filled in; the
-    ramp's length fits ``seeds`` sample orders into half of the call's compute (:func:`.range_test.ramp_steps`)."""
+    ramp's length fits ``seeds`` sample orders (checked by the caller) into half of the call's compute
+    (:func:`.range_test.ramp_steps`)."""
     final_fixed = final_steps is not None
     verify_steps, final_steps = check_plan(start, end, mode, steps, verify_steps, final_steps, beta, diverge_factor,
                                            budget)
@@ -60,7 +60,6 @@ def make_plan(*, start, end, steps, mode, beta, diverge_factor, verify, verify_s
     if keep_winner and shape not in (None, "constant"):
         raise ValueError("keep_winner: only with a constant rate -- the verification runs follow the schedule "
                          "compressed to the final round, not the start of your run's schedule")
-    integer(seeds, "seeds")
     return Plan(float(start), float(end), ramp_steps(steps, budget, seeds, max_compute), mode, beta, diverge_factor,
                 bool(verify), verify_steps, final_steps, final_fixed, None if budget is None else int(budget),
                 max_compute, shape, bool(keep_winner))

@@ -50,13 +50,15 @@ class Finding:
 @dataclass
 class LogDiagnosis:
     """The judgement of one logged run: the ``verdict`` on its training loss (its advice weighs everything the log
-    shows), the ``findings`` and the ``noise`` (robust standard deviation of the loss around its trend)."""
+    shows), the ``findings``, the ``noise`` (robust standard deviation of the loss around its trend) and whether
+    it was judged as a ``noisy`` (mini-batch) run -- one whose scatter is noise, not an every-step alternation."""
 
     run: LoggedRun
     verdict: Verdict
     findings: list = field(default_factory=list)
     noise: float = 0.0
     trend: Series | None = None          # the working curve's running median (for plots)
+    noisy: bool = False
 
     @property
     def advice(self) -> str:
@@ -221,7 +223,8 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION, start: float |
         verdict = verdict.with_advice(_diverged_advice(lr, verdict.step, trend_w, ws))
         findings.append(Finding("diverged", verdict.step, verdict.reason))
 
-    if noisy and verdict.kind != Kind.DIVERGED and not alternates:       # an alternation is not noise
+    noisy = noisy and not alternates                                       # an alternation is not noise
+    if noisy and verdict.kind != Kind.DIVERGED:
         share = f"{100 * noise / level:.2g}% of the loss there" if level > 0 else f"{_g(noise)}"
         findings.append(Finding("noise", None, f"noise ±{_g(noise)} around the trend at the end ({share}): "
                                                f"mini-batch noise is not failure; judged on the trend"))
@@ -252,7 +255,7 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION, start: float |
         verdict = verdict.with_advice(Advice(
             f"overfitting, not a learning-rate problem: keep the weights of step {over.step} (early stopping), or add "
             f"regularization (weight decay, dropout) or data", Direction.NONE))
-    return LogDiagnosis(run, verdict, findings, noise, Series(ws, trend_w))
+    return LogDiagnosis(run, verdict, findings, noise, Series(ws, trend_w), noisy)
 
 
 SAME_TASK = 2.0        # runs whose first losses lie within this factor of their median are runs of one task
@@ -324,9 +327,8 @@ def compare_runs(diagnoses: list) -> list:
     verdicts = compare_rates([diagnoses[k].verdict for k in same], ends, lrs, centre, errors=errors,
                              where="among these runs")
     for i, (k, v) in enumerate(zip(same, verdicts)):
-        noisy = any(f.kind == "noise" for f in diagnoses[k].findings)
         better = ends[lrs.index(v.try_lr)] if v.try_lr in lrs else min(ends)       # the end of the rate it names
-        out[k] = replace(out[k], verdict=_not_at_its_floor(v, noisy, diagnoses[k].run.lr, ends[i], better))
+        out[k] = replace(out[k], verdict=_not_at_its_floor(v, diagnoses[k].noisy, diagnoses[k].run.lr, ends[i], better))
     return out
 
 
