@@ -63,13 +63,17 @@ def main(argv=None) -> int:
 def _bug(exc: BaseException) -> int:
     """An error that is not the user's (:func:`lrscope.checks.is_input_error`): one line that says so, and the
     traceback in a file to report."""
-    fd, path = tempfile.mkstemp(prefix="lrscope-bug-", suffix=".txt")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(f"lrscope {__version__}, python {sys.version.split()[0]}\n{' '.join(sys.argv)}\n\n")
-        traceback.print_exception(exc, file=f)
+    try:
+        fd, path = tempfile.mkstemp(prefix="lrscope-bug-", suffix=".txt")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(f"lrscope {__version__}, python {sys.version.split()[0]}\n{' '.join(sys.argv)}\n\n")
+            traceback.print_exception(exc, file=f)
+        where = f"the traceback is in {path}"
+    except OSError as err:              # no room for the report either: say so, still in one line
+        where = f"its traceback could not be written ({err.strerror or err})"
     first = str(exc).splitlines()[0] if str(exc) else ""
     print(f"lrscope: internal error (a bug in lrscope, not in your command): {type(exc).__name__}: {first[:200]} -- "
-          f"the traceback is in {path}; please report it", file=sys.stderr)
+          f"{where}; please report it", file=sys.stderr)
     return 70                           # EX_SOFTWARE
 
 

@@ -153,35 +153,30 @@ def _series(steps: np.ndarray, values: np.ndarray) -> Series:
 # -------------------------------------------------------------------------------------------------------- CSV / TSV
 def _numbers(cells: list, what: str, where: str, first_row: int) -> tuple[np.ndarray, np.ndarray]:
     """Cells of text as floats: (mask of the non-empty cells, their values). A cell that is not a number is an
-    error naming its row."""
-    if cells and max(map(len, cells)) > LONG_CELL:     # NumPy's text array would be as wide as the longest cell
-        present = np.array([bool(c.strip()) for c in cells])
-        out = []
-        for i, cell in enumerate(cells):
-            if cell.strip():
-                try:
-                    out.append(float(cell))
-                except ValueError:
-                    raise LogError(f"{where}: row {first_row + i}: {what} is not a number: {cell[:40]!r}") from None
-        return present, np.array(out, dtype=np.float64)
-    text = np.array(cells, dtype=str)
-    present = np.char.str_len(np.char.strip(text)) > 0
-    try:
-        values = text[present].astype(np.float64)
-    except ValueError:
-        for i, cell in enumerate(cells):
-            if cell.strip():
-                try:
-                    float(cell)
-                except ValueError:
-                    raise LogError(f"{where}: row {first_row + i}: {what} is not a number: {cell[:40]!r}") from None
-        raise
-    return present, values
+    error naming its row. NumPy converts them at once unless a cell is longer than ``LONG_CELL`` (its text array
+    would be as wide as the longest cell); those, and a chunk NumPy cannot read, go one cell at a time."""
+    if cells and max(map(len, cells)) <= LONG_CELL:
+        text = np.array(cells, dtype=str)
+        present = np.char.str_len(np.char.strip(text)) > 0
+        try:
+            return present, text[present].astype(np.float64)
+        except ValueError:
+            pass                                # find the cell that is not a number, one at a time
+    present, values = [], []
+    for i, cell in enumerate(cells):
+        present.append(bool(cell.strip()))
+        if present[-1]:
+            try:
+                values.append(float(cell))
+            except ValueError:
+                raise LogError(f"{where}: row {first_row + i}: {what} is not a number: {cell[:40]!r}") from None
+    return np.array(present, dtype=bool), np.array(values, dtype=np.float64)
 
 
 class _Column:
-    """One wanted column of a table, turned into numbers CHUNK rows at a time: its memory is 9 bytes a row (a value
-    and whether the cell was filled), whatever the file's size or its longest cell."""
+    """One wanted column of a table: the reader appends each row's cell to ``text``, and every ``CHUNK`` rows
+    :meth:`flush` turns them into numbers -- its memory is 9 bytes a row (a value and whether the cell was filled),
+    whatever the file's size or its longest cell."""
 
     def __init__(self, what: str, where: str):
         self.what, self.where = what, where
@@ -190,12 +185,7 @@ class _Column:
         self.values: list = []
         self.rows = 0
 
-    def add(self, cell: str) -> None:
-        self.text.append(cell)
-        if len(self.text) >= CHUNK:
-            self._flush()
-
-    def _flush(self) -> None:
+    def flush(self) -> None:
         if self.text:
             present, values = _numbers(self.text, self.what, self.where, 2 + self.rows)
             full = np.full(len(self.text), np.nan)
@@ -207,32 +197,32 @@ class _Column:
 
     def numbers(self) -> tuple[np.ndarray, np.ndarray]:
         """(whether each row's cell was filled, its value or NaN)."""
-        self._flush()
+        self.flush()
         if not self.present:
             return np.zeros(0, dtype=bool), np.zeros(0)
         return np.concatenate(self.present), np.concatenate(self.values)
 
 
 class _Labels:
-    """The run column: each row's run as a small integer (the names kept once each), at most MAX_RUNS of them."""
+    """The run column: the reader appends each row's cell to ``text``; :meth:`flush` keeps each row's run as a small
+    integer (the names once each), at most MAX_RUNS of them."""
 
     def __init__(self, what: str, where: str):
         self.what, self.where = what, where
+        self.text: list = []
         self.codes: dict = {}
-        self.rows: list = []
         self.chunks: list = []
 
-    def add(self, cell: str) -> None:
-        code = self.codes.setdefault(cell, len(self.codes))
-        if code >= MAX_RUNS:
+    def flush(self) -> None:
+        codes = [self.codes.setdefault(cell, len(self.codes)) for cell in self.text]
+        if len(self.codes) > MAX_RUNS:
             raise LogError(f"{self.where}: the run column {self.what!r} has more than {MAX_RUNS} values")
-        self.rows.append(code)
-        if len(self.rows) >= CHUNK:
-            self.chunks.append(np.array(self.rows, dtype=np.int32))
-            self.rows = []
+        self.chunks.append(np.array(codes, dtype=np.int32))
+        self.text = []
 
     def runs(self) -> dict:
-        codes = np.concatenate(self.chunks + [np.array(self.rows, dtype=np.int32)])
+        self.flush()
+        codes = np.concatenate(self.chunks)
         return {name: np.flatnonzero(codes == k) for name, k in sorted(self.codes.items())}
 
 
@@ -285,13 +275,20 @@ def read_table(path: str, *, columns: dict | None = None, run_column: str | None
                                    f"{q.replace('_', ' ')} ({chosen[q]!r})", where)) for q in wanted}
         width = len(header)
         last = 0
+        appends = [(cells[q].text.append, j) for q, j in wanted.items()]
+        kept = 0
         for i, row in enumerate(reader):
             if len(row) < width:
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue                              # a blank line
                 row = row + [""] * (width - len(row))
-            for q, j in wanted.items():
-                cells[q].add(row[j])
+            for append, j in appends:
+                append(row[j])
+            kept += 1
+            if kept % CHUNK == 0:                         # memory bounded by the chunk, not the file
+                for column in cells.values():
+                    column.flush()
+                appends = [(cells[q].text.append, j) for q, j in wanted.items()]
             if i >= MAX_ROWS:
                 raise LogError(f"{where}: more than {MAX_ROWS:,} rows: too many to judge at once; keep every k-th "
                                f"row (e.g. awk 'NR==1 || NR%10==0') or split the file")
