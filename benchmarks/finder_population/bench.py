@@ -264,7 +264,8 @@ def optuna_method(problem: Problem, compute: int) -> dict:
 
 
 METHODS = ("grid const", "grid cosine", "grid cosine by val", "lrscope", "lrscope val", "lrscope val cosine",
-           "lrscope val kept", "Prodigy", "Prodigy cosine", "schedule-free", "torch-lr-finder", "valley", "Lightning", "Optuna")
+           "lrscope val kept", "Prodigy", "Prodigy cosine", "schedule-free", "torch-lr-finder", "valley", "Lightning",
+           "Optuna")
 
 
 def run_problem(problem: Problem, done: dict, progress=print) -> dict:

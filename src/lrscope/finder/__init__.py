@@ -1,7 +1,7 @@
 """The LR range test with a verified suggestion (see :mod:`lrscope.finder.core` for the whole story).
 
-``pipeline`` is the one pipeline both finders run (settings → curve → candidates → verification → the answer) over
-a small trainer interface; ``core`` is ``find`` on lrscope's own objectives (its range test and trainer),
+``pipeline`` is the one pipeline both finders run (settings → curve → candidates → verification → the answer)
+over a small trainer interface; ``core`` is ``find`` on lrscope's own objectives (its range test and trainer),
 ``lrscope.torch.finder`` the same for a PyTorch model. ``rules`` reads a range-test curve, ``verify`` is the
 verification, ``range_test`` holds the test itself (settings, stop rule, result), ``schedule`` the schedules a pick
 can be verified with, ``cooldown``, ``quadratic`` and ``refine`` what a budget adds to the pick.

@@ -49,8 +49,9 @@ from ..objectives.base import Objective
 from ..optim import Optimizer, gd, select_state, stack_states
 from ..run import run
 from ..schedules import Schedule, table
-from .pipeline import Curve, Kept, candidates, make_plan, recommend, unverified
+from .pipeline import Curve, Kept, make_plan, recommend, unverified
 from .range_test import BUDGET_ALL, DivergenceStop, FindResult, ramp
+from .rules import read_curve
 from .quadratic import MARGIN, GradientErrors, best_step_sizes, clearly_lower, quadratic_pick
 from .refine import refine_the_pick
 from .verify import EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, run_score, steady
@@ -105,7 +106,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
                      max_compute=max_compute, schedule=schedule, keep_winner=keep_winner, seeds=n_seeds)
     tally = Tally(progress, n_seeds * plan.steps)    # the verification is planned once the candidates are known
     curve = _range_test(objective, optimizer, plan, batch_size, n_seeds, validation, seed, tally)
-    methods, cands, notes = candidates(plan, curve)
+    methods, cands, notes = read_curve(curve.lrs, curve.smoothed, plan.start, plan.end)
     if validation is not None:
         notes.append(f"the curve and the verification are read off the held-out loss ({validation.name})")
     bound = _bound(objective, optimizer, analysis_seconds)

@@ -2,10 +2,10 @@
 → the answer over the budget.
 
 ``lrscope.find`` (lrscope's objectives, NumPy) and ``lrscope.torch.lr_find`` (your PyTorch model) differ only in how
-they train: each runs its own range test (a :class:`Curve`) and implements :class:`Trainer` -- train some rates for
-some steps, keep the winner's run -- and both then call :func:`recommend`, which reads the curve, verifies the
-candidates (:func:`.verify.verify_candidates`), adds what the budget asks for (a cooldown, or the user's schedule)
-and builds the :class:`FindResult`. Settings are checked once, in :func:`make_plan`.
+they train: each runs its own range test (a :class:`Curve`), reads its candidates off it (:func:`.rules.read_curve`)
+and implements :class:`Trainer` -- train some rates for some steps, keep the winner's run -- and both then call
+:func:`recommend`, which verifies the candidates (:func:`.verify.verify_candidates`), adds what the budget asks for
+(a cooldown, or the user's schedule) and builds the :class:`FindResult`. Settings are checked once, in :func:`make_plan`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import numpy as np
 from .cooldown import recommend as cooldown
 from .refine import Refined
 from .range_test import BUDGET_ALL, FindResult, check_compute, check_plan, fit_the_rounds, ramp_steps
-from .rules import read_curve
 from .schedule import check_schedule, name_of, with_schedule
 from .schedule import factors as schedule_factors
 from .verify import Tally, Verification, above_the_start_bound, finalist_count, verification_steps, verify_candidates
@@ -113,11 +112,6 @@ class Trainer(Protocol):
 
     def close(self) -> None:
         """Release what ``prepare`` took (Ray actors)."""
-
-
-def candidates(plan: Plan, curve: Curve) -> tuple[dict, np.ndarray, list]:
-    """What each rule reads off the curve, the candidates to verify, and the rules' notes (:func:`.rules.read_curve`)."""
-    return read_curve(curve.lrs, curve.smoothed, plan.start, plan.end)
 
 
 def unverified(curve: Curve, name: str, methods: dict, cands: np.ndarray, bound, notes: list,

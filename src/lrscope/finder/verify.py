@@ -109,8 +109,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
     2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
-    3. the margin check (:func:`margin_check`), with at most ``probes`` extra runs: the pick's double (a finalist when one lies near it,
-       else trained) -- if it fails and the pick's own run was steady, the edge lies between them, and the best
+    3. the margin check (:func:`margin_check`), with at most ``probes`` extra runs: the pick's double (a finalist
+       when one lies near it, else trained) -- if it fails and the pick's own run was steady, the edge lies between them, and the best
        rate may sit just below it (gradient descent on a quadratic for a finite budget: at ~0.99 × 2/L): the edge
        search (:func:`search_the_edge`) bisects between them on the log scale, with at most ``edge_probes``
        runs of its own (callers give none for adaptive optimizers: their rates do not fail at a sharp edge, and
@@ -447,7 +447,8 @@ def _pick_after_a_plateau(runs: "_Verified", start_loss: float, notes: list, tie
         return None
     usable = runs.usable()
     pick = float(runs.rates[int(np.argmin(usable))])
-    notes.append(f"after {runs.horizon} steps no finalist had lowered the loss by {max(NO_PROGRESS, tie):.0%} (a plateau) "
+    notes.append(f"after {runs.horizon} steps no finalist had lowered the loss by {max(NO_PROGRESS, tie):.0%} "
+                 f"(a plateau) "
                  f"and the budget allows no longer runs: {pick:.3g} had gained most "
                  f"({start_loss - float(np.min(usable)):.3g}); train longer to know more")
     return pick

@@ -576,7 +576,8 @@ class FormulaObjective(Objective):
         points = np.repeat(np.asarray(DEFAULT_STARTS)[:, None], len(self.variables), axis=1)
         with np.errstate(all="ignore"):
             f, g = self.value_and_grad(points)
-            good = np.isfinite(f) & np.all(np.isfinite(g), axis=1) & (np.max(np.abs(g), axis=1) > 1e-8 * (1 + np.abs(f)))
+            good = (np.isfinite(f) & np.all(np.isfinite(g), axis=1)
+                    & (np.max(np.abs(g), axis=1) > 1e-8 * (1 + np.abs(f))))
         return points[int(np.argmax(good))] if good.any() else points[0]
 
     @property

@@ -20,8 +20,9 @@ import torch
 
 from ..checks import integer
 from ..diagnose import smooth
-from ..finder.pipeline import Curve, Kept, candidates, make_plan, recommend, unverified
+from ..finder.pipeline import Curve, Kept, make_plan, recommend, unverified
 from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult
+from ..finder.rules import read_curve
 from ..finder.verify import EDGE, EDGE_PROBES, MAX_PROBES, TIE, Tally, run_score, steady
 from ._state import State, preserved_state, trainable_parameters
 from .cluster import CandidateActors, check_backend
@@ -263,7 +264,7 @@ def lr_find(model: torch.nn.Module, loss_fn, train_loader, optimizer: torch.opti
     with preserved_state(model, optimizer, loaders):
         curve, bound = _range_test(model, loss_fn, train_loader, optimizer, plan, val_loader, accumulation_steps,
                                    autocast, seed, tally)
-    methods, cands, notes = candidates(plan, curve)
+    methods, cands, notes = read_curve(curve.lrs, curve.smoothed, plan.start, plan.end)
     if val_loader is not None:
         notes.append("the curve and the verification are read off the held-out loss (val_loader)")
     if not plan.verify:
