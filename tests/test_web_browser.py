@@ -754,3 +754,21 @@ def test_every_examples_caption_says_what_its_charts_show(page):
         elif i == 11:                                               # e^(−0.3·10) = 1/20; stalls far above 0
             ends, _, _, _ = _shown(page, 1, 2)
             assert round(1 / np.exp(-0.3 * 10)) == 20 and ends["α=0.05 · slow"] > 10
+
+
+def test_a_diverging_path_is_not_drawn_outside_the_map(page):
+    """The ravine at β = 0 swings in y to ±10¹⁴⁵ while x stays on the map: the segments between those iterates were
+    drawn as dense vertical lines through the whole map. Points outside the frame are left out of the path (the arrow
+    marks where it left)."""
+    page.goto(page.url.split("?")[0] + "?f=x**2%2B100*y**2&x0=10,1&lr=0.02&opt=momentum&opt.beta=0,0.9,0.99&steps=150")
+    page.wait_for_function("(document.getElementById('landscape-chart').layout || {}).annotations !== undefined && "
+                           "document.getElementById('landscape-chart').layout.annotations.length > 0")
+    out = page.evaluate("""(() => {
+        const el = document.getElementById('landscape-chart'), [x0, x1] = el.layout.xaxis.range,
+              [y0, y1] = el.layout.yaxis.range;
+        return el.data.filter(t => t.name.startsWith('α')).map(t => t.x.filter((x, i) => x !== null &&
+            (x < x0 || x > x1 || t.y[i] < y0 || t.y[i] > y1)).length);
+    })()""")
+    assert out == [0, 0, 0], out
+    names = page.evaluate("document.getElementById('landscape-chart').layout.annotations.map(a => a.name)")
+    assert any("β=0" in n for n in names)                       # its exit is still marked

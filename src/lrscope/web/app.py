@@ -453,13 +453,14 @@ def create_app() -> FastAPI:
             raise HTTPException(status_code=404, detail="not found")
         return HTMLResponse((static / name).read_text(encoding="utf-8"), media_type="text/css")
 
-    modules = {f.name for f in (static / "js").iterdir() if f.name.endswith(".js")}     # the page's ES modules
+    # the page's ES modules, read once (a page load asks for all twelve)
+    modules = {f.name: f.read_text(encoding="utf-8") for f in (static / "js").iterdir() if f.name.endswith(".js")}
 
     @app.get("/static/js/{name}")
     def module_file(name: str):
         if name not in modules:
             raise HTTPException(status_code=404, detail="not found")
-        return HTMLResponse((static / "js" / name).read_text(encoding="utf-8"), media_type="text/javascript")
+        return Response(modules[name], media_type="text/javascript")
 
     @app.get("/favicon.ico")
     def favicon():

@@ -2,7 +2,7 @@
 import { quiz, quizAnswers } from "./examples.js";
 import { cursor, drawRule, now, pushIterates, pushStart, setLastData, setNow, showStepControl } from "./motion.js";
 import { drawGradients, drawSchedule, drawTable, drawTheory, exitArrows } from "./panels.js";
-import { entry, requestRun } from "./requests.js";
+import { requestRun } from "./requests.js";
 import { $, COLORS, DASH, rateColor, state } from "./state.js";
 import { METHODS, setupTitle } from "./words.js";
 
@@ -21,10 +21,10 @@ export function fmt(x) {
 export const plain = (x) => String(Number(x.toPrecision(4)));     // for inputs: a number as JavaScript reads it back
 export const LOG_AXIS = { type: "log", exponentformat: "power" };      // ticks as powers of ten
 // charts fill their container (no fixed 700 px), without a toolbar over their titles
-export const PLOT_CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
+const PLOT_CONFIG = { responsive: true, displaylogo: false, displayModeBar: false };
 // the charts follow the page's light or dark theme (the system's setting)
 export const DARK = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
-export function themed(layout) {
+function themed(layout) {
   const ink = DARK ? "#e4e6ea" : "#222", grid = DARK ? "#3a414b" : "#e6e6ea";
   const axis = (a) => Object.assign({ gridcolor: grid, zerolinecolor: grid, linecolor: grid }, a || {});
   return Object.assign({}, layout, { paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)",
@@ -33,7 +33,7 @@ export function themed(layout) {
 export function plot(el, traces, layout) { Plotly.react(el, traces, themed(layout), PLOT_CONFIG); }
 
 // the loss curves first (what a slider move is for), the other panels right after it has been painted
-export let rest = [], drawn = 0;
+let rest = [], drawn = 0;
 export function draw(data) {
   setLastData(data);
   if (quiz) quizAnswers(data);
@@ -74,7 +74,7 @@ export function label(data, c) {
 }
 
 // a long sentence in a hover label, broken into lines of about ``width`` characters (a phone is 390 px wide)
-export function wrapped(text, width) {
+function wrapped(text, width) {
   const lines = [""];
   for (const word of text.split(" ")) {
     if (lines[lines.length - 1] && lines[lines.length - 1].length + word.length + 1 > width) lines.push("");
@@ -109,7 +109,7 @@ export function clipped(x, y, ceiling, name, color) {
   return { y: out, arrow };
 }
 
-export function drawLoss(data) {
+function drawLoss(data) {
   let min = Infinity, minPositive = Infinity;
   for (const c of data.configs) for (const v of c.loss) if (v !== null && v < min) min = v;
   const gap = min < 0;              // a loss that can be negative is drawn as its gap to the lowest value seen
@@ -173,8 +173,8 @@ export function drawLoss(data) {
 
 // one key for every chart (cheaper than a legend in each, and the same everywhere): the rate's colour, the
 // verdict's line style
-export const SVG_DASH = { solid: "", dash: "6 3", dashdot: "6 3 2 3", dot: "2 3", longdash: "10 4" };
-export function drawKey(data) {
+const SVG_DASH = { solid: "", dash: "6 3", dashdot: "6 3 2 3", dot: "2 3", longdash: "10 4" };
+function drawKey(data) {
   const ul = $("key");
   ul.innerHTML = "";
   const entry = (text, color, dash, width, opacity) => {      // a line sample and what it stands for
@@ -196,7 +196,7 @@ export function drawKey(data) {
   if (data.compared) entry("dotted: the same α with " + (METHODS[data.compared.optimizer] || data.compared.optimizer), grey, "2 3", 1.5, 0.8);
 }
 
-export function drawVerdicts(data) {
+function drawVerdicts(data) {
   const ul = $("verdicts");
   ul.innerHTML = "";
   for (const c of data.configs) {
@@ -225,7 +225,7 @@ export let shownMap = null;        // {key, x: [lo, hi], y: [lo, hi]} of the con
 export const mapKey = () => JSON.stringify(Object.assign({}, state.objective, { x0: null }));
 export const MAP_MARGIN = { t: 40, r: 10, b: 45, l: 55 };
 
-export function drawMap(L, data) {
+function drawMap(L, data) {
   const ink = DARK ? "#9aa3ad" : "#777";
   const traces = L.levels.map((lv, i) => ({ x: lv.x, y: lv.y, mode: "lines", hoverinfo: "skip", name: "loss " + fmt(lv.value),
     line: { color: ink, width: 0.8 + 0.6 * (1 - i / Math.max(1, L.levels.length - 1)) } }));   // lower: bolder
@@ -237,7 +237,11 @@ export function drawMap(L, data) {
   shownMap = { key: mapKey(), x: L.x, y: L.y };
 }
 
-export function drawLandscape(data) {
+// a point of a path is drawn only inside the map's frame: a diverging run's iterates swing far out (x² + 100y² at
+// β = 0: y = ±10¹⁴⁵), and the segments between them crossed the whole map; its exit is marked by an arrow instead
+export const inFrame = (x, y, xr, yr) => x !== null && y !== null && x >= xr[0] && x <= xr[1] && y >= yr[0] && y <= yr[1];
+
+function drawLandscape(data) {
   const L = data.landscape;
   $("landscape-caption").textContent = !L ? (data.configs[0].grad_norm ? "With " + data.dim + " parameters there is no " +
       "map to draw: instead, the size of the gradient at each step. It shrinks as a run settles, stays high when α is too " +
@@ -260,7 +264,9 @@ export function drawLandscape(data) {
     if (L.kind === "same" && !(shownMap && shownMap.key === mapKey())) { requestRun(); return; }   // map lost: ask again
     if (L.kind === "contour") drawMap(L, data);
     data.configs.forEach((c, k) => {
-      traces.push({ x: c.path[0], y: c.path[1], mode: "lines", name: label(data, c),
+      const [px, py] = c.path, shown = px.map((x, i) => inFrame(x, py[i], shownMap.x, shownMap.y));
+      traces.push({ x: px.map((x, i) => shown[i] ? x : null), y: py.map((y, i) => shown[i] ? y : null),
+                    mode: "lines", name: label(data, c),
                     line: { color: rateColor(k), width: 1.5, dash: DASH[c.verdict.kind] || "solid" } });
     });
     pushStart(traces, data);

@@ -1,11 +1,10 @@
 // lrscope explorer -- the controls: selects, sliders, the learning rates, their wiring.
-import { CONTROL_NAMES, label, plain } from "./charts.js";
+import { CONTROL_NAMES, plain } from "./charts.js";
 import { reveal, startQuiz, stopQuiz } from "./examples.js";
 import { runFind, useFound } from "./finder.js";
 import { now, setStep, togglePlay, wireDrag } from "./motion.js";
 import { requestRun, stale } from "./requests.js";
-import { $, OPTIONS, defaults, state } from "./state.js";
-import { typed } from "./url.js";
+import { $, OPTIONS, state } from "./state.js";
 import { CHOICE_NAMES, METHODS, SCHEDULE_NAMES } from "./words.js";
 
 // ---------- controls ----------
@@ -29,7 +28,7 @@ export function fillSelects() {
 }
 
 // one input per option of the catalogue the server derives from the library's own signatures
-export function paramInputs(container, spec, values, onChange) {
+function paramInputs(container, spec, values, onChange) {
   container.innerHTML = "";
   for (const [key, opt] of Object.entries(spec)) {
     const label = document.createElement("label");
@@ -82,11 +81,11 @@ export function paramInputs(container, spec, values, onChange) {
     }
   }
 }
-export const SLIDERS = { beta: [0, 0.999, 0.001], beta1: [0, 0.999, 0.001], beta2: [0.9, 0.9999, 0.0001], alpha: [0, 0.999, 0.001] };
+const SLIDERS = { beta: [0, 0.999, 0.001], beta1: [0, 0.999, 0.001], beta2: [0.9, 0.9999, 0.0001], alpha: [0, 0.999, 0.001] };
 
 // a schedule's period as a share of the run, so that choosing it shows what it does: the library's defaults (a
 // 100-step period, as PyTorch users write it) on a 100-step run change nothing one can see
-export function periodsFor(name, steps) {
+function periodsFor(name, steps) {
   const quarter = Math.max(1, Math.round(steps / 4));
   if (name === "step_decay") return { step_size: quarter };
   if (name === "warm_restarts") return { t_0: quarter };

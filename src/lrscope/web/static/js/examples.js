@@ -3,8 +3,8 @@ import { label } from "./charts.js";
 import { option, syncControls } from "./controls.js";
 import { address, loadURL } from "./lessons.js";
 import { lastData } from "./motion.js";
-import { entry, inflight, requestRun, timer } from "./requests.js";
-import { $, defaults, state } from "./state.js";
+import { inflight, requestRun, timer } from "./requests.js";
+import { $, state } from "./state.js";
 import { fromQuery, toQuery } from "./url.js";
 
 // ---------- the course's examples, one click away ----------
@@ -91,7 +91,7 @@ export function showCaption() {
 // ---------- predict, then see: the course's quizzes, made live ----------
 // a question is a setup whose curves stay hidden until the learner has said what each α will do (scored against
 // the diagnosis, whose reason is the explanation), or the course's multiple-choice question with a setup to show it
-export const OUTCOMES = [["converged", "converges"], ["slow", "converges slowly"], ["oscillating", "oscillates"],
+const OUTCOMES = [["converged", "converges"], ["slow", "converges slowly"], ["oscillating", "oscillates"],
                   ["diverged", "diverges"], ["unbounded", "falls without end (no minimum)"]];
 export const QUESTIONS = [
   { title: "x²: four rates", query: "?f=x2&x0=10&lr=0.01,0.1,0.95,1.1&steps=30",

@@ -1,13 +1,13 @@
 // lrscope explorer -- the range test: its chart, the verified pick, the rate of every step, using it.
 import { LOG_AXIS, fmt, plot } from "./charts.js";
 import { renderLrs } from "./controls.js";
-import { post, requestBody, requestRun, showError, stale } from "./requests.js";
+import { post, requestBody, requestRun, showError } from "./requests.js";
 import { $, state } from "./state.js";
 import { SCHEDULE_NAMES } from "./words.js";
 
 // the setup a range test answers (its rates aside: "use this α" adds one without making the answer stale)
-export const findKey = () => { const b = requestBody(); return JSON.stringify([b.objective, b.optimizer, b.batch_size || null, b.steps, b.schedule || null]); };
-export let found = null;          // {key, suggestion} of the range test on the page
+const findKey = () => { const b = requestBody(); return JSON.stringify([b.objective, b.optimizer, b.batch_size || null, b.steps, b.schedule || null]); };
+let found = null;          // {key, suggestion} of the range test on the page
 
 export function clearStaleFind() {
   if (found && found.key !== findKey()) {
@@ -18,8 +18,8 @@ export function clearStaleFind() {
   }
 }
 
-export const TOP_LEGEND = { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 } };    // above the plot
-export const RULES = { steepest: ["steepest descent of the curve", "#ff7f0e", "dash"], valley: ["valley rule", "#9467bd", "dash"],
+const TOP_LEGEND = { orientation: "h", x: 0, y: 1.02, yanchor: "bottom", font: { size: 11 } };    // above the plot
+const RULES = { steepest: ["steepest descent of the curve", "#ff7f0e", "dash"], valley: ["valley rule", "#9467bd", "dash"],
                 "min/10": ["a tenth of the minimum", "#7f7f7f", "dot"] };
 
 export async function runFind() {
@@ -72,7 +72,7 @@ export async function runFind() {
 }
 
 // the answer for the learner's Steps can be more than one rate: the rate of every step, against 2/λ_max
-export function drawRecommendedRates(res) {
+function drawRecommendedRates(res) {
   const show = Boolean(res.step_sizes);
   $("find-schedule").hidden = !show; $("find-schedule-caption").hidden = !show;
   if (!show) return;

@@ -2,16 +2,16 @@
 import { syncControls } from "./controls.js";
 import { PRESETS, presetQueries, showCaption } from "./examples.js";
 import { clearStaleFind } from "./finder.js";
-import { entry, requestRun } from "./requests.js";
+import { requestRun } from "./requests.js";
 import { $, defaults, setState, state } from "./state.js";
 import { fromOldHash, fromQuery, toQuery } from "./url.js";
 
 // ---------- lessons: a teacher's link -- a setup, a title and text of the teacher's own, controls hidden or locked,
 // optionally "predict, then see" first; Reset returns to the lesson's start ----------
-export const PARTS = { loss: "the loss", optimizer: "the optimizer", schedule: "the schedule", run: "steps",
+const PARTS = { loss: "the loss", optimizer: "the optimizer", schedule: "the schedule", run: "steps",
                 rates: "the learning rates", examples: "the course's examples" };
 export let lesson = null;          // { title, text, hide: [...], lock: [...], ask, start }: the lesson on the page, or none
-export function readLesson(search) {
+function readLesson(search) {
   const q = new URLSearchParams(search);
   if (!["title", "text", "hide", "lock", "ask"].some((k) => q.has(k))) return null;
   const parts = (k) => (q.get(k) || "").split(",").filter((p) => p in PARTS);
@@ -19,7 +19,7 @@ export function readLesson(search) {
   return { title: (q.get("title") || "").slice(0, 120), text: (q.get("text") || "").slice(0, 1000),
            hide: parts("hide"), lock: parts("lock"), ask: q.get("ask") === "1", start: st ? toQuery(st) : toQuery(defaults()) };
 }
-export function lessonSuffix(l) {
+function lessonSuffix(l) {
   if (!l) return "";
   const q = new URLSearchParams();
   if (l.title) q.set("title", l.title);
@@ -31,7 +31,7 @@ export function lessonSuffix(l) {
   return more ? "&" + more : "";
 }
 export const address = (st) => toQuery(st) + lessonSuffix(lesson);      // the page's address keeps its lesson
-export function applyLesson() {
+function applyLesson() {
   $("lesson").hidden = !lesson;
   $("lesson-title").textContent = lesson ? lesson.title : "";      // the teacher's words, as text (never HTML)
   $("lesson-text").textContent = lesson ? lesson.text : "";
@@ -41,7 +41,7 @@ export function applyLesson() {
     if (el.tagName === "FIELDSET") el.disabled = !!lesson && lesson.lock.includes(part);
   }
 }
-export function lessonLink() {             // the builder's link: this setup, with what the teacher filled in
+function lessonLink() {             // the builder's link: this setup, with what the teacher filled in
   const l = { title: $("lesson-title-in").value.trim().slice(0, 120), text: $("lesson-text-in").value.trim().slice(0, 1000),
               hide: [], lock: [], ask: $("lesson-ask").checked };
   for (const box of document.querySelectorAll("#lesson-parts input:checked")) l[box.dataset.what].push(box.dataset.part);
@@ -82,7 +82,7 @@ export function wireLessons() {
   });
 }
 
-export let settle = null;
+let settle = null;
 export function writeURL() {            // a setup that stays for 400 ms becomes a history entry (Back returns to it)
   $("share").href = address(state);
   showCaption();

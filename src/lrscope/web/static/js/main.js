@@ -5,7 +5,7 @@ import { address, lesson, loadURL, wireLessons } from "./lessons.js";
 import { requestRun, runSweep } from "./requests.js";
 import { $, setOptions, state } from "./state.js";
 
-export async function init() {
+async function init() {
   setOptions(await (await fetch("/api/options")).json());
   fillSelects();
   renderButtons($("presets"), PRESETS, "preset", (p) => loadSetup(p.query));

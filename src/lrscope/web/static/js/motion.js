@@ -1,5 +1,5 @@
 // lrscope explorer -- motion: stepping and playing through the iterations, the update rule with its numbers, dragging the start.
-import { DARK, drawn, fmt } from "./charts.js";
+import { DARK, fmt } from "./charts.js";
 import { requestRun } from "./requests.js";
 import { $, rateColor, state } from "./state.js";
 import { METHODS } from "./words.js";
@@ -9,7 +9,7 @@ import { METHODS } from "./words.js";
 // step table; play advances it (the first steps slowly, where the course's examples live)
 export let lastData = null, now = 0, playing = null;
 
-export function iterateAt(data, c, t) {
+function iterateAt(data, c, t) {
   // where run c is after t steps: exact for the table's first steps, else the nearest recorded point before t
   if (c.table && t < c.table.length) return { x: c.table[t][2], loss: c.table[t][1] };
   let i = 0;
@@ -17,7 +17,7 @@ export function iterateAt(data, c, t) {
   return { x: c.path ? c.path.map((p) => p[i]) : null, loss: c.loss[i] };
 }
 
-export function iteratePoints(data) {
+function iteratePoints(data) {
   return data.configs.map((c) => {
     const at = iterateAt(data, c, now);
     const ok = at.x && at.x.every((v) => v !== null && Number.isFinite(v));
@@ -52,7 +52,7 @@ export function showStepControl(data) {         // the slider and its words at t
 // the update rule of the chosen method, as the course writes it, and -- for the first run, first parameter -- the
 // numbers of the highlighted step filled in (read off two consecutive iterates of the step table: what the method
 // did, not a second computation)
-export const RULES_OF = {
+const RULES_OF = {
   gd: () => "θ ← θ − α·∇f(θ)",
   momentum: (p) => (p.form === "heavy_ball" ? "v ← β·v + ∇f(θ);  θ ← θ − α·v" : "v ← β·v + (1−β)·∇f(θ);  θ ← θ − α·v"),
   nesterov: () => "v ← β·v + ∇f(θ);  θ ← θ − α·(∇f(θ) + β·v)",
@@ -123,14 +123,14 @@ export function togglePlay() {
 }
 
 // dragging the start point: press near the ring, move, release; the runs follow while the server keeps up
-export let dragging = false;
-export function dataPoint(ev) {
+let dragging = false;
+function dataPoint(ev) {
   const el = $("landscape-chart"), fl = el._fullLayout;
   if (!fl || !fl.xaxis) return null;
   const box = el.getBoundingClientRect();
   return [fl.xaxis.p2l(ev.clientX - box.left - fl.xaxis._offset), fl.yaxis.p2l(ev.clientY - box.top - fl.yaxis._offset)];
 }
-export function nearStart(ev) {
+function nearStart(ev) {
   const el = $("landscape-chart"), fl = el._fullLayout;
   const start = (el.data || []).find((t) => t.name === "start x₀ (drag it)");
   if (!fl || !fl.xaxis || !start) return false;
@@ -138,7 +138,7 @@ export function nearStart(ev) {
   const px = fl.xaxis.l2p(start.x[0]) + fl.xaxis._offset + box.left, py = fl.yaxis.l2p(start.y[0]) + fl.yaxis._offset + box.top;
   return Math.hypot(ev.clientX - px, ev.clientY - py) <= 14;
 }
-export function moveStart(ev) {
+function moveStart(ev) {
   const p = dataPoint(ev);
   if (!p || !p.every(Number.isFinite) || !lastData) return;
   const round = (v) => Number(v.toPrecision(4));

@@ -1,5 +1,5 @@
 // lrscope explorer -- the other panels: gradient norms, the schedule, the theory chart, the step table.
-import { CLIP_DECADES, DARK, LOG_AXIS, MAP_MARGIN, ceilingOf, clipped, draw, drawn, fmt, label, plot, setShownMap, shownMap } from "./charts.js";
+import { CLIP_DECADES, DARK, LOG_AXIS, MAP_MARGIN, ceilingOf, clipped, fmt, inFrame, label, plot, setShownMap, shownMap } from "./charts.js";
 import { now } from "./motion.js";
 import { $, DASH, rateColor } from "./state.js";
 
@@ -45,7 +45,7 @@ export function exitArrows(data, xr, yr) {
   data.configs.forEach((c, k) => {
     const [px, py] = c.path;
     for (let i = 1; i < px.length; i++) {
-      const inside = (j) => px[j] !== null && py[j] !== null && px[j] >= xr[0] && px[j] <= xr[1] && py[j] >= yr[0] && py[j] <= yr[1];
+      const inside = (j) => inFrame(px[j], py[j], xr, yr);
       if (inside(i - 1) && !inside(i)) {
         const x = Math.min(Math.max(px[i] === null ? px[i - 1] : px[i], xr[0]), xr[1]);
         const y = Math.min(Math.max(py[i] === null ? py[i - 1] : py[i], yr[0]), yr[1]);

@@ -1,5 +1,5 @@
 // lrscope explorer -- talking to the server: the request body, one run in flight, errors in the learner's words.
-import { draw, label, mapKey, shownMap } from "./charts.js";
+import { draw, mapKey, shownMap } from "./charts.js";
 import { writeURL } from "./lessons.js";
 import { $, state } from "./state.js";
 
@@ -32,18 +32,18 @@ export function requestRun() {
 }
 
 // the server names request fields; the learner sees the controls' names
-export const LABELS = { "lrs": "Learning rates", "steps": "Steps", "batch_size": "Batch size", "seed": "Seed",
+const LABELS = { "lrs": "Learning rates", "steps": "Steps", "batch_size": "Batch size", "seed": "Seed",
   "budget": "Steps (range test budget)", "objective.formula": "Formula", "objective.x0": "Start point x₀",
   "objective.name": "Objective", "objective.dataset": "Data set", "objective.model": "Model",
   "optimizer.name": "Method", "compare_optimizer.name": "Compare with", "schedule.name": "Schedule", "schedule.warmup": "Warmup steps", "work": "Work" };
 
 // "lrs.1" or "objective.x0.0": a field's entry, named as the learner counts (1st, 2nd ...)
-export function entry(field) {
+function entry(field) {
   const m = field.match(/^(.*?)\.(\d+)$/);
   return m ? { base: m[1], index: Number(m[2]) } : { base: field, index: null };
 }
 
-export function inWords(line) {
+function inWords(line) {
   const i = line.indexOf(":");
   if (i < 0) return line;
   const { base, index } = entry(line.slice(0, i));
@@ -52,22 +52,22 @@ export function inWords(line) {
   return label + which + line.slice(i);
 }
 
-export function errorText(payload, status) {
+function errorText(payload, status) {
   if (payload && typeof payload.detail === "string") return payload.detail.split("; ").map(inWords).join("; ");
   return "the server answered " + status;
 }
 
-export function errorFields(payload) {
+function errorFields(payload) {
   if (!payload || typeof payload.detail !== "string") return [];
   return payload.detail.split("; ").map((line) => line.slice(0, Math.max(0, line.indexOf(":"))));
 }
 
 // the control each request field comes from: an error points at it (aria-invalid, outlined)
-export const CONTROLS = { "lrs": "lrs", "steps": "steps", "batch_size": "batch-size", "objective.formula": "formula",
+const CONTROLS = { "lrs": "lrs", "steps": "steps", "batch_size": "batch-size", "objective.formula": "formula",
   "objective.x0": "x0", "objective.name": "objective", "objective.dataset": "dataset", "objective.model": "model",
   "optimizer.name": "optimizer", "compare_optimizer.name": "compare", "schedule.name": "schedule", "schedule.warmup": "warmup", "work": "steps" };
 
-export function controlOf(field) {
+function controlOf(field) {
   const { base, index } = entry(field);
   if (base === "lrs" && index !== null && $("lr-value-" + index)) return $("lr-value-" + index);
   const m = base.match(/^(optimizer|schedule)\.params\.(.+)$/);
@@ -99,7 +99,7 @@ export async function post(url, body, signal) {
 // one request in flight, the latest setup wins: a change while a quick request runs waits for it and then sends
 // the newest setup (a slider drag repaints as fast as the server answers); a request that has run for more than
 // 150 ms is aborted instead (the server then stops its work), and the charts dim while the new one runs
-export let pending = false, started = 0;
+let pending = false, started = 0;
 export async function runSweep() {
   if (inflight) {
     if (performance.now() - started < 150) { pending = true; return; }

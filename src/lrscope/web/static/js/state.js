@@ -1,7 +1,7 @@
 // lrscope explorer -- the setup on the page (`state`), the server's options and colours, and their setters.
 
 export let COLORS = {};        // verdict badge colours, from the server (the same table as the CLI's)
-export let RATES = [];         // one colour per learning rate, the same in every chart (and in the CLI's PNGs)
+let RATES = [];         // one colour per learning rate, the same in every chart (and in the CLI's PNGs)
 export let DASH = {};          // the verdict as a line style
 export const rateColor = (k) => RATES[k % RATES.length];
 export const $ = (id) => document.getElementById(id);

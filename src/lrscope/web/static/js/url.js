@@ -1,5 +1,4 @@
 // lrscope explorer -- the shareable URL: the setup as a short readable query, e.g. ?f=x2&x0=10&lr=0.1,1.1.
-import { address } from "./lessons.js";
 import { OPTIONS, defaults } from "./state.js";
 
 // ---------- the shareable URL: the setup as a short readable query, e.g. ?f=x2&x0=10&lr=0.1,1.1 ----------
@@ -26,7 +25,7 @@ export function toQuery(st) {
   return "?" + q.toString().replace(/%2C/g, ",").replace(/%2A/g, "*");     // "+" must stay %2B: a bare + reads as a space
 }
 
-export function typed(text) {
+function typed(text) {
   if (text === "true" || text === "false") return text === "true";
   const n = Number(text);
   if (text.trim() !== "" && Number.isFinite(n)) return n;

@@ -12,8 +12,8 @@ export const SCHEDULE_NAMES = { constant: "constant", inverse_time: "inverse-tim
 export const CHOICE_NAMES = { ema: "the course's: v = βv + (1−β)∇J", heavy_ball: "heavy ball (PyTorch's SGD): v = βv + ∇J",
   cos: "cosine", linear: "linear", rel: "relative", abs: "absolute" };
 // "Rosenbrock valley · momentum, β = 0.9" rather than the library's repr (gd(weight_decay=0))
-export const SUPERSCRIPT = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
-export const written = (f) => f.replace(/(\*\*|\^)(\d+)(?![.\d])/g, (_, op, ds) => [...ds].map((d) => SUPERSCRIPT[d]).join(""))
+const SUPERSCRIPT = { 0: "⁰", 1: "¹", 2: "²", 3: "³", 4: "⁴", 5: "⁵", 6: "⁶", 7: "⁷", 8: "⁸", 9: "⁹" };
+const written = (f) => f.replace(/(\*\*|\^)(\d+)(?![.\d])/g, (_, op, ds) => [...ds].map((d) => SUPERSCRIPT[d]).join(""))
   .replace(/\*\*/g, "^").replace(/\*/g, "·");
 export function setupTitle(data, between = " · ") {        // between: " · ", or a line break on a phone
   const o = state.objective;
