@@ -197,7 +197,7 @@ def test_a_request_past_its_time_limit_is_stopped_with_a_503(monkeypatch):
     monkeypatch.setattr(web, "REQUEST_SECONDS", 0.0)      # the work estimate lets it through, the clock does not
     monkeypatch.setattr(web, "WORK_SHARE", float("inf"))
     r = post({"objective": {"kind": "builtin", "name": "rosenbrock"}, "lrs": [1e-3], "steps": 2000})
-    assert r.status_code == 503 and "longer than" in r.json()["detail"]
+    assert r.status_code == 503 and "computed for" in r.json()["detail"]
 
 
 def test_the_finder_through_the_web_refuses_a_loss_without_a_minimum():

@@ -16,12 +16,13 @@ from .run import SweepResult, run
 ANALYSIS_SECONDS = 10.0      # the curvature analysis of ls.sweep gives up after this long (it only adds advice)
 
 
-def safe_analysis(objective: Objective, seconds: float | None = ANALYSIS_SECONDS):
+def safe_analysis(objective: Objective, seconds: float | None = ANALYSIS_SECONDS, check=None):
     """Theory for advice, and a note when there is none: (analysis or None, note or None). None where the
-    curvature cannot be computed (e.g. not finite at the start) or took longer than ``seconds``."""
+    curvature cannot be computed (e.g. not finite at the start) or took longer than ``seconds``; ``check()`` is
+    called as it is measured (what it raises stops it)."""
     try:
         with np.errstate(all="ignore"):
-            return theory.analyze(objective, seconds=seconds), None
+            return theory.analyze(objective, seconds=seconds, check=check), None
     except theory.OutOfTime:
         return None, (f"the curvature analysis gave up after {seconds:g} s: the verdicts' advice has no "
                       f"stability bound")

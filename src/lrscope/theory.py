@@ -220,13 +220,22 @@ def _zeroed(mu: float, L: float) -> float:
 
 
 class OutOfTime(RuntimeError):
-    """The curvature analysis used up its time budget (``seconds``) and gave up."""
+    """The curvature analysis used up its time budget (``seconds`` of this thread's CPU time) and gave up."""
 
 
-def _hvp_within(objective: Objective, point: np.ndarray, deadline: float | None):
-    """Hessian-vector products at ``point`` that stop the analysis (OutOfTime) once ``deadline`` has passed."""
+def _deadline(seconds: float | None) -> float | None:
+    """When a budget of ``seconds`` ends, on this thread's CPU clock: the same answer on a busy machine, and time
+    spent paused (a server giving another request its turn) does not count."""
+    return None if seconds is None else time.thread_time() + seconds
+
+
+def _hvp_within(objective: Objective, point: np.ndarray, deadline: float | None, check=None):
+    """Hessian-vector products at ``point`` that stop the analysis (OutOfTime) once ``deadline`` has passed;
+    ``check()`` is called before each."""
     def hvp(v):
-        if deadline is not None and time.monotonic() > deadline:
+        if check is not None:
+            check()
+        if deadline is not None and time.thread_time() > deadline:
             raise OutOfTime("the curvature analysis ran out of its time budget and gave up")
         return objective.hvp(point, np.ravel(v))
     return hvp
@@ -261,11 +270,11 @@ def _lanczos_extremes(hvp, d: int, tol: float, max_iter: int) -> tuple[float, fl
 
 
 def curvature_at(objective: Objective, point, tol: float = 1e-8, max_iter: int = 300,
-                 seconds: float | None = None) -> tuple[float, float, str]:
+                 seconds: float | None = None, check=None) -> tuple[float, float, str]:
     """Largest and smallest Hessian eigenvalue at ``point`` and the method used; :class:`OutOfTime` after
-    ``seconds`` (None: no limit)."""
+    ``seconds`` of CPU time (None: no limit); ``check()`` before each Hessian-vector product."""
     point = as_point(point, objective.dim, "at")
-    hvp = _hvp_within(objective, point, None if seconds is None else time.monotonic() + seconds)
+    hvp = _hvp_within(objective, point, _deadline(seconds), check)
     if objective.dim <= DENSE_LIMIT:
         H = objective.hessian(point)
         method = "exact Hessian"
@@ -281,13 +290,14 @@ def curvature_at(objective: Objective, point, tol: float = 1e-8, max_iter: int =
 
 
 def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_iter: int = 300,
-            seconds: float | None = None) -> Analysis:
+            seconds: float | None = None, check=None) -> Analysis:
     """L, μ and the learning-rate facts they imply for ``objective``.
 
     Exact and global where the Hessian is constant (quadratics, least squares). Otherwise at the point ``at``
     (default: the objective's start point), or -- with ``path``, an array of points such as ``result.params[k]`` --
-    the largest L and smallest μ over up to 20 points along it. ``seconds``: a time budget for the measurement;
-    past it :class:`OutOfTime` (a RuntimeError) is raised.
+    the largest L and smallest μ over up to 20 points along it. ``seconds``: a budget of CPU time for the
+    measurement; past it :class:`OutOfTime` (a RuntimeError) is raised. ``check()``, called before each
+    Hessian-vector product, may stop it by raising (a server's cancellation, or its turn given to another request).
     """
     if not isinstance(objective, Objective):
         raise TypeError(f"objective: expected an lrscope Objective, got {type(objective).__name__}")
@@ -307,12 +317,13 @@ def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_ite
         if points.shape[0] == 0:
             raise ValueError("path: has no finite points")
         picks = points[np.unique(np.linspace(0, points.shape[0] - 1, min(20, points.shape[0])).astype(int))]
-        deadline = None if seconds is None else time.monotonic() + seconds
+        deadline = _deadline(seconds)
         found = [curvature_at(objective, p, tol, max_iter,
-                              None if deadline is None else max(deadline - time.monotonic(), 0.0)) for p in picks]
+                              None if deadline is None else max(deadline - time.thread_time(), 0.0), check)
+                 for p in picks]
         return Analysis(max(f[0] for f in found), min(f[1] for f in found), False,
                         f"the worst of {len(picks)} points along the path", found[0][2])
     point = objective.x0 if at is None else at
-    L, mu, method = curvature_at(objective, point, tol, max_iter, seconds)
+    L, mu, method = curvature_at(objective, point, tol, max_iter, seconds, check)
     where = "the start point" if at is None else "the given point"
     return Analysis(L, mu, H is not None, where, method)

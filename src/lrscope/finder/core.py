@@ -109,7 +109,7 @@ def find(objective: Objective, optimizer: Optimizer | None = None, *, start: flo
     methods, cands, notes = read_curve(curve.lrs, curve.smoothed, plan.start, plan.end)
     if validation is not None:
         notes.append(f"the curve and the verification are read off the held-out loss ({validation.name})")
-    bound = _bound(objective, optimizer, analysis_seconds)
+    bound = _bound(objective, optimizer, analysis_seconds, tally.again)
     if not plan.verify:
         return unverified(curve, objective.name, methods, cands, bound, notes, tally)
     horizon = plan.final_steps if plan.budget is None else plan.budget
@@ -164,13 +164,14 @@ def _range_test(objective, optimizer, plan, batch_size, n_seeds, validation, see
                  np.vstack([smooths[:, :cut].min(axis=0), smooths[:, :cut].max(axis=0)]), used, f0)
 
 
-def _bound(objective, optimizer, analysis_seconds) -> float | None:
-    """The stability bound 2/λ_max at the start, for optimizers whose stability theory is known (the sanity cap)."""
+def _bound(objective, optimizer, analysis_seconds, check=None) -> float | None:
+    """The stability bound 2/λ_max at the start, for optimizers whose stability theory is known (the sanity cap);
+    ``check()`` is called as the curvature is measured."""
     if optimizer.kind == "adaptive":
         return None
     try:
         with np.errstate(all="ignore"):
-            limit = _theory.analyze(objective, seconds=analysis_seconds).stability_limit(optimizer)
+            limit = _theory.analyze(objective, seconds=analysis_seconds, check=check).stability_limit(optimizer)
         return None if limit is None else float(np.min(limit))
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
         return None
@@ -210,7 +211,7 @@ class _ObjectiveTrainer:
         capped = np.zeros(rates.size, dtype=bool)
         if final_round and self.bound is not None:
             for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * self.bound)):
-                limit = _limit_at(self.objective, self.optimizer, ends[k], self.analysis_seconds)
+                limit = _limit_at(self.objective, self.optimizer, ends[k], self.analysis_seconds, self.tally.again)
                 capped[k] = limit is None or rates[k] >= EDGE * limit    # blowing up where its run ended
         return losses, spent, capped, np.array([steady(h) for h in histories], dtype=bool)
 
@@ -340,13 +341,14 @@ def _all_diverged(t, losses) -> bool:
     return not np.any(np.isfinite(losses))
 
 
-def _limit_at(objective, optimizer, point, seconds: float | None = None) -> float | None:
-    """The optimizer's stability bound from the curvature at ``point`` (None if it cannot be measured)."""
+def _limit_at(objective, optimizer, point, seconds: float | None = None, check=None) -> float | None:
+    """The optimizer's stability bound from the curvature at ``point`` (None if it cannot be measured); ``check()``
+    is called as it is measured."""
     if not np.all(np.isfinite(point)):
         return None
     try:
         with np.errstate(all="ignore"):
-            limit = _theory.analyze(objective, at=point, seconds=seconds).stability_limit(optimizer)
+            limit = _theory.analyze(objective, at=point, seconds=seconds, check=check).stability_limit(optimizer)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
         return None
     return None if limit is None else float(np.min(limit))

@@ -81,6 +81,11 @@ class Tally:
     def add(self, n: int = 1):
         self.at(self.done + n)
 
+    def again(self):
+        """Report the same progress again (work between training steps, such as a curvature measurement, lets the
+        caller stop or pause it)."""
+        self.at(self.done)
+
     def finish(self):
         """Done: the total becomes what was spent (probes not needed are dropped)."""
         self.total = self.done

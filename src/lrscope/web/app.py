@@ -3,8 +3,9 @@
 Endpoints: ``GET /`` the page, ``GET /api/options`` what can be chosen, ``POST /api/sweep`` curves + verdicts + theory
 + the landscape, ``POST /api/find`` the LR range test. Every request's cost is bounded before it starts (a step's
 cost is measured on its objective; too much is a 422 that says what to change) and while it runs: the numerical
-work runs in a worker thread that stops when the client disconnects or the request's time limit passes (a 503 with
-the reason); heavy requests take turns, so light ones keep being answered.
+work runs in a worker thread that stops when the client disconnects or the request's computing time passes its limit
+(a 503 with the reason). Requests take fair turns at the work (:mod:`.turns`): a light one is never stuck behind a
+heavy one, a busy server says so and when to retry.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import functools
 import json
 import logging
 import os
-import time
+import sys
+import threading
 from importlib import resources
 from typing import Literal
 
@@ -37,14 +39,16 @@ from ..plots import RATE_COLORS, VERDICT_COLORS, VERDICT_DASH, numerical_minimiz
 from ..run import full_loss_every, run, seconds_per_step
 from ..schedules import Schedule
 from ..theory import error_factor
+from . import turns, worker
 from .contours import contour_map
 
 LOG = logging.getLogger("lrscope.web")
 
 MAX_CONFIGS = 32
 MAX_STEPS = 5000
-REQUEST_SECONDS = 10.0      # a request's hard time limit: past it the work stops and the answer is a 503
+REQUEST_SECONDS = 10.0      # a request's computing time limit (waiting not counted): past it, stopped with a 503
 WORK_SHARE = 0.5            # a request is refused up front when its run alone is estimated at more than this share
+LIGHT_SECONDS = 0.25        # a request estimated at more is computed in the worker process (.worker)
 ANALYSIS_SECONDS = 2.0      # the curvature analysis (advice only) gives up after this long
 MAX_POINTS = 160            # points per curve sent to the page (a chart is ~600 px wide: one point per ~4 px)
 TABLE_STEPS = 12
@@ -146,29 +150,6 @@ def request_plan(objective: "ObjectiveSpec", optimizer: "OptimizerSpec", schedul
     return plan.Plan(**where, optimizer=optimizer.name, hyperparams=optimizer.params, **timing, **rest, text=False)
 
 
-class Aborted(Exception):
-    """A request's work was stopped: its time ran out, or its client went away."""
-
-
-class Work:
-    """A request's time limit and cancellation, checked as its run advances (``check`` is a progress callback):
-    past the limit, or once the client has gone, the run stops at its next progress report."""
-
-    def __init__(self, seconds: float | None = None):
-        self.seconds = REQUEST_SECONDS if seconds is None else seconds
-        self.deadline, self.cancelled = time.monotonic() + self.seconds, None
-
-    def left(self) -> float:
-        return max(0.0, self.deadline - time.monotonic())
-
-    def check(self, *_) -> None:
-        if self.cancelled:
-            raise Aborted(self.cancelled)
-        if time.monotonic() > self.deadline:
-            raise Aborted(f"work: the request took longer than {self.seconds:g} s and was stopped; use fewer "
-                          f"steps or learning rates")
-
-
 def objective_key(description: plan.Plan) -> str:
     """What identifies a request's objective and start point (the key of the caches below)."""
     return json.dumps({f: getattr(description, f) for f in plan.OBJECTIVE_FIELDS}, sort_keys=True, default=list)
@@ -181,60 +162,114 @@ def cached_objective(key: str):
     return plan.build_objective(plan.Plan(**json.loads(key)))
 
 
-@functools.lru_cache(maxsize=32)
-def cached_analysis(key: str):
+_ANALYSES: dict = {}
+_ANALYSES_LOCK = threading.Lock()
+
+
+def cached_analysis(key: str, check=None):
     """The curvature (L, μ, the bounds) is measured once per (objective, start point), within its time budget;
-    (analysis or None, note or None)."""
-    return safe_analysis(cached_objective(key), ANALYSIS_SECONDS)
+    (analysis or None, note or None). ``check()`` is called as it is measured: a request's turn and cancellation
+    (an analysis stopped that way is not kept)."""
+    found = _ANALYSES.get(key)
+    if found is None:
+        found = safe_analysis(cached_objective(key), ANALYSIS_SECONDS, check)
+        with _ANALYSES_LOCK:
+            if len(_ANALYSES) >= 32:
+                _ANALYSES.pop(next(iter(_ANALYSES)))
+            _ANALYSES[key] = found
+    return found
 
 
-def check_bounds(obj, k: int, steps: int, batch_size: int | None, runs: float = 1.0) -> None:
+_STEP_COSTS: dict = {}
+
+
+def step_cost(obj, k: int, batch_size: int | None) -> float:
+    """A step's cost on ``obj`` (:func:`~lrscope.run.seconds_per_step`: this thread's CPU time), the least measured
+    so far: a request accepted on an idle server is accepted on a busy one too."""
+    key = (id(obj), k, batch_size)
+    cost = seconds_per_step(obj, k, batch_size)
+    if key in _STEP_COSTS and _STEP_COSTS[key][0] is obj:      # the objective is kept: its id stays its own
+        cost = min(cost, _STEP_COSTS[key][1])
+    elif len(_STEP_COSTS) >= 256:
+        _STEP_COSTS.clear()
+    _STEP_COSTS[key] = (obj, cost)
+    return cost
+
+
+def check_bounds(obj, k: int, steps: int, batch_size: int | None, runs: float = 1.0) -> float:
     """Refuse requests too big to answer in time, saying which bound they exceed and what to change (a step's cost
-    is measured on this objective, not guessed from its size). ``runs``: how many times the request trains its
-    ``k`` × ``steps`` (a comparison run beside the sweep, the range test's rounds) -- it counts in the time
-    estimate, not against the limits the learner set."""
+    is measured on this objective, not guessed from its size); the estimated seconds otherwise. ``runs``: how many
+    times the request trains its ``k`` × ``steps`` (a comparison run beside the sweep, the range test's rounds) --
+    it counts in the time estimate, not against the limits the learner set."""
     if k > MAX_CONFIGS:
         raise _bad(f"lrs: at most {MAX_CONFIGS} learning rates per request, got {k}")
     if steps > MAX_STEPS:
         raise _bad(f"steps: at most {MAX_STEPS}, got {steps}")
     if batch_size is not None and obj.n_samples is not None and batch_size > obj.n_samples:
         raise _bad(f"batch_size: {batch_size} is larger than the data set ({obj.n_samples} samples)")
-    per_step = seconds_per_step(obj, k, batch_size)
+    per_step = step_cost(obj, k, batch_size)
     estimate = per_step * steps * runs
     if estimate > WORK_SHARE * REQUEST_SECONDS:
         again = "" if runs == 1 else f" (× {runs:g} with the comparison)"
         raise _bad(f"work: {k} rates × {steps} steps{again} at {per_step * 1e3:.2g} ms a step would take about "
                    f"{estimate:.2g} s, more than a request may ({WORK_SHARE * REQUEST_SECONDS:g} s): use fewer "
                    f"steps or rates, or a smaller batch")
+    return estimate
 
 
-_HEAVY_LANES: dict = {}
+_THREADS: dict = {}
 
 
-def _heavy_lane() -> anyio.CapacityLimiter:
-    """One lane for heavy requests, per event loop (a limiter belongs to the loop it was made in)."""
+def _threads() -> anyio.CapacityLimiter:
+    """Worker threads for the admitted requests, per event loop (a limiter belongs to the loop it was made in):
+    as many as may be admitted, so a request never waits for a thread, and the default pool stays free for the
+    page's files."""
     loop = asyncio.get_running_loop()
-    if loop not in _HEAVY_LANES:
-        _HEAVY_LANES.clear()
-        _HEAVY_LANES[loop] = anyio.CapacityLimiter(1)
-    return _HEAVY_LANES[loop]
+    if loop not in _THREADS:
+        _THREADS.clear()
+        _THREADS[loop] = anyio.CapacityLimiter(turns.MAX_JOBS)
+    return _THREADS[loop]
 
 
-async def bounded(request: Request, work: Work, compute, heavy: bool):
-    """``compute()`` in a worker thread, stopped when the client disconnects (or its time runs out: ``work``);
-    requests estimated to be heavy take turns, so the light ones keep their share of the machine."""
-    async def watch():
-        while True:
-            if await request.is_disconnected():
-                work.cancelled = "the client went away"
-                return
-            await anyio.sleep(0.25)
+def user_of(request: Request) -> str:
+    """Who sent a request, for fair turns: the page's own id (``X-Lrscope-Client``, one per browser tab) at the
+    client's address."""
+    host = request.client.host if request.client else "?"
+    return f"{host}/{request.headers.get('x-lrscope-client', '')[:64]}"
 
-    watcher = asyncio.ensure_future(watch())
+
+def gone(request: Request):
+    """``async with gone(request)(on_gone)``: ``on_gone()`` is called if the client disconnects meanwhile."""
+    @contextlib.asynccontextmanager
+    async def watching(on_gone):
+        async def watch():
+            while not await request.is_disconnected():
+                await anyio.sleep(0.25)
+            on_gone()
+
+        watcher = asyncio.ensure_future(watch())
+        try:
+            yield
+        finally:
+            watcher.cancel()
+    return watching
+
+
+async def answer(app: FastAPI, request: Request, kind: str, req: BaseModel) -> Response:
+    """A request's work (``WORK[kind]``), in a thread of this process when its turn comes -- or, when it is
+    estimated heavier than ``LIGHT_SECONDS`` and the worker process runs, there; stopped when the client goes."""
+    user, worker = user_of(request), app.state.worker
+    job = app.state.turns.admit(user, REQUEST_SECONDS, light=LIGHT_SECONDS if worker.started else None)
+
+    def cancel():
+        job.cancelled = "the client went away"
+
     try:
-        return await anyio.to_thread.run_sync(compute, limiter=_heavy_lane() if heavy else None)
-    finally:
-        watcher.cancel()
+        async with gone(request)(cancel):
+            return await anyio.to_thread.run_sync(job.turns.run, job, functools.partial(WORK[kind][1], req, job),
+                                                  limiter=_threads())
+    except turns.Heavy:
+        return await worker.answer(kind, req.model_dump_json(), user, gone(request))
 
 
 def _thin(n: int) -> np.ndarray:
@@ -407,30 +442,116 @@ def one_blas_thread() -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app):
     one_blas_thread()
+    # the event loop (the page's files, every answer) needs the GIL while a request computes in a worker thread:
+    # handed over every millisecond rather than every 5 (Python's default), a page loads while a heavy run goes on
+    sys.setswitchinterval(0.001)
     try:        # scikit-learn's import (0.7 s here) at start, not on a learner's first data-set request
         import sklearn.datasets  # noqa: F401
     except ImportError:  # pragma: no cover - the web extra brings it
         pass
-    yield
+    app.state.worker.start()
+    try:
+        yield
+    finally:
+        app.state.worker.stop()
+
+
+def sweep_work(req: SweepRequest, work: turns.Job) -> Response:
+    """``POST /api/sweep``'s numerical work: the curves, verdicts, theory and landscape as the page draws them."""
+    description = request_plan(req.objective, req.optimizer, req.schedule, lrs=req.lrs, steps=req.steps,
+                                batch_size=req.batch_size, seed=req.seed)
+    key = objective_key(description)
+    setup = plan.build(description, objective=cached_objective(key))
+    obj = setup.objective
+    # beside the sweep, for comparison (loss curves only): the same rates without the schedule, or with
+    # another method -- (payload key, rates, optimizer, run options)
+    beside = []
+    if req.compare_constant and setup.schedule is not None:
+        beside.append(("constant", setup.lrs, setup.optimizer, {**setup.run_options(), "schedule": None}))
+    if req.compare_optimizer is not None:       # its hyperparameters are named as compare_optimizer's
+        try:
+            other = plan.build(request_plan(req.objective, req.compare_optimizer, req.schedule, lrs=req.lrs,
+                                            steps=req.steps, batch_size=req.batch_size, seed=req.seed),
+                               objective=obj)
+        except plan.PlanError as e:
+            raise _bad("compare_optimizer." + field_name(e.field).removeprefix("optimizer.") + ": "
+                       + e.message) from None
+        beside.append(("compared", other.lrs, other.optimizer, other.run_options()))
+    runs = 1 + sum(lrs.size for _, lrs, _, _ in beside) / setup.lrs.size
+    work.expect(check_bounds(obj, setup.lrs.size, req.steps, req.batch_size, runs=runs))
+    analysis, note = cached_analysis(key, work.check)
+    every = full_loss_every(obj, setup.lrs.size, setup.steps, req.batch_size, at_most=FULL_LOSSES)
+    res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, analysis=analysis,
+                analyze=False, eval_every=every, **setup.run_options())
+    if note:
+        res.notes.append(note)
+    work.check()
+    with np.errstate(over="ignore", invalid="ignore"):     # a rate near 1e308: factors of inf, no log noise
+        payload = sweep_payload(obj, res)
+    for name, lrs, optimizer, options in beside:
+        more = run(obj, lrs=lrs, optimizer=optimizer, progress=work.check, eval_every=every,
+                   keep_params=False, **options)
+        curves = _rows(more.losses[:, _thin(more.steps + 1)])
+        payload[name] = curves if name == "constant" else {"optimizer": req.compare_optimizer.name,
+                                                           "lrs": _clean(lrs), "loss": curves}
+    payload["landscape"] = landscape(obj, res, req.landscape_frame) if req.landscape else None
+    return _json(payload)
+
+
+def find_work(req: FindRequest, work: turns.Job) -> Response:
+    """``POST /api/find``'s numerical work: the range test and its verified pick."""
+    description = request_plan(req.objective, req.optimizer, req.schedule)
+    setup = plan.build(description, objective=cached_objective(objective_key(description)))
+    obj = setup.objective
+    # a schedule of the step is verified (its peak); reduce-on-plateau reads the loss: a constant rate
+    verified = (setup.schedule if isinstance(setup.schedule, Schedule) and setup.schedule.name != "constant"
+                else None)
+    estimate = check_bounds(obj, 12, ramp_steps(req.steps, req.budget), req.batch_size, runs=2)   # ~12 candidates
+    if req.budget is not None:      # with a budget: at most about twice it
+        estimate += check_bounds(obj, 1, req.budget, req.batch_size, runs=2)
+    work.expect(estimate)
+    res = find(obj, setup.optimizer, steps=req.steps, batch_size=req.batch_size, budget=req.budget,
+               seed=req.seed, progress=work.check, analysis_seconds=min(ANALYSIS_SECONDS, work.left()),
+               schedule=verified)
+    out = res.to_dict()
+    out["band"] = [_clean(res.band[0]), _clean(res.band[1])]
+    return _json(out)
+
+
+WORK = {"sweep": (SweepRequest, sweep_work), "find": (FindRequest, find_work)}   # what the worker process can run
+
+
+def error_answer(exc: Exception, path: str) -> tuple[int, str, dict]:
+    """The answer to a request that raised ``exc``: (status, detail, headers). A mistake in the request is a 422
+    naming its field; a request stopped or a busy server a 503 (with ``Retry-After``); anything else is a bug in
+    lrscope: a 500, its traceback in the server's log."""
+    if isinstance(exc, HTTPException):
+        return exc.status_code, str(exc.detail), {}
+    if isinstance(exc, plan.PlanError):         # named as the request names the field
+        return 422, f"{field_name(exc.field)}: {exc.message}", {}
+    if isinstance(exc, turns.Aborted):
+        return 503, str(exc), {"Retry-After": str(exc.retry_after)} if isinstance(exc, turns.Busy) else {}
+    if isinstance(exc, (ValueError, TypeError)) and is_input_error(exc):   # the core names the argument
+        head, sep, rest = str(exc).partition(":")
+        return 422, f"{field_name(head)}:{rest}" if sep else str(exc), {}
+    LOG.error("internal error on %s", path, exc_info=exc)
+    return 500, f"internal error (a bug in lrscope, logged on the server): {type(exc).__name__}", {}
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="lrscope explorer", version=__version__, lifespan=lifespan)
     static = resources.files("lrscope.web") / "static"
 
-    @app.exception_handler(plan.PlanError)
-    def plan_error(request, exc):           # named as the request names the field
-        return JSONResponse(status_code=422, content={"detail": f"{field_name(exc.field)}: {exc.message}"})
+    app.state.turns = turns.Turns(slots=2)  # light work, in this process: one at a time per core
+    app.state.worker = worker.Worker()      # heavy work, in another (started with the server: see lifespan)
 
+    @app.exception_handler(plan.PlanError)
     @app.exception_handler(ValueError)
     @app.exception_handler(TypeError)
-    def core_error(request, exc):           # the core's errors name the argument: as the request names it
-        if not is_input_error(exc):         # a bug, not the request's fault: a 500, the traceback in the log
-            LOG.error("internal error on %s", request.url.path, exc_info=exc)
-            return JSONResponse(status_code=500, content={"detail": f"internal error (a bug in lrscope, logged on "
-                                                                    f"the server): {type(exc).__name__}"})
-        head, sep, rest = str(exc).partition(":")
-        return JSONResponse(status_code=422, content={"detail": f"{field_name(head)}:{rest}" if sep else str(exc)})
+    @app.exception_handler(turns.Aborted)
+    def known_error(request, exc):
+        status, detail, headers = error_answer(exc, request.url.path)
+        return JSONResponse(status_code=status, content={"detail": detail}, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     def request_error(request, exc):        # one line per field, not pydantic's records
@@ -479,80 +600,15 @@ def create_app() -> FastAPI:
                            "seconds": REQUEST_SECONDS},
                 "version": __version__}
 
-    @app.exception_handler(Aborted)
-    def aborted(request, exc):
-        return JSONResponse(status_code=503, content={"detail": str(exc)})
-
     @app.post("/api/sweep")
     async def api_sweep(req: SweepRequest, request: Request):
         if len(req.lrs) > MAX_CONFIGS:      # before anything is built
             raise _bad(f"lrs: at most {MAX_CONFIGS} learning rates per request, got {len(req.lrs)}")
-        work = Work()
-
-        def compute():
-            description = request_plan(req.objective, req.optimizer, req.schedule, lrs=req.lrs, steps=req.steps,
-                                        batch_size=req.batch_size, seed=req.seed)
-            key = objective_key(description)
-            setup = plan.build(description, objective=cached_objective(key))
-            obj = setup.objective
-            # beside the sweep, for comparison (loss curves only): the same rates without the schedule, or with
-            # another method -- (payload key, rates, optimizer, run options)
-            beside = []
-            if req.compare_constant and setup.schedule is not None:
-                beside.append(("constant", setup.lrs, setup.optimizer, {**setup.run_options(), "schedule": None}))
-            if req.compare_optimizer is not None:       # its hyperparameters are named as compare_optimizer's
-                try:
-                    other = plan.build(request_plan(req.objective, req.compare_optimizer, req.schedule, lrs=req.lrs,
-                                                    steps=req.steps, batch_size=req.batch_size, seed=req.seed),
-                                       objective=obj)
-                except plan.PlanError as e:
-                    raise _bad("compare_optimizer." + field_name(e.field).removeprefix("optimizer.") + ": "
-                               + e.message) from None
-                beside.append(("compared", other.lrs, other.optimizer, other.run_options()))
-            runs = 1 + sum(lrs.size for _, lrs, _, _ in beside) / setup.lrs.size
-            check_bounds(obj, setup.lrs.size, req.steps, req.batch_size, runs=runs)
-            analysis, note = cached_analysis(key)
-            every = full_loss_every(obj, setup.lrs.size, setup.steps, req.batch_size, at_most=FULL_LOSSES)
-            res = sweep(obj, lrs=setup.lrs, optimizer=setup.optimizer, progress=work.check, analysis=analysis,
-                        analyze=False, eval_every=every, **setup.run_options())
-            if note:
-                res.notes.append(note)
-            work.check()
-            with np.errstate(over="ignore", invalid="ignore"):     # a rate near 1e308: factors of inf, no log noise
-                payload = sweep_payload(obj, res)
-            for name, lrs, optimizer, options in beside:
-                more = run(obj, lrs=lrs, optimizer=optimizer, progress=work.check, eval_every=every,
-                           keep_params=False, **options)
-                curves = _rows(more.losses[:, _thin(more.steps + 1)])
-                payload[name] = curves if name == "constant" else {"optimizer": req.compare_optimizer.name,
-                                                                   "lrs": _clean(lrs), "loss": curves}
-            payload["landscape"] = landscape(obj, res, req.landscape_frame) if req.landscape else None
-            return _json(payload)
-
-        return await bounded(request, work, compute, heavy=req.objective.kind == "dataset")
+        return await answer(app, request, "sweep", req)
 
     @app.post("/api/find")
     async def api_find(req: FindRequest, request: Request):
-        work = Work()
-
-        def compute():
-            description = request_plan(req.objective, req.optimizer, req.schedule)
-            setup = plan.build(description, objective=cached_objective(objective_key(description)))
-            obj = setup.objective
-            # a schedule of the step is verified (its peak); reduce-on-plateau reads the loss: a constant rate
-            verified = (setup.schedule if isinstance(setup.schedule, Schedule) and setup.schedule.name != "constant"
-                        else None)
-            check_bounds(obj, 12, ramp_steps(req.steps, req.budget), req.batch_size, runs=2)   # ~12 candidates
-            if req.budget is not None:
-                check_bounds(obj, 1, req.budget, req.batch_size, runs=2)   # with a budget: at most about twice it
-            res = find(obj, setup.optimizer, steps=req.steps, batch_size=req.batch_size, budget=req.budget,
-                       seed=req.seed, progress=work.check, analysis_seconds=min(ANALYSIS_SECONDS, work.left()),
-                       schedule=verified)
-            out = res.to_dict()
-            out["band"] = [_clean(res.band[0]), _clean(res.band[1])]
-            return _json(out)
-
-        return await bounded(request, work, compute, heavy=True)
+        return await answer(app, request, "find", req)
 
     return app
 

@@ -22,13 +22,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serving(seconds: float = 30.0):
-    """``lrscope serve`` in a child process until the block ends; yields its address once it answers (a
-    ``RuntimeError`` if it does not within ``seconds``)."""
+def server(seconds: float = 30.0):
+    """``lrscope serve`` in a child process until the block ends; yields (its address, the process) once it answers
+    (a ``RuntimeError`` if it does not within ``seconds``)."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "lrscope.cli", "serve", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.executable, "-m", "lrscope.cli", "serve", "--port", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + seconds
         while True:
@@ -36,10 +36,17 @@ def serving(seconds: float = 30.0):
                 urllib.request.urlopen(url + "/api/options", timeout=1).read()
                 break
             except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
+                if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError(f"lrscope serve did not answer on {url} within {seconds:g} s") from None
                 time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def serving(seconds: float = 30.0):
+    """``lrscope serve`` in a child process until the block ends; yields its address once it answers."""
+    with server(seconds) as (url, _):
+        yield url

@@ -88,19 +88,36 @@ export function showError(msg, fields) {
   for (const f of fields || []) { const el = controlOf(f); if (el) el.setAttribute("aria-invalid", "true"); }
 }
 
+// who this tab is, for the server's fair turns between the learners of a class (kept across reloads of the tab)
+const CLIENT = (() => {
+  const made = () => Math.random().toString(36).slice(2, 12);
+  try {
+    let id = sessionStorage.getItem("lrscope-client");
+    if (!id) { id = made(); sessionStorage.setItem("lrscope-client", id); }
+    return id;
+  } catch (e) { return made(); }
+})();
+
 export async function post(url, body, signal) {
-  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
+  const headers = { "Content-Type": "application/json", "X-Lrscope-Client": CLIENT };
+  const r = await fetch(url, { method: "POST", headers, body: JSON.stringify(body), signal });
   let payload = null;
   try { payload = await r.json(); } catch (e) { payload = null; }
-  if (!r.ok) { const e = new Error(errorText(payload, r.status)); e.fields = errorFields(payload); throw e; }
+  if (!r.ok) {
+    const e = new Error(errorText(payload, r.status));
+    e.fields = errorFields(payload);
+    e.retryAfter = Number(r.headers.get("Retry-After")) || 0;     // a busy server: when to try again
+    throw e;
+  }
   return payload;
 }
 
 // one request in flight, the latest setup wins: a change while a quick request runs waits for it and then sends
 // the newest setup (a slider drag repaints as fast as the server answers); a request that has run for more than
 // 150 ms is aborted instead (the server then stops its work), and the charts dim while the new one runs
-let pending = false, started = 0;
+let pending = false, started = 0, retry = null;
 export async function runSweep() {
+  clearTimeout(retry);
   if (inflight) {
     if (performance.now() - started < 150) { pending = true; return; }
     inflight.abort();
@@ -117,7 +134,12 @@ export async function runSweep() {
     delete document.body.dataset.stale;
     draw(data);
   } catch (e) {
-    if (e.name !== "AbortError") { showError(e.message, e.fields); document.body.dataset.stale = "1"; }
+    if (e.name !== "AbortError") {
+      // a busy server: the same setup again when it says (unless the learner changes something first)
+      if (e.retryAfter) retry = setTimeout(runSweep, e.retryAfter * 1000);
+      showError(e.retryAfter ? e.message + " (trying again by itself)" : e.message, e.fields);
+      document.body.dataset.stale = "1";
+    }
   } finally {
     clearTimeout(busy);
     if (inflight === ctrl) {
