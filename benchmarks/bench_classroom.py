@@ -17,6 +17,7 @@ import argparse
 import http.client
 import json
 import os
+import resource
 import threading
 import time
 from collections import Counter, defaultdict
@@ -163,19 +164,36 @@ def alone_times(url: str, setups) -> tuple[list[float], float]:
     return times, page
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            found += [int(c) for c in f.read().split()]
+    return found
+
+
+def cpu_now(pid: int) -> tuple[float, float, float]:
+    """CPU seconds so far: (this client, the server's process, its worker processes)."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    return me.ru_utime + me.ru_stime, cpu_seconds(pid), sum(cpu_seconds(c) for c in children(pid))
+
+
 def peak_memory(pid: int) -> tuple[float, float]:
     """The peak resident memory (MiB, VmHWM) of the server's process and of its worker processes together."""
     def hwm(p):
         with open(f"/proc/{p}/status") as f:
             return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmHWM:"))
-    children = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/children") as f:
-            children += [int(c) for c in f.read().split()]
-    return hwm(pid), sum(hwm(c) for c in children)
+    return hwm(pid), sum(hwm(c) for c in children(pid))
 
 
-def lesson(url, setups, alone, page_alone, args, n_heavy: int) -> dict:
+def lesson(url, pid, setups, alone, page_alone, args, n_heavy: int) -> dict:
     """One class: the students' answers (type, status, seconds, ratio to alone, detail) and the heavy users'."""
     rng = np.random.default_rng(args.seed + n_heavy)
     plans = []
@@ -193,7 +211,7 @@ def lesson(url, setups, alone, page_alone, args, n_heavy: int) -> dict:
         time.sleep(start)            # the class does not start in one instant
         status, seconds, detail = page_load(client)
         with lock:
-            answers.append(("page", status, seconds, seconds / page_alone, detail))
+            answers.append(("page", status, seconds, page_alone, detail))
         for pick, think in zip(picks, thinks[1:]):
             if time.monotonic() > deadline:
                 return
@@ -201,7 +219,7 @@ def lesson(url, setups, alone, page_alone, args, n_heavy: int) -> dict:
             kind, path, body = setups[pick]
             status, seconds, detail = client.send(path, body)
             with lock:
-                answers.append((kind, status, seconds, seconds / alone[pick], detail))
+                answers.append((kind, status, seconds, alone[pick], detail))
 
     def heavy_user(h):
         client = Client(url, f"heavy-{h}")
@@ -216,7 +234,7 @@ def lesson(url, setups, alone, page_alone, args, n_heavy: int) -> dict:
     bodies = heaviest() if n_heavy else []
     threads = [threading.Thread(target=heavy_user, args=(h,), daemon=True) for h in range(n_heavy)]
     threads += [threading.Thread(target=student, args=(s,), daemon=True) for s in range(args.students)]
-    t0 = time.monotonic()
+    t0, cpu0 = time.monotonic(), cpu_now(pid)
     for t in threads:
         t.start()
     for t in threads[n_heavy:]:
@@ -224,16 +242,21 @@ def lesson(url, setups, alone, page_alone, args, n_heavy: int) -> dict:
     stop.set()
     for t in threads[:n_heavy]:
         t.join()
-    return {"answers": answers, "heavy": heavy_answers, "seconds": time.monotonic() - t0}
+    cpu = [b - a for a, b in zip(cpu0, cpu_now(pid))]
+    return {"answers": answers, "heavy": heavy_answers, "seconds": time.monotonic() - t0, "cpu": cpu}
 
 
 def report(title: str, result: dict) -> None:
     by_type = defaultdict(list)
-    for kind, status, seconds, ratio, detail in result["answers"]:
-        by_type[kind].append((status, seconds, ratio, detail))
-    print(f"\n{title} ({result['seconds']:.0f} s)")
-    print(f"  {'request':16} {'n':>4} {'failed':>6} {'p50 load':>9} {'p95 load':>9} {'ratio p50':>9} {'ratio p95':>9}"
-          f" {'worst':>7}")
+    for kind, status, seconds, alone, detail in result["answers"]:
+        by_type[kind].append((status, seconds, alone, detail))
+    client, own, workers = result["cpu"]
+    print(f"\n{title} ({result['seconds']:.0f} s; cores busy on average: server {own / result['seconds']:.2f}, "
+          f"its worker {workers / result['seconds']:.2f}, this benchmark's clients {client / result['seconds']:.2f})")
+    print("  the same requests' times alone; under load; p95 under load / p95 alone; and each answer's time / its")
+    print("  setup's time alone (p50, p95, worst)")
+    print(f"  {'request':16} {'n':>4} {'failed':>6} {'p50 alone':>9} {'p95 alone':>9} {'p50 load':>9} {'p95 load':>9} "
+          f"{'p95/p95':>8} {'each p50':>8} {'each p95':>8} {'worst':>7}")
     failed_words = Counter()
     for kind in ["page", "sweep", "data sweep", "range test", "data range test"]:
         rows = by_type.get(kind, [])
@@ -244,10 +267,12 @@ def report(title: str, result: dict) -> None:
             if r[0] != 200:
                 failed_words[f"{r[0]} {r[3][:110]}"] += 1
         sec = np.array([r[1] for r in rows])
-        ratio = np.array([r[2] for r in rows])
-        print(f"  {kind:16} {len(rows):4d} {len(rows) - len(ok):6d} {np.median(sec) * 1e3:7.0f}ms "
-              f"{np.percentile(sec, 95) * 1e3:7.0f}ms {np.median(ratio):8.2f}x {np.percentile(ratio, 95):8.2f}x "
-              f"{ratio.max():6.1f}x")
+        alone = np.array([r[2] for r in rows])
+        ratio = sec / alone
+        print(f"  {kind:16} {len(rows):4d} {len(rows) - len(ok):6d} {np.median(alone) * 1e3:7.0f}ms "
+              f"{np.percentile(alone, 95) * 1e3:7.0f}ms {np.median(sec) * 1e3:7.0f}ms "
+              f"{np.percentile(sec, 95) * 1e3:7.0f}ms {np.percentile(sec, 95) / np.percentile(alone, 95):7.2f}x "
+              f"{np.median(ratio):7.2f}x {np.percentile(ratio, 95):7.2f}x {ratio.max():6.1f}x")
     for words, n in failed_words.most_common(5):
         print(f"    failed {n}x: {words}")
     if result["heavy"]:
@@ -277,11 +302,15 @@ def main():
         for kind in ["sweep", "data sweep", "range test", "data range test"]:
             times = [a for (k, _, _), a in zip(setups, alone) if k == kind]
             print(f"  {kind:16} {len(times)} setups: {', '.join(f'{t * 1e3:.0f}' for t in times)} ms")
-        calm = lesson(url, setups, alone, page_alone, args, 0)
+        calm = lesson(url, process.pid, setups, alone, page_alone, args, 0)
         report(f"{args.students} students, {args.setups} setups each, think time ~{args.think:g} s", calm)
         if args.heavy:
-            busy = lesson(url, setups, alone, page_alone, args, args.heavy)
+            busy = lesson(url, process.pid, setups, alone, page_alone, args, args.heavy)
             report(f"the same class with {args.heavy} users sending the heaviest requests back to back", busy)
+        again, _ = alone_times(url, setups)
+        drift = np.array(again) / np.array(alone)
+        print(f"\nthe setups alone again after the classes (this machine's own noise): time / the first time alone "
+              f"median {np.median(drift):.2f}x, range {drift.min():.2f}-{drift.max():.2f}x")
         own, workers = peak_memory(process.pid)
         print(f"\nserver peak memory: {own:.0f} MiB, its worker process {workers:.0f} MiB")
 

@@ -205,11 +205,12 @@ def best_step_sizes(objective: Objective, optimizer: Optimizer, steps: int, cons
     return best if best is not None and clearly_lower(best.loss, constant.loss, floor, start) else None
 
 
-def best_cycle(lam: np.ndarray, e0: np.ndarray, floor: float, steps: int, x_size: float) -> StepSizes | None:
+def best_cycle(lam: np.ndarray, e0: np.ndarray, floor: float, steps: int, x_size: float,
+               check=None) -> StepSizes | None:
     """The cycle of step sizes that leaves the least loss after ``steps`` steps on the quadratic with eigenvalues
     ``lam``, start error ``e0`` (in its eigenbasis) and minimum ``floor``, errors of ``MARGIN`` counted
     (``x_size``: the size of the parameters, to which they are relative); see :func:`best_step_sizes`. None
-    without curvature."""
+    without curvature. ``check()`` is called before each cycle length is scored (what it raises stops it)."""
     L = float(lam.max()) if lam.size else 0.0
     grad = lam * e0
     keep = (lam > 1e-12 * L) & (np.abs(grad) > 1e-14 * np.max(np.abs(grad), initial=0.0))
@@ -218,6 +219,8 @@ def best_cycle(lam: np.ndarray, e0: np.ndarray, floor: float, steps: int, x_size
     alphas, betas, _ = _lanczos(lambda q: lam[keep] * q, grad[keep], min(steps, int(keep.sum()), MAX_CYCLE), L)
     best = None
     for k in range(1, alphas.size + 1):
+        if check is not None:
+            check()
         theta = eigh_tridiagonal(alphas[:k], betas[:k - 1], eigvals_only=True) if k > 1 else alphas[:1]
         cycle = 1.0 / _leja(np.clip(theta, lam[keep].min(), L))
         rates = np.resize(cycle, steps)

@@ -66,10 +66,11 @@ def local_model(objective: Objective, point: np.ndarray, k: int = MAX_CYCLE) -> 
     return LocalModel(point, float(f[0]), theta, error, float(f[0]) - 0.5 * float(np.sum(theta * error ** 2)), cost)
 
 
-def cycle_for_the_rest(model: LocalModel, lr: float, steps: int) -> StepSizes | None:
+def cycle_for_the_rest(model: LocalModel, lr: float, steps: int, check=None) -> StepSizes | None:
     """The best cycle for ``steps`` more steps on ``model`` -- None unless, on the model, it leaves at most half of
-    what the constant ``lr`` leaves above the model's minimum (and they have not both converged to rounding)."""
-    sizes = best_cycle(model.theta, model.error, model.floor, steps, float(np.linalg.norm(model.point)))
+    what the constant ``lr`` leaves above the model's minimum (and they have not both converged to rounding);
+    ``check()`` is called as cycles are scored."""
+    sizes = best_cycle(model.theta, model.error, model.floor, steps, float(np.linalg.norm(model.point)), check)
     if sizes is None:
         return None
     with np.errstate(all="ignore"):
@@ -122,7 +123,7 @@ def refine_the_pick(objective, optimizer, runs, pick, horizon, allowance, tally)
         return Refined()
     spent = {"curvature where the pick ended": model.products}
     tally.add(model.products)
-    sizes = cycle_for_the_rest(model, pick, rest)
+    sizes = cycle_for_the_rest(model, pick, rest, tally.again)
     steps = min(rest, (allowance - model.products) // 2)
     if sizes is None or steps < 2 * sizes.cycle:
         return Refined(spent=spent)

@@ -48,7 +48,7 @@ MAX_CONFIGS = 32
 MAX_STEPS = 5000
 REQUEST_SECONDS = 10.0      # a request's computing time limit (waiting not counted): past it, stopped with a 503
 WORK_SHARE = 0.5            # a request is refused up front when its run alone is estimated at more than this share
-LIGHT_SECONDS = 0.25        # a request estimated at more is computed in the worker process (.worker)
+LIGHT_SECONDS = 0.05        # a request estimated at more is computed in the worker process (.worker)
 ANALYSIS_SECONDS = 2.0      # the curvature analysis (advice only) gives up after this long
 MAX_POINTS = 160            # points per curve sent to the page (a chart is ~600 px wide: one point per ~4 px)
 TABLE_STEPS = 12
@@ -542,7 +542,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="lrscope explorer", version=__version__, lifespan=lifespan)
     static = resources.files("lrscope.web") / "static"
 
-    app.state.turns = turns.Turns(slots=2)  # light work, in this process: one at a time per core
+    app.state.turns = turns.Turns(user_weight=0.0)   # light work, here: the least computed first
     app.state.worker = worker.Worker()      # heavy work, in another (started with the server: see lifespan)
 
     @app.exception_handler(plan.PlanError)
@@ -560,35 +560,37 @@ def create_app() -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": "; ".join(
             f"{where(e['loc'])}: {e['msg']}" for e in exc.errors())})
 
+    # the page and its files, read once and answered on the event loop (no worker thread: a page loads at once
+    # while requests compute)
+    page, style = ((static / name).read_text(encoding="utf-8") for name in ("index.html", "style.css"))
+    modules = {f.name: f.read_text(encoding="utf-8") for f in (static / "js").iterdir() if f.name.endswith(".js")}
+
     @app.get("/", response_class=HTMLResponse)
-    def index():
-        return HTMLResponse((static / "index.html").read_text(encoding="utf-8"))
+    async def index():
+        return HTMLResponse(page)
 
     @app.get("/static/{name}")
-    def static_file(name: str):
+    async def static_file(name: str):
         if name == "plotly.min.js":
             import plotly
             return FileResponse(os.path.join(os.path.dirname(plotly.__file__), "package_data", "plotly.min.js"),
                                 media_type="application/javascript")
         if name != "style.css":
             raise HTTPException(status_code=404, detail="not found")
-        return HTMLResponse((static / name).read_text(encoding="utf-8"), media_type="text/css")
-
-    # the page's ES modules, read once (a page load asks for all twelve)
-    modules = {f.name: f.read_text(encoding="utf-8") for f in (static / "js").iterdir() if f.name.endswith(".js")}
+        return HTMLResponse(style, media_type="text/css")
 
     @app.get("/static/js/{name}")
-    def module_file(name: str):
+    async def module_file(name: str):
         if name not in modules:
             raise HTTPException(status_code=404, detail="not found")
         return Response(modules[name], media_type="text/javascript")
 
     @app.get("/favicon.ico")
-    def favicon():
+    async def favicon():
         return HTMLResponse(status_code=204)
 
     @app.get("/api/options")
-    def options():
+    async def options():
         def catalogue(table):
             return {name: {key: option.to_dict() for key, option in opts.items()} for name, opts in table.items()}
         schedules = {name: opts for name, opts in plan.SCHEDULES.items() if name != "warmup"}   # its own control

@@ -17,7 +17,6 @@ import threading
 import time
 
 SWITCH = 0.02           # s: a waiting request must be this far ahead to take the turn (no thrashing between equals)
-USER_WEIGHT = 0.1       # a user's recent computing, in a request's priority, beside the request's own
 HALF_LIFE = 30.0        # s: a user's computing counts half after this long
 MAX_JOBS = 32           # requests admitted at once (each holds a worker thread while it waits)
 MAX_STARTED = 6         # requests begun and unfinished (their arrays stay in memory while they wait)
@@ -93,8 +92,9 @@ class Job:
 class Turns:
     """The queue of the server's numerical work (thread-safe; independent of any event loop)."""
 
-    def __init__(self, slots: int = 1):
+    def __init__(self, slots: int = 1, user_weight: float = 0.1):
         self.slots = slots                                  # requests computing at once
+        self.user_weight = user_weight                      # a user's recent computing, in a request's priority
         self.lock = threading.Lock()
         self.usage: dict[str, tuple[float, float]] = {}     # user -> (decayed seconds, when last updated)
         self.jobs: list[Job] = []                          # admitted and unfinished, in arrival order
@@ -114,7 +114,7 @@ class Turns:
             job.since = now
 
     def _priority(self, job: Job, now: float) -> tuple[float, int]:
-        return job.used + USER_WEIGHT * self._usage(job.user, now), job.number
+        return job.used + self.user_weight * self._usage(job.user, now), job.number
 
     def busy(self, why: str) -> Busy:
         ahead = max(1, len(self.jobs) - 1)
