@@ -444,7 +444,7 @@ async def lifespan(app):
     one_blas_thread()
     # the event loop (the page's files, every answer) needs the GIL while a light request computes in a thread:
     # handed over every 0.2 ms rather than every 5 (Python's default), a page load is not stretched by it
-    # (bench_classroom, 3 heavy users: page-load p95 13.7x -> 4.3x its time alone)
+    # (docs/reliability.md, "A class on one server")
     sys.setswitchinterval(0.0002)
     try:        # scikit-learn's import (0.7 s here) at start, not on a learner's first data-set request
         import sklearn.datasets  # noqa: F401
