@@ -450,7 +450,10 @@ async def lifespan(app):
         import sklearn.datasets  # noqa: F401
     except ImportError:  # pragma: no cover - the web extra brings it
         pass
-    app.state.worker.start()
+    try:
+        app.state.worker.start()
+    except OSError as exc:      # no second process here: every request computes in this one, as fairly
+        LOG.warning("lrscope: no worker process (%s); heavy requests compute in the server's process", exc)
     try:
         yield
     finally:
