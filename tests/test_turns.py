@@ -45,7 +45,7 @@ def computing(seconds, log=None, name=None):
 
 
 def test_a_light_request_is_answered_while_a_heavy_one_waits():
-    queue = turns.Turns(slots=1)
+    queue = turns.Turns()
     heavy = queue.admit("heavy-user", 10.0)
     log = []
     t_heavy, out_heavy = start(queue, heavy, computing(1.0, log, "heavy"))
@@ -64,7 +64,7 @@ def test_a_light_request_is_answered_while_a_heavy_one_waits():
 
 
 def test_heavy_requests_take_turns_instead_of_first_come():
-    queue = turns.Turns(slots=1)
+    queue = turns.Turns()
     log = []
     a = queue.admit("a", 10.0)
     t_a, _ = start(queue, a, computing(0.6, log, "a"))
@@ -77,7 +77,7 @@ def test_heavy_requests_take_turns_instead_of_first_come():
 
 
 def test_the_time_limit_counts_computing_not_waiting():
-    queue = turns.Turns(slots=1)
+    queue = turns.Turns()
     first = queue.admit("a", 10.0)
     t_first, _ = start(queue, first, computing(0.5))
     time.sleep(0.05)
@@ -93,7 +93,7 @@ def test_the_time_limit_counts_computing_not_waiting():
 
 def test_a_busy_server_says_so_and_when_to_retry(monkeypatch):
     monkeypatch.setattr(turns, "MAX_JOBS", 1)
-    queue = turns.Turns(slots=1)
+    queue = turns.Turns()
     job = queue.admit("a", 10.0)
     with pytest.raises(turns.Busy) as info:
         queue.admit("b", 10.0)
@@ -111,7 +111,7 @@ def test_a_busy_server_says_so_and_when_to_retry(monkeypatch):
 
 
 def test_a_pages_newer_request_supersedes_its_oldest():
-    queue = turns.Turns(slots=1)
+    queue = turns.Turns()
     jobs = [queue.admit("tab", 10.0) for _ in range(turns.PER_USER + 1)]
     assert jobs[0].cancelled and "superseded" in jobs[0].cancelled
     assert not any(j.cancelled for j in jobs[1:])

@@ -116,6 +116,30 @@ def test_bad_formula_shows_the_error_in_place(page):
     page.wait_for_selector("#error[hidden]", state="attached")
 
 
+def test_a_busy_server_is_said_and_the_page_tries_again_by_itself(page):
+    seen = {"sent": 0, "clients": set()}
+
+    def busy_once(route, request):          # the next answer is a busy server's; the one after, the real one
+        seen["sent"] += 1
+        seen["clients"].add(request.headers.get("x-lrscope-client"))
+        if seen["sent"] == 1:
+            route.fulfill(status=503, headers={"Retry-After": "1", "Content-Type": "application/json"},
+                          body=json.dumps({"detail": "busy: the server is answering 32 requests; try again in "
+                                                     "about 1 s"}))
+        else:
+            route.continue_()
+    page.route("**/api/sweep", busy_once)
+    try:
+        page.fill("#steps", "40")
+        page.dispatch_event("#steps", "change")
+        page.wait_for_selector("#error:not([hidden])")
+        assert "busy" in page.inner_text("#error") and "trying again by itself" in page.inner_text("#error")
+        page.wait_for_selector("#error[hidden]", state="attached", timeout=5000)
+        assert seen["sent"] == 2 and len(seen["clients"]) == 1 and None not in seen["clients"]   # the tab's own id
+    finally:
+        page.unroute("**/api/sweep")
+
+
 def test_shared_url_restores_the_setup(page, server):
     pg = page
     state = {"objective": {"kind": "builtin", "name": "rosenbrock", "x0": [-1.2, 1]}, "lrs": [0.001, 0.005],

@@ -238,21 +238,19 @@ def user_of(request: Request) -> str:
     return f"{host}/{request.headers.get('x-lrscope-client', '')[:64]}"
 
 
-def gone(request: Request):
-    """``async with gone(request)(on_gone)``: ``on_gone()`` is called if the client disconnects meanwhile."""
-    @contextlib.asynccontextmanager
-    async def watching(on_gone):
-        async def watch():
-            while not await request.is_disconnected():
-                await anyio.sleep(0.25)
-            on_gone()
+@contextlib.asynccontextmanager
+async def watching(request: Request, on_gone):
+    """``async with watching(request, on_gone)``: ``on_gone()`` is called if the client disconnects meanwhile."""
+    async def watch():
+        while not await request.is_disconnected():
+            await anyio.sleep(0.25)
+        on_gone()
 
-        watcher = asyncio.ensure_future(watch())
-        try:
-            yield
-        finally:
-            watcher.cancel()
-    return watching
+    watcher = asyncio.ensure_future(watch())
+    try:
+        yield
+    finally:
+        watcher.cancel()
 
 
 async def answer(app: FastAPI, request: Request, kind: str, req: BaseModel) -> Response:
@@ -265,11 +263,11 @@ async def answer(app: FastAPI, request: Request, kind: str, req: BaseModel) -> R
         job.cancelled = "the client went away"
 
     try:
-        async with gone(request)(cancel):
+        async with watching(request, cancel):
             return await anyio.to_thread.run_sync(job.turns.run, job, functools.partial(WORK[kind][1], req, job),
                                                   limiter=_threads())
     except turns.Heavy:
-        return await worker.answer(kind, req.model_dump_json(), user, gone(request))
+        return await worker.answer(kind, req.model_dump_json(), user, functools.partial(watching, request))
 
 
 def _thin(n: int) -> np.ndarray:
@@ -445,6 +443,7 @@ async def lifespan(app):
     # the event loop (the page's files, every answer) needs the GIL while a light request computes in a thread:
     # handed over every 0.2 ms rather than every 5 (Python's default), a page load is not stretched by it
     # (docs/reliability.md, "A class on one server")
+    switch = sys.getswitchinterval()
     sys.setswitchinterval(0.0002)
     try:        # scikit-learn's import (0.7 s here) at start, not on a learner's first data-set request
         import sklearn.datasets  # noqa: F401
@@ -458,6 +457,7 @@ async def lifespan(app):
         yield
     finally:
         app.state.worker.stop()
+        sys.setswitchinterval(switch)       # the process's own again (a test's server leaves it as it was)
 
 
 def sweep_work(req: SweepRequest, work: turns.Job) -> Response:

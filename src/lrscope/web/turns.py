@@ -1,8 +1,8 @@
 """Fair turns at the server's numerical work, for a class on one machine.
 
-``slots`` requests compute at once; the next is the one that has computed least so far (least attained service),
-its user's recent computing counted too (``user_weight``: a tenth by default). A running request looks at its turn
-at every progress report (``Job.check``) and hands it over when a waiting one is ahead by more than ``SWITCH``: a
+One request computes at a time (numerical loops hold the GIL: a second one at once would share the core, not add
+one); the next is the one that has computed least so far (least attained service), its user's recent computing
+counted too (``user_weight``: a tenth by default). A running request looks at its turn at every progress report (``Job.check``) and hands it over when a waiting one is ahead by more than ``SWITCH``: a
 light request waits behind a heavy one for one report at most, and heavy requests take turns instead of queueing
 first-come. A request's time limit counts its own computing, never its waiting. A client's newest request supersedes
 its oldest beyond ``PER_USER`` (a dragged slider); a request that cannot be taken or start soon gets :class:`Busy`
@@ -92,13 +92,12 @@ class Job:
 class Turns:
     """The queue of the server's numerical work (thread-safe; independent of any event loop)."""
 
-    def __init__(self, slots: int = 1, user_weight: float = 0.1):
-        self.slots = slots                                  # requests computing at once
+    def __init__(self, user_weight: float = 0.1):
         self.user_weight = user_weight                      # a user's recent computing, in a request's priority
         self.lock = threading.Lock()
         self.usage: dict[str, tuple[float, float]] = {}     # user -> (decayed seconds, when last updated)
         self.jobs: list[Job] = []                          # admitted and unfinished, in arrival order
-        self.running: list[Job] = []
+        self.running: Job | None = None                    # the one that has the turn
         self.numbers = itertools.count()
         self.recent = 0.5                                  # s: a request's compute time, moving average
 
@@ -135,20 +134,21 @@ class Turns:
             self._schedule(time.monotonic())
             return job
 
-    def _startable(self, job: Job) -> bool:
-        return job.started or sum(j.started for j in self.jobs) < MAX_STARTED
+    def _next(self, now: float) -> Job | None:
+        """The waiting job that comes first (lock held); one not begun only while fewer than MAX_STARTED are."""
+        begun = sum(j.started for j in self.jobs)
+        waiting = [j for j in self.jobs
+                   if j is not self.running and not j.cancelled and (j.started or begun < MAX_STARTED)]
+        return min(waiting, key=lambda j: self._priority(j, now), default=None)
 
     def _schedule(self, now: float) -> None:
-        """Give free slots to the waiting jobs that come first (lock held)."""
-        while len(self.running) < self.slots:
-            waiting = [j for j in self.jobs if j not in self.running and not j.cancelled and self._startable(j)]
-            if not waiting:
-                return
-            self._grant(min(waiting, key=lambda j: self._priority(j, now)), now)
+        """Give a free turn to the waiting job that comes first (lock held)."""
+        if self.running is None and (first := self._next(now)) is not None:
+            self._grant(first, now)
 
     def _grant(self, job: Job, now: float) -> None:
         job.started, job.since = True, now
-        self.running.append(job)
+        self.running = job
         job.granted.set()
 
     def maybe_yield(self, job: Job) -> None:
@@ -157,25 +157,21 @@ class Turns:
         with self.lock:
             now = time.monotonic()
             self._charge(job, now)
-            waiting = [j for j in self.jobs if j not in self.running and not j.cancelled and self._startable(j)]
-            if not waiting or job not in self.running:
+            best = self._next(now) if self.running is job else None
+            if best is None or self._priority(best, now)[0] + SWITCH >= self._priority(job, now)[0]:
                 return
-            best = min(waiting, key=lambda j: self._priority(j, now))
-            if self._priority(best, now)[0] + SWITCH >= self._priority(job, now)[0]:
-                return
-            self.running.remove(job)
             job.since = None
             job.granted.clear()
             self._grant(best, now)
         job.wait_turn()
 
     def done(self, job: Job) -> None:
-        """The job finished or failed: free its slot and give it to the next."""
+        """The job finished or failed: give its turn to the next."""
         with self.lock:
             now = time.monotonic()
             self._charge(job, now)
-            if job in self.running:
-                self.running.remove(job)
+            if self.running is job:
+                self.running = None
             if job in self.jobs:
                 self.jobs.remove(job)
             if job.started:

@@ -11,6 +11,7 @@ and it is started again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import multiprocessing
@@ -27,7 +28,7 @@ class Worker:
 
     def __init__(self):
         self.process, self.conn, self.started = None, None, False
-        self.pending: dict[int, tuple] = {}         # id -> (event loop, future)
+        self.pending: dict[int, tuple] = {}         # id -> (event loop, future, the connection it was sent on)
         self.ids = itertools.count()
         self.lock = threading.Lock()
 
@@ -68,26 +69,31 @@ class Worker:
             except (EOFError, OSError):
                 break
             self._resolve(number, tuple(answer))
-        for number in list(self.pending):
+        for number in [n for n, (_, _, sent) in list(self.pending.items()) if sent is conn]:    # not a restart's
             self._resolve(number, STOPPED)
 
     def _resolve(self, number: int, answer: tuple) -> None:
-        loop, future = self.pending.pop(number, (None, None))
+        loop, future, _ = self.pending.pop(number, (None, None, None))
         if future is not None:
             loop.call_soon_threadsafe(lambda: future.done() or future.set_result(answer))
 
-    async def answer(self, kind: str, body: str, user: str, gone) -> Response:
-        """The worker's answer to a request (``kind``: a key of :data:`.app.WORK`, ``body``: its JSON); ``gone``
-        is an async context manager that calls its argument when the client goes away."""
+    async def answer(self, kind: str, body: str, user: str, watching) -> Response:
+        """The worker's answer to a request (``kind``: a key of :data:`.app.WORK`, ``body``: its JSON);
+        ``watching(on_gone)``: an async context manager that calls ``on_gone()`` if the client goes away."""
         if self.started and not self.running:
             self.start()
         number = next(self.ids)
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self.pending[number] = (loop, future)
+        self.pending[number] = (loop, future, self.conn)
+
+        def cancel():
+            with contextlib.suppress(OSError):      # the process gone too: nothing left to stop
+                self._send(("cancel", number))
+
         try:
             self._send(("run", number, kind, body, user))
-            async with gone(lambda: self._send(("cancel", number))):
+            async with watching(cancel):
                 status, payload, headers = await future
         except OSError:
             status, payload, headers = STOPPED
@@ -102,7 +108,7 @@ def serve(conn) -> None:
     from . import turns
 
     web.one_blas_thread()
-    queue, jobs, cancelled, lock = turns.Turns(slots=1), {}, set(), threading.Lock()   # a core left to the server
+    queue, jobs, cancelled, lock = turns.Turns(), {}, set(), threading.Lock()
 
     def send(message):
         with lock:
