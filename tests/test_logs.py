@@ -11,7 +11,7 @@ import pytest
 
 import lrscope as ls
 from lrscope.cli import main
-from lrscope.logs import LogError, diagnose_log, read, read_logs
+from lrscope.logs import LogError, Stage, diagnose_log, read, read_logs
 
 
 def write_csv(path, columns, rows, delimiter=","):
@@ -145,8 +145,10 @@ def test_a_long_log_is_judged_at_a_working_resolution(tmp_path):
     path = tmp_path / "long.csv"
     np.savetxt(path, np.c_[t, y], delimiter=",", header="step,loss", comments="", fmt=["%d", "%.6g"])
     seen = []
-    d = diagnose_log(path, progress=lambda done, total: seen.append((done, total)))[0]
-    assert seen and seen[-1][0] == seen[-1][1] == path.stat().st_size      # the reading reports its progress
+    d = diagnose_log(path, progress=lambda done, total, stage: seen.append((done, total, stage)))[0]
+    read = [(done, total) for done, total, stage in seen if stage == Stage.READING]
+    assert read and read[-1][0] == read[-1][1] == path.stat().st_size      # the reading reports its progress ...
+    assert [(done, total) for done, total, stage in seen if stage == Stage.JUDGING] == [(0, 1), (1, 1)]   # ... judging
     assert d.verdict.kind == "converged" and len(d.trend) <= 10_001
     assert [f.step for f in d.findings if f.kind == "spike"] == [150_000]
 
@@ -561,3 +563,114 @@ def test_one_long_cell_does_not_make_a_table_take_memory_in_proportion(tmp_path)
         tracemalloc.stop()
     assert peak < 40e6, peak
     assert run.loss.value[777] == 0.0 and run.loss.value[778] == pytest.approx(1 / 779)
+
+
+# ------------------------------------------------------------------------------- long logs in bounded memory (#29)
+@pytest.fixture
+def small_limits(monkeypatch):
+    """The thinning limits and the table chunk made small, so that a log of a few thousand rows is a long one."""
+    from lrscope.logs import thin
+    monkeypatch.setattr(thin, "MAX_POINTS", 3_000)
+    monkeypatch.setattr(thin, "POOL_POINTS", 8_000)
+    monkeypatch.setattr(read, "CHUNK", 1_000)
+    return thin
+
+
+def _write(path, columns: dict, fmt="%.9g"):
+    header = ",".join(columns)
+    np.savetxt(path, np.column_stack(list(columns.values())), delimiter=",", header=header, comments="", fmt=fmt)
+    return path
+
+
+def test_a_long_series_keeps_every_third_point_its_first_non_finite_one_and_its_last(small_limits):
+    n = 20_000
+    y = np.linspace(2.0, 1.0, n)
+    y[12_345] = np.nan
+    member = small_limits.Thinned()
+    for a in range(0, n, 777):                       # chunks of any size, as a reader hands them over
+        member.add(np.arange(a, min(a + 777, n)), y[a:a + 777])
+    s = member.series()
+    assert s.every == 9 and s.logged == n and len(s) <= 3_000
+    kept = set(s.step.tolist())
+    assert {0, 9, 18, 12_345, n - 1} <= kept and 12_346 not in kept
+    np.testing.assert_array_equal(s.value[np.isfinite(s.value)], y[s.step[np.isfinite(s.value)]])
+
+
+def test_a_pool_holds_at_most_its_points_whatever_the_logs_length(small_limits):
+    pool = small_limits.Pool()
+    members = [pool.series() for _ in range(4)]
+    highest = 0
+    for a in range(0, 60_000, 1_000):
+        for k, m in enumerate(members[: 1 + a // 15_000]):          # series joining as they appear in a log
+            m.add(np.arange(a, a + 1_000), np.full(1_000, float(k)))
+            highest = max(highest, pool.total)
+    assert highest <= 8_000 + 1_000 and pool.total == sum(m.kept for m in members)
+    assert all(len(m.series()) <= 3_000 for m in members)
+
+
+def test_a_log_too_long_to_hold_is_judged_on_every_few_points_and_says_so(tmp_path, small_limits):
+    n = 30_000
+    t = np.arange(n)
+    rng = np.random.default_rng(1)
+    y = 0.2 + 2 * np.exp(-t / 3_000) + 0.01 * rng.standard_normal(n)
+    y[20_000:20_200] += 3.0                                          # a spike longer than the stride
+    d = diagnose_log(_write(tmp_path / "long.csv", {"step": t, "loss": y}))[0]
+    assert d.run.loss.every == 27 and d.run.loss.logged == n and d.to_dict()["points"] == n
+    assert d.to_dict()["points_judged"] == len(d.run.loss) <= 3_000
+    thinned = [f for f in d.findings if f.kind == "thinned"]
+    assert len(thinned) == 1 and "every 27th of the 30,000 logged losses" in thinned[0].text
+    assert d.verdict.kind == "converged"
+    assert [f.step for f in d.findings if f.kind == "spike"] and all(
+        20_000 <= f.step <= 20_027 for f in d.findings if f.kind == "spike" and f.step is not None)
+    assert d.run.steps == n - 1
+
+
+def test_a_long_alternating_loss_is_still_oscillating_after_thinning(tmp_path, small_limits):
+    n = 20_000
+    y = 1.0 + 0.5 * (np.arange(n) % 2)                               # up and down at every step
+    d = diagnose_log(_write(tmp_path / "alt.csv", {"step": np.arange(n), "loss": y}))[0]
+    assert d.run.loss.every > 1 and d.verdict.kind == "oscillating"
+
+
+def test_a_long_run_that_diverged_is_judged_diverged_at_its_first_non_finite_step(tmp_path, small_limits):
+    n = 20_000
+    y = np.r_[np.linspace(2, 1, 15_001), np.full(n - 15_001, np.inf)]
+    y[15_001] = np.nan
+    d = diagnose_log(_write(tmp_path / "div.csv", {"step": np.arange(n), "loss": y}))[0]
+    assert d.verdict.kind == "diverged" and d.verdict.step == 15_001
+
+
+def test_the_memory_of_reading_a_table_does_not_grow_with_its_length(tmp_path, small_limits):
+    import tracemalloc
+    peaks = []
+    for n in (20_000, 80_000):
+        t = np.arange(n)
+        path = _write(tmp_path / f"{n}.csv", {"step": t, "loss": 1 + np.exp(-t / n), "lr": np.full(n, 0.1)})
+        tracemalloc.start()
+        runs = read_logs(path)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert runs[0].loss.logged == n and len(runs[0].loss) <= 3_000
+    assert peaks[1] < 1.3 * peaks[0], peaks                           # 4× the rows, about the same memory
+
+
+def test_a_folder_of_long_runs_shares_one_bounded_pool(tmp_path, small_limits):
+    n = 6_000
+    for k in range(4):
+        _write(tmp_path / f"run{k}.csv", {"step": np.arange(n), "loss": np.linspace(2, 1, n) * (k + 1)})
+    runs = read_logs(tmp_path)
+    assert len(runs) == 4 and sum(len(r.loss) for r in runs) <= 8_000 + 4
+    assert all(r.loss.logged == n and r.loss.value[-1] == pytest.approx(k + 1) for k, r in enumerate(runs))
+
+
+def test_long_tensorboard_events_are_read_record_by_record_and_thinned(tmp_path, small_limits):
+    pytest.importorskip("tensorboard")
+    from torch.utils.tensorboard import SummaryWriter
+    n = 10_000
+    with SummaryWriter(str(tmp_path / "tb")) as w:
+        for i in range(n):
+            w.add_scalar("train/loss", 1 + 1 / (1 + i), i)
+            w.add_scalar("other/thing", float(i), i)                   # not wanted: its room is freed
+    run = read_logs(tmp_path / "tb")[0]
+    assert run.loss.logged == n and run.loss.every == 9 and len(run.loss) <= 3_000
+    assert run.loss.step[-1] == n - 1 and run.loss.value[-1] == pytest.approx(1 + 1 / n)

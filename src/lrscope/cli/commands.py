@@ -353,15 +353,24 @@ def diagnose_command(args) -> int:
         raise UsageError(f"--max-runs: must be at least 1, got {args.max_runs}")
     for path, option in ((args.plot, "--plot"), (args.json, "--json")):
         check_writable(path, option)
-    from ..logs import LogError, LogReport, diagnose_log
+    from ..logs import LogError, LogReport, Stage, diagnose_log
     reports = []
+
+    def shown(progress):
+        def report(done, total, stage):
+            if stage == Stage.READING:
+                progress(done >> 20, max(1, total >> 20), "reading the log", "MiB")
+            else:
+                progress(done, total, "judging", "runs")
+        return report
+
     with render.Progress(not args.quiet, "reading the log", unit="MiB") as progress:
         for path in args.paths:
             try:
                 reports.append(diagnose_log(path, loss=args.loss, lr=args.lr, val_loss=args.val,
                                             grad_norm=args.grad_norm, step=args.step, run=args.run,
                                             max_runs=args.max_runs,
-                                            progress=lambda done, total: progress(done >> 20, max(1, total >> 20))))
+                                            progress=shown(progress)))
             except LogError as exc:
                 raise UsageError(str(exc).splitlines()[0]) from None
     if args.json:

@@ -82,18 +82,20 @@ class Progress:
         self.label, self.bar, self.task, self.start = label, None, None, time.perf_counter()
         self.unit = unit
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, label: str | None = None, unit: str | None = None) -> None:
+        """Show ``done`` of ``total``; a new ``label``/``unit`` starts the next stage of the work on the same bar."""
         if not self.enabled:
             return
+        self.label, self.unit = label or self.label, unit or self.unit
         if self.bar is None and time.perf_counter() - self.start > 1.0:
             from rich.progress import BarColumn, Progress as Bar, TimeRemainingColumn
             self.bar = Bar("[progress.description]{task.description}", BarColumn(),
-                           "{task.completed}/{task.total} " + self.unit, TimeRemainingColumn(), transient=True,
+                           "{task.completed}/{task.total} {task.fields[unit]}", TimeRemainingColumn(), transient=True,
                            console=console(stderr=True))
             self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total)
+            self.task = self.bar.add_task(self.label, total=total, unit=self.unit)
         if self.bar is not None:
-            self.bar.update(self.task, completed=done, total=total)
+            self.bar.update(self.task, completed=done, total=total, description=self.label, unit=self.unit)
 
     def __enter__(self):
         return self

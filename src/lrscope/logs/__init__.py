@@ -12,11 +12,19 @@ folder, a Hugging Face ``trainer_state.json``, or a folder of runs) and judge ev
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
 
 from .judge import (RESOLUTION, Finding, LogDiagnosis, compare_runs, describe_lr, diagnose_run, lr_changes,
                     starting_levels)
 from .read import MAX_RUNS, LogError, LoggedRun, Series, read_logs
+
+
+class Stage(enum.Enum):
+    """What :func:`diagnose_log` reports progress on: the bytes of the files read, then the runs judged."""
+
+    READING = "reading"
+    JUDGING = "judging"
 
 
 @dataclass
@@ -57,16 +65,20 @@ def diagnose_log(path, *, loss: str | None = None, lr: str | None = None, val_lo
                  progress=None, resolution: int = RESOLUTION, max_runs: int = MAX_RUNS) -> LogReport:
     """Read every run in ``path`` and judge each: a :class:`LogReport` of :class:`LogDiagnosis` (verdict, findings,
     advice). The keyword arguments name the columns or tags where lrscope does not recognise them (``run``: a column
-    that tells several runs of one file apart); ``progress(done, total)`` is called while large files are read.
+    that tells several runs of one file apart); ``progress(done, total, stage)`` is called as the work advances:
+    bytes of the files while they are read (:attr:`Stage.READING`), then the runs judged (:attr:`Stage.JUDGING`).
 
     A path that holds no readable run is a :class:`LogError` (a ``ValueError``) naming the file and the problem; in
     a folder of several runs, one that cannot be read or judged (too few points) is listed in ``skipped``; a folder
     of more than ``max_runs`` runs is refused (say how many you mean)."""
     skipped: list = []
+    reading = None if progress is None else (lambda done, total: progress(done, total, Stage.READING))
     runs = read_logs(path, loss=loss, lr=lr, val_loss=val_loss, grad_norm=grad_norm, step=step, run=run,
-                     progress=progress, skipped=skipped, max_runs=max_runs)
+                     progress=reading, skipped=skipped, max_runs=max_runs)
     report = LogReport(str(path), [], skipped)
-    for r, start in zip(runs, starting_levels(runs)):
+    for k, (r, start) in enumerate(zip(runs, starting_levels(runs))):
+        if progress is not None:
+            progress(k, len(runs), Stage.JUDGING)
         try:
             report.diagnoses.append(diagnose_run(r, resolution=resolution, start=start))
         except LogError as exc:
@@ -76,8 +88,10 @@ def diagnose_log(path, *, loss: str | None = None, lr: str | None = None, val_lo
     if not report.diagnoses:
         raise LogError(f"{path}: no run could be judged ({skipped[0][1]})")
     report.diagnoses = compare_runs(report.diagnoses)        # runs of one task at several rates: which did better
+    if progress is not None:
+        progress(len(runs), len(runs), Stage.JUDGING)
     return report
 
 
-__all__ = ["diagnose_log", "LogReport", "LogDiagnosis", "Finding", "LoggedRun", "Series", "LogError", "read_logs",
+__all__ = ["diagnose_log", "Stage", "LogReport", "LogDiagnosis", "Finding", "LoggedRun", "Series", "LogError", "read_logs",
            "diagnose_run", "compare_runs", "starting_levels", "describe_lr", "lr_changes"]

@@ -40,7 +40,7 @@ MIN_FLAT = 20
 @dataclass(frozen=True)
 class Finding:
     """Something the log shows besides the verdict: ``kind`` is one of noise, spike, plateau, overfitting, lr,
-    grad_norm, diverged; ``step`` where it happened (None for the whole run); ``text`` says it in one line."""
+    grad_norm, diverged, thinned (a log too long to hold whole, judged on every few points); ``step`` where it happened (None for the whole run); ``text`` says it in one line."""
 
     kind: str
     step: int | None
@@ -76,7 +76,8 @@ class LogDiagnosis:
     def to_dict(self) -> dict:
         lr = self.run.lr
         return {"run": self.run.name, "source": self.run.source, "columns": dict(self.run.names),
-                "steps": self.run.steps, "points": len(self.run.loss), "final_loss": number(self.final_loss),
+                "steps": self.run.steps, "points": self.run.loss.logged or len(self.run.loss),
+                "points_judged": len(self.run.loss), "final_loss": number(self.final_loss),
                 "verdict": self.verdict.to_dict(), "noise": number(self.noise),
                 "findings": [asdict(f) for f in self.findings], "advice": self.advice,
                 "direction": self.direction.value, "try_lr": number(self.verdict.try_lr),
@@ -86,6 +87,11 @@ class LogDiagnosis:
 
 def _g(x: float) -> str:
     return f"{x:.3g}"
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n:,}{suffix}"
 
 
 def _bins(step: np.ndarray, value: np.ndarray, resolution: int):
@@ -242,6 +248,10 @@ def diagnose_run(run: LoggedRun, *, resolution: int = RESOLUTION, start: float |
     if grown is not None:
         findings.append(grown)
     over = _overfitting(run, fs, trend_raw)
+    if run.loss.every > 1:
+        findings.append(Finding("thinned", None, f"judged on every {_ordinal(run.loss.every)} of the "
+                                                 f"{run.loss.logged:,} logged losses (a log this long is not held "
+                                                 f"whole); a spike shorter than {run.loss.every} steps may not show"))
     timed = sorted((f for f in findings if f.step is not None and f.kind not in ("diverged",)), key=lambda f: f.step)
     findings = ([f for f in findings if f.kind == "diverged"] + [f for f in findings if f.kind == "noise"] + timed
                 + [f for f in findings if f.step is None and f.kind != "noise"] + ([over] if over else []))

@@ -16,11 +16,11 @@ import math
 import os
 import re
 import struct
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from ..checks import integer
+from .series import LoggedRun, Series
+from .thin import Pool, thinned
 
 QUANTITIES = ("loss", "lr", "grad_norm", "val_loss")
 # names tried in order, after normalizing (lower case, runs of non-alphanumerics -> '_')
@@ -42,53 +42,12 @@ MAX_ROWS = 50_000_000        # rows of a CSV/TSV (a 10⁶-step log is 1,000,000)
 CHUNK = 1 << 16              # a table's cells become numbers this many rows at a time (memory bounded by the chunk)
 LONG_CELL = 64               # a cell longer than this is converted on its own (NumPy's text arrays are as wide as
                              # their longest cell: one 3,000-character cell made a 3.6 MB file take 4.7 GB)
-MAX_EVENT_BYTES = 4 << 30    # bytes of one TensorBoard event file (read whole)
 SNIFF_BYTES = 1 << 16
+EVENT_BLOCK = 1 << 24        # bytes of an event file framed at a time
 
 
 class LogError(ValueError):
     """A log that cannot be read: the message names the file and the problem, in one line."""
-
-
-@dataclass
-class Series:
-    """One logged quantity: ``step`` (increasing integers) and ``value`` (floats; NaN and inf are data)."""
-
-    step: np.ndarray
-    value: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.step.size)
-
-    def at(self, step: float) -> float | None:
-        """The value in force at ``step``: the last one logged at or before it (None before the first)."""
-        i = int(np.searchsorted(self.step, step, side="right")) - 1
-        return float(self.value[i]) if i >= 0 else None
-
-
-@dataclass
-class LoggedRun:
-    """A training run read from a log: its ``name``, the training ``loss`` and, when logged, ``lr``, ``grad_norm``
-    and ``val_loss``; ``source`` says which kind of log it came from and ``names`` which column or tag each
-    quantity was read from."""
-
-    name: str
-    loss: Series
-    lr: Series | None = None
-    grad_norm: Series | None = None
-    val_loss: Series | None = None
-    source: str = ""
-    names: dict = field(default_factory=dict)
-
-    @property
-    def steps(self) -> int:
-        return int(self.loss.step[-1]) if len(self.loss) else 0
-
-    @classmethod
-    def of(cls, name: str, series: dict, source: str, names: dict) -> "LoggedRun":
-        """A run from its series by quantity (``loss`` required) and the column or tag each was read from."""
-        return cls(name, series["loss"], series.get("lr"), series.get("grad_norm"), series.get("val_loss"), source,
-                   {q: n for q, n in names.items() if q in series})
 
 
 def _unreadable(where: str, exc: OSError) -> LogError:
@@ -140,16 +99,6 @@ def pick_names(names: list, given: dict, where: str) -> dict:
     return out
 
 
-def _series(steps: np.ndarray, values: np.ndarray) -> Series:
-    """Sorted by step; where a step was logged twice (a resumed run), the later entry wins."""
-    order = np.argsort(steps, kind="stable")
-    steps, values = steps[order], values[order]
-    if steps.size > 1:
-        keep = np.r_[steps[1:] != steps[:-1], True]
-        steps, values = steps[keep], values[keep]
-    return Series(steps.astype(np.int64), values.astype(np.float64))
-
-
 # -------------------------------------------------------------------------------------------------------- CSV / TSV
 def _numbers(cells: list, what: str, where: str, first_row: int) -> tuple[np.ndarray, np.ndarray]:
     """Cells of text as floats: (mask of the non-empty cells, their values). A cell that is not a number is an
@@ -173,57 +122,77 @@ def _numbers(cells: list, what: str, where: str, first_row: int) -> tuple[np.nda
     return np.array(present, dtype=bool), np.array(values, dtype=np.float64)
 
 
-class _Column:
-    """One wanted column of a table: the reader appends each row's cell to ``text``, and every ``CHUNK`` rows
-    :meth:`flush` turns them into numbers -- its memory is 9 bytes a row (a value and whether the cell was filled),
-    whatever the file's size or its longest cell."""
+class _Chunks:
+    """The wanted columns of one table as it is read: every ``CHUNK`` rows (:meth:`flush`) their cells become
+    numbers and go to each run's series in ``pool`` -- memory bounded by the chunk and the pool, whatever the file's
+    length or its longest cell. Rows without a step take the step of the row before them (Lightning writes none on
+    some)."""
 
-    def __init__(self, what: str, where: str):
-        self.what, self.where = what, where
-        self.text: list = []
-        self.present: list = []
-        self.values: list = []
+    def __init__(self, chosen: dict, where: str, pool: Pool):
+        self.chosen, self.where, self.pool = chosen, where, pool
+        self.text: dict = {q: [] for q in chosen}
         self.rows = 0
+        self.last_step = math.nan
+        self.codes: dict = {}                  # run name -> its number, in the order first seen
+        self.series: dict = {}                 # (run number, quantity) -> Thinned
 
-    def flush(self) -> None:
-        if self.text:
-            present, values = _numbers(self.text, self.what, self.where, 2 + self.rows)
-            full = np.full(len(self.text), np.nan)
-            full[present] = values
-            self.present.append(present)
-            self.values.append(full)
-            self.rows += len(self.text)
-            self.text = []
+    def _what(self, q: str) -> str:
+        return f"the step ({self.chosen[q]!r})" if q == "step" else f"{q.replace('_', ' ')} ({self.chosen[q]!r})"
 
-    def numbers(self) -> tuple[np.ndarray, np.ndarray]:
+    def _column(self, q: str) -> tuple[np.ndarray, np.ndarray]:
         """(whether each row's cell was filled, its value or NaN)."""
-        self.flush()
-        if not self.present:
-            return np.zeros(0, dtype=bool), np.zeros(0)
-        return np.concatenate(self.present), np.concatenate(self.values)
-
-
-class _Labels:
-    """The run column: the reader appends each row's cell to ``text``; :meth:`flush` keeps each row's run as a small
-    integer (the names once each), at most MAX_RUNS of them."""
-
-    def __init__(self, what: str, where: str):
-        self.what, self.where = what, where
-        self.text: list = []
-        self.codes: dict = {}
-        self.chunks: list = []
+        present, values = _numbers(self.text[q], self._what(q), self.where, 2 + self.rows)
+        full = np.full(present.size, np.nan)
+        full[present] = values
+        return present, full
 
     def flush(self) -> None:
-        codes = [self.codes.setdefault(cell, len(self.codes)) for cell in self.text]
-        if len(self.codes) > MAX_RUNS:
-            raise LogError(f"{self.where}: the run column {self.what!r} has more than {MAX_RUNS} values")
-        self.chunks.append(np.array(codes, dtype=np.int32))
-        self.text = []
+        n = len(self.text["loss"])
+        if n == 0:
+            return
+        if "step" in self.text:
+            has_step, steps = self._column("step")
+            if not np.all(has_step):
+                idx = np.where(has_step, np.arange(n), -1)
+                np.maximum.accumulate(idx, out=idx)
+                steps = np.where(idx >= 0, steps[np.maximum(idx, 0)], self.last_step)
+            if not np.all(np.isfinite(steps)) or np.any(np.abs(steps) > 2.0 ** 53):
+                raise LogError(f"{self.where}: the step column {self.chosen['step']!r} has values that are not step "
+                               f"numbers (not finite, or beyond 2^53)")
+            self.last_step = float(steps[-1])
+        else:
+            steps = np.arange(self.rows, self.rows + n, dtype=np.float64)
+        steps = steps.astype(np.int64)
+        if "run" in self.text:
+            codes = np.array([self.codes.setdefault(cell, len(self.codes)) for cell in self.text["run"]], np.int32)
+            if len(self.codes) > MAX_RUNS:
+                raise LogError(f"{self.where}: the run column {self.chosen['run']!r} has more than {MAX_RUNS} values")
+        else:
+            self.codes.setdefault(None, 0)
+            codes = np.zeros(n, np.int32)
+        for q in QUANTITIES:
+            if q not in self.text:
+                continue
+            present, values = self._column(q)
+            for k in (np.unique(codes) if len(self.codes) > 1 else (0,)):
+                sel = present & (codes == k) if len(self.codes) > 1 else present
+                if np.any(sel):
+                    key = (int(k), q)
+                    if key not in self.series:
+                        self.series[key] = self.pool.series()
+                    self.series[key].add(steps[sel], values[sel])
+        self.rows += n
+        self.text = {q: [] for q in self.chosen}
 
     def runs(self) -> dict:
+        """{run name: {quantity: Thinned}} for every run that logged a loss, by name."""
         self.flush()
-        codes = np.concatenate(self.chunks)
-        return {name: np.flatnonzero(codes == k) for name, k in sorted(self.codes.items())}
+        out = {}
+        for name, k in sorted(self.codes.items(), key=lambda item: (item[0] is not None, str(item[0]))):
+            got = {q: member for (code, q), member in self.series.items() if code == k}
+            if "loss" in got:
+                out[name] = got
+        return out
 
 
 def _rows(reader, where: str):
@@ -236,9 +205,19 @@ def _rows(reader, where: str):
 
 
 def read_table(path: str, *, columns: dict | None = None, run_column: str | None = None,
-               progress=None, name: str | None = None, source: str = "csv") -> list[LoggedRun]:
+               progress=None, name: str | None = None, source: str = "csv", pool: Pool | None = None
+               ) -> list[LoggedRun]:
     """Runs from a CSV or TSV file (the delimiter is the one of comma, tab and semicolon the header uses most); one
-    run, or one per value of the run column."""
+    run, or one per value of the run column. ``pool``: where the series are held while they are read (a
+    :class:`lrscope.logs.thin.Pool`; by default one for this file), which bounds the memory."""
+    pending = _table_runs(path, columns=columns, run_column=run_column, progress=progress, name=name, source=source,
+                          pool=pool or Pool())
+    return [run() for run in pending]
+
+
+def _table_runs(path: str, *, columns, run_column, progress, name, source, pool: Pool) -> list:
+    """The runs of a table, each a function that builds its :class:`LoggedRun` (once the whole read is done: its
+    series can still be thinned by the pool until then)."""
     where = path
     try:
         size = os.path.getsize(path)
@@ -269,13 +248,11 @@ def read_table(path: str, *, columns: dict | None = None, run_column: str | None
         chosen = pick_names(header, given, where)
         if "loss" not in chosen:
             raise LogError(f"{where}: no loss column among {', '.join(map(repr, header[:12]))}: name it with --loss")
-        wanted = {q: header.index(n) for q, n in chosen.items()}
-        cells: dict = {q: (_Labels(chosen[q], where) if q == "run" else
-                           _Column(f"the step ({chosen[q]!r})" if q == "step" else
-                                   f"{q.replace('_', ' ')} ({chosen[q]!r})", where)) for q in wanted}
+        table = _Chunks(chosen, where, pool)
         width = len(header)
         last = 0
-        appends = [(cells[q].text.append, j) for q, j in wanted.items()]
+        wanted = [(table.text[q], header.index(n)) for q, n in chosen.items()]
+        appends = [(cells.append, j) for cells, j in wanted]
         kept = 0
         for i, row in enumerate(reader):
             if len(row) < width:
@@ -286,50 +263,28 @@ def read_table(path: str, *, columns: dict | None = None, run_column: str | None
                 append(row[j])
             kept += 1
             if kept % CHUNK == 0:                         # memory bounded by the chunk, not the file
-                for column in cells.values():
-                    column.flush()
-                appends = [(cells[q].text.append, j) for q, j in wanted.items()]
+                table.flush()
+                appends = [(table.text[q].append, header.index(n)) for q, n in chosen.items()]
             if i >= MAX_ROWS:
                 raise LogError(f"{where}: more than {MAX_ROWS:,} rows: too many to judge at once; keep every k-th "
                                f"row (e.g. awk 'NR==1 || NR%10==0') or split the file")
             if progress is not None and i - last >= 100_000:
                 last = i
                 progress(fh.buffer.tell(), size)
-    parsed = {q: cells[q].numbers() for q in QUANTITIES if q in cells}
-    rows = parsed["loss"][0].size
-    if rows == 0:
+    runs = table.runs()
+    if table.rows == 0:
         raise LogError(f"{where}: the header names columns but there are no rows")
-    if "step" in wanted:
-        has_step, step_all = cells.pop("step").numbers()
-        if not np.all(has_step):
-            # rows without a step (Lightning writes none on some) take the step of the row before them
-            idx = np.where(has_step, np.arange(rows), 0)
-            np.maximum.accumulate(idx, out=idx)
-            step_all = step_all[idx]
-        if not np.all(np.isfinite(step_all)) or np.any(np.abs(step_all) > 2.0 ** 53):
-            raise LogError(f"{where}: the step column {chosen['step']!r} has values that are not step numbers "
-                           f"(not finite, or beyond 2^53)")
-    else:
-        step_all = np.arange(rows, dtype=np.float64)
-    runs_of = {None: np.arange(rows)}
-    if "run" in wanted:
-        runs_of = cells.pop("run").runs()
-    out = []
-    base = name or _run_name(path)
-    for run, rows_of_run in runs_of.items():
-        series = {}
-        for q, (present, full) in parsed.items():
-            sel = rows_of_run[present[rows_of_run]]
-            if sel.size:
-                series[q] = _series(step_all[sel], full[sel])
-        if "loss" not in series:
-            continue
-        out.append(LoggedRun.of(base if run is None else f"{name}:{run}" if name else run, series, source, chosen))
-    if not out:
+    if not runs:
         raise LogError(f"{where}: the loss column {chosen['loss']!r} is empty")
     if progress is not None:
         progress(size, size)
-    return out
+    base = name or _run_name(path)
+
+    def pending(run, members):
+        return lambda: LoggedRun.of(base if run is None else f"{name}:{run}" if name else run,
+                                    {q: m.series() for q, m in members.items()}, source, chosen)
+
+    return [pending(run, members) for run, members in runs.items()]
 
 
 def _is_number(text: str) -> bool:
@@ -347,55 +302,78 @@ def _run_name(path: str) -> str:
 
 # ------------------------------------------------------------------------------------------------------- TensorBoard
 def _event_records(path: str, progress=None, offset: int = 0, total: int | None = None):
-    """The serialized records of a TFRecord file (length, its CRC, data, its CRC): a truncated last record (a run
-    still being written) ends the file."""
+    """The serialized records of a TFRecord file (length, its CRC, data, its CRC), framed in blocks of
+    ``EVENT_BLOCK`` bytes (memory bounded by the block, not the file): a truncated last record (a run still being
+    written) ends the file."""
     try:
         size = os.path.getsize(path)
-        if size > MAX_EVENT_BYTES:
-            raise LogError(f"{path}: {size / 2**30:.1f} GiB of events, more than {MAX_EVENT_BYTES / 2**30:.0f} GiB: "
-                           f"too large to read at once")
-        with open(path, "rb") as fh:
-            data = fh.read()
+        fh = open(path, "rb")
     except OSError as exc:
         raise _unreadable(path, exc) from None
-    pos, n = 0, len(data)
     unpack = struct.Struct("<Q").unpack_from
-    next_report = 1 << 24
-    while pos + 12 <= n:
-        (length,) = unpack(data, pos)
-        end = pos + 12 + length
-        if end + 4 > n:
-            if length > n:
-                raise LogError(f"{path}: not a TensorBoard event file (a record at byte {pos} claims {length} bytes)")
-            break
-        yield data[pos + 12:end]
-        pos = end + 4
-        if progress is not None and pos > next_report:
-            next_report = pos + (1 << 24)
-            progress(offset + pos, total or n)
+    data, pos, base = b"", 0, 0              # the block in hand; where in it; where it starts in the file
+    with fh:
+        while True:
+            end = len(data)
+            while pos + 12 <= end:
+                (length,) = unpack(data, pos)
+                if pos + 16 + length > end:
+                    break
+                yield data[pos + 12:pos + 12 + length]
+                pos += 16 + length
+            length = unpack(data, pos)[0] if pos + 12 <= end else 0
+            if length > size:
+                raise LogError(f"{path}: not a TensorBoard event file (a record at byte {base + pos} claims "
+                               f"{length} bytes)")
+            try:
+                more = fh.read(max(EVENT_BLOCK, 16 + length))
+            except OSError as exc:
+                raise _unreadable(path, exc) from None
+            if not more:
+                return
+            base += pos
+            data, pos = data[pos:] + more, 0
+            if progress is not None:
+                progress(offset + base, total or size)
 
 
-def read_events(paths: list, *, tags: dict | None = None, progress=None, name: str | None = None) -> LoggedRun:
+def read_events(paths: list, *, tags: dict | None = None, progress=None, name: str | None = None,
+                pool: Pool | None = None) -> LoggedRun:
     """One run from TensorBoard event files (several files of one run -- a restart writes a new one -- are merged,
     later entries winning). Records are framed here and each parsed with the ``tensorboard`` package's own
     ``Event`` message (no TensorFlow): the scalars written by ``SummaryWriter.add_scalar`` (simple values or
-    scalar tensors)."""
+    scalar tensors). ``pool``: where the series are held while they are read (see :func:`read_table`)."""
+    return _event_run(paths, tags=tags, progress=progress, name=name, pool=pool or Pool())()
+
+
+def _event_run(paths: list, *, tags, progress, name, pool: Pool):
+    """The run of TensorBoard event files, as a function that builds its :class:`LoggedRun` (see
+    :func:`_table_runs`)."""
     try:
         from tensorboard.compat.proto import event_pb2
         from tensorboard.util import tensor_util
     except ImportError:
         raise LogError("TensorBoard event files need the tensorboard package: pip install 'lrscope[logs]'") from None
     parse = event_pb2.Event.FromString
-    scalars: dict = {}
+    scalars: dict = {}             # tag -> (its Thinned, steps and values not yet handed to it)
     total = sum(os.path.getsize(p) for p in paths)
     offset = 0
     where = paths[0] if len(paths) == 1 else os.path.dirname(paths[0]) or "."
+
+    def hand_over(tag):
+        member, steps, values = scalars[tag]
+        member.add(steps, values)
+        steps.clear()
+        values.clear()
+
+    waiting, chunk = 0, CHUNK      # values not yet handed over
     for path in sorted(paths):
         try:
             for record in _event_records(path, progress, offset, total):
                 event = parse(record)
                 if not event.HasField("summary"):
                     continue
+                step = event.step
                 for value in event.summary.value:
                     kind = value.WhichOneof("value")
                     if kind == "simple_value":
@@ -404,23 +382,34 @@ def read_events(paths: list, *, tags: dict | None = None, progress=None, name: s
                         x = float(tensor_util.make_ndarray(value.tensor))
                     else:
                         continue
-                    got = scalars.setdefault(value.tag, ([], []))
-                    got[0].append(event.step)
-                    got[1].append(x)
+                    got = scalars.get(value.tag)
+                    if got is None:
+                        got = scalars[value.tag] = (pool.series(), [], [])
+                    got[1].append(step)
+                    got[2].append(x)
+                    waiting += 1
+                if waiting >= chunk:
+                    for tag in scalars:
+                        hand_over(tag)
+                    waiting = 0
         except LogError:
             raise
         except Exception as exc:      # a protobuf DecodeError: not an event file, or a corrupt one
             raise LogError(f"{path}: not a readable TensorBoard event file ({type(exc).__name__})") from None
         offset += os.path.getsize(path)
+    for tag in scalars:
+        hand_over(tag)
     if not scalars:
         raise LogError(f"{where}: no scalars in the TensorBoard events (log them with SummaryWriter.add_scalar)")
     chosen = pick_names(sorted(scalars), dict(tags or {}), where)
     if "loss" not in chosen:
         raise LogError(f"{where}: no loss among the tags {', '.join(map(repr, sorted(scalars)[:12]))}: name it "
                        f"with --loss")
-    series = {q: _series(np.asarray(scalars[t][0], dtype=np.int64), np.asarray(scalars[t][1], dtype=np.float64))
-              for q, t in chosen.items() if q in QUANTITIES}
-    return LoggedRun.of(name or _run_name(os.path.dirname(paths[0]) or paths[0]), series, "tensorboard", chosen)
+    for tag in set(scalars) - set(chosen.values()):          # tags not wanted free their room in the pool
+        pool.drop(scalars[tag][0])
+    run_name = name or _run_name(os.path.dirname(paths[0]) or paths[0])
+    return lambda: LoggedRun.of(run_name, {q: scalars[t][0].series() for q, t in chosen.items() if q in QUANTITIES},
+                                "tensorboard", chosen)
 
 
 # ------------------------------------------------------------------------------------------------------ Hugging Face
@@ -458,8 +447,7 @@ def read_trainer_state(path: str, *, name: str | None = None) -> LoggedRun:
     if not got["loss"][0]:
         raise LogError(f"{path}: the log history has no training 'loss' entries (was logging_steps larger than "
                        f"the run?)")
-    series = {q: _series(np.asarray(s, dtype=np.int64), np.asarray(v, dtype=np.float64))
-              for q, (s, v) in got.items() if s}
+    series = {q: thinned(s, v) for q, (s, v) in got.items() if s}
     run_name = name or _run_name(os.path.dirname(os.path.abspath(path)))
     return LoggedRun.of(run_name, series, "huggingface", keys)
 
@@ -573,21 +561,27 @@ def read_logs(path: str, *, loss: str | None = None, lr: str | None = None, val_
     except ValueError as exc:
         raise LogError(str(exc)) from None
     found = find_runs(os.fspath(path), max_runs=max_runs)
+    pool = Pool()                 # one for the whole folder: its memory does not grow with the logs' length
     for name, kind, paths in found:
+        before = list(pool.members)
         try:
             if kind == "tensorboard":
-                runs.append(read_events(paths, tags={q: v for q, v in given.items() if q != "step"},
-                                        progress=progress, name=name))
+                runs.append(_event_run(paths, tags={q: v for q, v in given.items() if q != "step"},
+                                       progress=progress, name=name, pool=pool))
             elif kind == "huggingface":
-                runs.append(read_trainer_state(paths[0], name=name))
+                run_read = read_trainer_state(paths[0], name=name)
+                runs.append(lambda run_read=run_read: run_read)
             else:
-                runs.extend(read_table(paths[0], columns=given, run_column=run, progress=progress,
-                                       name=name if len(found) > 1 or kind == "lightning" or run is None else None,
-                                       source=kind))
+                runs.extend(_table_runs(paths[0], columns=given, run_column=run, progress=progress,
+                                        name=name if len(found) > 1 or kind == "lightning" or run is None else None,
+                                        source=kind, pool=pool))
         except LogError as exc:
+            for member in [m for m in pool.members if m not in before]:
+                pool.drop(member)
             if skipped is None or len(found) == 1:
                 raise
             skipped.append((name, str(exc)))
+    runs = [build() for build in runs]            # every file read: the series as thinned as the pool needs
     if not runs:
         raise LogError(f"{path}: no run could be read ({skipped[0][1] if skipped else 'no logs'})")
     return runs
