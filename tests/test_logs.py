@@ -674,3 +674,32 @@ def test_long_tensorboard_events_are_read_record_by_record_and_thinned(tmp_path,
     run = read_logs(tmp_path / "tb")[0]
     assert run.loss.logged == n and run.loss.every == 9 and len(run.loss) <= 3_000
     assert run.loss.step[-1] == n - 1 and run.loss.value[-1] == pytest.approx(1 + 1 / n)
+
+
+def test_a_long_trainer_state_is_read_one_entry_at_a_time(tmp_path, small_limits, monkeypatch):
+    monkeypatch.setattr(read, "JSON_BLOCK", 4096)                     # entries cut by every block's end
+    peaks = []
+    for n in (5_000, 20_000):
+        history = [{"loss": 1 + 1 / (1 + i), "learning_rate": 1e-3, "grad_norm": 1.5, "epoch": i / n, "step": i}
+                   for i in range(n)]
+        history += [{"eval_loss": 1.2, "step": n}, {"train_runtime": 12.5, "step": n}]
+        path = tmp_path / str(n) / "trainer_state.json"
+        path.parent.mkdir()
+        path.write_text(json.dumps({"best_metric": None, "global_step": n, "log_history": history,
+                                    "trial_params": {"a": [1, 2, {"b": "x"}]}}, indent=2))
+        del history
+        import tracemalloc
+        tracemalloc.start()
+        run = read_logs(path)[0]
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert run.loss.logged == n and len(run.loss) <= 3_000 and run.loss.value[-1] == pytest.approx(1 + 1 / n)
+        assert len(run.val_loss) == 1 and run.lr.logged == n
+    assert peaks[1] < 1.3 * peaks[0], peaks
+    for text, message in (('{"log_history": [{"step": 1, "loss": 2}', "not valid JSON"),
+                          ('{"log_history": [{"step": 1, "loss": 2}]} x', "not valid JSON"),
+                          ('{1: 2}', "not valid JSON"), ('[{"step": 1}]', "no 'log_history'"),
+                          ('{"log_history": 5}', "no 'log_history'"), ('{"a": 1}', "no 'log_history'")):
+        (tmp_path / "bad.json").write_text(text)
+        with pytest.raises(LogError, match=message):
+            read_logs(tmp_path / "bad.json")

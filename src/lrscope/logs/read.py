@@ -413,25 +413,18 @@ def _event_run(paths: list, *, tags, progress, name, pool: Pool):
 
 
 # ------------------------------------------------------------------------------------------------------ Hugging Face
-def read_trainer_state(path: str, *, name: str | None = None) -> LoggedRun:
+def read_trainer_state(path: str, *, name: str | None = None, pool: Pool | None = None) -> LoggedRun:
     """One run from a ``transformers`` Trainer's ``trainer_state.json``: its ``log_history`` (``loss``,
     ``learning_rate``, ``grad_norm`` every ``logging_steps``; ``eval_loss`` at each evaluation; the closing summary
-    with ``train_runtime`` is not a step)."""
-    try:
-        with open(path, encoding="utf-8") as fh:
-            state = json.load(fh)
-    except OSError as exc:
-        raise _unreadable(path, exc) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise LogError(f"{path}: not valid JSON ({exc})") from None
-    except RecursionError:
-        raise LogError(f"{path}: JSON nested too deeply to be a trainer_state.json") from None
-    history = state.get("log_history") if isinstance(state, dict) else None
-    if not isinstance(history, list):
-        raise LogError(f"{path}: no 'log_history' list: not a Hugging Face trainer_state.json")
+    with ``train_runtime`` is not a step), read one entry at a time (see :func:`_log_history`)."""
+    return _trainer_state_run(path, name=name, pool=pool or Pool())()
+
+
+def _trainer_state_run(path: str, *, name, pool: Pool):
+    """The run of a trainer_state.json, as a function that builds its :class:`LoggedRun` (see :func:`_table_runs`)."""
     keys = {"loss": "loss", "lr": "learning_rate", "grad_norm": "grad_norm", "val_loss": "eval_loss"}
-    got: dict = {q: ([], []) for q in keys}
-    for i, entry in enumerate(history):
+    got: dict = {q: (pool.series(), [], []) for q in keys}
+    for i, entry in enumerate(_log_history(path)):
         if not isinstance(entry, dict) or "train_runtime" in entry or "step" not in entry:
             continue
         step = entry["step"]
@@ -442,14 +435,116 @@ def read_trainer_state(path: str, *, name: str | None = None) -> LoggedRun:
         for q, key in keys.items():
             x = entry.get(key)
             if isinstance(x, (int, float)) or (isinstance(x, str) and x.lower() in ("nan", "inf", "-inf")):
-                got[q][0].append(int(step))
-                got[q][1].append(_as_float(x))
-    if not got["loss"][0]:
+                member, steps, values = got[q]
+                steps.append(int(step))
+                values.append(_as_float(x))
+                if len(steps) >= CHUNK:
+                    member.add(steps, values)
+                    steps.clear()
+                    values.clear()
+    for member, steps, values in got.values():
+        member.add(steps, values)
+    if not got["loss"][0].count:
         raise LogError(f"{path}: the log history has no training 'loss' entries (was logging_steps larger than "
                        f"the run?)")
-    series = {q: thinned(s, v) for q, (s, v) in got.items() if s}
+    for q in [q for q, (member, _, _) in got.items() if not member.count]:
+        pool.drop(got.pop(q)[0])
     run_name = name or _run_name(os.path.dirname(os.path.abspath(path)))
-    return LoggedRun.of(run_name, series, "huggingface", keys)
+    return lambda: LoggedRun.of(run_name, {q: member.series() for q, (member, _, _) in got.items()},
+                                "huggingface", keys)
+
+
+JSON_BLOCK = 1 << 20         # characters of a trainer_state.json read at a time
+
+
+def _log_history(path: str):
+    """The entries of a trainer_state.json's ``log_history``, decoded one at a time from blocks of the file (the
+    memory of one entry, not of the file); the other members of the top-level object are decoded and dropped."""
+    decode = json.JSONDecoder().raw_decode
+    white = re.compile(r"[ \t\r\n]*").match
+    try:
+        fh = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    text, pos, done = "", 0, False
+
+    def more() -> bool:
+        nonlocal text, pos, done
+        if done:
+            return False
+        try:
+            block = fh.read(max(JSON_BLOCK, len(text) - pos))        # a value longer than a block: twice as much
+        except OSError as exc:
+            raise _unreadable(path, exc) from None
+        done = not block
+        text, pos = text[pos:] + block, 0
+        return not done
+
+    def skip() -> str:                          # the next character that is not white space ("" at the end)
+        nonlocal pos
+        while True:
+            pos = white(text, pos).end()
+            if pos < len(text) or not more():
+                return text[pos] if pos < len(text) else ""
+
+    def value():
+        nonlocal pos
+        while True:
+            skip()
+            try:
+                out, end = decode(text, pos)
+                if end < len(text) or done:     # a number cut by the block's end could decode short
+                    pos = end
+                    return out
+            except json.JSONDecodeError:
+                if done:
+                    raise
+            more()
+
+    def expect(chars: str) -> str:
+        nonlocal pos
+        c = skip()
+        if not c or c not in chars:
+            raise json.JSONDecodeError(f"Expecting one of {chars!r}", text, pos)
+        pos += 1
+        return c
+
+    try:
+        with fh:
+            if skip() != "{":
+                raise LogError(f"{path}: no 'log_history' list: not a Hugging Face trainer_state.json")
+            pos += 1
+            found = False
+            if skip() == "}":
+                pos += 1
+            else:
+                while True:
+                    key = value()
+                    if not isinstance(key, str):
+                        raise json.JSONDecodeError("Expecting a name in double quotes", text, pos)
+                    expect(":")
+                    if key == "log_history" and skip() == "[":
+                        found = True
+                        pos += 1
+                        if skip() == "]":
+                            pos += 1
+                        else:
+                            while True:
+                                yield value()
+                                if expect(",]") == "]":
+                                    break
+                    else:
+                        value()
+                    if expect(",}") == "}":
+                        break
+            if skip():
+                raise json.JSONDecodeError("Extra data", text, pos)
+            if not found:
+                raise LogError(f"{path}: no 'log_history' list: not a Hugging Face trainer_state.json")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LogError(f"{path}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise LogError(f"{path}: JSON nested too deeply to be a trainer_state.json") from None
 
 
 def _as_float(x) -> float:
@@ -569,8 +664,7 @@ def read_logs(path: str, *, loss: str | None = None, lr: str | None = None, val_
                 runs.append(_event_run(paths, tags={q: v for q, v in given.items() if q != "step"},
                                        progress=progress, name=name, pool=pool))
             elif kind == "huggingface":
-                run_read = read_trainer_state(paths[0], name=name)
-                runs.append(lambda run_read=run_read: run_read)
+                runs.append(_trainer_state_run(paths[0], name=name, pool=pool))
             else:
                 runs.extend(_table_runs(paths[0], columns=given, run_column=run, progress=progress,
                                         name=name if len(found) > 1 or kind == "lightning" or run is None else None,
