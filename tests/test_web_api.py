@@ -26,6 +26,13 @@ def test_page_and_assets_are_served_locally():
     assert main.status_code == 200 and main.headers["content-type"].startswith("text/javascript")
     assert client.get("/static/js/nope.js").status_code == 404 and client.get("/static/app.js").status_code == 404
     assert client.get("/static/../app.py").status_code == 404
+    # every module of the page is asked for at once (a browser otherwise finds them import by import), and served
+    import re
+    preloaded = re.findall(r'<link rel="modulepreload" href="(/static/js/[a-z]+\.js)">', r.text)
+    imported = set(re.findall(r'from "\./([a-z]+\.js)"', "".join(
+        client.get(p).text for p in preloaded)))
+    assert "/static/js/main.js" in preloaded and {f"/static/js/{m}" for m in imported} <= set(preloaded)
+    assert all(client.get(p).status_code == 200 for p in preloaded)
 
 
 def test_options_list_every_control():

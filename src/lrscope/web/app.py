@@ -568,6 +568,9 @@ def create_app() -> FastAPI:
     # while requests compute)
     page, style = ((static / name).read_text(encoding="utf-8") for name in ("index.html", "style.css"))
     modules = {f.name: f.read_text(encoding="utf-8") for f in (static / "js").iterdir() if f.name.endswith(".js")}
+    main_script = '<script type="module" src="/static/js/main.js"></script>'
+    page = page.replace(main_script, "".join(       # every module asked for at once, not import by import
+        f'<link rel="modulepreload" href="/static/js/{name}">\n' for name in sorted(modules)) + main_script)
 
     @app.get("/", response_class=HTMLResponse)
     async def index():
@@ -593,8 +596,15 @@ def create_app() -> FastAPI:
     async def favicon():
         return HTMLResponse(status_code=204)
 
+    options_body: list = []                 # the answer, built once: it never changes while the server runs
+
     @app.get("/api/options")
     async def options():
+        if not options_body:
+            options_body.append(json.dumps(_options()).encode())
+        return Response(options_body[0], media_type="application/json")
+
+    def _options() -> dict:
         def catalogue(table):
             return {name: {key: option.to_dict() for key, option in opts.items()} for name, opts in table.items()}
         schedules = {name: opts for name, opts in plan.SCHEDULES.items() if name != "warmup"}   # its own control
