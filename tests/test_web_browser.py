@@ -134,6 +134,9 @@ def test_a_busy_server_is_said_and_the_page_tries_again_by_itself(page):
         page.dispatch_event("#steps", "change")
         page.wait_for_selector("#error:not([hidden])")
         assert "busy" in page.inner_text("#error") and "trying again by itself" in page.inner_text("#error")
+        # a notice, not a mistake: not the error's red, and read out politely (a status, not an alert)
+        assert page.get_attribute("#error", "role") == "status"
+        assert page.evaluate("getComputedStyle(document.getElementById('error')).color") != "rgb(138, 16, 16)"
         page.wait_for_selector("#error[hidden]", state="attached", timeout=5000)
         assert seen["sent"] == 2 and len(seen["clients"]) == 1 and None not in seen["clients"]   # the tab's own id
     finally:

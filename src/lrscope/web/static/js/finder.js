@@ -67,7 +67,7 @@ export async function runFind() {
     found = { key, suggestion: Number(res.suggestion.toPrecision(3)) };
   } catch (e) {
     $("find-text").textContent = "";
-    showError(e.message);
+    showError(e.message, undefined, !!e.retryAfter);
   }
 }
 

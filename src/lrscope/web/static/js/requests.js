@@ -80,10 +80,13 @@ export function stale(msg, fields) {
   document.body.dataset.stale = "1";
 }
 
-export function showError(msg, fields) {
+// a message above the charts: a mistake to mend (red, an alert), or a busy server (a notice: nobody's mistake)
+export function showError(msg, fields, busy = false) {
   const box = $("error");
   box.textContent = msg;
   box.hidden = !msg;
+  box.dataset.kind = busy ? "busy" : "error";
+  box.setAttribute("role", busy ? "status" : "alert");
   for (const el of document.querySelectorAll("[aria-invalid=true]")) el.removeAttribute("aria-invalid");
   for (const f of fields || []) { const el = controlOf(f); if (el) el.setAttribute("aria-invalid", "true"); }
 }
@@ -137,7 +140,7 @@ export async function runSweep() {
     if (e.name !== "AbortError") {
       // a busy server: the same setup again when it says (unless the learner changes something first)
       if (e.retryAfter) retry = setTimeout(runSweep, e.retryAfter * 1000);
-      showError(e.retryAfter ? e.message + " (trying again by itself)" : e.message, e.fields);
+      showError(e.retryAfter ? e.message + " (trying again by itself)" : e.message, e.fields, !!e.retryAfter);
       document.body.dataset.stale = "1";
     }
   } finally {
