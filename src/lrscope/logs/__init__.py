@@ -93,5 +93,5 @@ def diagnose_log(path, *, loss: str | None = None, lr: str | None = None, val_lo
     return report
 
 
-__all__ = ["diagnose_log", "Stage", "LogReport", "LogDiagnosis", "Finding", "LoggedRun", "Series", "LogError", "read_logs",
-           "diagnose_run", "compare_runs", "starting_levels", "describe_lr", "lr_changes"]
+__all__ = ["diagnose_log", "Stage", "LogReport", "LogDiagnosis", "Finding", "LoggedRun", "Series", "LogError",
+           "read_logs", "diagnose_run", "compare_runs", "starting_levels", "describe_lr", "lr_changes"]

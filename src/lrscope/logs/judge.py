@@ -40,7 +40,8 @@ MIN_FLAT = 20
 @dataclass(frozen=True)
 class Finding:
     """Something the log shows besides the verdict: ``kind`` is one of noise, spike, plateau, overfitting, lr,
-    grad_norm, diverged, thinned (a log too long to hold whole, judged on every few points); ``step`` where it happened (None for the whole run); ``text`` says it in one line."""
+    grad_norm, diverged, thinned (a log too long to hold whole, judged on every few points); ``step`` where it
+    happened (None for the whole run); ``text`` says it in one line."""
 
     kind: str
     step: int | None

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..checks import integer
 from .series import LoggedRun, Series
-from .thin import Pool, thinned
+from .thin import Pool
 
 QUANTITIES = ("loss", "lr", "grad_norm", "val_loss")
 # names tried in order, after normalizing (lower case, runs of non-alphanumerics -> '_')
@@ -170,19 +170,20 @@ class _Chunks:
         else:
             self.codes.setdefault(None, 0)
             codes = np.zeros(n, np.int32)
+        runs = [(int(k), codes == k) for k in np.unique(codes)] if len(self.codes) > 1 else [(0, None)]
         for q in QUANTITIES:
             if q not in self.text:
                 continue
             present, values = self._column(q)
-            for k in (np.unique(codes) if len(self.codes) > 1 else (0,)):
-                sel = present & (codes == k) if len(self.codes) > 1 else present
+            for k, rows in runs:
+                sel = present if rows is None else present & rows
                 if np.any(sel):
-                    key = (int(k), q)
-                    if key not in self.series:
-                        self.series[key] = self.pool.series()
-                    self.series[key].add(steps[sel], values[sel])
+                    if (k, q) not in self.series:
+                        self.series[k, q] = self.pool.series()
+                    self.series[k, q].add(steps[sel], values[sel])
         self.rows += n
-        self.text = {q: [] for q in self.chosen}
+        for cells in self.text.values():          # emptied in place: the reader keeps appending to them
+            cells.clear()
 
     def runs(self) -> dict:
         """{run name: {quantity: Thinned}} for every run that logged a loss, by name."""
@@ -251,8 +252,7 @@ def _table_runs(path: str, *, columns, run_column, progress, name, source, pool:
         table = _Chunks(chosen, where, pool)
         width = len(header)
         last = 0
-        wanted = [(table.text[q], header.index(n)) for q, n in chosen.items()]
-        appends = [(cells.append, j) for cells, j in wanted]
+        appends = [(table.text[q].append, header.index(n)) for q, n in chosen.items()]
         kept = 0
         for i, row in enumerate(reader):
             if len(row) < width:
@@ -264,7 +264,6 @@ def _table_runs(path: str, *, columns, run_column, progress, name, source, pool:
             kept += 1
             if kept % CHUNK == 0:                         # memory bounded by the chunk, not the file
                 table.flush()
-                appends = [(table.text[q].append, header.index(n)) for q, n in chosen.items()]
             if i >= MAX_ROWS:
                 raise LogError(f"{where}: more than {MAX_ROWS:,} rows: too many to judge at once; keep every k-th "
                                f"row (e.g. awk 'NR==1 || NR%10==0') or split the file")
@@ -355,18 +354,10 @@ def _event_run(paths: list, *, tags, progress, name, pool: Pool):
     except ImportError:
         raise LogError("TensorBoard event files need the tensorboard package: pip install 'lrscope[logs]'") from None
     parse = event_pb2.Event.FromString
-    scalars: dict = {}             # tag -> (its Thinned, steps and values not yet handed to it)
+    scalars: dict = {}             # tag -> its Thinned
     total = sum(os.path.getsize(p) for p in paths)
     offset = 0
     where = paths[0] if len(paths) == 1 else os.path.dirname(paths[0]) or "."
-
-    def hand_over(tag):
-        member, steps, values = scalars[tag]
-        member.add(steps, values)
-        steps.clear()
-        values.clear()
-
-    waiting, chunk = 0, CHUNK      # values not yet handed over
     for path in sorted(paths):
         try:
             for record in _event_records(path, progress, offset, total):
@@ -382,23 +373,15 @@ def _event_run(paths: list, *, tags, progress, name, pool: Pool):
                         x = float(tensor_util.make_ndarray(value.tensor))
                     else:
                         continue
-                    got = scalars.get(value.tag)
-                    if got is None:
-                        got = scalars[value.tag] = (pool.series(), [], [])
-                    got[1].append(step)
-                    got[2].append(x)
-                    waiting += 1
-                if waiting >= chunk:
-                    for tag in scalars:
-                        hand_over(tag)
-                    waiting = 0
+                    member = scalars.get(value.tag)
+                    if member is None:
+                        member = scalars[value.tag] = pool.series()
+                    member.append(step, x)
         except LogError:
             raise
         except Exception as exc:      # a protobuf DecodeError: not an event file, or a corrupt one
             raise LogError(f"{path}: not a readable TensorBoard event file ({type(exc).__name__})") from None
         offset += os.path.getsize(path)
-    for tag in scalars:
-        hand_over(tag)
     if not scalars:
         raise LogError(f"{where}: no scalars in the TensorBoard events (log them with SummaryWriter.add_scalar)")
     chosen = pick_names(sorted(scalars), dict(tags or {}), where)
@@ -406,9 +389,9 @@ def _event_run(paths: list, *, tags, progress, name, pool: Pool):
         raise LogError(f"{where}: no loss among the tags {', '.join(map(repr, sorted(scalars)[:12]))}: name it "
                        f"with --loss")
     for tag in set(scalars) - set(chosen.values()):          # tags not wanted free their room in the pool
-        pool.drop(scalars[tag][0])
+        pool.drop(scalars[tag])
     run_name = name or _run_name(os.path.dirname(paths[0]) or paths[0])
-    return lambda: LoggedRun.of(run_name, {q: scalars[t][0].series() for q, t in chosen.items() if q in QUANTITIES},
+    return lambda: LoggedRun.of(run_name, {q: scalars[t].series() for q, t in chosen.items() if q in QUANTITIES},
                                 "tensorboard", chosen)
 
 
@@ -423,7 +406,7 @@ def read_trainer_state(path: str, *, name: str | None = None, pool: Pool | None 
 def _trainer_state_run(path: str, *, name, pool: Pool):
     """The run of a trainer_state.json, as a function that builds its :class:`LoggedRun` (see :func:`_table_runs`)."""
     keys = {"loss": "loss", "lr": "learning_rate", "grad_norm": "grad_norm", "val_loss": "eval_loss"}
-    got: dict = {q: (pool.series(), [], []) for q in keys}
+    got: dict = {q: pool.series() for q in keys}
     for i, entry in enumerate(_log_history(path)):
         if not isinstance(entry, dict) or "train_runtime" in entry or "step" not in entry:
             continue
@@ -435,22 +418,16 @@ def _trainer_state_run(path: str, *, name, pool: Pool):
         for q, key in keys.items():
             x = entry.get(key)
             if isinstance(x, (int, float)) or (isinstance(x, str) and x.lower() in ("nan", "inf", "-inf")):
-                member, steps, values = got[q]
-                steps.append(int(step))
-                values.append(_as_float(x))
-                if len(steps) >= CHUNK:
-                    member.add(steps, values)
-                    steps.clear()
-                    values.clear()
-    for member, steps, values in got.values():
-        member.add(steps, values)
-    if not got["loss"][0].count:
+                got[q].append(int(step), _as_float(x))
+    for member in got.values():
+        member.flush()
+    if not got["loss"].count:
         raise LogError(f"{path}: the log history has no training 'loss' entries (was logging_steps larger than "
                        f"the run?)")
-    for q in [q for q, (member, _, _) in got.items() if not member.count]:
-        pool.drop(got.pop(q)[0])
+    for q in [q for q, member in got.items() if not member.count]:
+        pool.drop(got.pop(q))
     run_name = name or _run_name(os.path.dirname(os.path.abspath(path)))
-    return lambda: LoggedRun.of(run_name, {q: member.series() for q, (member, _, _) in got.items()},
+    return lambda: LoggedRun.of(run_name, {q: member.series() for q, member in got.items()},
                                 "huggingface", keys)
 
 
@@ -658,7 +635,7 @@ def read_logs(path: str, *, loss: str | None = None, lr: str | None = None, val_
     found = find_runs(os.fspath(path), max_runs=max_runs)
     pool = Pool()                 # one for the whole folder: its memory does not grow with the logs' length
     for name, kind, paths in found:
-        before = list(pool.members)
+        before = len(pool.members)
         try:
             if kind == "tensorboard":
                 runs.append(_event_run(paths, tags={q: v for q, v in given.items() if q != "step"},
@@ -670,7 +647,7 @@ def read_logs(path: str, *, loss: str | None = None, lr: str | None = None, val_
                                         name=name if len(found) > 1 or kind == "lightning" or run is None else None,
                                         source=kind, pool=pool))
         except LogError as exc:
-            for member in [m for m in pool.members if m not in before]:
+            for member in pool.members[before:]:       # what the file that failed held
                 pool.drop(member)
             if skipped is None or len(found) == 1:
                 raise

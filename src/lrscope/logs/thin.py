@@ -21,20 +21,39 @@ from .series import Series
 MAX_POINTS = 1 << 20         # points of one series (a 10⁶-step run logged every step is kept whole)
 POOL_POINTS = 1 << 22        # points of all series of one read (24 bytes each: step, value, position)
 FACTOR = 3                   # odd: thinning keeps a loss that alternates at every step alternating
+BUFFER = 1 << 12             # points appended one at a time, handed over together (a few per tag of a log)
 
 
 class Thinned:
-    """One series as it is read: :meth:`add` its points in the order the log holds them (chunks of any size);
-    :meth:`series` gives them sorted by step (a step logged twice: the later entry wins), every ``stride``-th."""
+    """One series as it is read: :meth:`add` its points in the order the log holds them (chunks of any size), or
+    :meth:`append` them one at a time; :meth:`series` gives them sorted by step (a step logged twice: the later
+    entry wins), every ``stride``-th."""
 
     def __init__(self, pool: "Pool | None" = None):
         self.pool = pool
+        self.limit = MAX_POINTS if pool is None else pool.per_series
+        self.waiting: tuple = ([], [])         # steps and values appended, not yet added
         self.stride = 1
         self.count = 0                         # points added
         self.kept = 0                          # points held
         self.chunks: list = []                 # (positions, steps, values) of the points held
         self.first_bad: int | None = None      # position of the first non-finite value
         self.last: tuple | None = None         # (position, step, value) of the last point added
+
+    def append(self, step: int, value: float) -> None:
+        """One point (a reader of records or entries); they are added ``BUFFER`` at a time."""
+        steps, values = self.waiting
+        steps.append(step)
+        values.append(value)
+        if len(steps) >= BUFFER:
+            self.flush()
+
+    def flush(self) -> None:
+        """Add the points appended so far."""
+        steps, values = self.waiting
+        if steps:
+            self.waiting = ([], [])
+            self.add(steps, values)
 
     def add(self, steps, values) -> None:
         steps = np.asarray(steps, dtype=np.int64)
@@ -53,10 +72,10 @@ class Thinned:
         if np.any(keep):
             self.chunks.append((at[keep], steps[keep], values[keep]))
             self._held_now(self.kept + int(np.count_nonzero(keep)))
-        if self.pool is not None:
-            self.pool.settle(self)
-        while self.kept > MAX_POINTS:
+        while self.kept > self.limit:
             self.thin()
+        if self.pool is not None:
+            self.pool.settle()
 
     def _held_now(self, kept: int) -> None:
         if self.pool is not None:
@@ -80,6 +99,7 @@ class Thinned:
 
     def series(self) -> Series:
         """The points held, and the last one added, as a :class:`Series` sorted by step (``every`` = the stride)."""
+        self.flush()
         at, steps, values = self._held()
         if self.last is not None and (not at.size or at[-1] != self.last[0]):
             steps, values = np.r_[steps, self.last[1]], np.r_[values, self.last[2]]
@@ -109,18 +129,10 @@ class Pool:
     def drop(self, member: Thinned) -> None:
         """Free a series' room (a tag that is not wanted, a file that could not be read)."""
         self.total -= member.kept
-        member.chunks, member.kept = [], 0
+        member.chunks, member.kept, member.waiting = [], 0, ([], [])
         self.members.remove(member)
 
-    def settle(self, grown: Thinned) -> None:
-        while grown.kept > self.per_series:
-            grown.thin()
+    def settle(self) -> None:
         while self.total > self.points:
             max(self.members, key=lambda m: m.kept).thin()
 
-
-def thinned(steps, values, pool: Pool | None = None) -> Series:
-    """``steps``/``values`` (in the order logged) as a sorted :class:`Series`, thinned to the limits."""
-    member = pool.series() if pool is not None else Thinned()
-    member.add(steps, values)
-    return member.series()

@@ -596,13 +596,9 @@ def create_app() -> FastAPI:
     async def favicon():
         return HTMLResponse(status_code=204)
 
-    options_body: list = []                 # the answer, built once: it never changes while the server runs
-
     @app.get("/api/options")
     async def options():
-        if not options_body:
-            options_body.append(json.dumps(_options()).encode())
-        return Response(options_body[0], media_type="application/json")
+        return Response(options_body, media_type="application/json")
 
     def _options() -> dict:
         def catalogue(table):
@@ -615,6 +611,8 @@ def create_app() -> FastAPI:
                 "limits": {"configs": MAX_CONFIGS, "steps": MAX_STEPS, "formula_length": 500,
                            "seconds": REQUEST_SECONDS},
                 "version": __version__}
+
+    options_body = json.dumps(_options()).encode()      # built once: it never changes while the server runs
 
     @app.post("/api/sweep")
     async def api_sweep(req: SweepRequest, request: Request):

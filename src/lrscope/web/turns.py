@@ -2,11 +2,12 @@
 
 One request computes at a time (numerical loops hold the GIL: a second one at once would share the core, not add
 one); the next is the one that has computed least so far (least attained service), its user's recent computing
-counted too (``user_weight``: a tenth by default). A running request looks at its turn at every progress report (``Job.check``) and hands it over when a waiting one is ahead by more than ``SWITCH``: a
-light request waits behind a heavy one for one report at most, and heavy requests take turns instead of queueing
-first-come. A request's time limit counts its own computing, never its waiting. A client's newest request supersedes
-its oldest beyond ``PER_USER`` (a dragged slider); a request that cannot be taken or start soon gets :class:`Busy`
--- the server's state and when to retry, not blame for its size.
+counted too (``user_weight``: a tenth by default). A running request looks at its turn at every progress report
+(``Job.check``) and hands it over when a waiting one is ahead by more than ``SWITCH``: a light request waits behind
+a heavy one for one report at most, and heavy requests take turns instead of queueing first-come. A request's time
+limit counts its own computing, never its waiting. A client's newest request supersedes its oldest beyond
+``PER_USER`` (a dragged slider); a request that cannot be taken or start soon gets :class:`Busy` -- the server's
+state and when to retry, not blame for its size.
 """
 
 from __future__ import annotations
