@@ -10,8 +10,8 @@ import numpy as np
 @dataclass
 class Series:
     """One logged quantity: ``step`` (increasing integers) and ``value`` (floats; NaN and inf are data).
-    ``logged``: how many points the log held, where it held more than were kept -- every ``every``-th (see
-    :mod:`lrscope.logs.thin`)."""
+    ``logged``: how many points the log held (None where not known); ``every``: 1, or the stride of a series too
+    long to hold whole, of which every ``every``-th point was kept (see :mod:`lrscope.logs.thin`)."""
 
     step: np.ndarray
     value: np.ndarray
