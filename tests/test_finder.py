@@ -689,3 +689,38 @@ def test_keep_winner_goes_on_from_the_verification_run_as_one_long_run():
                schedule=ls.schedules.table(res.step_sizes[n:] / res.suggestion))
     whole = run(obj, lrs=[res.suggestion], optimizer=opt, steps=300, batch_size=32, schedule=res.schedule)
     assert rest.losses[0, -1] == pytest.approx(whole.losses[0, -1], rel=1e-9)
+
+
+def test_the_best_rates_fall_with_the_horizon_is_carried_on_to_the_budget():
+    """r(T) = r₂ (r₂/r₁)^(ln(T/h₂)/ln(h₂/h₁)): the best rate after the first round (r₁, h₁ steps) and after the
+    finalists' (r₂, h₂), carried on to the budget T -- no further than the rounds measured it, never up, never
+    below half."""
+    from lrscope.finder.verify import HORIZON_FLOOR, horizon
+    assert horizon(0.2, 0.1, 12, 90, 300) == pytest.approx(0.5 ** (np.log(300 / 90) / np.log(90 / 12)))
+    assert horizon(0.2, 0.14, 8, 21, 200) == pytest.approx(0.7)           # exponent at most 1: short rounds
+    assert horizon(0.2, 0.01, 12, 90, 300) == pytest.approx(1 / HORIZON_FLOOR)
+    assert horizon(0.1, 0.2, 12, 90, 300) == 1.0 and horizon(0.1, 0.1, 12, 90, 300) == 1.0     # never up
+    assert horizon(0.2, 0.1, 12, 90, 90) == 1.0                            # the finalists ran the whole budget
+
+
+def test_verification_carries_the_best_rates_trend_on_to_the_budget(monkeypatch):
+    """First round (10 steps): 0.1 best; finalists (40 steps): 0.05 best -- for a budget of 160 steps the pick is
+    lowered along that trend, and says so; without a budget, or with the step left out, it is not."""
+    from lrscope.finder import verify
+    calls = []
+
+    def train(rates, steps, final_round):
+        calls.append((np.array(rates), steps))
+        best = 0.1 if steps <= 10 else 0.05
+        losses = np.array([np.inf if r > 0.3 else 0.2 + 0.1 * abs(np.log(r / best)) for r in rates])
+        return losses, steps * len(rates), np.zeros(len(rates), dtype=bool)
+    cands = np.array([0.0125, 0.025, 0.05, 0.1, 0.2, 0.4])
+    v = verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, budget=160)
+    factor = 0.5 ** (np.log(4) / np.log(4))
+    assert v.verified == pytest.approx(0.05) and v.suggestion == pytest.approx(0.05 * factor)
+    assert any("the best rate fell from 0.1 after 10 steps to 0.05 after 40" in n for n in v.notes)
+    assert v.interval[0] <= v.suggestion <= v.interval[1]
+    assert verify.verify_candidates(cands, train, 10, 40, start_loss=3.0).suggestion == pytest.approx(0.05)
+    monkeypatch.setattr(verify, "STEPS", verify.STEPS - {"horizon"})
+    assert verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, budget=160).suggestion == \
+        pytest.approx(0.05)

@@ -299,8 +299,9 @@ def test_lr_find_for_a_schedule_verifies_its_peak_and_restores_everything():
 
 def test_keep_winner_leaves_the_model_where_the_winners_verification_run_ended():
     """``keep_winner=True``: the model and optimizer hold the suggestion's verification run -- the same parameters
-    as ``trained_steps`` steps of plain SGD at that rate on the same batches (to float rounding: the same updates,
-    taken in a resumed run) -- so those steps of the budget are not lost."""
+    as ``trained_steps`` steps of plain SGD at that run's rate (``res.step_sizes`` up to there) on the same batches
+    (to float rounding: the same updates, taken in a resumed run) -- so those steps of the budget are not lost; the
+    optimizer's rate is the suggestion's, to go on with."""
     model, loader = setup()
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
     start = {k: v.clone() for k, v in model.state_dict().items()}
@@ -311,7 +312,7 @@ def test_keep_winner_leaves_the_model_where_the_winners_verification_run_ended()
 
     again, _ = setup()
     again.load_state_dict(start)
-    opt2 = torch.optim.SGD(again.parameters(), lr=res.suggestion, momentum=0.9)
+    opt2 = torch.optim.SGD(again.parameters(), lr=res.step_sizes[0], momentum=0.9)   # the kept run's rate
     torch.manual_seed(0)
     batches = iter(loader)
     for _ in range(res.trained_steps):

@@ -215,7 +215,7 @@ class _ObjectiveTrainer:
                 capped[k] = limit is None or rates[k] >= EDGE * limit    # blowing up where its run ended
         return losses, spent, capped, np.array([steady(h) for h in histories], dtype=bool)
 
-    def keep(self, rate):
+    def keep(self, rate, going_on):
         kept = self.runs.runs.get(rate)
         if kept is None:
             return None

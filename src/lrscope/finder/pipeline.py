@@ -107,8 +107,8 @@ class Trainer(Protocol):
     def round(self, rates: np.ndarray, n_steps: int, final_round: bool) -> tuple:
         """Each rate trained for ``n_steps`` from the same start: (losses, steps spent, capped, steady)."""
 
-    def keep(self, rate: float) -> Kept | None:
-        """Keep ``rate``'s verification run (None: it has none)."""
+    def keep(self, rate: float, going_on: float) -> Kept | None:
+        """Keep ``rate``'s verification run, to go on at ``going_on`` (None: it has none)."""
 
     def close(self) -> None:
         """Release what ``prepare`` took (Ray actors)."""
@@ -143,7 +143,7 @@ def recommend(trainer: Trainer, plan: Plan, curve: Curve, methods: dict, cands: 
             cands, trainer.round, plan.verify_steps, final_steps, curve.start_loss, probes=trainer.probes,
             subject=trainer.subject, bound=bound, tie=trainer.tie, edge_probes=trainer.edge_probes,
             allowance=None if plan.budget is None else max(0, round(plan.max_compute * plan.budget) - curve.used),
-            restarts=trainer.restarts)
+            restarts=trainer.restarts, budget=plan.budget if plan.schedule is None and trainer.mini_batches else None)
     finally:
         trainer.close()
     compute = {"range test": curve.used, **v.spent}
@@ -168,11 +168,15 @@ def recommend(trainer: Trainer, plan: Plan, curve: Curve, methods: dict, cands: 
                 step_sizes, schedule_loss = refined.step_sizes, refined.loss
     tally.finish()
     notes += above_the_start_bound(v.suggestion, bound)
-    kept = trainer.keep(v.suggestion) if plan.keep_winner else None
+    ran = v.suggestion if v.verified is None else v.verified     # the rate whose run lies behind the suggestion
+    kept = trainer.keep(ran, v.suggestion) if plan.keep_winner else None
     if plan.keep_winner:
         notes.append(kept.note if kept is not None else
-                     f"keep_winner: {v.suggestion:.3g} has no verification run to keep (it was taken without a run "
+                     f"keep_winner: {ran:.3g} has no verification run to keep (it was taken without a run "
                      f"of its own, or its run could not be paused); the model is as before")
+    if kept is not None and ran != v.suggestion and step_sizes is not None:
+        step_sizes = np.array(step_sizes, dtype=np.float64)
+        step_sizes[:kept.steps] = ran           # the kept steps were trained at the verified rate: say so
     methods["lrscope"] = v.suggestion
     return FindResult(lrs=curve.lrs, losses=curve.losses, smoothed=curve.smoothed, band=curve.band, methods=methods,
                       suggestion=v.suggestion, interval=v.interval, candidates=cands, candidate_losses=v.first,

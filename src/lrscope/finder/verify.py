@@ -13,6 +13,7 @@ MAX_PROBES = 2              # doublings tried above the winner of the finalists'
 DOUBLE_NEAR = 2.5           # a rate above the pick and at most this many times it stands for the pick's double
 EDGE_PROBES = 2             # runs of the edge search between a steady rate and its failing double
 BACK_OFF_FLOOR = 4.0        # a back-off from the edge goes to between a quarter and half of the pick, never further
+HORIZON_FLOOR = 2.0         # the best rate's trend carried on to the budget lowers the pick to half of it at most
 EXTEND = 1.5                # a catapult's check: pick and double trained on to this many times the finalists' length
 EDGE = 1.5                  # a run whose rate is this far above the bound 2/λ_max where it ended is blowing up
 FAIL_RATIO = 3              # a double whose loss ends this many times the pick's has failed (losses near 0: a ratio)
@@ -29,8 +30,9 @@ PLATEAU_DOUBLINGS = 3       # ... and its finalists are trained on, doubling the
 # plateau: where no rate has left the loss's plateau, train the finalists on; failed_early: on mini-batches, a double
 # that failed in the first round stands for the double; catapult: a double above 2/λ_max that has not blown up is
 # trained on before it is judged; edge_search: between a steady pick and its failing double (full batch); back_off:
-# from a pick whose double fails, to about half of it; take_double: a double that does clearly better is taken.
-STEPS = frozenset({"plateau", "failed_early", "catapult", "edge_search", "back_off", "take_double"})
+# from a pick whose double fails, to about half of it; take_double: a double that does clearly better is taken;
+# horizon: on mini-batches, the best rate's fall from the first round to the finalists' carried on to the budget.
+STEPS = frozenset({"plateau", "failed_early", "catapult", "edge_search", "back_off", "take_double", "horizon"})
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Verification:
     finalist_steps: np.ndarray | None = None
     spent: dict = field(default_factory=dict)
     reason: str = ""
+    verified: float | None = None       # the verified rate the suggestion was carried on from (:func:`horizon`)
 
 
 def finalist_count(n_cands: int) -> int:
@@ -95,7 +98,7 @@ class Tally:
 def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_loss: float,
                       probes: int = MAX_PROBES, subject: str = "objective", bound: float | None = None,
                       tie: float = TIE, edge_probes: int = EDGE_PROBES, allowance: int | None = None,
-                      restarts: bool = False) -> Verification:
+                      restarts: bool = False, budget: int | None = None) -> Verification:
     """Successive halving with a margin check -- the verification shared by ``find`` and ``lrscope.torch.lr_find``.
 
     ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
@@ -109,7 +112,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     mini-batch runs, ``EXACT_TIE`` for full-batch ones). ``allowance``: the most training steps the verification
     may spend (None: no limit); the margin check's runs (probes, the edge search, the catapult check) are left out
     where they would not fit, and the cautious choice is made without them. ``restarts``: the trainer trains every
-    run from its start (a longer run costs all its steps again, not just the added ones).
+    run from its start (a longer run costs all its steps again, not just the added ones). ``budget``: the steps
+    the user will train for at a constant rate on mini-batches (None: no horizon step).
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
@@ -133,7 +137,9 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        better), one more look: if it is still finite and not capped it may be in a catapult (it overshoots, the
        curvature falls, it settles and wins: Lewkowycz et al. 2020) and only look worse for now -- pick and double
        are trained on to ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that
-       length.
+       length;
+    4. with a ``budget`` longer than the finalists' round: the best rate's fall from the first round to the second,
+       carried on to the budget (:func:`horizon`).
     """
     first, used = _trained(train(cands, verify_steps, False))[:2]
     spent = {"first round": used}
@@ -174,8 +180,34 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         k = int(np.searchsorted(runs.rates, pick))
         reason = (f"{pick:.3g} ended lowest ({usable[k]:.4g} after {runs.lengths[k]} steps) of the "
                   f"{int(np.isfinite(usable).sum())} rates verified at that length (ties go to the smaller rate)")
+    verified = pick
+    if budget is not None and "horizon" in STEPS and not plateau and moved != Moved.EDGE_SEARCH:
+        r1, r2 = _smallest_of_the_best(cands, first, tie), _smallest_of_the_best(finalists, final, tie)
+        factor = horizon(r1, r2, verify_steps, final_steps, budget)
+        if factor < 1:
+            pick = verified * factor
+            notes.append(f"the best rate fell from {r1:.3g} after {verify_steps} steps to {r2:.3g} after "
+                         f"{final_steps}; that trend carried on to the budget's {budget} steps gives {pick:.3g} "
+                         f"(× {factor:.2f} the verified {verified:.3g}; a run as long as the budget was not made)")
+            reason += f"; carried on to the budget's {budget} steps: {pick:.3g} (× {factor:.2f}, the trend)"
     return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, runs.rates,
-                        usable, used + runs.used, notes, runs.lengths, spent, reason)
+                        usable, used + runs.used, notes, runs.lengths, spent, reason, verified)
+
+
+def horizon(first_best: float, final_best: float, verify_steps: int, final_steps: int, budget: int) -> float:
+    """What the verified pick is multiplied by for a budget longer than the finalists' round: the best rate after
+    h₁ = ``verify_steps`` (r₁) and after h₂ = ``final_steps`` (r₂), a power law in the horizon carried on to
+    T = ``budget``: r(T) = r₂ (r₂/r₁)^(ln(T/h₂)/ln(h₂/h₁)) -- carried no further than the rounds measured it
+    (an exponent of at most 1: a trend from short rounds flattens), never up (a higher rate needs its own run: the
+    margin check), and never below 1/``HORIZON_FLOOR``. On mini-batches a rate's noise floor rises with it, and
+    the longer the run, the more the floor counts against the speed: the best rate falls with the horizon, and the
+    finalists' round (30% of the budget) still favours a rate too high for the whole of it (on the population's
+    tune half the verified pick was above the best constant rate for the budget on 15 of 24 problems;
+    docs/finder.md, "The horizon")."""
+    if not (final_steps > verify_steps and budget > final_steps and first_best > 0 and final_best < first_best):
+        return 1.0
+    reach = min(1.0, math.log(budget / final_steps) / math.log(final_steps / verify_steps))
+    return max(1 / HORIZON_FLOOR, (final_best / first_best) ** reach)
 
 
 class Moved(Enum):

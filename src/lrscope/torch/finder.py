@@ -371,14 +371,15 @@ class _ModelTrainer:
         return (np.array([r[0] for r in results]), sum(r[1] for r in results),
                 np.array([r[2] for r in results], dtype=bool), np.array([r[3] for r in results], dtype=bool))
 
-    def keep(self, rate):
+    def keep(self, rate, going_on):
         kept = self.paused.get(float(rate))
         if kept is None:
             return None
         kept.state.restore(self.model, self.optimizer)
+        kept.trainer.set_lr(going_on)
         return Kept(len(kept.history), f"keep_winner: the model and optimizer are where {rate:.3g}'s verification "
                                        f"run ended, {len(kept.history)} steps into training at that rate -- go on "
-                                       f"from there")
+                                       f"from there" + (f" at {going_on:.3g}" if going_on != rate else ""))
 
     def close(self):
         if self.actors is not None:
