@@ -691,6 +691,28 @@ def test_keep_winner_goes_on_from_the_verification_run_as_one_long_run():
     assert rest.losses[0, -1] == pytest.approx(whole.losses[0, -1], rel=1e-9)
 
 
+def test_keep_winner_with_the_horizon_step_keeps_the_verified_run_and_says_so_in_the_step_sizes():
+    """Held-out data and a pick lowered along the best rate's trend (the horizon step): the kept run is the
+    verified rate's, ``res.step_sizes`` say its steps were at that rate, and going on from it over the rest ends
+    where one run of the whole budget at ``res.step_sizes`` ends (to rounding)."""
+    from lrscope.run import run
+    train, test = ls.objectives.train_test("digits")
+    opt = ls.optim.adam()
+    res = ls.find(train, opt, batch_size=32, budget=200, validation=test, keep_winner=True)
+    n = res.trained_steps
+    assert any("the best rate fell" in note for note in res.notes)
+    # judged on the training loss, the rounds are read differently (the first by its lowest point): no trend
+    assert not any("the best rate fell" in note for note in ls.find(train, opt, batch_size=32, budget=200).notes)
+    assert n > 0 and res.step_sizes[0] > res.suggestion == pytest.approx(res.step_sizes[n])
+    assert np.all(res.step_sizes[:n] == res.step_sizes[0])
+    assert any(note.startswith("keep_winner") and f"go on at {res.suggestion:.3g}" in note for note in res.notes)
+    rest = run(train, lrs=[res.suggestion], optimizer=opt, steps=200 - n, batch_size=32, x0=res.trained_params,
+               state=res.trained_state, start_step=n,
+               schedule=ls.schedules.table(res.step_sizes[n:] / res.suggestion))
+    whole = run(train, lrs=[res.suggestion], optimizer=opt, steps=200, batch_size=32, schedule=res.schedule)
+    assert rest.losses[0, -1] == pytest.approx(whole.losses[0, -1], rel=1e-9)
+
+
 def test_the_best_rates_fall_with_the_horizon_is_carried_on_to_the_budget():
     """r(T) = r₂ (r₂/r₁)^(ln(T/h₂)/ln(h₂/h₁)): the best rate after the first round (r₁, h₁ steps) and after the
     finalists' (r₂, h₂), carried on to the budget T -- no further than the rounds measured it, never up, never

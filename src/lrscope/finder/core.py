@@ -189,7 +189,7 @@ class _ObjectiveTrainer:
                  stochastic):
         self.objective, self.optimizer, self.validation, self.bound = objective, optimizer, validation, bound
         self.analysis_seconds, self.tally, self.batch_size, self.seed = analysis_seconds, tally, batch_size, seed
-        self.name, self.mini_batches = objective.name, stochastic
+        self.name, self.mini_batches, self.held_out = objective.name, stochastic, validation is not None
         self.tie = TIE if stochastic else EXACT_TIE
         exact = objective.constant_hessian() is not None and optimizer.kind != "adaptive"
         self.probes = 0 if exact else MAX_PROBES
@@ -220,7 +220,8 @@ class _ObjectiveTrainer:
         if kept is None:
             return None
         return Kept(kept.steps, f"keep_winner: trained_params and trained_state are where {rate:.3g}'s verification "
-                                f"run ended, {kept.steps} steps into training at that rate",
+                                f"run ended, {kept.steps} steps into training at that rate"
+                                + (f" -- go on at {going_on:.3g} (res.step_sizes)" if going_on != rate else ""),
                     kept.params[None], stack_states([kept.state]))
 
     def close(self):

@@ -90,12 +90,14 @@ class Kept(NamedTuple):
 
 class Trainer(Protocol):
     """What the pipeline needs of whatever trains: ``name`` (for the result), ``subject`` (what errors name),
-    ``mini_batches`` (a cooldown applies), the verification's ``tie``, ``probes`` and ``edge_probes`` (see
+    ``mini_batches`` (a cooldown applies), ``held_out`` (runs are judged on held-out data), the verification's
+    ``tie``, ``probes`` and ``edge_probes`` (see
     :func:`.verify.verify_candidates`), ``restarts`` (a longer run starts again instead of going on)."""
 
     name: str
     subject: str
     mini_batches: bool
+    held_out: bool
     tie: float
     probes: int
     edge_probes: int
@@ -143,7 +145,8 @@ def recommend(trainer: Trainer, plan: Plan, curve: Curve, methods: dict, cands: 
             cands, trainer.round, plan.verify_steps, final_steps, curve.start_loss, probes=trainer.probes,
             subject=trainer.subject, bound=bound, tie=trainer.tie, edge_probes=trainer.edge_probes,
             allowance=None if plan.budget is None else max(0, round(plan.max_compute * plan.budget) - curve.used),
-            restarts=trainer.restarts, budget=plan.budget if plan.schedule is None and trainer.mini_batches else None)
+            restarts=trainer.restarts,
+            budget=plan.budget if plan.schedule is None and trainer.mini_batches and trainer.held_out else None)
     finally:
         trainer.close()
     compute = {"range test": curve.used, **v.spent}

@@ -113,7 +113,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     may spend (None: no limit); the margin check's runs (probes, the edge search, the catapult check) are left out
     where they would not fit, and the cautious choice is made without them. ``restarts``: the trainer trains every
     run from its start (a longer run costs all its steps again, not just the added ones). ``budget``: the steps
-    the user will train for at a constant rate on mini-batches (None: no horizon step).
+    the user will train for at a constant rate on mini-batches, where both rounds are judged on held-out data
+    (None: no horizon step).
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
@@ -200,10 +201,11 @@ def horizon(first_best: float, final_best: float, verify_steps: int, final_steps
     T = ``budget``: r(T) = r₂ (r₂/r₁)^(ln(T/h₂)/ln(h₂/h₁)) -- carried no further than the rounds measured it
     (an exponent of at most 1: a trend from short rounds flattens), never up (a higher rate needs its own run: the
     margin check), and never below 1/``HORIZON_FLOOR``. On mini-batches a rate's noise floor rises with it, and
-    the longer the run, the more the floor counts against the speed: the best rate falls with the horizon, and the
-    finalists' round (30% of the budget) still favours a rate too high for the whole of it (on the population's
-    tune half the verified pick was above the best constant rate for the budget on 15 of 24 problems;
-    docs/finder.md, "The horizon")."""
+    the longer the run, the more the floor (and on held-out data, overfitting) counts against the speed: the best
+    rate falls with the horizon, and the finalists' round (30% of the budget) still favours a rate too high for the
+    whole of it (docs/finder.md, "The horizon"). Only where both rounds are judged alike, on held-out data: on the
+    training loss the first round is read off its lowest point (:func:`run_score`), which flatters the fast,
+    noisy rates, and the fall is partly that."""
     if not (final_steps > verify_steps and budget > final_steps and first_best > 0 and final_best < first_best):
         return 1.0
     reach = min(1.0, math.log(budget / final_steps) / math.log(final_steps / verify_steps))

@@ -328,6 +328,7 @@ class _ModelTrainer:
         self.model, self.loss_fn, self.loader, self.optimizer = model, loss_fn, loader, optimizer
         self.tally, self.backend, self.ray_options, self.settings = tally, backend, ray_options, settings
         self.name, self.mini_batches = type(model).__name__, _mini_batches(loader)
+        self.held_out = settings.val_loader is not None
         self.edge_probes = 0 if kind_of(optimizer)[0] == "adaptive" else EDGE_PROBES    # a sharp edge: SGD, momentum
         self.n_runs = n_cands + MAX_PROBES + EDGE_PROBES
         self.paused = {}     # rate -> _Paused: a run asked for more steps goes on from where it stopped
