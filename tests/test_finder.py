@@ -746,3 +746,20 @@ def test_verification_carries_the_best_rates_trend_on_to_the_budget(monkeypatch)
     monkeypatch.setattr(verify, "STEPS", verify.STEPS - {"horizon"})
     assert verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, budget=160).suggestion == \
         pytest.approx(0.05)
+
+
+def test_a_stability_bound_needs_only_the_largest_curvature():
+    """Softmax on digits after 63 steps of gradient descent at 4.68: the Hessian's spectrum is crowded near 0, and
+    Lanczos may find no estimate of λ_min at all -- the sanity cap then took the bound as unknown and capped every
+    finalist above 2/λ_max (2.14 recommended, where 20 trains 10× lower over 300 steps). The bound needs λ_max
+    alone."""
+    from lrscope.run import run
+    from lrscope.theory import largest_curvature_at
+    obj = ls.objectives.dataset("digits")
+    end = run(obj, lrs=[4.68], optimizer=ls.optim.gd(), steps=63).final_params[0]
+    H = np.column_stack([obj.hvp(end, e) for e in np.eye(obj.dim)])
+    assert largest_curvature_at(obj, end) == pytest.approx(np.linalg.eigvalsh(0.5 * (H + H.T))[-1], rel=1e-6)
+    res = ls.find(obj, budget=300)
+    assert res.suggestion > 2 * res.bound                    # above the start's bound, and its run settled
+    sw = ls.sweep(obj, lrs=[res.bound, res.suggestion], optimizer=ls.optim.gd(), steps=300, analyze=False)
+    assert sw.losses[1, -1] < 0.5 * sw.losses[0, -1]

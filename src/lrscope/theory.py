@@ -241,28 +241,35 @@ def _hvp_within(objective: Objective, point: np.ndarray, deadline: float | None,
     return hvp
 
 
+def _lanczos_end(operator, which: str, tol: float, max_iter: int) -> float | None:
+    """One end of a symmetric operator's spectrum by Lanczos (``"LA"`` the largest, ``"SA"`` the smallest): the best
+    estimate found where it did not converge, None where there is none."""
+    v0 = np.random.default_rng(0).standard_normal(operator.shape[0])
+    try:
+        return float(eigsh(operator, k=1, which=which, tol=tol, maxiter=max_iter, v0=v0,
+                           return_eigenvectors=False)[0])
+    except ArpackNoConvergence as exc:       # keep the best estimate found
+        if len(exc.eigenvalues) == 0:
+            return None
+        return float(exc.eigenvalues[0])
+
+
+def _lanczos_top(hvp, d: int, tol: float, max_iter: int) -> float:
+    L = _lanczos_end(LinearOperator((d, d), matvec=hvp, dtype=np.float64), "LA", tol, max_iter)
+    if L is None:
+        raise ArpackNoConvergence("Lanczos found no estimate of the largest eigenvalue", [], [])
+    return L
+
+
 def _lanczos_extremes(hvp, d: int, tol: float, max_iter: int) -> tuple[float, float]:
     """λ_max and λ_min by Lanczos. The smallest end of a spectrum crowded near zero (softmax on raw digit pixels:
     hundreds of flat directions) may not converge as such; then λ_min = L − λ_max(L·I − H), whose top converges."""
     op = LinearOperator((d, d), matvec=hvp, dtype=np.float64)
-    v0 = np.random.default_rng(0).standard_normal(d)
-
-    def top(operator, which):
-        try:
-            return float(eigsh(operator, k=1, which=which, tol=tol, maxiter=max_iter, v0=v0,
-                               return_eigenvectors=False)[0])
-        except ArpackNoConvergence as exc:       # keep the best estimate found
-            if len(exc.eigenvalues) == 0:
-                return None
-            return float(exc.eigenvalues[0])
-
-    L = top(op, "LA")
-    if L is None:
-        raise ArpackNoConvergence("Lanczos found no estimate of the largest eigenvalue", [], [])
-    mu = top(op, "SA")
+    L = _lanczos_top(hvp, d, tol, max_iter)
+    mu = _lanczos_end(op, "SA", tol, max_iter)
     if mu is None:
         shifted = LinearOperator((d, d), matvec=lambda v: L * np.ravel(v) - hvp(v), dtype=np.float64)
-        gap = top(shifted, "LA")
+        gap = _lanczos_end(shifted, "LA", tol, max_iter)
         if gap is None:
             raise ArpackNoConvergence("Lanczos found no estimate of the smallest eigenvalue", [], [])
         mu = L - gap
@@ -287,6 +294,18 @@ def curvature_at(objective: Objective, point, tol: float = 1e-8, max_iter: int =
         return L, mu, method
     L, mu = _lanczos_extremes(hvp, objective.dim, tol, max_iter)
     return L, _zeroed(mu, L), "Lanczos on Hessian-vector products"
+
+
+def largest_curvature_at(objective: Objective, point, tol: float = 1e-8, max_iter: int = 300,
+                         seconds: float | None = None, check=None) -> float:
+    """λ_max of the Hessian at ``point`` alone -- all a stability bound needs. :func:`curvature_at` also needs λ_min,
+    which on a spectrum crowded near zero may find no estimate at all (softmax on digits after 63 steps of gradient
+    descent) where λ_max converges; ``seconds`` and ``check`` as there."""
+    point = as_point(point, objective.dim, "at")
+    hvp = _hvp_within(objective, point, _deadline(seconds), check)
+    if objective.dim <= DENSE_LIMIT:
+        return curvature_at(objective, point, tol, max_iter, seconds, check)[0]
+    return _lanczos_top(hvp, objective.dim, tol, max_iter)
 
 
 def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_iter: int = 300,

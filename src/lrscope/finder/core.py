@@ -349,7 +349,9 @@ def _limit_at(objective, optimizer, point, seconds: float | None = None, check=N
         return None
     try:
         with np.errstate(all="ignore"):
-            limit = _theory.analyze(objective, at=point, seconds=seconds, check=check).stability_limit(optimizer)
+            L = _theory.largest_curvature_at(objective, point, seconds=seconds, check=check)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
         return None
+    hp = optimizer.hyperparams
+    limit = _theory.stability_limit(optimizer.kind, L, hp.get("beta", 0.0), hp.get("dampening", 0.0))
     return None if limit is None else float(np.min(limit))
