@@ -679,15 +679,22 @@ def test_a_schedule_the_finder_cannot_follow_is_named(schedule, error, words):
 def test_keep_winner_goes_on_from_the_verification_run_as_one_long_run():
     """The suggestion's verification run kept (params, optimizer state, its steps) and trained on over the rest of
     the budget ends where one run of the whole budget ends (the same updates on the same batches; to rounding)."""
-    from lrscope.run import run
     obj, opt = ls.objectives.dataset("digits"), ls.optim.momentum(0.9)
     res = ls.find(obj, opt, batch_size=32, budget=300, keep_winner=True)
     n = res.trained_steps
     assert n > 0 and res.trained_params.shape == (1, obj.dim)
-    rest = run(obj, lrs=[res.suggestion], optimizer=opt, steps=300 - n, batch_size=32, x0=res.trained_params,
+    _goes_on_as_one_run(res, obj, opt, 300)
+
+
+def _goes_on_as_one_run(res, obj, opt, budget: int):
+    """Going on from ``res``'s kept run at ``res.step_sizes`` over the rest of the budget ends where one run of the
+    whole budget at them ends (batches of 32; the same updates on the same batches, to rounding)."""
+    from lrscope.run import run
+    n = res.trained_steps
+    rest = run(obj, lrs=[res.suggestion], optimizer=opt, steps=budget - n, batch_size=32, x0=res.trained_params,
                state=res.trained_state, start_step=n,
                schedule=ls.schedules.table(res.step_sizes[n:] / res.suggestion))
-    whole = run(obj, lrs=[res.suggestion], optimizer=opt, steps=300, batch_size=32, schedule=res.schedule)
+    whole = run(obj, lrs=[res.suggestion], optimizer=opt, steps=budget, batch_size=32, schedule=res.schedule)
     assert rest.losses[0, -1] == pytest.approx(whole.losses[0, -1], rel=1e-9)
 
 
@@ -695,7 +702,6 @@ def test_keep_winner_with_the_horizon_step_keeps_the_verified_run_and_says_so_in
     """Held-out data and a pick lowered along the best rate's trend (the horizon step): the kept run is the
     verified rate's, ``res.step_sizes`` say its steps were at that rate, and going on from it over the rest ends
     where one run of the whole budget at ``res.step_sizes`` ends (to rounding)."""
-    from lrscope.run import run
     train, test = ls.objectives.train_test("digits")
     opt = ls.optim.adam()
     res = ls.find(train, opt, batch_size=32, budget=200, validation=test, keep_winner=True)
@@ -706,11 +712,7 @@ def test_keep_winner_with_the_horizon_step_keeps_the_verified_run_and_says_so_in
     assert n > 0 and res.step_sizes[0] > res.suggestion == pytest.approx(res.step_sizes[n])
     assert np.all(res.step_sizes[:n] == res.step_sizes[0])
     assert any(note.startswith("keep_winner") and f"go on at {res.suggestion:.3g}" in note for note in res.notes)
-    rest = run(train, lrs=[res.suggestion], optimizer=opt, steps=200 - n, batch_size=32, x0=res.trained_params,
-               state=res.trained_state, start_step=n,
-               schedule=ls.schedules.table(res.step_sizes[n:] / res.suggestion))
-    whole = run(train, lrs=[res.suggestion], optimizer=opt, steps=200, batch_size=32, schedule=res.schedule)
-    assert rest.losses[0, -1] == pytest.approx(whole.losses[0, -1], rel=1e-9)
+    _goes_on_as_one_run(res, train, opt, 200)
 
 
 def test_the_best_rates_fall_with_the_horizon_is_carried_on_to_the_budget():
