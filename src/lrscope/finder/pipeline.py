@@ -5,7 +5,8 @@
 they train: each runs its own range test (a :class:`Curve`), reads its candidates off it (:func:`.rules.read_curve`)
 and implements :class:`Trainer` -- train some rates for some steps, keep the winner's run -- and both then call
 :func:`recommend`, which verifies the candidates (:func:`.verify.verify_candidates`), adds what the budget asks for
-(a cooldown, or the user's schedule) and builds the :class:`FindResult`. Settings are checked once, in :func:`make_plan`.
+(a cooldown, or the user's schedule) and builds the :class:`FindResult`. Settings are checked once, in
+:func:`make_plan`.
 """
 
 from __future__ import annotations

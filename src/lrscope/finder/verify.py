@@ -120,8 +120,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
     2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
     3. the margin check (:func:`margin_check`), with at most ``probes`` extra runs: the pick's double (a finalist
-       when one lies near it, else trained) -- if it fails and the pick's own run was steady, the edge lies between them, and the best
-       rate may sit just below it (gradient descent on a quadratic for a finite budget: at ~0.99 × 2/L): the edge
+       when one lies near it, else trained) -- if it fails and the pick's own run was steady, the edge lies between
+       them, and the best rate may sit just below it (gradient descent on a quadratic for a finite budget: at ~0.99 × 2/L): the edge
        search (:func:`search_the_edge`) bisects between them on the log scale, with at most ``edge_probes``
        runs of its own (callers give none for adaptive optimizers: their rates do not fail at a sharp edge, and
        one that is steady but near failing at this length trains worse at the full budget -- Adam on Rosenbrock:
