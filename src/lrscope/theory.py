@@ -75,10 +75,7 @@ class Analysis:
     def stability_limit(self, optimizer=None) -> float | np.ndarray | None:
         """Largest stable constant α on a quadratic with this L for ``optimizer`` (default: gradient descent), one per
         configuration where its β differs; None where no such bound exists (adaptive methods, L ≤ 0)."""
-        if optimizer is None:
-            return stability_limit("gd", self.L)
-        hp = optimizer.hyperparams
-        return stability_limit(optimizer.kind, self.L, hp.get("beta", 0.0), hp.get("dampening", 0.0))
+        return optimizer_limit(optimizer, self.L)
 
     def explain(self, optimizer=None) -> str:
         """What the curvature says about the learning rate of ``optimizer`` (default gradient descent), in a
@@ -145,6 +142,14 @@ class Analysis:
 
 BOUND_NAMES = {"gd": "2/L", "ema_momentum": "2(1+β)/((1-β)L)", "heavy_ball": "2(1+β)/((1-τ)L)",
                "nesterov": "2(1+β)/((1+2β)L)"}
+
+
+def optimizer_limit(optimizer, L: float):
+    """:func:`stability_limit` for an lrscope ``optimizer`` (None: gradient descent) -- its kind, β and dampening."""
+    if optimizer is None:
+        return stability_limit("gd", L)
+    hp = optimizer.hyperparams
+    return stability_limit(optimizer.kind, L, hp.get("beta", 0.0), hp.get("dampening", 0.0))
 
 
 def stability_limit(kind: str, L: float, beta=0.0, dampening=0.0):
@@ -254,18 +259,23 @@ def _lanczos_end(operator, which: str, tol: float, max_iter: int) -> float | Non
         return float(exc.eigenvalues[0])
 
 
-def _lanczos_top(hvp, d: int, tol: float, max_iter: int) -> float:
-    L = _lanczos_end(LinearOperator((d, d), matvec=hvp, dtype=np.float64), "LA", tol, max_iter)
+def _lanczos_top(op, tol: float, max_iter: int) -> float:
+    """λ_max of the operator ``op`` by Lanczos; ArpackNoConvergence where there is no estimate at all."""
+    L = _lanczos_end(op, "LA", tol, max_iter)
     if L is None:
         raise ArpackNoConvergence("Lanczos found no estimate of the largest eigenvalue", [], [])
     return L
 
 
+def _hessian_operator(hvp, d: int) -> LinearOperator:
+    return LinearOperator((d, d), matvec=hvp, dtype=np.float64)
+
+
 def _lanczos_extremes(hvp, d: int, tol: float, max_iter: int) -> tuple[float, float]:
     """λ_max and λ_min by Lanczos. The smallest end of a spectrum crowded near zero (softmax on raw digit pixels:
     hundreds of flat directions) may not converge as such; then λ_min = L − λ_max(L·I − H), whose top converges."""
-    op = LinearOperator((d, d), matvec=hvp, dtype=np.float64)
-    L = _lanczos_top(hvp, d, tol, max_iter)
+    op = _hessian_operator(hvp, d)
+    L = _lanczos_top(op, tol, max_iter)
     mu = _lanczos_end(op, "SA", tol, max_iter)
     if mu is None:
         shifted = LinearOperator((d, d), matvec=lambda v: L * np.ravel(v) - hvp(v), dtype=np.float64)
@@ -301,11 +311,11 @@ def largest_curvature_at(objective: Objective, point, tol: float = 1e-8, max_ite
     """λ_max of the Hessian at ``point`` alone -- all a stability bound needs. :func:`curvature_at` also needs λ_min,
     which on a spectrum crowded near zero may find no estimate at all (softmax on digits after 63 steps of gradient
     descent) where λ_max converges; ``seconds`` and ``check`` as there."""
+    if objective.dim <= DENSE_LIMIT:       # the whole spectrum at once
+        return curvature_at(objective, point, tol, max_iter, seconds, check)[0]
     point = as_point(point, objective.dim, "at")
     hvp = _hvp_within(objective, point, _deadline(seconds), check)
-    if objective.dim <= DENSE_LIMIT:
-        return curvature_at(objective, point, tol, max_iter, seconds, check)[0]
-    return _lanczos_top(hvp, objective.dim, tol, max_iter)
+    return _lanczos_top(_hessian_operator(hvp, objective.dim), tol, max_iter)
 
 
 def analyze(objective: Objective, at=None, path=None, tol: float = 1e-8, max_iter: int = 300,

@@ -352,6 +352,5 @@ def _limit_at(objective, optimizer, point, seconds: float | None = None, check=N
             L = _theory.largest_curvature_at(objective, point, seconds=seconds, check=check)
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, RuntimeError):
         return None
-    hp = optimizer.hyperparams
-    limit = _theory.stability_limit(optimizer.kind, L, hp.get("beta", 0.0), hp.get("dampening", 0.0))
+    limit = _theory.optimizer_limit(optimizer, L)
     return None if limit is None else float(np.min(limit))

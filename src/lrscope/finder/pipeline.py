@@ -172,7 +172,7 @@ def recommend(trainer: Trainer, plan: Plan, curve: Curve, methods: dict, cands: 
                 step_sizes, schedule_loss = refined.step_sizes, refined.loss
     tally.finish()
     notes += above_the_start_bound(v.suggestion, bound)
-    ran = v.suggestion if v.verified is None else v.verified     # the rate whose run lies behind the suggestion
+    ran = v.verified                # the rate whose run lies behind the suggestion (above it where lowered)
     kept = trainer.keep(ran, v.suggestion) if plan.keep_winner else None
     if plan.keep_winner:
         notes.append(kept.note if kept is not None else

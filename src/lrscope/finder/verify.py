@@ -50,7 +50,7 @@ class Verification:
     finalist_steps: np.ndarray | None = None
     spent: dict = field(default_factory=dict)
     reason: str = ""
-    verified: float | None = None       # the verified rate the suggestion was carried on from (:func:`horizon`)
+    verified: float | None = None       # the rate whose runs the suggestion rests on (lowered by :func:`horizon`)
 
 
 def finalist_count(n_cands: int) -> int:
@@ -121,9 +121,9 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
     3. the margin check (:func:`margin_check`), with at most ``probes`` extra runs: the pick's double (a finalist
        when one lies near it, else trained) -- if it fails and the pick's own run was steady, the edge lies between
-       them, and the best rate may sit just below it (gradient descent on a quadratic for a finite budget: at ~0.99 × 2/L): the edge
-       search (:func:`search_the_edge`) bisects between them on the log scale, with at most ``edge_probes``
-       runs of its own (callers give none for adaptive optimizers: their rates do not fail at a sharp edge, and
+       them, and the best rate may sit just below it (gradient descent on a quadratic for a finite budget: at ~0.99
+       × 2/L): the edge search (:func:`search_the_edge`) bisects between them on the log scale, with at most
+       ``edge_probes`` runs of its own (callers give none for adaptive optimizers: their rates do not fail at a sharp edge, and
        one that is steady but near failing at this length trains worse at the full budget -- Adam on Rosenbrock:
        0.83 ends at 8e-3 after 1,000 steps where the backed-off 0.42 reaches 1e-12). Only exact (full-batch) runs
        search the edge: a mini-batch run that was steady next to the edge had some luck with its batches, and the
@@ -156,7 +156,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         return Verification(pick, (pick, pick), first, finalists, np.where(capped, np.inf, final), used,
                             ["every finalist failed the longer verification run; the pick is the first round's"],
                             np.full(finalists.size, final_steps), spent,
-                            f"every finalist failed the longer run; {pick:.3g} was the best of the first round")
+                            f"every finalist failed the longer run; {pick:.3g} was the best of the first round", pick)
     runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
                      None if allowance is None else allowance - used, restarts)
     notes = []
@@ -183,7 +183,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                   f"{int(np.isfinite(usable).sum())} rates verified at that length (ties go to the smaller rate)")
     verified = pick
     if budget is not None and "horizon" in STEPS and not plateau and moved != Moved.EDGE_SEARCH:
-        r1, r2 = _smallest_of_the_best(cands, first, tie), _smallest_of_the_best(finalists, final, tie)
+        r1 = _smallest_of_the_best(cands, first, tie)
+        r2 = _smallest_of_the_best(finalists, np.where(capped, np.inf, final), tie)    # as the round judged them
         factor = horizon(r1, r2, verify_steps, final_steps, budget)
         if factor < 1:
             pick = verified * factor
