@@ -5,7 +5,8 @@ budget of optimizer steps, from the same initial weights over the same batches; 
 the end ÷ that of the best of the 13-point log grid trained with cosine decay to zero (the "tuned" reference,
 13 × the budget). Methods, in one run:
 
-- ``grid const`` / ``grid cosine``: the best of the grid at a constant rate / with cosine (references, chosen by
+- ``grid const`` / ``grid cosine`` / ``grid cooldown``: the best of the grid at a constant rate / with cosine / at a
+  constant rate with lrscope's cooldown over the last 20% (references, chosen by
   test loss: an oracle no method can beat by selection alone -- on a test set of 35 or 113 points, also a lucky
   draw); ``grid cosine by val``: the cosine grid's rate chosen by validation loss, as a practitioner tunes;
 - ``lrscope``: ``lrscope.torch.lr_find(budget=)`` on the training data, trained as recommended (``res.step_sizes``,
@@ -47,6 +48,7 @@ sys.path.insert(1, str(Path(__file__).parent.parent))          # bench_finder: t
 from problems import Problem, draw  # noqa: E402
 
 from lrscope.finder import verify  # noqa: E402
+from lrscope.finder.cooldown import with_cooldown  # noqa: E402
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results.json"
@@ -111,7 +113,8 @@ def train(problem: Problem, rates=None, make_optimizer=None, report=None, every:
 def grid(problem: Problem, schedule: str) -> dict:
     """The best of the problem's 13-point grid (by test loss: the reference), extended by the grid's own ratio past
     an end that wins (up to ``EXTEND`` points), so that the reference is a tuned rate, not the grid's edge."""
-    shape = cosine(problem.budget) if schedule == "cosine" else np.ones(problem.budget)
+    shape = {"cosine": cosine(problem.budget), "const": np.ones(problem.budget),
+             "cooldown": with_cooldown(1.0, problem.budget)}[schedule]
     rates = list(problem.grid())
     ratio = rates[1] / rates[0]
 
@@ -151,7 +154,12 @@ def lrscope_method(problem: Problem, val: bool, schedule: str | None = None, kee
     model, _ = train(problem, rates, resume=(model, opt, kept, loader) if keep else None)
     return {"test": problem.test_loss(model), "lr": float(res.suggestion), "finder": int(res.steps_used),
             "compute": int(res.steps_used) + problem.budget - kept, "kept": kept,
-            "schedule": res.step_sizes is not None, "notes": [str(n) for n in res.notes]}
+            "schedule": res.step_sizes is not None, "notes": [str(n) for n in res.notes],
+            "rounds": {"candidates": [float(v) for v in res.candidates],
+                       "first": [float(v) for v in res.candidate_losses],
+                       "finalists": [float(v) for v in res.finalists],
+                       "final": [float(v) for v in res.finalist_losses],
+                       "final_steps": [int(v) for v in res.finalist_steps]}}
 
 
 def lr_free(problem: Problem, name: str) -> dict:
@@ -263,9 +271,9 @@ def optuna_method(problem: Problem, compute: int) -> dict:
     return {"test": best["test"], "lr": best["lr"], "compute": spent["steps"], "trials": len(study.trials)}
 
 
-METHODS = ("grid const", "grid cosine", "grid cosine by val", "lrscope", "lrscope val", "lrscope val cosine",
-           "lrscope val kept", "Prodigy", "Prodigy cosine", "schedule-free", "torch-lr-finder", "valley", "Lightning",
-           "Optuna")
+METHODS = ("grid const", "grid cosine", "grid cosine by val", "grid cooldown", "lrscope", "lrscope val",
+           "lrscope val cosine", "lrscope val kept", "Prodigy", "Prodigy cosine", "schedule-free", "torch-lr-finder",
+           "valley", "Lightning", "Optuna")
 
 
 def run_problem(problem: Problem, done: dict, progress=print) -> dict:
@@ -276,7 +284,7 @@ def run_problem(problem: Problem, done: dict, progress=print) -> dict:
     def have(name):
         return name in out
 
-    for schedule in ("const", "cosine"):
+    for schedule in ("const", "cosine", "cooldown"):
         if not have(f"grid {schedule}"):
             out[f"grid {schedule}"] = grid(problem, schedule)
     g = out["grid cosine"]
@@ -299,7 +307,7 @@ def run_problem(problem: Problem, done: dict, progress=print) -> dict:
     if "init" not in out:
         out["init"] = {"test": problem.test_loss(problem.make_model())}
     progress(f"{problem.name:55s} {time.perf_counter() - t0:6.1f} s  " + " ".join(
-        f"{m.split()[0][:6]} {ratio(out, m):.2f}" for m in METHODS[3:]))
+        f"{m.split()[0][:6]} {ratio(out, m):.2f}" for m in METHODS[4:]))
     return out
 
 
