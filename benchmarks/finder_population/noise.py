@@ -1,0 +1,75 @@
+"""How far the score itself can be trusted: the tuned cosine grid trained again with another batch order and other
+initial weights (a replicate), on the problems of a half.
+
+The population benchmark's reference is the best of 13+ cosine runs, chosen by test loss on a test set of 35 to 360
+points: a minimum over noisy runs, so it sits below what its own rate gives on a rerun. Here the replicate says how
+much: the rate that won the first grid (an oracle's choice), trained again, ÷ the replicate grid's best; and the
+rate the replicate's validation loss picks (as a practitioner tunes), ÷ the same. If the oracle's own rate is
+within 1.05× of the replicate's best on only some share of the problems, no rate chosen before training can do
+better than that share, other than by luck.
+
+    python benchmarks/finder_population/noise.py [--split tune|held]    (after bench.py has filled results.json)
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+import numpy as np
+import torch
+
+from bench import FLOOR, RESULTS, cosine, train
+from problems import draw
+
+OFFSET = 10_000          # the replicate's seed for batch order and initial weights: the problem's + this
+
+
+def replicate(problem):
+    """The same problem (data, split, budget, optimizer) with another batch order and other initial weights."""
+    make = problem.make_model
+
+    def make_model():
+        model = make()
+        torch.manual_seed(problem.seed + OFFSET)
+        for m in model.modules():
+            if m is not model and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        return model
+    return dataclasses.replace(problem, seed=problem.seed + OFFSET, make_model=make_model)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--split", choices=("tune", "held"), default="tune")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results = json.loads(RESULTS.read_text())
+    oracle, by_val = [], []
+    for key in sorted(results, key=int):
+        s = int(key)
+        if (s % 2 == 1) != (args.split == "held") or "grid cosine" not in results[key]:
+            continue
+        first = results[key]["grid cosine"]
+        twin = replicate(draw(s))
+        tests, vals = [], []
+        for lr in first["rates"]:
+            model = train(twin, lr * cosine(twin.budget))[0]
+            tests.append(twin.test_loss(model))
+            vals.append(twin.test_loss(model, twin.val))
+        eps = FLOOR * results[key]["init"]["test"]
+        best = min(tests) + eps
+        k_first = int(np.argmin(first["all"]))
+        oracle.append((tests[k_first] + eps) / best)
+        by_val.append((tests[int(np.argmin(vals))] + eps) / best)
+        print(f"{results[key]['name']:55s} the first grid's rate {oracle[-1]:6.3f}   chosen by validation "
+              f"{by_val[-1]:6.3f}", flush=True)
+    for name, v in (("the first grid's best rate", oracle), ("the rate validation picks", by_val)):
+        v = np.array(v)
+        print(f"{name:28s} ÷ the replicate's best: median {np.median(v):.3f}, p90 {np.quantile(v, 0.9):.3f}, "
+              f"worst {v.max():.3g}, within 1.05× {np.mean(v <= 1.05):.0%}, within 1.5× {np.mean(v <= 1.5):.0%}")
+
+
+if __name__ == "__main__":
+    main()
