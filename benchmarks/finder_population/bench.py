@@ -52,7 +52,7 @@ from lrscope.finder.cooldown import with_cooldown  # noqa: E402
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results.json"
-PROBLEMS = 48                         # seeds 0 … 47: 24 tune (even), 24 held (odd)
+PROBLEMS = 96                         # seeds 0 … 95: 48 tune (even), 48 held (odd); 0 … 47 the first population
 EXTEND = 4                            # grid points added past a winning end of the grid
 FLOOR = 1e-3                          # test losses are compared above this share of the untrained model's
 
