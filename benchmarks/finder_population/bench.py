@@ -319,6 +319,17 @@ def ratio(result: dict, method: str) -> float:
     return (result[method]["test"] + eps) / (result["grid cosine"]["test"] + eps)
 
 
+def half_from_command_line(description: str) -> dict:
+    """For the scripts beside this one (``noise.py``, ``horizon.py``): ``--split tune|held`` read from the command
+    line, torch on one thread, and the kept results of that half's problems, by seed (in seed order)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--split", choices=("tune", "held"), default="tune")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    results = json.loads(RESULTS.read_text())
+    return {int(s): results[s] for s in sorted(results, key=int) if (int(s) % 2 == 1) == (args.split == "held")}
+
+
 # -------------------------------------------------------------------------------------------------------- report
 def ratio_table(results: dict, seeds: list) -> None:
     ratios = {m: [] for m in METHODS}

@@ -8,13 +8,9 @@ and where the pick's own held-out loss has its minimum (the finder's second roun
 
 from __future__ import annotations
 
-import argparse
-import json
-
 import numpy as np
-import torch
 
-from bench import RESULTS, train
+from bench import half_from_command_line, train
 from problems import draw
 
 SHARES = (0.04, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
@@ -35,20 +31,12 @@ def curve(problem, lr: float) -> list:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=("tune", "held"), default="tune")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    results = json.loads(RESULTS.read_text())
-    for s in sorted(results, key=int):
-        if (int(s) % 2 == 1) != (args.split == "held"):
-            continue
-        r = results[s]
+    for s, r in half_from_command_line(__doc__.split("\n\n")[0]).items():
         reference, mine = r["grid cosine"], r["lrscope val"]
         ratio = mine["test"] / reference["test"] if reference["test"] > 0 else np.nan
         if not ratio > 1.1:
             continue
-        problem = draw(int(s))
+        problem = draw(s)
         print(f"{r['name']}: lrscope val {ratio:.2f}× the cosine grid's test loss")
         for name, lr in (("pick", mine["lr"]), ("grid const", r["grid const"]["lr"]),
                          ("grid cosine", reference["lr"])):

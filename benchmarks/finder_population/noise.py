@@ -13,14 +13,12 @@ better than that share, other than by luck.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 
 import numpy as np
 import torch
 
-from bench import FLOOR, RESULTS, cosine, train
+from bench import FLOOR, cosine, half_from_command_line, train
 from problems import draw
 
 OFFSET = 10_000          # the replicate's seed for batch order and initial weights: the problem's + this
@@ -41,29 +39,23 @@ def replicate(problem):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=("tune", "held"), default="tune")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    results = json.loads(RESULTS.read_text())
     oracle, by_val = [], []
-    for key in sorted(results, key=int):
-        s = int(key)
-        if (s % 2 == 1) != (args.split == "held") or "grid cosine" not in results[key]:
+    for s, result in half_from_command_line(__doc__.split("\n\n")[0]).items():
+        if "grid cosine" not in result:
             continue
-        first = results[key]["grid cosine"]
+        first = result["grid cosine"]
         twin = replicate(draw(s))
         tests, vals = [], []
         for lr in first["rates"]:
             model = train(twin, lr * cosine(twin.budget))[0]
             tests.append(twin.test_loss(model))
             vals.append(twin.test_loss(model, twin.val))
-        eps = FLOOR * results[key]["init"]["test"]
+        eps = FLOOR * result["init"]["test"]
         best = min(tests) + eps
         k_first = int(np.argmin(first["all"]))
         oracle.append((tests[k_first] + eps) / best)
         by_val.append((tests[int(np.argmin(vals))] + eps) / best)
-        print(f"{results[key]['name']:55s} the first grid's rate {oracle[-1]:6.3f}   chosen by validation "
+        print(f"{result['name']:55s} the first grid's rate {oracle[-1]:6.3f}   chosen by validation "
               f"{by_val[-1]:6.3f}", flush=True)
     for name, v in (("the first grid's best rate", oracle), ("the rate validation picks", by_val)):
         v = np.array(v)
