@@ -392,6 +392,9 @@ def test_a_teachers_lesson_link_opens_with_its_words_hidden_and_locked_controls_
     page.goto(server + "/?f=x2&x0=10&lr=0.1,1.1&steps=30")
     page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
     page.click("#make-lesson summary")
+    # the panel's "toggle" event comes a task after the click: it fills in the example's title, and a fill typed
+    # before it would land after that title (a flake seen twice) -- wait for it, as a person does
+    page.wait_for_function("document.getElementById('lesson-title-in').value !== ''")
     page.fill("#lesson-title-in", "Too big a step")
     page.fill("#lesson-text-in", "<b>Watch</b> the orange run: which way does it jump?")
     page.check("#lesson-hide-optimizer")
