@@ -24,6 +24,7 @@ Compute is counted in optimizer steps (forward + backward on one batch), evaluat
 
     python benchmarks/finder_population/bench.py --split tune          # tune problems (the even seeds)
     python benchmarks/finder_population/bench.py --split held          # run only to report
+    python benchmarks/finder_population/bench.py --split held --first 48   # the problems added on 2026-12-04
 
 Results are kept per problem and method in ``results.json`` beside this file (not committed), so a run can be
 stopped and resumed; ``--fresh`` discards them.
@@ -271,9 +272,9 @@ def optuna_method(problem: Problem, compute: int) -> dict:
     return {"test": best["test"], "lr": best["lr"], "compute": spent["steps"], "trials": len(study.trials)}
 
 
-METHODS = ("grid const", "grid cosine", "grid cosine by val", "grid cooldown", "lrscope", "lrscope val",
-           "lrscope val cosine", "lrscope val kept", "Prodigy", "Prodigy cosine", "schedule-free", "torch-lr-finder",
-           "valley", "Lightning", "Optuna")
+REFERENCES = ("grid const", "grid cosine", "grid cosine by val", "grid cooldown")     # 13× the budget each
+METHODS = REFERENCES + ("lrscope", "lrscope val", "lrscope val cosine", "lrscope val kept", "Prodigy",
+                        "Prodigy cosine", "schedule-free", "torch-lr-finder", "valley", "Lightning", "Optuna")
 
 
 def run_problem(problem: Problem, done: dict, progress=print) -> dict:
@@ -307,27 +308,43 @@ def run_problem(problem: Problem, done: dict, progress=print) -> dict:
     if "init" not in out:
         out["init"] = {"test": problem.test_loss(problem.make_model())}
     progress(f"{problem.name:55s} {time.perf_counter() - t0:6.1f} s  " + " ".join(
-        f"{m.split()[0][:6]} {ratio(out, m):.2f}" for m in METHODS[4:]))
+        f"{m.split()[0][:6]} {ratio(out, m):.2f}" for m in METHODS[len(REFERENCES):]))
     return out
 
 
+def relative(loss: float, reference: float, untrained: float) -> float:
+    """``loss`` ÷ ``reference``, each plus ``FLOOR`` × the ``untrained`` model's test loss: differences below that
+    are immaterial, and a ratio of two losses near 0 (a separable data set: 1e-7 vs 1e-4) would otherwise read as
+    1000×."""
+    eps = FLOOR * untrained
+    return (loss + eps) / (reference + eps)
+
+
 def ratio(result: dict, method: str) -> float:
-    """A method's test loss ÷ the tuned cosine grid's, each plus ``FLOOR`` × the untrained model's test loss:
-    differences below that are immaterial, and a ratio of two losses near 0 (a separable data set: 1e-7 vs 1e-4)
-    would otherwise read as 1000×."""
-    eps = FLOOR * result["init"]["test"]
-    return (result[method]["test"] + eps) / (result["grid cosine"]["test"] + eps)
+    """A method's test loss ÷ the tuned cosine grid's (:func:`relative`)."""
+    return relative(result[method]["test"], result["grid cosine"]["test"], result["init"]["test"])
+
+
+def half_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that say which problems: ``--split tune|held`` (the seeds' parity) and ``--first`` seed."""
+    parser.add_argument("--split", choices=("tune", "held"), default="tune")
+    parser.add_argument("--first", type=int, default=0, help="only seeds from this one on (48: the problems added "
+                                                               "on 2026-12-04)")
+
+
+def in_half(seed: int, args) -> bool:
+    return (seed % 2 == 1) == (args.split == "held") and seed >= args.first
 
 
 def half_from_command_line(description: str) -> dict:
-    """For the scripts beside this one (``noise.py``, ``horizon.py``): ``--split tune|held`` read from the command
-    line, torch on one thread, and the kept results of that half's problems, by seed (in seed order)."""
+    """For the scripts beside this one (``noise.py``, ``horizon.py``): the half (:func:`half_arguments`) read from
+    the command line, torch on one thread, and the kept results of its problems, by seed (in seed order)."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--split", choices=("tune", "held"), default="tune")
+    half_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     results = json.loads(RESULTS.read_text())
-    return {int(s): results[s] for s in sorted(results, key=int) if (int(s) % 2 == 1) == (args.split == "held")}
+    return {int(s): results[s] for s in sorted(results, key=int) if in_half(int(s), args)}
 
 
 # -------------------------------------------------------------------------------------------------------- report
@@ -398,7 +415,7 @@ def draw_budget(results: dict, seed: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=("tune", "held"), default="tune")
+    half_arguments(parser)
     parser.add_argument("--problems", type=int, default=PROBLEMS, help="seeds 0 … N-1 (each split takes its half)")
     parser.add_argument("--fresh", action="store_true", help="discard the kept results (both splits)")
     parser.add_argument("--only", nargs="*", default=None, help="rerun these methods")
@@ -412,7 +429,7 @@ def main() -> None:
     if args.fresh and RESULTS.exists():
         RESULTS.unlink()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    seeds = [s for s in range(args.problems) if (s % 2 == 1) == (args.split == "held")]
+    seeds = [s for s in range(args.problems) if in_half(s, args)]
     if args.without is not None:
         ablation(results, seeds, args.without or sorted(verify.STEPS), "lrscope" if args.train_loss else "lrscope val")
         return

@@ -3,14 +3,15 @@ pick, the constant grid's best and the cosine grid's best -- on the problems of 
 than 1.1× the tuned cosine grid's test loss. It shows at what share of the budget a lower rate overtakes the pick,
 and where the pick's own held-out loss has its minimum (the finder's second round ends at about 30%).
 
-    python benchmarks/finder_population/horizon.py [--split tune|held]     (after bench.py has filled results.json)
+    python benchmarks/finder_population/horizon.py [--split tune|held] [--first SEED]
+    (after bench.py has filled results.json)
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from bench import half_from_command_line, train
+from bench import half_from_command_line, ratio, train
 from problems import draw
 
 SHARES = (0.04, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0)
@@ -33,11 +34,10 @@ def curve(problem, lr: float) -> list:
 def main() -> None:
     for s, r in half_from_command_line(__doc__.split("\n\n")[0]).items():
         reference, mine = r["grid cosine"], r["lrscope val"]
-        ratio = mine["test"] / reference["test"] if reference["test"] > 0 else np.nan
-        if not ratio > 1.1:
+        if not ratio(r, "lrscope val") > 1.1:
             continue
         problem = draw(s)
-        print(f"{r['name']}: lrscope val {ratio:.2f}× the cosine grid's test loss")
+        print(f"{r['name']}: lrscope val {ratio(r, 'lrscope val'):.2f}× the cosine grid's test loss")
         for name, lr in (("pick", mine["lr"]), ("grid const", r["grid const"]["lr"]),
                          ("grid cosine", reference["lr"])):
             values = curve(problem, lr)

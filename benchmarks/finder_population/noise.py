@@ -8,7 +8,8 @@ rate the replicate's validation loss picks (as a practitioner tunes), ÷ the sam
 within 1.05× of the replicate's best on only some share of the problems, no rate chosen before training can do
 better than that share, other than by luck.
 
-    python benchmarks/finder_population/noise.py [--split tune|held]    (after bench.py has filled results.json)
+    python benchmarks/finder_population/noise.py [--split tune|held] [--first SEED]
+    (after bench.py has filled results.json)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import dataclasses
 import numpy as np
 import torch
 
-from bench import FLOOR, cosine, half_from_command_line, train
+from bench import cosine, half_from_command_line, relative, train
 from problems import draw
 
 OFFSET = 10_000          # the replicate's seed for batch order and initial weights: the problem's + this
@@ -50,11 +51,9 @@ def main() -> None:
             model = train(twin, lr * cosine(twin.budget))[0]
             tests.append(twin.test_loss(model))
             vals.append(twin.test_loss(model, twin.val))
-        eps = FLOOR * result["init"]["test"]
-        best = min(tests) + eps
-        k_first = int(np.argmin(first["all"]))
-        oracle.append((tests[k_first] + eps) / best)
-        by_val.append((tests[int(np.argmin(vals))] + eps) / best)
+        untrained, best = result["init"]["test"], min(tests)
+        oracle.append(relative(tests[int(np.argmin(first["all"]))], best, untrained))
+        by_val.append(relative(tests[int(np.argmin(vals))], best, untrained))
         print(f"{result['name']:55s} the first grid's rate {oracle[-1]:6.3f}   chosen by validation "
               f"{by_val[-1]:6.3f}", flush=True)
     for name, v in (("the first grid's best rate", oracle), ("the rate validation picks", by_val)):

@@ -123,8 +123,9 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        when one lies near it, else trained) -- if it fails and the pick's own run was steady, the edge lies between
        them, and the best rate may sit just below it (gradient descent on a quadratic for a finite budget: at ~0.99
        × 2/L): the edge search (:func:`search_the_edge`) bisects between them on the log scale, with at most
-       ``edge_probes`` runs of its own (callers give none for adaptive optimizers: their rates do not fail at a sharp edge, and
-       one that is steady but near failing at this length trains worse at the full budget -- Adam on Rosenbrock:
+       ``edge_probes`` runs of its own (callers give none for adaptive optimizers: their rates do not fail at a
+       sharp edge, and one that is steady but near failing at this length trains worse at the full budget -- Adam
+       on Rosenbrock:
        0.83 ends at 8e-3 after 1,000 steps where the backed-off 0.42 reaches 1e-12). Only exact (full-batch) runs
        search the edge: a mini-batch run that was steady next to the edge had some luck with its batches, and the
        full run may not (an MLP on wine by SGD: 2.24 verified, 2.66 failed, then 2.24 diverged over the budget;
