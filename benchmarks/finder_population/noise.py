@@ -22,21 +22,23 @@ import torch
 from bench import cosine, half_from_command_line, relative, train
 from problems import draw
 
-OFFSET = 10_000          # the replicate's seed for batch order and initial weights: the problem's + this
+OFFSET = 10_000          # the replicates' seeds for batch order and initial weights: the problem's + k × this
 
 
-def replicate(problem):
-    """The same problem (data, split, budget, optimizer) with another batch order and other initial weights."""
+def replicate(problem, k: int = 1):
+    """The same problem (data, split, budget, optimizer) with another batch order and other initial weights: the
+    ``k``-th such draw (seed + ``k`` × ``OFFSET``)."""
     make = problem.make_model
+    seed = problem.seed + k * OFFSET
 
     def make_model():
         model = make()
-        torch.manual_seed(problem.seed + OFFSET)
+        torch.manual_seed(seed)
         for m in model.modules():
             if m is not model and hasattr(m, "reset_parameters"):
                 m.reset_parameters()
         return model
-    return dataclasses.replace(problem, seed=problem.seed + OFFSET, make_model=make_model)
+    return dataclasses.replace(problem, seed=seed, make_model=make_model)
 
 
 def main() -> None:
