@@ -26,7 +26,7 @@ import torch
 
 from bench import HERE, RESULTS, cosine, half_arguments, in_half, lr_free, relative, train
 from lrscope.finder.cooldown import with_cooldown
-from noise import OFFSET, replicate
+from noise import replicate
 from problems import draw
 
 DRAWS = HERE / "results_draws.json"
