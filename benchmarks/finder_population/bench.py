@@ -27,7 +27,8 @@ Compute is counted in optimizer steps (forward + backward on one batch), evaluat
     python benchmarks/finder_population/bench.py --split held --first 48   # the problems added on 2026-12-04
 
 Results are kept per problem and method in ``results.json`` beside this file (not committed), so a run can be
-stopped and resumed; ``--fresh`` discards them.
+stopped and resumed; ``--fresh`` discards them. ``noise.py`` (the reference's own noise) and ``expected.py`` (every
+method's choice scored in expectation over more draws of the initial weights and batch order) read them.
 """
 
 from __future__ import annotations
