@@ -313,6 +313,16 @@ def run_problem(problem: Problem, done: dict, progress=print) -> dict:
     return out
 
 
+def keep(path: Path, seed: int, entry: dict, merge: bool = False) -> dict:
+    """Problem ``seed``'s results become ``entry`` in the JSON file ``path`` (or, with ``merge``, gain its keys),
+    the file read again just before writing: another half, or another process on the same half, may be writing
+    beside this one. Returns everything kept."""
+    kept = json.loads(path.read_text()) if path.exists() else {}
+    kept[str(seed)] = {**kept.get(str(seed), {}), **entry} if merge else entry
+    path.write_text(json.dumps(kept, indent=1))
+    return kept
+
+
 def relative(loss: float, reference: float, untrained: float) -> float:
     """``loss`` ÷ ``reference``, each plus ``FLOOR`` × the ``untrained`` model's test loss: differences below that
     are immaterial, and a ratio of two losses near 0 (a separable data set: 1e-7 vs 1e-4) would otherwise read as
@@ -337,15 +347,22 @@ def in_half(seed: int, args) -> bool:
     return (seed % 2 == 1) == (args.split == "held") and seed >= args.first
 
 
-def half_from_command_line(description: str) -> dict:
-    """For the scripts beside this one (``noise.py``, ``horizon.py``): the half (:func:`half_arguments`) read from
-    the command line, torch on one thread, and the kept results of its problems, by seed (in seed order)."""
+def half_from_command_line(description: str, more_arguments=None) -> tuple[argparse.Namespace, dict]:
+    """For the scripts beside this one (``noise.py``, ``horizon.py``, ``expected.py``): the command line (the half,
+    :func:`half_arguments`, and what ``more_arguments(parser)`` adds), torch on one thread, and the kept results of
+    the half's problems, by seed (in seed order). Exits with a message where bench.py has not run on them."""
     parser = argparse.ArgumentParser(description=description)
     half_arguments(parser)
+    if more_arguments is not None:
+        more_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    results = json.loads(RESULTS.read_text())
-    return {int(s): results[s] for s in sorted(results, key=int) if in_half(int(s), args)}
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    half = {int(s): results[s] for s in sorted(results, key=int) if in_half(int(s), args)}
+    if not half:
+        parser.exit(2, f"{parser.prog}: no {args.split} problem from seed {args.first} on in {RESULTS.name}: run "
+                       f"bench.py --split {args.split} first\n")
+    return args, half
 
 
 # -------------------------------------------------------------------------------------------------------- report
@@ -390,9 +407,7 @@ def ablation(results: dict, seeds: list, steps: list, base: str = "lrscope val")
             for s in seeds:
                 if name not in results[str(s)]:
                     results[str(s)][name] = lrscope_method(draw(s), base == "lrscope val")
-                    kept_now = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-                    merged = {**kept_now.get(str(s), {}), name: results[str(s)][name]}
-                    RESULTS.write_text(json.dumps({**kept_now, str(s): merged}, indent=1))
+                    keep(RESULTS, s, {name: results[str(s)][name]}, merge=True)
         finally:
             verify.STEPS = every
     print(f"\n{'':28s} {'median':>7s} {'p90':>7s} {'worst':>7s} {'≤1.05':>6s} {'≤1.5':>6s}  moved  better  worse")
@@ -439,10 +454,7 @@ def main() -> None:
         kept = results.get(str(s), {})
         kept = {k: v for k, v in kept.items() if k in METHODS + ("init",) and k not in (args.only or [])}
         out = run_problem(problem, kept)
-        results[str(s)] = {**out, "name": problem.name, "budget": problem.budget}
-        kept_now = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}   # another split may run beside
-        results = {**kept_now, str(s): results[str(s)]}
-        RESULTS.write_text(json.dumps(results, indent=1))
+        results = keep(RESULTS, s, {**out, "name": problem.name, "budget": problem.budget})
     ratio_table(results, seeds)
 
 

@@ -11,12 +11,12 @@ reference is the rate whose mean test loss is lowest. The finder is not run agai
 the population averages over those.
 
     python benchmarks/finder_population/expected.py --split tune|held [--first SEED] [--draws 2]
+        [--plot PNG]
     (after bench.py has filled results.json; kept in results_draws.json beside it, not committed)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
@@ -24,13 +24,15 @@ import time
 import numpy as np
 import torch
 
-from bench import HERE, RESULTS, cosine, half_arguments, in_half, lr_free, relative, train
+from bench import HERE, cosine, half_from_command_line, keep, lr_free, relative, train
 from lrscope.finder.cooldown import with_cooldown
 from noise import replicate
 from problems import draw
 
 DRAWS = HERE / "results_draws.json"
 LR_FREE = ("Prodigy", "Prodigy cosine", "schedule-free")
+LABELS = {"grid cosine by val": "13× grid, rate chosen by validation", "Optuna": "Optuna's rate"}
+CAP = 100                 # the plot's right end: ratios above it are drawn there
 CHOSEN = ("lrscope val", "lrscope", "grid cosine by val", "Optuna", "torch-lr-finder")     # a rate to train again
 
 
@@ -43,11 +45,9 @@ def lrscope_rates(result: dict, budget: int) -> np.ndarray:
 
 
 def method_rates(result: dict, method: str, budget: int) -> np.ndarray | None:
+    """The rate of every step of ``method``'s run as bench.py trained it (None: it had no rate to train)."""
     if method.startswith("lrscope"):
         return lrscope_rates(result[method], budget)
-    if method == "grid cosine by val":
-        g = result["grid cosine"]
-        return g["rates"][int(np.argmin(g["val"]))] * cosine(budget)
     lr = result[method].get("lr")
     return None if lr is None else lr * cosine(budget)
 
@@ -79,27 +79,24 @@ def expected_ratios(draws: dict, untrained: float) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    half_arguments(parser)
-    parser.add_argument("--draws", type=int, default=2, help="draws besides bench.py's own")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    results = json.loads(RESULTS.read_text())
-    seeds = [int(s) for s in sorted(results, key=int) if in_half(int(s), args)]
-    if not seeds:
-        raise SystemExit("no problem of this half in results.json: run bench.py on it first")
+    def more(parser):
+        parser.add_argument("--draws", type=int, default=2, help="draws besides bench.py's own")
+        parser.add_argument("--plot", metavar="PNG", help="also plot the distributions of the ratios to this file")
+
+    args, half = half_from_command_line(__doc__.split("\n\n")[0], more)
     ratios = {}
-    for s in seeds:
+    for s, result in half.items():
         kept = json.loads(DRAWS.read_text()) if DRAWS.exists() else {}
         if len(kept.get(str(s), {}).get("grid", [])) < args.draws + 1:
             t0 = time.perf_counter()
-            new = run_draws(draw(s), results[str(s)], args.draws)
-            kept = {**(json.loads(DRAWS.read_text()) if DRAWS.exists() else {}), str(s): new}   # another may run
-            DRAWS.write_text(json.dumps(kept))
-            print(f"{results[str(s)]['name']:55s} {time.perf_counter() - t0:6.1f} s", flush=True)
+            kept = keep(DRAWS, s, run_draws(draw(s), result, args.draws))
+            print(f"{result['name']:55s} {time.perf_counter() - t0:6.1f} s", flush=True)
         cut = {m: v[:args.draws + 1] for m, v in kept[str(s)].items()}
-        ratios[s] = expected_ratios(cut, results[str(s)]["init"]["test"])
-    table(ratios, results, args.draws)
+        ratios[s] = expected_ratios(cut, result["init"]["test"])
+    table(ratios, half, args.draws)
+    if args.plot:
+        half_name = "held-back" if args.split == "held" else "tune"
+        plot(ratios, args.draws, f"{half_name} half, {len(ratios)} problems", args.plot)
 
 
 def table(ratios: dict, results: dict, draws: int) -> None:
@@ -109,12 +106,33 @@ def table(ratios: dict, results: dict, draws: int) -> None:
         v = np.array([r[m] for r in ratios.values()])
         worst = max(ratios, key=lambda s: ratios[s][m])
         print(f"{m:20s} {np.median(v):7.3f} {np.quantile(v, 0.9):7.3f} {v.max():8.3g} {np.mean(v <= 1.05):6.0%} "
-              f"{np.mean(v <= 1.5):6.0%}  {results[str(worst)]['name']}")
+              f"{np.mean(v <= 1.5):6.0%}  {results[worst]['name']}")
     mine = np.array([r["lrscope val"] for r in ratios.values()])
     free = np.array([min(r[m] for m in LR_FREE) for r in ratios.values()])
     optuna = np.array([r["Optuna"] for r in ratios.values()])
     print(f"lrscope val at least as good as the best learning-rate-free optimizer: {np.mean(mine <= free * 1.0001):.0%}"
           f"; as Optuna's rate: {np.mean(mine <= optuna * 1.0001):.0%}")
+
+
+def plot(ratios: dict, draws: int, title: str, path: str) -> None:
+    """The share of problems within each ratio (a cumulative distribution, log scale): the higher and further left a
+    method's line, the better; 1.05× and 1.5× marked."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for m in ("lrscope val", "grid cosine by val", "Optuna", "torch-lr-finder", "schedule-free", "Prodigy cosine"):
+        v = np.sort([min(r[m], CAP) for r in ratios.values()])
+        ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", lw=2.5 if m == "lrscope val" else 1.2,
+                label=LABELS.get(m, m))
+    for x in (1.05, 1.5):
+        ax.axvline(x, color="grey", lw=0.8, ls=":")
+    ax.set(xscale="log", xlim=(0.7, CAP), ylim=(0, 1), xlabel=f"mean test loss over {draws + 1} draws ÷ the best "
+           f"grid rate's mean (above {CAP:g}: at {CAP:g})", ylabel="share of problems within", title=title)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

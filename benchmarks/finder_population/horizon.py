@@ -32,7 +32,7 @@ def curve(problem, lr: float) -> list:
 
 
 def main() -> None:
-    for s, r in half_from_command_line(__doc__.split("\n\n")[0]).items():
+    for s, r in half_from_command_line(__doc__.split("\n\n")[0])[1].items():
         reference, mine = r["grid cosine"], r["lrscope val"]
         if not ratio(r, "lrscope val") > 1.1:
             continue

@@ -43,7 +43,7 @@ def replicate(problem, k: int = 1):
 
 def main() -> None:
     oracle, by_val = [], []
-    for s, result in half_from_command_line(__doc__.split("\n\n")[0]).items():
+    for s, result in half_from_command_line(__doc__.split("\n\n")[0])[1].items():
         if "grid cosine" not in result:
             continue
         first = result["grid cosine"]
