@@ -596,6 +596,45 @@ def test_a_mini_batch_pick_keeps_a_margin_below_a_rate_that_failed():
     assert exact.suggestion >= 2.24
 
 
+def test_no_finalist_at_or_above_a_rate_that_failed_where_a_smaller_one_did_not_is_picked():
+    """An MLP on wine by Adam on mini-batches (issue 27's held-back half): 0.0447 failed while 0.0049 did not, and
+    0.0955 and 0.191 then reached 0 on a 28-example validation split -- luck, 45x worse on test. Stability only
+    falls as the rate rises: the pick stays below the failure. Full-batch runs repeat exactly (a catapult may
+    settle above a rate that failed): there the rule does not apply."""
+    from lrscope.finder import verify_candidates
+    first = {1e-4: 1.0, 3e-4: 0.9, 1e-3: 0.5, 0.0049: 0.1, 0.0447: 0.05, 0.0955: 0.04, 0.191: np.inf}
+    final = {0.0049: 0.022, 0.0447: 1.04, 0.0955: 2e-4, 0.191: 0.0}        # other rates (the probes): 0.03
+
+    def train(rates, steps, final_round):
+        losses = [first[r] if steps == 10 else final.get(r, 0.03) for r in rates]
+        return np.array(losses), steps * len(rates), np.zeros(len(rates), bool)
+    v = verify_candidates(np.array(sorted(first)), train, 10, 40, start_loss=1.1)
+    assert {0.0049, 0.0447, 0.0955} <= set(v.finalists.tolist())        # all three were verified
+    assert v.suggestion == pytest.approx(0.0049)
+    assert any("0.0447 failed where a smaller rate did not" in n for n in v.notes)
+    exact = verify_candidates(np.array(sorted(first)), train, 10, 40, start_loss=1.1, tie=1e-3)
+    assert exact.suggestion > 0.0447
+    # a slow smallest rate is no failure: the rates above it are judged as usual
+    losses = {0.001: 1.0, 0.01: 0.3, 0.02: 0.2, 0.04: 0.1}
+    v = verify_candidates(np.array(sorted(losses)), _fake_train(lambda r: losses.get(r, 0.1), []), 10, 40,
+                          start_loss=1.1)
+    assert v.suggestion == pytest.approx(0.04) and not any("failed where" in n for n in v.notes)
+
+
+def test_mini_batch_losses_near_zero_tie_when_their_difference_is_immaterial():
+    """A separable validation split (a linear model on wine, issue 27): 20 ends at 6e-5 and its double at 1e-7 --
+    a difference of 0.005% of the start loss, which no user would train for; the smaller rate wins. Full-batch runs
+    keep telling 1e-12 from 1e-6 (a quadratic near 2/L)."""
+    from lrscope.finder import IMMATERIAL, verify_candidates
+    losses = {10.0: 1.5e-3 + 1.1 * IMMATERIAL, 20.0: 5.9e-5, 40.0: 1.3e-7, 80.0: 1.3e-7}
+    v = verify_candidates(np.array([10.0, 20.0]), _fake_train(lambda r: losses.get(r, np.inf), []), 10, 40,
+                          start_loss=1.1)
+    assert v.suggestion == pytest.approx(20.0)
+    exact = verify_candidates(np.array([10.0, 20.0]), _fake_train(lambda r: losses.get(r, np.inf), []), 10, 40,
+                              start_loss=1.1, tie=1e-3)
+    assert exact.suggestion == pytest.approx(40.0)
+
+
 def test_a_rate_that_failed_in_the_first_round_is_the_picks_double_when_no_probe_fits():
     """An MLP on wine by SGD with mini-batches (issue 27's population): 2.24 won the finalists' round, 3.98 had
     diverged in the first round, and the compute left no room to train the double -- 2.24 stood, and diverged over

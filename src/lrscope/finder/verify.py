@@ -20,6 +20,9 @@ FAIL_RATIO = 3              # a double whose loss ends this many times the pick'
 TIE = 0.03                  # mini-batch verification losses within this fraction of each other are a tie (noise):
                             # the smaller rate wins
 EXACT_TIE = 1e-3            # ... and full-batch ones (no noise: only differences too small to matter tie)
+IMMATERIAL = 1e-3           # on mini-batches, losses closer than this fraction of the start loss tie as well, however
+                            # near 0 they are (a separable validation split: a rate at 2e-4 and its double at 0 are
+                            # the same to the user, and the double was 45x worse on test; docs/finder.md)
 GIVE_BACK = 0.1             # a steady run never gives back more than this share of its gain in its second half
 EDGE_RESOLUTION = 1.1       # the edge search stops when the steady and the failing rate are this close (a ratio)
 NO_PROGRESS = 0.01          # a verification where no rate lowered the loss by 1% of its start has learned nothing yet
@@ -31,8 +34,10 @@ PLATEAU_DOUBLINGS = 3       # ... and its finalists are trained on, doubling the
 # that failed in the first round stands for the double; catapult: a double above 2/λ_max that has not blown up is
 # trained on before it is judged; edge_search: between a steady pick and its failing double (full batch); back_off:
 # from a pick whose double fails, to about half of it; take_double: a double that does clearly better is taken;
-# horizon: on mini-batches, the best rate's fall from the first round to the finalists' carried on to the budget.
-STEPS = frozenset({"plateau", "failed_early", "catapult", "edge_search", "back_off", "take_double", "horizon"})
+# horizon: on mini-batches, the best rate's fall from the first round to the finalists' carried on to the budget;
+# above_a_failure: on mini-batches, no finalist at or above one that failed where a smaller one did not is picked.
+STEPS = frozenset({"plateau", "failed_early", "catapult", "edge_search", "back_off", "take_double", "horizon",
+                   "above_a_failure"})
 
 
 @dataclass
@@ -150,6 +155,14 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     n_final = min(int(np.isfinite(first).sum()), finalist_count(cands.size))
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
     final, n, capped, steady_runs = _trained(train(finalists, final_steps, True))
+    notes = []
+    if tie >= TIE and "above_a_failure" in STEPS:
+        above = above_a_failure(finalists, final, start_loss, capped, bound)
+        if np.any(above & ~capped):
+            k = int(np.argmax(above))
+            notes.append(f"{finalists[k]:.3g} failed where a smaller rate did not: on mini-batches a higher rate "
+                         f"that did well was lucky, so no rate from {finalists[k]:.3g} up is picked")
+            capped = capped | above
     used += n
     spent["second round"] = n
     if not np.any(np.isfinite(np.where(capped, np.inf, final))):   # every finalist failed: the first round decides
@@ -160,12 +173,12 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                             f"every finalist failed the longer run; {pick:.3g} was the best of the first round", pick)
     runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
                      None if allowance is None else allowance - used, restarts)
-    notes = []
     pick = _pick_after_a_plateau(runs, start_loss, notes, tie) if "plateau" in STEPS else None
     plateau = pick is not None
+    floor = immaterial(start_loss, tie)
     if pick is None:
-        pick = _smallest_of_the_best(runs.rates, runs.usable(), tie)
-    pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, tie, notes)
+        pick = _smallest_of_the_best(runs.rates, runs.usable(), tie, floor)
+    pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, tie, notes, floor)
     usable = runs.usable()
     gain = start_loss - usable
     good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
@@ -184,8 +197,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                   f"{int(np.isfinite(usable).sum())} rates verified at that length (ties go to the smaller rate)")
     verified = pick
     if budget is not None and "horizon" in STEPS and not plateau and moved != Moved.EDGE_SEARCH:
-        r1 = _smallest_of_the_best(cands, first, tie)
-        r2 = _smallest_of_the_best(finalists, np.where(capped, np.inf, final), tie)    # as the round judged them
+        r1 = _smallest_of_the_best(cands, first, tie, floor)
+        r2 = _smallest_of_the_best(finalists, np.where(capped, np.inf, final), tie, floor)   # as the round judged them
         factor = horizon(r1, r2, verify_steps, final_steps, budget)
         if factor < 1:
             pick = verified * factor
@@ -225,12 +238,13 @@ class Moved(Enum):
 
 
 def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int, start_loss: float,
-                 bound: float | None, tie: float, notes: list) -> tuple[float, Moved]:
+                 bound: float | None, tie: float, notes: list, floor: float = 0.0) -> tuple[float, Moved]:
     """Step 3 of :func:`verify_candidates`: look at the pick's double, and move the pick -- until the double
     neither does clearly better nor fails -- by the steps in ``STEPS``: the catapult check (train both on, once,
     then look again), the edge search (a steady pick: bisect towards the failing double, then stop), the back-off
     (to about half, then look at that rate's double: it may fail again; never doubled after), the double taken (and
-    its own double looked at). Returns the pick and how it moved; ``notes`` get one line per move."""
+    its own double looked at). Returns the pick and how it moved; ``notes`` get one line per move; losses closer
+    than ``floor`` tie (:func:`immaterial`)."""
     moved = Moved.KEPT
     while True:
         best = runs.loss(pick)
@@ -243,7 +257,7 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
             return pick, moved
         double, double_loss = (early, math.inf) if early is not None else (double, runs.loss(double))
         if (early is None and "catapult" in STEPS and runs.horizon == final_steps
-                and not clearly_better(double_loss, best, tie)
+                and not clearly_better(double_loss, best, tie, floor)
                 and may_settle(double, double_loss, runs.is_capped(double), bound)
                 and runs.extend(round(EXTEND * final_steps), [pick, double])):
             notes.append(f"after {final_steps} steps {double:.3g} (above 2/λ_max = {bound:.3g} at the start) had done "
@@ -275,7 +289,7 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
                          f"is at the edge of stability")
             pick, moved = backed, Moved.BACKED_OFF       # and look at the backed-off rate's double in turn
             continue
-        if (moved == Moved.BACKED_OFF or not clearly_better(double_loss, best, tie) or runs.is_capped(double)
+        if (moved == Moved.BACKED_OFF or not clearly_better(double_loss, best, tie, floor) or runs.is_capped(double)
                 or "take_double" not in STEPS):
             return pick, moved
         pick, moved = double, Moved.DOUBLED    # the double does better: take it, and look at its double in turn
@@ -369,6 +383,26 @@ class _Verified:
         return True
 
 
+def above_a_failure(rates, losses, start_loss: float, capped, bound: float | None = None) -> np.ndarray:
+    """Which of the sorted ``rates`` lie at or above the smallest one that failed -- diverged, or gave back half the
+    gain of a smaller rate's run that did not, and cannot be in a catapult (:func:`may_settle`): on mini-batches a
+    rate's stability only falls as it rises, so a higher rate that did well had luck with its batches and
+    validation split, which the user's run will not share (an MLP on wine by Adam: 0.0447 failed while 0.0049 did
+    not; 0.0955 and 0.191 then reached 0 on a 28-example validation split, and were 45x worse on test;
+    benchmarks/finder_population). Never picked."""
+    losses = np.asarray(losses, dtype=np.float64)
+    above = np.zeros(losses.size, dtype=bool)
+    for j in range(1, losses.size):
+        below = losses[:j][np.isfinite(losses[:j])]
+        lowest = below.min() if below.size else np.inf
+        if may_settle(float(rates[j]), float(losses[j]), bool(capped[j]), bound):
+            continue
+        if below.size and (not np.isfinite(losses[j]) or losses[j] - lowest > 0.5 * max(start_loss - lowest, 0.0)):
+            above[j:] = True
+            break
+    return above
+
+
 def failed_early(cands, first, pick: float) -> float | None:
     """A candidate above ``pick`` and at most twice it that diverged in the first, shorter round, or None: the
     pick's double, higher still, fails too, and no run is needed to know it. On mini-batches this is the margin
@@ -454,11 +488,19 @@ def above_the_start_bound(pick: float, bound: float | None) -> list:
             f"the curvature fell along the path, and it trains at (not past) the edge of stability there"]
 
 
-def clearly_better(loss: float, than: float, tie: float = TIE) -> bool:
-    """Whether ``loss`` beats ``than`` by more than a tie (``tie`` of its size): mini-batch runs differ by noise."""
+def clearly_better(loss: float, than: float, tie: float = TIE, floor: float = 0.0) -> bool:
+    """Whether ``loss`` beats ``than`` by more than a tie -- ``tie`` of its size (mini-batch runs differ by noise)
+    and at least ``floor`` (a difference too small to matter, :func:`immaterial`)."""
     if not np.isfinite(than):
         return bool(np.isfinite(loss))
-    return bool(loss < than - tie * abs(than))
+    return bool(loss < than - max(tie * abs(than), floor))
+
+
+def immaterial(start_loss: float, tie: float) -> float:
+    """The difference between two mini-batch runs' losses too small to matter, however near 0 they are:
+    ``IMMATERIAL`` of the start loss (0 for full-batch runs, ``tie`` below ``TIE``: there a loss of 1e-12 does beat
+    one of 1e-6, as on a quadratic near 2/L)."""
+    return IMMATERIAL * abs(start_loss) if tie >= TIE and np.isfinite(start_loss) else 0.0
 
 
 def learned_nothing(losses, start_loss: float, tie: float = 0.0) -> bool:
@@ -495,11 +537,11 @@ def _pick_after_a_plateau(runs: "_Verified", start_loss: float, notes: list, tie
     return pick
 
 
-def _smallest_of_the_best(rates, losses, tie: float = TIE) -> float:
+def _smallest_of_the_best(rates, losses, tie: float = TIE, floor: float = 0.0) -> float:
     """The smallest rate whose loss ties with the lowest: among rates that train equally well, the one furthest
     from the edge of stability (and the least at the mercy of one batch order)."""
     best = float(np.min(losses))
-    return float(np.min(rates[~np.array([clearly_better(best, x, tie) for x in losses])]))
+    return float(np.min(rates[~np.array([clearly_better(best, x, tie, floor) for x in losses])]))
 
 
 def much_worse(doubled: float, best: float, start: float) -> bool:
