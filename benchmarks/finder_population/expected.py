@@ -52,9 +52,26 @@ def method_rates(result: dict, method: str, budget: int) -> np.ndarray | None:
     return None if lr is None else lr * cosine(budget)
 
 
+def choice(result: dict, method: str) -> list:
+    """What ``method`` chose, as bench.py kept it (its rate; lrscope's with whether a cooldown follows): a kept draw
+    whose choice differs is from an earlier pick, and is trained again."""
+    return [result[method].get("lr"), bool(result[method].get("schedule", False))]
+
+
+def chosen_runs(problem, result: dict, draws: int, methods) -> dict:
+    """The test losses of ``methods``' choices on draws 0 (bench.py's) … ``draws``, and the choices themselves."""
+    out = {m: [result[m]["test"]] for m in methods}
+    for k in range(1, draws + 1):
+        twin = replicate(problem, k)
+        for m in methods:
+            rates = method_rates(result, m, twin.budget)
+            out[m].append(math.inf if rates is None else twin.test_loss(train(twin, rates)[0]))
+    return {**out, "choices": {m: choice(result, m) for m in CHOSEN}}
+
+
 def run_draws(problem, result: dict, draws: int) -> dict:
     """Test losses of every method and every grid rate on draws 0 (bench.py's, kept) … ``draws``."""
-    out = {"grid": [result["grid cosine"]["all"]], **{m: [result[m]["test"]] for m in CHOSEN + LR_FREE}}
+    out = {"grid": [result["grid cosine"]["all"]], **{m: [result[m]["test"]] for m in LR_FREE}}
     check = method_rates(result, "lrscope val", problem.budget)         # the rebuilt schedule gives bench.py's loss
     again = problem.test_loss(train(problem, check)[0])
     if not math.isclose(again, result["lrscope val"]["test"], rel_tol=1e-4, abs_tol=1e-9):
@@ -64,12 +81,9 @@ def run_draws(problem, result: dict, draws: int) -> dict:
         twin = replicate(problem, k)
         out["grid"].append([twin.test_loss(train(twin, lr * cosine(twin.budget))[0])
                             for lr in result["grid cosine"]["rates"]])
-        for m in CHOSEN:
-            rates = method_rates(result, m, twin.budget)
-            out[m].append(math.inf if rates is None else twin.test_loss(train(twin, rates)[0]))
         for m in LR_FREE:
             out[m].append(lr_free(twin, m)["test"])
-    return out
+    return {**out, **chosen_runs(problem, result, draws, CHOSEN)}
 
 
 def expected_ratios(draws: dict, untrained: float) -> dict:
@@ -87,11 +101,14 @@ def main() -> None:
     ratios = {}
     for s, result in half.items():
         kept = json.loads(DRAWS.read_text()) if DRAWS.exists() else {}
-        if len(kept.get(str(s), {}).get("grid", [])) < args.draws + 1:
-            t0 = time.perf_counter()
+        entry, t0 = kept.get(str(s), {}), time.perf_counter()
+        if len(entry.get("grid", [])) < args.draws + 1:
             kept = keep(DRAWS, s, run_draws(draw(s), result, args.draws))
             print(f"{result['name']:55s} {time.perf_counter() - t0:6.1f} s", flush=True)
-        cut = {m: v[:args.draws + 1] for m, v in kept[str(s)].items()}
+        elif stale := [m for m in CHOSEN if entry.get("choices", {}).get(m) != choice(result, m)]:
+            kept = keep(DRAWS, s, chosen_runs(draw(s), result, args.draws, stale), merge=True)
+            print(f"{result['name']:55s} {time.perf_counter() - t0:6.1f} s (again: {', '.join(stale)})", flush=True)
+        cut = {m: v[:args.draws + 1] for m, v in kept[str(s)].items() if m != "choices"}
         ratios[s] = expected_ratios(cut, result["init"]["test"])
     table(ratios, half, args.draws)
     if args.plot:

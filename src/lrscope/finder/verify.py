@@ -114,7 +114,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     ``subject`` names what is trained in the error raised when every candidate diverges; ``bound`` is the stability
     bound 2/λ_max at the start where it is known. Losses within ``tie`` (a fraction) of each other are equal, and
     the smaller rate wins: the difference is noise, and the smaller rate is further from the edge (``TIE`` for
-    mini-batch runs, ``EXACT_TIE`` for full-batch ones). ``allowance``: the most training steps the verification
+    mini-batch runs, ``EXACT_TIE`` for full-batch ones; on mini-batches, differences below ``IMMATERIAL`` of
+    the start loss tie too: :func:`immaterial`). ``allowance``: the most training steps the verification
     may spend (None: no limit); the margin check's runs (probes, the edge search, the catapult check) are left out
     where they would not fit, and the cautious choice is made without them. ``restarts``: the trainer trains every
     run from its start (a longer run costs all its steps again, not just the added ones). ``budget``: the steps
@@ -124,6 +125,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
     2. the finalists for ``final_steps`` (a short run flatters a rate that is fast at first and unstable later);
+       on mini-batches none at or above a rate that failed where a smaller one did not is picked
+       (:func:`above_a_failure`);
     3. the margin check (:func:`margin_check`), with at most ``probes`` extra runs: the pick's double (a finalist
        when one lies near it, else trained) -- if it fails and the pick's own run was steady, the edge lies between
        them, and the best rate may sit just below it (gradient descent on a quadratic for a finite budget: at ~0.99
