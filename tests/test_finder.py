@@ -666,6 +666,13 @@ def test_finalists_that_all_tie_with_the_start_have_learned_nothing_yet():
                           allowance=0)
     assert v.suggestion == pytest.approx(0.002)
     assert any("(a plateau)" in n and "0.002 had gained most" in n for n in v.notes)
+    # every finalist ended above the start (an MLP on digits by Nesterov, batch 8): said so, not "gained most"
+    gained = {3.6e-4: -0.01, 0.002: -0.002, 0.0457: -0.005, 0.2: -0.1}
+    v = verify_candidates(np.array([3.6e-4, 0.002, 0.0457, 0.2]), train, 10, 40, start_loss=0.693, probes=0,
+                          allowance=0)
+    assert v.suggestion == pytest.approx(0.002)
+    assert any("none ended below the start's loss (0.693), 0.002 closest to it" in n for n in v.notes)
+    assert not any("gained most" in n for n in v.notes)
 
 
 def test_verification_runs_follow_the_schedule_the_user_trains_with_and_go_on_along_it():

@@ -12,7 +12,8 @@ the population averages over those.
 
     python benchmarks/finder_population/expected.py --split tune|held [--first SEED] [--draws 2]
         [--plot PNG]
-    (after bench.py has filled results.json; kept in results_draws.json beside it, not committed)
+    (after bench.py has filled results.json; kept in results_draws.json beside it, not committed, with what
+    each method chose: a choice bench.py has changed since -- a method run again -- is trained again)
 """
 
 from __future__ import annotations

@@ -189,7 +189,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     if moved == Moved.BACKED_OFF:
         reason = f"{pick:.3g}: backed off from the edge of stability, where twice the rate already fails"
     elif plateau and pick == float(runs.rates[int(np.argmin(usable))]) and learned_nothing(usable, start_loss, tie):
-        reason = (f"{pick:.3g}: no rate had left the loss's plateau after {runs.horizon} steps; it had gained most "
+        reason = (f"{pick:.3g}: no rate had left the loss's plateau after {runs.horizon} steps; it ended lowest "
                   f"(not verified beyond that: train longer to know more)")
     elif moved == Moved.EDGE_SEARCH:
         reason = (f"{pick:.3g}: the best of the rates tried between a steady run and one that fails (the edge "
@@ -533,10 +533,11 @@ def _pick_after_a_plateau(runs: "_Verified", start_loss: float, notes: list, tie
         return None
     usable = runs.usable()
     pick = float(runs.rates[int(np.argmin(usable))])
+    gain = start_loss - float(np.min(usable))
+    outcome = (f"{pick:.3g} had gained most ({gain:.3g})" if gain > 0 else
+               f"none ended below the start's loss ({start_loss:.4g}), {pick:.3g} closest to it ({-gain:.3g} above)")
     notes.append(f"after {runs.horizon} steps no finalist had lowered the loss by {max(NO_PROGRESS, tie):.0%} "
-                 f"(a plateau) "
-                 f"and the budget allows no longer runs: {pick:.3g} had gained most "
-                 f"({start_loss - float(np.min(usable)):.3g}); train longer to know more")
+                 f"(a plateau) and the budget allows no longer runs: {outcome}; train longer to know more")
     return pick
 
 
