@@ -60,7 +60,13 @@ def choice(result: dict, method: str) -> list:
 
 
 def chosen_runs(problem, result: dict, draws: int, methods) -> dict:
-    """The test losses of ``methods``' choices on draws 0 (bench.py's) … ``draws``, and the choices themselves."""
+    """The test losses of ``methods``' choices on draws 0 (bench.py's) … ``draws``, and the choices themselves.
+    lrscope's schedule is rebuilt from its flag: on draw 0 it must give bench.py's own loss."""
+    for m in (m for m in methods if m.startswith("lrscope")):
+        again = problem.test_loss(train(problem, method_rates(result, m, problem.budget))[0])
+        if not math.isclose(again, result[m]["test"], rel_tol=1e-4, abs_tol=1e-9):
+            raise SystemExit(f"{problem.name}: {m}'s schedule rebuilt gives {again:.6g}, bench.py had "
+                             f"{result[m]['test']:.6g} -- results.json is from other code")
     out = {m: [result[m]["test"]] for m in methods}
     for k in range(1, draws + 1):
         twin = replicate(problem, k)
@@ -73,11 +79,6 @@ def chosen_runs(problem, result: dict, draws: int, methods) -> dict:
 def run_draws(problem, result: dict, draws: int) -> dict:
     """Test losses of every method and every grid rate on draws 0 (bench.py's, kept) … ``draws``."""
     out = {"grid": [result["grid cosine"]["all"]], **{m: [result[m]["test"]] for m in LR_FREE}}
-    check = method_rates(result, "lrscope val", problem.budget)         # the rebuilt schedule gives bench.py's loss
-    again = problem.test_loss(train(problem, check)[0])
-    if not math.isclose(again, result["lrscope val"]["test"], rel_tol=1e-4, abs_tol=1e-9):
-        raise SystemExit(f"{problem.name}: lrscope's schedule rebuilt gives {again:.6g}, bench.py had "
-                         f"{result['lrscope val']['test']:.6g} -- results.json is from other code")
     for k in range(1, draws + 1):
         twin = replicate(problem, k)
         out["grid"].append([twin.test_loss(train(twin, lr * cosine(twin.budget))[0])

@@ -126,10 +126,11 @@ def fitted_held_out(rates, losses, start_loss: float) -> list:
     model on 28 separable wine examples; docs/finder.md)."""
     losses = np.asarray(losses, dtype=np.float64)
     near_zero = np.isfinite(losses) & (losses < FITTED * abs(start_loss))
-    if np.sum(near_zero) < 2:
+    count = int(np.sum(near_zero))
+    if count < 2:
         return []
     named = ", ".join(f"{r:.3g}" for r in np.asarray(rates)[near_zero])
-    return [f"the held-out loss of {int(np.sum(near_zero))} rates ({named}) ended below {FITTED:.0%} of its value at "
+    return [f"the held-out loss of {count} rates ({named}) ended below {FITTED:.0%} of its value at "
             f"the start: the held-out data are fitted all but perfectly and barely tell them apart (a small or "
             f"separable validation split) -- of a tie the smaller rate was taken; more held-out data would say more"]
 

@@ -159,7 +159,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
     final, n, capped, steady_runs = _trained(train(finalists, final_steps, True))
     notes = []
-    if tie >= TIE and "above_a_failure" in STEPS:
+    if noisy(tie) and "above_a_failure" in STEPS:
         above = above_a_failure(finalists, final, start_loss, capped, bound)
         if np.any(above & ~capped):
             k = int(np.argmax(above))
@@ -171,7 +171,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     if not np.any(np.isfinite(np.where(capped, np.inf, final))):   # every finalist failed: the first round decides
         pick = float(cands[int(np.argmin(first))])
         return Verification(pick, (pick, pick), first, finalists, np.where(capped, np.inf, final), used,
-                            ["every finalist failed the longer verification run; the pick is the first round's"],
+                            notes + ["every finalist failed the longer verification run; the pick is the first "
+                                     "round's"],
                             np.full(finalists.size, final_steps), spent,
                             f"every finalist failed the longer run; {pick:.3g} was the best of the first round", pick)
     runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
@@ -181,7 +182,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     floor = immaterial(start_loss, tie)
     if pick is None:
         pick = _smallest_of_the_best(runs.rates, runs.usable(), tie, floor)
-    pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, tie, notes, floor)
+    pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, tie, notes)
     usable = runs.usable()
     gain = start_loss - usable
     good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
@@ -241,20 +242,20 @@ class Moved(Enum):
 
 
 def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int, start_loss: float,
-                 bound: float | None, tie: float, notes: list, floor: float = 0.0) -> tuple[float, Moved]:
+                 bound: float | None, tie: float, notes: list) -> tuple[float, Moved]:
     """Step 3 of :func:`verify_candidates`: look at the pick's double, and move the pick -- until the double
     neither does clearly better nor fails -- by the steps in ``STEPS``: the catapult check (train both on, once,
     then look again), the edge search (a steady pick: bisect towards the failing double, then stop), the back-off
     (to about half, then look at that rate's double: it may fail again; never doubled after), the double taken (and
     its own double looked at). Returns the pick and how it moved; ``notes`` get one line per move; losses closer
-    than ``floor`` tie (:func:`immaterial`)."""
-    moved = Moved.KEPT
+    than :func:`immaterial` tie."""
+    moved, floor = Moved.KEPT, immaterial(start_loss, tie)
     while True:
         best = runs.loss(pick)
         double = runs.near(2 * pick, pick * 1.0001, DOUBLE_NEAR * pick)   # a verified rate near the double
         if double is None:
             double = 2 * pick if runs.probe(2 * pick) else None
-        early = (None if double is not None or tie < TIE or "failed_early" not in STEPS
+        early = (None if double is not None or not noisy(tie) or "failed_early" not in STEPS
                  else failed_early(cands, first, pick))
         if double is None and early is None:
             return pick, moved
@@ -268,7 +269,7 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
                          f"steps before judging")
             continue
         if much_worse(double_loss, best, start_loss):
-            if (runs.is_steady(pick) and moved != Moved.BACKED_OFF and runs.edge_probes_left > 0 and tie < TIE
+            if (runs.is_steady(pick) and moved != Moved.BACKED_OFF and runs.edge_probes_left > 0 and not noisy(tie)
                     and early is None and "edge_search" in STEPS):
                 searched = search_the_edge(runs, pick, double, start_loss, tie, bound)
                 if searched == pick:
@@ -387,22 +388,22 @@ class _Verified:
 
 
 def above_a_failure(rates, losses, start_loss: float, capped, bound: float | None = None) -> np.ndarray:
-    """Which of the sorted ``rates`` lie at or above the smallest one that failed -- diverged, or gave back half the
-    gain of a smaller rate's run that did not, and cannot be in a catapult (:func:`may_settle`): on mini-batches a
+    """Which of the sorted ``rates`` lie at or above the smallest one that failed next to a smaller rate's run that
+    did not (:func:`gives_back_half`) and cannot be in a catapult (:func:`may_settle`): on mini-batches a
     rate's stability only falls as it rises, so a higher rate that did well had luck with its batches and
     validation split, which the user's run will not share (an MLP on wine by Adam: 0.0447 failed while 0.0049 did
     not; 0.0955 and 0.191 then reached 0 on a 28-example validation split, and were 45x worse on test;
     benchmarks/finder_population). Never picked."""
     losses = np.asarray(losses, dtype=np.float64)
     above = np.zeros(losses.size, dtype=bool)
-    for j in range(1, losses.size):
-        below = losses[:j][np.isfinite(losses[:j])]
-        lowest = below.min() if below.size else np.inf
-        if may_settle(float(rates[j]), float(losses[j]), bool(capped[j]), bound):
-            continue
-        if below.size and (not np.isfinite(losses[j]) or losses[j] - lowest > 0.5 * max(start_loss - lowest, 0.0)):
+    lowest = np.inf                         # the lowest finite loss of a smaller rate
+    for j, loss in enumerate(losses):
+        if (np.isfinite(lowest) and gives_back_half(loss, lowest, start_loss)
+                and not may_settle(float(rates[j]), float(loss), bool(capped[j]), bound)):
             above[j:] = True
             break
+        if np.isfinite(loss):
+            lowest = min(lowest, float(loss))
     return above
 
 
@@ -503,7 +504,13 @@ def immaterial(start_loss: float, tie: float) -> float:
     """The difference between two mini-batch runs' losses too small to matter, however near 0 they are:
     ``IMMATERIAL`` of the start loss (0 for full-batch runs, ``tie`` below ``TIE``: there a loss of 1e-12 does beat
     one of 1e-6, as on a quadratic near 2/L)."""
-    return IMMATERIAL * abs(start_loss) if tie >= TIE and np.isfinite(start_loss) else 0.0
+    return IMMATERIAL * abs(start_loss) if noisy(tie) and np.isfinite(start_loss) else 0.0
+
+
+def noisy(tie: float) -> bool:
+    """Whether runs judged with ``tie`` are mini-batch runs, which differ by noise (``TIE``), not full-batch ones,
+    which repeat exactly (``EXACT_TIE``): the tie the trainer gives says which."""
+    return tie >= TIE
 
 
 def learned_nothing(losses, start_loss: float, tie: float = 0.0) -> bool:
@@ -548,10 +555,14 @@ def _smallest_of_the_best(rates, losses, tie: float = TIE, floor: float = 0.0) -
     return float(np.min(rates[~np.array([clearly_better(best, x, tie, floor) for x in losses])]))
 
 
+def gives_back_half(loss: float, best: float, start: float) -> bool:
+    """Whether a run ending at ``loss`` failed next to one ending at ``best``: it diverged, or gave back half of the
+    gain from ``start`` that ``best`` made."""
+    return not np.isfinite(loss) or loss - best > 0.5 * max(start - best, 0.0)
+
+
 def much_worse(doubled: float, best: float, start: float) -> bool:
     """Whether training at twice a rate fails: it diverges, gives back half the gain, or ends ``FAIL_RATIO`` (3)
     times higher -- where losses go towards 0 the ratio is what tells (Adam on a small CNN at 30% of its budget:
     0.049 reached 0.073 and its double 0.416; at the full budget 0.049 was 1.6× worse than half of it)."""
-    if not np.isfinite(doubled):
-        return True
-    return doubled - best > 0.5 * max(start - best, 0.0) or (best > 0 and doubled > FAIL_RATIO * best)
+    return gives_back_half(doubled, best, start) or (best > 0 and doubled > FAIL_RATIO * best)
