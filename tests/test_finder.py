@@ -614,6 +614,13 @@ def test_no_finalist_at_or_above_a_rate_that_failed_where_a_smaller_one_did_not_
     assert any("0.0447 failed where a smaller rate did not" in n for n in v.notes)
     exact = verify_candidates(np.array(sorted(first)), train, 10, 40, start_loss=1.1, tie=1e-3)
     assert exact.suggestion > 0.0447
+    # where the rule leaves no finalist (the one below the failure capped), the first round decides -- and says why
+    def capped_below(rates, steps, final_round):
+        losses = [first[r] if steps == 10 else final.get(r, 0.03) for r in rates]
+        return np.array(losses), steps * len(rates), np.array([final_round and r < 0.01 for r in rates])
+    v = verify_candidates(np.array(sorted(first)), capped_below, 10, 40, start_loss=1.1)
+    assert any("0.0447 failed where a smaller rate did not" in n for n in v.notes)
+    assert any("every finalist failed" in n for n in v.notes)
     # a slow smallest rate is no failure: the rates above it are judged as usual
     losses = {0.001: 1.0, 0.01: 0.3, 0.02: 0.2, 0.04: 0.1}
     v = verify_candidates(np.array(sorted(losses)), _fake_train(lambda r: losses.get(r, 0.1), []), 10, 40,
