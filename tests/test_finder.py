@@ -251,6 +251,38 @@ def test_a_tie_goes_to_the_smaller_rate_and_a_double_must_be_clearly_better():
     assert v.suggestion == pytest.approx(0.2)
 
 
+def test_on_mini_batches_the_picks_half_is_verified_where_no_smaller_rate_was_and_taken_if_it_ties_with_the_best():
+    """The first round sends 0.2 and 0.4 on; after the finalists' round 0.2 ends lowest and no smaller rate was
+    verified at that length: 0.1 is trained (a probe) and, tying with the best (within 3%), taken; its half 0.05 is
+    clearly worse, and 0.1 stays. A half that is clearly worse than the best is not taken (and no note says it
+    was); on full batches, or with no probe left, the half is not looked at."""
+    from lrscope.finder import verify
+
+    def loss_of(r):                                 # the first round flatters the fast rates; 0.1 ties with 0.2
+        return {0.025: 2.0, 0.05: 1.5, 0.1: 1.01, 0.2: 1.0, 0.4: 1.3}[round(r, 4)]
+    cands = np.array([0.025, 0.05, 0.2, 0.4])
+    calls = []
+    train = _fake_train(loss_of, calls)
+
+    def first_round_flatters(rates, steps, final_round):
+        losses, spent, capped = train(rates, steps, final_round)
+        return (losses if final_round else np.where(np.asarray(rates) >= 0.2, 0.5, 2.0)), spent, capped
+    v = verify.verify_candidates(cands, first_round_flatters, 10, 40, start_loss=3.0, mini_batches=True)
+    assert v.suggestion == pytest.approx(0.1)
+    assert [c[0].tolist() for c in calls[2:]] == [[0.1], [0.05]]    # 0.2's double 0.4 was verified: two halves
+    assert any("0.1 trained as well as the best after 40 steps" in n for n in v.notes)
+    assert sum(steps * len(rates) for rates, steps in calls) == v.steps_used
+    for kwargs in (dict(mini_batches=False), dict(mini_batches=True, probes=0)):
+        assert verify.verify_candidates(cands, first_round_flatters, 10, 40, start_loss=3.0,
+                                        **kwargs).suggestion == pytest.approx(0.2)
+    worse = {0.025: 2.0, 0.05: 1.5, 0.1: 1.1, 0.2: 1.0, 0.4: 1.3, 0.8: np.inf}
+    train = _fake_train(lambda r: worse[round(r, 4)], [])
+    v = verify.verify_candidates(cands, lambda r, s, f: (train(r, s, f)[0] if f else
+                                                         np.where(np.asarray(r) >= 0.2, 0.5, 2.0),) +
+                                 train(r, s, f)[1:], 10, 40, start_loss=3.0, mini_batches=True)
+    assert v.suggestion == pytest.approx(0.2) and not any("trained as well" in n for n in v.notes)
+
+
 def test_gradient_descent_at_the_edge_of_stability_is_not_capped():
     # raw breast_cancer: rates above the start's 2/λ_max overshoot, then the curvature falls and the run settles at
     # the edge of stability (the local 2/λ_max ≈ α) -- and trains better than any rate below the start's bound

@@ -21,7 +21,9 @@ things more:
    edge of stability and lrscope backs off to half of it, and checks that rate the same way; a double that does
    clearly better is taken instead. The double is read off a finalist near it where there is one; otherwise it is
    trained (two probes at most; these and the edge search are skipped where theory gives the exact answer: GD on
-   quadratics). A double above
+   quadratics). On mini-batches, where no rate below the pick was verified, its half is trained too, and taken
+   if it ties with the best (the first round sends the fast rates on; the half brackets the pick from below). A
+   double above
    2/λ_max at the start that did no better but has not blown up may be in a catapult (it overshoots while the
    curvature falls, then settles and wins: raw logistic regression): the two are trained on to 1.5× the length
    before lrscope judges. The finalists whose result is close to the best give the interval. The same

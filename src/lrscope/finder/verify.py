@@ -35,9 +35,10 @@ PLATEAU_DOUBLINGS = 3       # ... and its finalists are trained on, doubling the
 # trained on before it is judged; edge_search: between a steady pick and its failing double (full batch); back_off:
 # from a pick whose double fails, to about half of it; take_double: a double that does clearly better is taken;
 # horizon: on mini-batches, the best rate's fall from the first round to the finalists' carried on to the budget;
-# above_a_failure: on mini-batches, no finalist at or above one that failed where a smaller one did not is picked.
+# above_a_failure: on mini-batches, no finalist at or above one that failed where a smaller one did not is picked;
+# take_half: on mini-batches, where no rate below the pick was verified, its half is, and taken if it ties.
 STEPS = frozenset({"plateau", "failed_early", "catapult", "edge_search", "back_off", "take_double", "horizon",
-                   "above_a_failure"})
+                   "above_a_failure", "take_half"})
 
 
 @dataclass
@@ -103,7 +104,7 @@ class Tally:
 def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_loss: float,
                       probes: int = MAX_PROBES, subject: str = "objective", bound: float | None = None,
                       tie: float = TIE, edge_probes: int = EDGE_PROBES, allowance: int | None = None,
-                      restarts: bool = False, budget: int | None = None) -> Verification:
+                      restarts: bool = False, budget: int | None = None, mini_batches: bool = False) -> Verification:
     """Successive halving with a margin check -- the verification shared by ``find`` and ``lrscope.torch.lr_find``.
 
     ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
@@ -120,7 +121,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     where they would not fit, and the cautious choice is made without them. ``restarts``: the trainer trains every
     run from its start (a longer run costs all its steps again, not just the added ones). ``budget``: the steps
     the user will train for at a constant rate on mini-batches, where both rounds are judged on held-out data
-    (None: no horizon step).
+    (None: no horizon step); ``mini_batches``: the runs see mini-batches (the pick's half is checked).
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
@@ -147,7 +148,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        better), one more look: if it is still finite and not capped it may be in a catapult (it overshoots, the
        curvature falls, it settles and wins: Lewkowycz et al. 2020) and only look worse for now -- pick and double
        are trained on to ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that
-       length;
+       length; on ``mini_batches``, where the margin check left the pick where it was and no smaller rate was
+       verified, the pick's half with the probes left (:func:`take_half`);
     4. with a ``budget`` longer than the finalists' round: the best rate's fall from the first round to the second,
        carried on to the budget (:func:`horizon`).
     """
@@ -183,6 +185,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     if pick is None:
         pick = _smallest_of_the_best(runs.rates, runs.usable(), tie, floor)
     pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, tie, notes)
+    if moved == Moved.KEPT and not plateau and mini_batches and "take_half" in STEPS:
+        pick = take_half(runs, pick, tie, floor, notes)
     usable = runs.usable()
     gain = start_loss - usable
     good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
@@ -385,6 +389,22 @@ class _Verified:
         self.horizon = horizon
         self.train_on(rates)
         return True
+
+
+def take_half(runs: "_Verified", pick: float, tie: float, floor: float, notes: list) -> float:
+    """Where no rate below the pick was verified at its length (the first round, a few steps long, sends the fast
+    rates on): its half is trained as its double was (a probe), and taken if it ties with the best verified loss
+    (as everywhere, of rates that tie the smallest wins), then that rate's half in turn, while probes and compute
+    last. The round then brackets the best rate from below as the double does from above."""
+    while runs.near(pick / 2, pick / DOUBLE_NEAR, pick / 1.0001) is None and runs.probe(pick / 2):
+        now = runs.lengths == runs.horizon                  # the runs at the length compared
+        half = _smallest_of_the_best(runs.rates[now], runs.usable()[now], tie, floor)
+        if half >= pick:
+            break
+        notes.append(f"{half:.3g} trained as well as the best after {runs.horizon} steps (no smaller rate than "
+                     f"{pick:.3g} had been verified): the smaller rate is taken")
+        pick = half
+    return pick
 
 
 def above_a_failure(rates, losses, start_loss: float, capped, bound: float | None = None) -> np.ndarray:
