@@ -674,6 +674,24 @@ def test_mini_batch_losses_near_zero_tie_when_their_difference_is_immaterial():
     assert exact.suggestion == pytest.approx(40.0)
 
 
+def test_held_out_losses_that_fit_the_data_all_but_perfectly_tie():
+    """A separable validation split (a linear model on wine, issue 27): after a start of 1.45, 4 ends at 7.8e-3 and
+    8 at 2.7e-3 -- both below 1% of the start, where which ends nearer 0 is chance (the larger rate was 23x worse on
+    test). Judged on held-out data they tie and the smaller rate wins, and its double is not taken either; judged
+    on the training loss, a lower loss is a better fit of the data trained on, and 8 wins."""
+    from lrscope.finder import verify_candidates
+    from lrscope.finder.verify import FITTED, fitted_level
+    losses = {2.0: 0.02, 4.0: 7.8e-3, 8.0: 2.7e-3, 16.0: 2.7e-3}
+    cands = np.array([1.0, 2.0, 4.0, 8.0])
+
+    def train(rates, steps, final_round):
+        first = np.array([0.5 if r == 1.0 else losses[r] for r in rates])
+        return first, steps * len(rates), np.zeros(len(rates), dtype=bool)
+    assert verify_candidates(cands, train, 10, 40, start_loss=1.45, held_out=True).suggestion == pytest.approx(4.0)
+    assert verify_candidates(cands, train, 10, 40, start_loss=1.45).suggestion == pytest.approx(8.0)
+    assert fitted_level(1.45, 0.03) == pytest.approx(FITTED * 1.45) and fitted_level(1.45, 1e-3) == -np.inf
+
+
 def test_a_rate_that_failed_in_the_first_round_is_the_picks_double_when_no_probe_fits():
     """An MLP on wine by SGD with mini-batches (issue 27's population): 2.24 won the finalists' round, 3.98 had
     diverged in the first round, and the compute left no room to train the double -- 2.24 stood, and diverged over

@@ -21,9 +21,9 @@ from .refine import Refined
 from .range_test import BUDGET_ALL, FindResult, check_compute, check_plan, fit_the_rounds, ramp_steps
 from .schedule import check_schedule, name_of, with_schedule
 from .schedule import factors as schedule_factors
-from .verify import Tally, Verification, above_the_start_bound, finalist_count, verification_steps, verify_candidates
+from .verify import (FITTED, Tally, Verification, above_the_start_bound, finalist_count, verification_steps,
+                     verify_candidates)
 
-FITTED = 0.01       # held-out losses below this fraction of the start's: the held-out data are fitted all but perfectly
 
 
 @dataclass(frozen=True)
@@ -166,7 +166,7 @@ def recommend(trainer: Trainer, plan: Plan, curve: Curve, methods: dict, cands: 
             allowance=None if plan.budget is None else max(0, round(plan.max_compute * plan.budget) - curve.used),
             restarts=trainer.restarts,
             budget=plan.budget if plan.schedule is None and trainer.mini_batches and trainer.held_out else None,
-            mini_batches=trainer.mini_batches)
+            mini_batches=trainer.mini_batches, held_out=trainer.held_out)
     finally:
         trainer.close()
     compute = {"range test": curve.used, **v.spent}
