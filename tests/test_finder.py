@@ -832,7 +832,8 @@ def test_the_best_rates_fall_with_the_horizon_is_carried_on_to_the_budget():
 
 def test_verification_carries_the_best_rates_trend_on_to_the_budget(monkeypatch):
     """First round (10 steps): 0.1 best; finalists (40 steps): 0.05 best -- for a budget of 160 steps the pick is
-    lowered along that trend, and says so; without a budget, or with the step left out, it is not."""
+    lowered along that trend, and says so (on mini-batches judged on held-out data); without a budget, on the
+    training loss, on full batches, or with the step left out, it is not."""
     from lrscope.finder import verify
     calls = []
 
@@ -842,14 +843,17 @@ def test_verification_carries_the_best_rates_trend_on_to_the_budget(monkeypatch)
         losses = np.array([np.inf if r > 0.3 else 0.2 + 0.1 * abs(np.log(r / best)) for r in rates])
         return losses, steps * len(rates), np.zeros(len(rates), dtype=bool)
     cands = np.array([0.0125, 0.025, 0.05, 0.1, 0.2, 0.4])
-    v = verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, budget=160)
+    held_out = dict(mini_batches=True, held_out=True)
+    v = verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, budget=160, **held_out)
     factor = 0.5 ** (np.log(4) / np.log(4))
     assert v.verified == pytest.approx(0.05) and v.suggestion == pytest.approx(0.05 * factor)
     assert any("the best rate fell from 0.1 after 10 steps to 0.05 after 40" in n for n in v.notes)
     assert v.interval[0] <= v.suggestion <= v.interval[1]
-    assert verify.verify_candidates(cands, train, 10, 40, start_loss=3.0).suggestion == pytest.approx(0.05)
+    for kwargs in (held_out, dict(budget=160, mini_batches=True), dict(budget=160, held_out=True)):
+        assert verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, **kwargs).suggestion == \
+            pytest.approx(0.05)
     monkeypatch.setattr(verify, "STEPS", verify.STEPS - {"horizon"})
-    assert verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, budget=160).suggestion == \
+    assert verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, budget=160, **held_out).suggestion == \
         pytest.approx(0.05)
 
 

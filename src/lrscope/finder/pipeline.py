@@ -165,7 +165,7 @@ def recommend(trainer: Trainer, plan: Plan, curve: Curve, methods: dict, cands: 
             subject=trainer.subject, bound=bound, tie=trainer.tie, edge_probes=trainer.edge_probes,
             allowance=None if plan.budget is None else max(0, round(plan.max_compute * plan.budget) - curve.used),
             restarts=trainer.restarts,
-            budget=plan.budget if plan.schedule is None and trainer.mini_batches and trainer.held_out else None,
+            budget=plan.budget if plan.schedule is None else None,
             mini_batches=trainer.mini_batches, held_out=trainer.held_out)
     finally:
         trainer.close()

@@ -123,10 +123,9 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     may spend (None: no limit); the margin check's runs (probes, the edge search, the catapult check) are left out
     where they would not fit, and the cautious choice is made without them. ``restarts``: the trainer trains every
     run from its start (a longer run costs all its steps again, not just the added ones). ``budget``: the steps
-    the user will train for at a constant rate on mini-batches, where both rounds are judged on held-out data
-    (None: no horizon step); ``mini_batches``: the runs see mini-batches (the pick's half is checked);
-    ``held_out``: the runs are judged on held-out data (losses that fit it all but perfectly tie:
-    :func:`fitted_level`).
+    the user will train for at a constant rate (None: unknown, or a schedule); ``mini_batches``: the runs see
+    mini-batches (the pick's half is checked); ``held_out``: the runs are judged on held-out data (losses that fit
+    it all but perfectly tie: :func:`fitted_level`) -- the horizon step needs all three.
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
@@ -155,8 +154,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        are trained on to ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that
        length; on ``mini_batches``, where the margin check left the pick where it was and no smaller rate was
        verified, the pick's half with the probes left (:func:`take_half`);
-    4. with a ``budget`` longer than the finalists' round: the best rate's fall from the first round to the second,
-       carried on to the budget (:func:`horizon`).
+    4. with a ``budget`` longer than the finalists' round, on mini-batches judged on held-out data: the best rate's
+       fall from the first round to the second, carried on to the budget (:func:`horizon`).
     """
     first, used = _trained(train(cands, verify_steps, False))[:2]
     spent = {"first round": used}
@@ -209,7 +208,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         reason = (f"{pick:.3g} ended lowest ({usable[k]:.4g} after {runs.lengths[k]} steps) of the "
                   f"{int(np.isfinite(usable).sum())} rates verified at that length (ties go to the smaller rate)")
     verified = pick
-    if budget is not None and "horizon" in STEPS and not plateau and moved != Moved.EDGE_SEARCH:
+    if (budget is not None and mini_batches and held_out and "horizon" in STEPS and not plateau
+            and moved != Moved.EDGE_SEARCH):
         r1 = _smallest_of_the_best(cands, first, tie, floor, fitted)
         r2 = _smallest_of_the_best(finalists, np.where(capped, np.inf, final), tie, floor, fitted)   # as the round judged them
         factor = horizon(r1, r2, verify_steps, final_steps, budget)
