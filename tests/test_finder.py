@@ -680,7 +680,7 @@ def test_held_out_losses_that_fit_the_data_all_but_perfectly_tie():
     test). Judged on held-out data they tie and the smaller rate wins, and its double is not taken either; judged
     on the training loss, a lower loss is a better fit of the data trained on, and 8 wins."""
     from lrscope.finder import verify_candidates
-    from lrscope.finder.verify import FITTED, fitted_level
+    from lrscope.finder.verify import FITTED, Ties
     losses = {2.0: 0.02, 4.0: 7.8e-3, 8.0: 2.7e-3, 16.0: 2.7e-3}
     cands = np.array([1.0, 2.0, 4.0, 8.0])
 
@@ -689,7 +689,8 @@ def test_held_out_losses_that_fit_the_data_all_but_perfectly_tie():
         return first, steps * len(rates), np.zeros(len(rates), dtype=bool)
     assert verify_candidates(cands, train, 10, 40, start_loss=1.45, held_out=True).suggestion == pytest.approx(4.0)
     assert verify_candidates(cands, train, 10, 40, start_loss=1.45).suggestion == pytest.approx(8.0)
-    assert fitted_level(1.45, 0.03) == pytest.approx(FITTED * 1.45) and fitted_level(1.45, 1e-3) == -np.inf
+    assert Ties.of(0.03, 1.45, held_out=True).fitted == pytest.approx(FITTED * 1.45)
+    assert Ties.of(1e-3, 1.45, held_out=True).fitted == -np.inf and Ties.of(0.03, 1.45).fitted == -np.inf
 
 
 def test_a_rate_that_failed_in_the_first_round_is_the_picks_double_when_no_probe_fits():

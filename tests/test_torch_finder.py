@@ -348,7 +348,7 @@ def test_a_lambda_schedulers_shape_is_the_finders_schedule_at_the_same_fraction_
 def test_a_held_out_split_fitted_all_but_perfectly_is_said_to_barely_rank_the_rates():
     """Two clusters far apart and 16 held-out points: every finalist's held-out loss ends at 0 (the population's
     worst picks were of this kind, 28 separable wine examples): the result says the split cannot rank them."""
-    from lrscope.finder.pipeline import fitted_held_out
+    from lrscope.finder.verify import TIE, Ties, fitted_held_out
     torch.manual_seed(0)
     x = torch.cat([torch.randn(64, 2) + 4, torch.randn(64, 2) - 4])
     y = torch.cat([torch.zeros(64), torch.ones(64)]).long()
@@ -361,7 +361,8 @@ def test_a_held_out_split_fitted_all_but_perfectly_is_said_to_barely_rank_the_ra
                   budget=200, val_loader=val)
     assert any("barely tell them apart" in n for n in res.notes)
     # the note needs two such runs, finite ones, below 1% of the start's loss (the linear model on wine: 3 of 4)
-    notes = fitted_held_out(np.array([2.14, 4.68, 10.0, 20.0]), np.array([0.0174, 0.0078, 0.0093, 0.0027]), 1.1)
+    ties = Ties.of(TIE, 1.1, held_out=True)
+    notes = fitted_held_out(np.array([2.14, 4.68, 10.0, 20.0]), np.array([0.0174, 0.0078, 0.0093, 0.0027]), ties)
     assert len(notes) == 1 and "3 rates (4.68, 10, 20)" in notes[0]
-    assert fitted_held_out(np.array([0.1, 0.2]), np.array([0.3, 0.005]), 1.1) == []
-    assert fitted_held_out(np.array([0.1, 0.2]), np.array([np.inf, 0.0]), 1.1) == []
+    assert fitted_held_out(np.array([0.1, 0.2]), np.array([0.3, 0.005]), ties) == []
+    assert fitted_held_out(np.array([0.1, 0.2]), np.array([np.inf, 0.0]), ties) == []

@@ -100,9 +100,8 @@ def main() -> None:
         parser.add_argument("--plot", metavar="PNG", help="also plot the distributions of the ratios to this file")
 
     args, half = half_from_command_line(__doc__.split("\n\n")[0], more)
-    ratios = {}
+    ratios, kept = {}, json.loads(DRAWS.read_text()) if DRAWS.exists() else {}
     for s, result in half.items():
-        kept = json.loads(DRAWS.read_text()) if DRAWS.exists() else {}
         entry, t0 = kept.get(str(s), {}), time.perf_counter()
         if len(entry.get("grid", [])) < args.draws + 1:
             kept = keep(DRAWS, s, run_draws(draw(s), result, args.draws))

@@ -21,9 +21,7 @@ from .refine import Refined
 from .range_test import BUDGET_ALL, FindResult, check_compute, check_plan, fit_the_rounds, ramp_steps
 from .schedule import check_schedule, name_of, with_schedule
 from .schedule import factors as schedule_factors
-from .verify import (FITTED, Tally, Verification, above_the_start_bound, finalist_count, verification_steps,
-                     verify_candidates)
-
+from .verify import Tally, Verification, above_the_start_bound, finalist_count, verification_steps, verify_candidates
 
 
 @dataclass(frozen=True)
@@ -119,22 +117,6 @@ class Trainer(Protocol):
         """Release what ``prepare`` took (Ray actors)."""
 
 
-def fitted_held_out(rates, losses, start_loss: float) -> list:
-    """The note (a list of at most one) for verification runs of which two or more fit the held-out data all but
-    perfectly (a loss below ``FITTED`` of the start's): the held-out data then barely tell those rates apart, and
-    their order may not carry over to new data (on the population, the worst picks were of this kind: a linear
-    model on 28 separable wine examples; docs/finder.md)."""
-    losses = np.asarray(losses, dtype=np.float64)
-    near_zero = np.isfinite(losses) & (losses < FITTED * abs(start_loss))
-    count = int(np.sum(near_zero))
-    if count < 2:
-        return []
-    named = ", ".join(f"{r:.3g}" for r in np.asarray(rates)[near_zero])
-    return [f"the held-out loss of {count} rates ({named}) ended below {FITTED:.0%} of its value at "
-            f"the start: the held-out data are fitted all but perfectly and barely tell them apart (a small or "
-            f"separable validation split) -- of a tie the smaller rate was taken; more held-out data would say more"]
-
-
 def unverified(curve: Curve, name: str, methods: dict, cands: np.ndarray, bound, notes: list,
                tally: Tally) -> FindResult:
     """``verify=False``: the valley rule's pick (else min/10), as the classic range test gives it."""
@@ -191,8 +173,6 @@ def recommend(trainer: Trainer, plan: Plan, curve: Curve, methods: dict, cands: 
                 step_sizes, schedule_loss = refined.step_sizes, refined.loss
     tally.finish()
     notes += above_the_start_bound(v.suggestion, bound)
-    if trainer.held_out:
-        notes += fitted_held_out(v.finalists, v.final, curve.start_loss)
     ran = v.verified                # the rate whose run lies behind the suggestion (above it where lowered)
     kept = trainer.keep(ran, v.suggestion) if plan.keep_winner else None
     if plan.keep_winner:

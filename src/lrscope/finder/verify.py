@@ -23,8 +23,8 @@ EXACT_TIE = 1e-3            # ... and full-batch ones (no noise: only difference
 IMMATERIAL = 1e-3           # on mini-batches, losses closer than this fraction of the start loss tie as well, however
                             # near 0 they are (a separable validation split: a rate at 2e-4 and its double at 0 are
                             # the same to the user, and the double was 45x worse on test; docs/finder.md)
-FITTED = 0.01              # on mini-batches, a loss below this fraction of the start's fits the data all but
-                            # perfectly: no rate clearly beats it (the data can no longer tell them apart)
+FITTED = 0.01               # judged on held-out data with noise, a loss below this fraction of the start's fits the
+                            # split all but perfectly: no rate clearly beats it (the split can no longer tell them)
 GIVE_BACK = 0.1             # a steady run never gives back more than this share of its gain in its second half
 EDGE_RESOLUTION = 1.1       # the edge search stops when the steady and the failing rate are this close (a ratio)
 NO_PROGRESS = 0.01          # a verification where no rate lowered the loss by 1% of its start has learned nothing yet
@@ -41,6 +41,41 @@ PLATEAU_DOUBLINGS = 3       # ... and its finalists are trained on, doubling the
 # take_half: on mini-batches, where no rate below the pick was verified, its half is, and taken if it ties.
 STEPS = frozenset({"plateau", "failed_early", "catapult", "edge_search", "back_off", "take_double", "horizon",
                    "above_a_failure", "take_half"})
+
+
+@dataclass(frozen=True)
+class Ties:
+    """When two verification losses count as equal (the smaller rate then wins: it is further from the edge and
+    less at the mercy of one batch order): within ``rel`` of the one compared with (``TIE`` on mini-batches, where
+    runs differ by noise; ``EXACT_TIE`` on full batches), closer than ``floor`` (on mini-batches ``IMMATERIAL`` of
+    the start loss: a difference no user would train for, however near 0 -- full batches keep telling 1e-12 from
+    1e-6, as on a quadratic near 2/L), or the one compared with below ``fitted`` (judged on held-out data with
+    noise, ``FITTED`` of the start loss: a split fitted all but perfectly no longer tells rates apart -- a linear
+    model on 28 wine examples ranked 20 above 10 by 2.7e-3 against 9.3e-3 after a start of 1.45, and 20 was 23x
+    worse on test; benchmarks/finder_population)."""
+
+    rel: float
+    floor: float = 0.0
+    fitted: float = -np.inf
+
+    @classmethod
+    def of(cls, tie: float, start_loss: float, held_out: bool = False) -> "Ties":
+        """The ties for runs judged with the trainer's ``tie`` from ``start_loss`` (on ``held_out`` data or not)."""
+        if not (noisy(tie) and np.isfinite(start_loss)):
+            return cls(tie)
+        scale = abs(float(start_loss))
+        return cls(tie, IMMATERIAL * scale, FITTED * scale if held_out else -np.inf)
+
+    def better(self, loss: float, than: float) -> bool:
+        """Whether ``loss`` beats ``than`` by more than a tie (:func:`clearly_better`)."""
+        return clearly_better(loss, than, self.rel, self.floor, self.fitted)
+
+    def smallest_of_the_best(self, rates, losses) -> float:
+        """The smallest rate whose loss ties with the lowest: among rates that train equally well, the one furthest
+        from the edge of stability (and the least at the mercy of one batch order)."""
+        rates, losses = np.asarray(rates), np.asarray(losses, dtype=np.float64)
+        best = float(np.min(losses))
+        return float(np.min(rates[~np.array([self.better(best, x) for x in losses])]))
 
 
 @dataclass
@@ -119,13 +154,14 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     bound 2/λ_max at the start where it is known. Losses within ``tie`` (a fraction) of each other are equal, and
     the smaller rate wins: the difference is noise, and the smaller rate is further from the edge (``TIE`` for
     mini-batch runs, ``EXACT_TIE`` for full-batch ones; on mini-batches, differences below ``IMMATERIAL`` of
-    the start loss tie too: :func:`immaterial`). ``allowance``: the most training steps the verification
-    may spend (None: no limit); the margin check's runs (probes, the edge search, the catapult check) are left out
-    where they would not fit, and the cautious choice is made without them. ``restarts``: the trainer trains every
+    the start loss tie too, and judged on held-out data, losses below ``FITTED`` of it: :class:`Ties`).
+    ``allowance``: the most training steps the verification may spend (None: no limit); the margin check's runs
+    (probes, the edge search, the catapult check) are left out where they would not fit, and the cautious choice
+    is made without them. ``restarts``: the trainer trains every
     run from its start (a longer run costs all its steps again, not just the added ones). ``budget``: the steps
     the user will train for at a constant rate (None: unknown, or a schedule); ``mini_batches``: the runs see
-    mini-batches (the pick's half is checked); ``held_out``: the runs are judged on held-out data (losses that fit
-    it all but perfectly tie: :func:`fitted_level`) -- the horizon step needs all three.
+    mini-batches, whose noise floor rises with the rate (the pick's half is checked); ``held_out``: the runs are judged on held-out data -- the horizon step
+    needs all three.
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
@@ -185,12 +221,12 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                      None if allowance is None else allowance - used, restarts)
     pick = _pick_after_a_plateau(runs, start_loss, notes, tie) if "plateau" in STEPS else None
     plateau = pick is not None
-    floor, fitted = immaterial(start_loss, tie), fitted_level(start_loss, tie) if held_out else -np.inf
+    ties = Ties.of(tie, start_loss, held_out)
     if pick is None:
-        pick = _smallest_of_the_best(runs.rates, runs.usable(), tie, floor, fitted)
-    pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, tie, notes, fitted)
+        pick = ties.smallest_of_the_best(runs.rates, runs.usable())
+    pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, ties, notes)
     if moved == Moved.KEPT and not plateau and mini_batches and "take_half" in STEPS:
-        pick = take_half(runs, pick, tie, floor, notes, fitted)
+        pick = take_half(runs, pick, ties, notes)
     usable = runs.usable()
     gain = start_loss - usable
     good = runs.rates[np.isfinite(usable) & (gain >= 0.9 * np.max(gain))] if np.max(gain) > 0 else np.array([pick])
@@ -210,8 +246,8 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     verified = pick
     if (budget is not None and mini_batches and held_out and "horizon" in STEPS and not plateau
             and moved != Moved.EDGE_SEARCH):
-        r1 = _smallest_of_the_best(cands, first, tie, floor, fitted)
-        r2 = _smallest_of_the_best(finalists, np.where(capped, np.inf, final), tie, floor, fitted)   # as the round judged them
+        r1 = ties.smallest_of_the_best(cands, first)
+        r2 = ties.smallest_of_the_best(finalists, np.where(capped, np.inf, final))     # as the round judged them
         factor = horizon(r1, r2, verify_steps, final_steps, budget)
         if factor < 1:
             pick = verified * factor
@@ -219,8 +255,25 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                          f"{final_steps}; that trend carried on to the budget's {budget} steps gives {pick:.3g} "
                          f"(× {factor:.2f} the verified {verified:.3g}; a run as long as the budget was not made)")
             reason += f"; carried on to the budget's {budget} steps: {pick:.3g} (× {factor:.2f}, the trend)"
+    notes += fitted_held_out(runs.rates, usable, ties)
     return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, runs.rates,
                         usable, used + runs.used, notes, runs.lengths, spent, reason, verified)
+
+
+def fitted_held_out(rates, losses, ties: Ties) -> list:
+    """The note (a list of at most one) for verification runs of which two or more fit the held-out data all but
+    perfectly (a loss below ``ties.fitted``): they tie, and the held-out data cannot say more -- their order may
+    not carry over to new data (on the population, the worst picks were of this kind: a linear model on 28
+    separable wine examples; docs/finder.md)."""
+    losses = np.asarray(losses, dtype=np.float64)
+    near_zero = np.isfinite(losses) & (losses < ties.fitted)
+    count = int(np.sum(near_zero))
+    if count < 2:
+        return []
+    named = ", ".join(f"{r:.3g}" for r in np.asarray(rates)[near_zero])
+    return [f"the held-out loss of {count} rates ({named}) ended below {FITTED:.0%} of its value at "
+            f"the start: the held-out data are fitted all but perfectly and barely tell them apart (a small or "
+            f"separable validation split) -- of a tie the smaller rate was taken; more held-out data would say more"]
 
 
 def horizon(first_best: float, final_best: float, verify_steps: int, final_steps: int, budget: int) -> float:
@@ -251,14 +304,14 @@ class Moved(Enum):
 
 
 def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int, start_loss: float,
-                 bound: float | None, tie: float, notes: list, fitted: float = -np.inf) -> tuple[float, Moved]:
+                 bound: float | None, ties: Ties, notes: list) -> tuple[float, Moved]:
     """Step 3 of :func:`verify_candidates`: look at the pick's double, and move the pick -- until the double
     neither does clearly better nor fails -- by the steps in ``STEPS``: the catapult check (train both on, once,
     then look again), the edge search (a steady pick: bisect towards the failing double, then stop), the back-off
     (to about half, then look at that rate's double: it may fail again; never doubled after), the double taken (and
-    its own double looked at). Returns the pick and how it moved; ``notes`` get one line per move; losses closer
-    than :func:`immaterial` tie, and none beats one below ``fitted`` (:func:`fitted_level`)."""
-    moved, floor = Moved.KEPT, immaterial(start_loss, tie)
+    its own double looked at). Returns the pick and how it moved; ``notes`` get one line per move; ``ties`` say
+    which losses are equal."""
+    moved, tie = Moved.KEPT, ties.rel
     while True:
         best = runs.loss(pick)
         double = runs.near(2 * pick, pick * 1.0001, DOUBLE_NEAR * pick)   # a verified rate near the double
@@ -270,7 +323,7 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
             return pick, moved
         double, double_loss = (early, math.inf) if early is not None else (double, runs.loss(double))
         if (early is None and "catapult" in STEPS and runs.horizon == final_steps
-                and not clearly_better(double_loss, best, tie, floor, fitted)
+                and not ties.better(double_loss, best)
                 and may_settle(double, double_loss, runs.is_capped(double), bound)
                 and runs.extend(round(EXTEND * final_steps), [pick, double])):
             notes.append(f"after {final_steps} steps {double:.3g} (above 2/λ_max = {bound:.3g} at the start) had done "
@@ -302,8 +355,7 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
                          f"is at the edge of stability")
             pick, moved = backed, Moved.BACKED_OFF       # and look at the backed-off rate's double in turn
             continue
-        if (moved == Moved.BACKED_OFF or not clearly_better(double_loss, best, tie, floor, fitted)
-                or runs.is_capped(double)
+        if (moved == Moved.BACKED_OFF or not ties.better(double_loss, best) or runs.is_capped(double)
                 or "take_double" not in STEPS):
             return pick, moved
         pick, moved = double, Moved.DOUBLED    # the double does better: take it, and look at its double in turn
@@ -397,15 +449,14 @@ class _Verified:
         return True
 
 
-def take_half(runs: "_Verified", pick: float, tie: float, floor: float, notes: list,
-              fitted: float = -np.inf) -> float:
+def take_half(runs: "_Verified", pick: float, ties: Ties, notes: list) -> float:
     """Where no rate below the pick was verified at its length (the first round, a few steps long, sends the fast
     rates on): its half is trained as its double was (a probe), and taken if it ties with the best verified loss
     (as everywhere, of rates that tie the smallest wins), then that rate's half in turn, while probes and compute
     last. The round then brackets the best rate from below as the double does from above."""
     while runs.near(pick / 2, pick / DOUBLE_NEAR, pick / 1.0001) is None and runs.probe(pick / 2):
         now = runs.lengths == runs.horizon                  # the runs at the length compared
-        half = _smallest_of_the_best(runs.rates[now], runs.usable()[now], tie, floor, fitted)
+        half = ties.smallest_of_the_best(runs.rates[now], runs.usable()[now])
         if half >= pick:
             break
         notes.append(f"{half:.3g} trained as well as the best after {runs.horizon} steps (no smaller rate than "
@@ -521,31 +572,18 @@ def above_the_start_bound(pick: float, bound: float | None) -> list:
 
 def clearly_better(loss: float, than: float, tie: float = TIE, floor: float = 0.0, fitted: float = -np.inf) -> bool:
     """Whether ``loss`` beats ``than`` by more than a tie -- ``tie`` of its size (mini-batch runs differ by noise)
-    and at least ``floor`` (a difference too small to matter, :func:`immaterial`) -- and ``than`` is not below
-    ``fitted`` (it fits the data all but perfectly already, :func:`fitted_level`)."""
+    and at least ``floor`` (a difference too small to matter) -- and ``than`` is not below ``fitted`` (it fits the
+    data all but perfectly already); :class:`Ties` says which apply."""
     if not np.isfinite(than):
         return bool(np.isfinite(loss))
     return bool(than >= fitted and loss < than - max(tie * abs(than), floor))
 
 
-def fitted_level(start_loss: float, tie: float) -> float:
-    """The loss below which mini-batch runs fit the data all but perfectly: ``FITTED`` of the start loss (-inf for
-    full-batch runs, as for :func:`immaterial`). A small or separable validation split is fitted to ~0 by every
-    rate fast enough, and which ends nearer 0 is chance: a linear model on 28 wine examples ranked 20 above 10 by
-    2.7e-3 against 9.3e-3 after a start of 1.45 -- 20 was 23x worse on test (benchmarks/finder_population)."""
-    return FITTED * abs(start_loss) if noisy(tie) and np.isfinite(start_loss) else -np.inf
-
-
-def immaterial(start_loss: float, tie: float) -> float:
-    """The difference between two mini-batch runs' losses too small to matter, however near 0 they are:
-    ``IMMATERIAL`` of the start loss (0 for full-batch runs, ``tie`` below ``TIE``: there a loss of 1e-12 does beat
-    one of 1e-6, as on a quadratic near 2/L)."""
-    return IMMATERIAL * abs(start_loss) if noisy(tie) and np.isfinite(start_loss) else 0.0
-
-
 def noisy(tie: float) -> bool:
-    """Whether runs judged with ``tie`` are mini-batch runs, which differ by noise (``TIE``), not full-batch ones,
-    which repeat exactly (``EXACT_TIE``): the tie the trainer gives says which."""
+    """Whether runs judged with ``tie`` differ by noise (``TIE``: mini-batch runs, and every PyTorch run, whose
+    kernels and dropout need not repeat) rather than repeat exactly (``EXACT_TIE``: lrscope's own full-batch runs):
+    the tie the trainer gives says which. Not the same as seeing mini-batches (``mini_batches`` of
+    :func:`verify_candidates`): a PyTorch model on one full batch is noisy but has no batches' noise floor."""
     return tie >= TIE
 
 
@@ -582,13 +620,6 @@ def _pick_after_a_plateau(runs: "_Verified", start_loss: float, notes: list, tie
     notes.append(f"after {runs.horizon} steps no finalist had lowered the loss by {max(NO_PROGRESS, tie):.0%} "
                  f"(a plateau) and the budget allows no longer runs: {outcome}; train longer to know more")
     return pick
-
-
-def _smallest_of_the_best(rates, losses, tie: float = TIE, floor: float = 0.0, fitted: float = -np.inf) -> float:
-    """The smallest rate whose loss ties with the lowest: among rates that train equally well, the one furthest
-    from the edge of stability (and the least at the mercy of one batch order)."""
-    best = float(np.min(losses))
-    return float(np.min(rates[~np.array([clearly_better(best, x, tie, floor, fitted) for x in losses])]))
 
 
 def gives_back_half(loss: float, best: float, start: float) -> bool:
