@@ -873,3 +873,55 @@ def test_a_stability_bound_needs_only_the_largest_curvature():
     assert res.suggestion > 2 * res.bound                    # above the start's bound, and its run settled
     sw = ls.sweep(obj, lrs=[res.bound, res.suggestion], optimizer=ls.optim.gd(), steps=300, analyze=False)
     assert sw.losses[1, -1] < 0.5 * sw.losses[0, -1]
+
+
+def test_held_out_losses_closer_than_their_standard_error_tie_and_the_smaller_rate_wins():
+    """The one-standard-error rule: two runs' held-out losses on the same examples differ by the mean of the paired
+    per-example differences, whose standard error is their spread over √n. 0.2 ends at 0.50 and 0.1 at 0.55 on 40
+    examples, where half the examples favour one rate and half the other (SE 0.08): the split cannot tell them
+    apart, and 0.1 is taken, with a note saying why; with every example 0.05 better (SE 0), 0.2 stays. A trainer
+    that gives no pieces (None) keeps the plain tie rule."""
+    from lrscope.finder import verify
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0.2, 0.8, 40)
+    swing = np.where(np.arange(40) % 2 == 0, 0.5, -0.5)      # the examples disagree on which rate is better
+    pieces = {0.05: base + 0.4, 0.1: base + 0.05 + swing, 0.2: base, 0.4: base + 0.3}
+    pieces = {r: p - p.mean() + {0.05: 0.9, 0.1: 0.55, 0.2: 0.5, 0.4: 0.8}[r] for r, p in pieces.items()}
+    cands = np.array([0.05, 0.1, 0.2, 0.4])
+
+    def train(rates, steps, final_round, agree=False):
+        losses = np.array([pieces[r].mean() for r in rates])
+        per = [(pieces[0.2] + 0.05 if agree and r == 0.1 else pieces[r]) for r in rates]
+        return losses, steps * len(rates), np.zeros(len(rates), bool), np.zeros(len(rates), bool), per
+    v = verify.verify_candidates(cands, train, 10, 40, start_loss=1.0, probes=0, held_out=True)
+    assert v.suggestion == pytest.approx(0.1)
+    assert any("differ by less than the standard error" in n for n in v.notes)
+    v = verify.verify_candidates(cands, lambda *a: train(*a, agree=True), 10, 40, start_loss=1.0, probes=0,
+                                 held_out=True)
+    assert v.suggestion == pytest.approx(0.2) and not any("standard error" in n for n in v.notes)
+    v = verify.verify_candidates(cands, lambda *a: train(*a)[:4], 10, 40, start_loss=1.0, probes=0, held_out=True)
+    assert v.suggestion == pytest.approx(0.2)
+
+
+def test_the_standard_error_of_a_held_out_difference_is_that_of_the_paired_differences():
+    from lrscope.finder.verify import standard_error
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    assert standard_error(a, a - 0.5) == pytest.approx(0.0, abs=1e-15)     # the same gain on every example
+    d = np.array([0.1, -0.3, 0.2, 0.4])
+    assert standard_error(a + d, a) == pytest.approx(np.std(d, ddof=1) / 2, rel=1e-12)
+    assert standard_error(a, None) == 0.0 and standard_error(None, a) == 0.0
+    assert standard_error(a[:1], a[:1]) == 0.0                              # one piece: no spread to measure
+    assert standard_error(a, a[:3]) == 0.0                                  # not the same examples: not paired
+
+
+def test_find_with_validation_judges_its_runs_on_the_held_out_rows_piece_by_piece():
+    """The NumPy core hands the verification each run's held-out loss per row of a data objective (at most
+    PIECES groups of rows): their mean is the held-out loss; a formula has no rows and gives None."""
+    from lrscope.finder.core import _pieces
+    from lrscope.finder.verify import PIECES
+    _, test = ls.objectives.train_test("wine", "softmax", seed=0)
+    ends = np.random.default_rng(1).normal(size=(3, test.dim)) * 0.1
+    per = np.array(_pieces(test, ends))
+    assert per.shape == (3, test.n_samples) and test.n_samples <= PIECES
+    np.testing.assert_allclose(per.mean(axis=1), test.value(ends), rtol=1e-12)
+    assert _pieces(ls.objectives.get("rosenbrock"), ends[:, :2]) == [None, None, None]

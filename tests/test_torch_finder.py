@@ -366,3 +366,26 @@ def test_a_held_out_split_fitted_all_but_perfectly_is_said_to_barely_rank_the_ra
     assert len(notes) == 1 and "3 rates (4.68, 10, 20)" in notes[0]
     assert fitted_held_out(np.array([0.1, 0.2]), np.array([0.3, 0.005]), ties) == []
     assert fitted_held_out(np.array([0.1, 0.2]), np.array([np.inf, 0.0]), ties) == []
+
+
+def test_held_out_data_are_judged_piece_by_piece_where_their_order_is_fixed():
+    """The held-out loss per example (or per group of examples in a large set: at most PIECES) -- the verification
+    reads the split's noise from them -- averages to the held-out loss; a shuffling loader, whose examples come in
+    another order each time, and an output without a batch axis give none."""
+    from lrscope.finder.verify import PIECES
+    from lrscope.torch.finder import _Trainer
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    trainer = _Trainer(model, torch.nn.functional.cross_entropy, None, opt, 1, False)
+    for n, batch in ((40, 16), (1000, 128)):
+        data = torch.utils.data.TensorDataset(torch.randn(n, 3), torch.randint(0, 2, (n,)))
+        mean, pieces = trainer.evaluate(torch.utils.data.DataLoader(data, batch_size=batch), pieces=True)
+        assert len(pieces) == n if n <= PIECES else PIECES // 2 < len(pieces) <= PIECES
+        whole = float(torch.nn.functional.cross_entropy(model(data.tensors[0]), data.tensors[1]))
+        assert mean == pytest.approx(whole, rel=1e-6)
+        if n <= PIECES:
+            assert float(np.mean(pieces)) == pytest.approx(whole, rel=1e-6)
+    shuffled = torch.utils.data.DataLoader(data, batch_size=128, shuffle=True)
+    assert trainer.evaluate(shuffled, pieces=True)[1] is None
+    assert trainer.evaluate(shuffled) == pytest.approx(whole, rel=1e-6)

@@ -57,7 +57,7 @@ from .range_test import BUDGET_ALL, DivergenceStop, FindResult, ramp
 from .rules import read_curve
 from .quadratic import MARGIN, GradientErrors, best_step_sizes, clearly_lower, quadratic_pick
 from .refine import refine_the_pick
-from .verify import EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, TIE, Tally, run_score, steady
+from .verify import EDGE, EDGE_PROBES, EXACT_TIE, MAX_PROBES, PIECES, TIE, Tally, run_score, steady
 
 
 def find(objective: Objective, optimizer: Optimizer | None = None, *, start: float = 1e-7, end: float = 10.0,
@@ -206,9 +206,11 @@ class _ObjectiveTrainer:
         base = self.tally.done
         histories, ends, spent = self.runs.train(rates, n_steps, lambda d: self.tally.at(base + d))
         losses = np.array([run_score(h, not final_round) for h in histories])
+        pieces = [None] * rates.size
         if self.validation is not None:          # held-out loss where each run ended
             with np.errstate(all="ignore"):
                 held_out = np.asarray(self.validation.value(ends), dtype=np.float64)
+                pieces = _pieces(self.validation, ends)
             losses = np.where(np.isfinite(losses) & np.isfinite(held_out), held_out, np.inf)
         self.tally.at(base + spent)
         capped = np.zeros(rates.size, dtype=bool)
@@ -216,7 +218,7 @@ class _ObjectiveTrainer:
             for k in np.flatnonzero(np.isfinite(losses) & (rates >= 0.99 * self.bound)):
                 limit = _limit_at(self.objective, self.optimizer, ends[k], self.analysis_seconds, self.tally.again)
                 capped[k] = limit is None or rates[k] >= EDGE * limit    # blowing up where its run ended
-        return losses, spent, capped, np.array([steady(h) for h in histories], dtype=bool)
+        return losses, spent, capped, np.array([steady(h) for h in histories], dtype=bool), pieces
 
     def keep(self, rate, going_on):
         kept = self.runs.runs.get(rate)
@@ -229,6 +231,18 @@ class _ObjectiveTrainer:
 
     def close(self):
         pass
+
+
+def _pieces(validation, ends) -> list:
+    """Each run's held-out loss on each piece of a data objective's rows (single rows, or ``PIECES`` groups of
+    them) -- what :func:`lrscope.finder.verify.standard_error` reads the split's noise from; None for each run of
+    an objective without rows (a formula)."""
+    n = getattr(validation, "n_samples", None)
+    if not isinstance(n, int) or n < 2:
+        return [None] * len(ends)
+    pieces = np.array_split(np.arange(n), min(n, PIECES))
+    return list(np.stack([np.asarray(validation.value(ends, rows=rows), dtype=np.float64) for rows in pieces],
+                         axis=1))
 
 
 def _quadratic_answer(objective, optimizer, known, horizon, used, tally, lrs, losses, mean, band, methods, bound,

@@ -29,6 +29,7 @@ GIVE_BACK = 0.1             # a steady run never gives back more than this share
 EDGE_RESOLUTION = 1.1       # the edge search stops when the steady and the failing rate are this close (a ratio)
 NO_PROGRESS = 0.01          # a verification where no rate lowered the loss by 1% of its start has learned nothing yet
 PLATEAU_DOUBLINGS = 3       # ... and its finalists are trained on, doubling their length, at most this many times
+PIECES = 256                # a held-out set is cut into at most this many groups of examples to measure its noise
 
 # The named steps of the margin check, each of which can be left out to measure what it does on the population of
 # problems (benchmarks/finder_population/bench.py --without STEP; docs/finder.md, "What each step does"):
@@ -38,9 +39,10 @@ PLATEAU_DOUBLINGS = 3       # ... and its finalists are trained on, doubling the
 # from a pick whose double fails, to about half of it; take_double: a double that does clearly better is taken;
 # horizon: on mini-batches, the best rate's fall from the first round to the finalists' carried on to the budget;
 # above_a_failure: on mini-batches, no finalist at or above one that failed where a smaller one did not is picked;
-# take_half: on mini-batches, where no rate below the pick was verified, its half is, and taken if it ties.
+# take_half: on mini-batches, where no rate below the pick was verified, its half is, and taken if it ties;
+# standard_error: held-out losses that differ by less than the standard error of their paired difference tie.
 STEPS = frozenset({"plateau", "failed_early", "catapult", "edge_search", "back_off", "take_double", "horizon",
-                   "above_a_failure", "take_half"})
+                   "above_a_failure", "take_half", "standard_error"})
 
 
 @dataclass(frozen=True)
@@ -66,16 +68,42 @@ class Ties:
         scale = abs(float(start_loss))
         return cls(tie, IMMATERIAL * scale, FITTED * scale if held_out else -np.inf)
 
-    def better(self, loss: float, than: float) -> bool:
-        """Whether ``loss`` beats ``than`` by more than a tie (:func:`clearly_better`)."""
-        return clearly_better(loss, than, self.rel, self.floor, self.fitted)
+    def better(self, loss: float, than: float, error: float = 0.0) -> bool:
+        """Whether ``loss`` beats ``than`` by more than a tie (:func:`clearly_better`) and more than ``error``, the
+        standard error of their difference (:func:`standard_error`)."""
+        return clearly_better(loss, than, self.rel, max(self.floor, error), self.fitted)
 
-    def smallest_of_the_best(self, rates, losses) -> float:
-        """The smallest rate whose loss ties with the lowest: among rates that train equally well, the one furthest
-        from the edge of stability (and the least at the mercy of one batch order)."""
+    def smallest_of_the_best(self, rates, losses, errors=None) -> float:
+        """The smallest rate whose loss ties with the lowest (``errors``: each one's standard error of its
+        difference from the lowest, or None): among rates that train equally well, the one furthest from the edge
+        of stability (and the least at the mercy of one batch order)."""
         rates, losses = np.asarray(rates), np.asarray(losses, dtype=np.float64)
         best = float(np.min(losses))
-        return float(np.min(rates[~np.array([self.better(best, x) for x in losses])]))
+        errors = np.zeros(losses.size) if errors is None else np.asarray(errors, dtype=np.float64)
+        return float(np.min(rates[~np.array([self.better(best, x, e) for x, e in zip(losses, errors)])]))
+
+
+def split_noise(rate: float, loss: float, other: float, other_loss: float, error: float) -> str:
+    """The note for two rates whose held-out losses differ by less than the difference's standard error."""
+    return (f"{rate:.3g} ({loss:.4g}) and {other:.3g} ({other_loss:.4g}) differ by less than the standard error of "
+            f"their held-out losses' difference ({error:.2g}): the held-out examples cannot tell them apart, and "
+            f"the smaller rate was taken")
+
+
+def standard_error(a, b) -> float:
+    """The standard error of the difference between two held-out losses measured on the same examples (``a``,
+    ``b``: each example's loss; None where a trainer gives none): the spread of the paired differences over √n.
+    A difference within it is the luck of which examples were held out, not the rate (the one-standard-error
+    rule of model selection): the smaller rate is taken."""
+    if a is None or b is None or "standard_error" not in STEPS:
+        return 0.0
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.size < 2:
+        return 0.0
+    d = a - b
+    if not np.all(np.isfinite(d)):
+        return 0.0
+    return float(np.std(d, ddof=1) / math.sqrt(d.size))
 
 
 @dataclass
@@ -147,21 +175,24 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
 
     ``train(rates, steps, final_round)`` trains each rate for ``steps`` steps from the same start on the same batches
     (a trainer may go on with a run it already has: the steps spent are what it reports) and returns (losses, steps
-    spent, capped) or (losses, steps spent, capped, steady): a loss is inf where the run diverged; ``capped`` marks
+    spent, capped), (losses, steps spent, capped, steady) or (..., steady, pieces): a loss is inf where the run
+    diverged; ``pieces`` (optional) each run's held-out loss per example or group of them, or None; ``capped`` marks
     the runs that are unstable where they ended (far above the stability bound there: the sanity cap) -- never
     recommended; ``steady`` (optional, see :func:`steady`) the runs whose own curve shows no sign of the edge.
     ``subject`` names what is trained in the error raised when every candidate diverges; ``bound`` is the stability
     bound 2/λ_max at the start where it is known. Losses within ``tie`` (a fraction) of each other are equal, and
     the smaller rate wins: the difference is noise, and the smaller rate is further from the edge (``TIE`` for
     mini-batch runs, ``EXACT_TIE`` for full-batch ones; on mini-batches, differences below ``IMMATERIAL`` of
-    the start loss tie too, and judged on held-out data, losses below ``FITTED`` of it: :class:`Ties`).
+    the start loss tie too, and judged on held-out data, losses below ``FITTED`` of it: :class:`Ties`; where the
+    trainer gives each run's held-out loss per example, differences within their standard error: the one-SE rule,
+    :func:`standard_error`).
     ``allowance``: the most training steps the verification may spend (None: no limit); the margin check's runs
     (probes, the edge search, the catapult check) are left out where they would not fit, and the cautious choice
     is made without them. ``restarts``: the trainer trains every
     run from its start (a longer run costs all its steps again, not just the added ones). ``budget``: the steps
     the user will train for at a constant rate (None: unknown, or a schedule); ``mini_batches``: the runs see
-    mini-batches, whose noise floor rises with the rate (the pick's half is checked); ``held_out``: the runs are judged on held-out data -- the horizon step
-    needs all three.
+    mini-batches, whose noise floor rises with the rate (the pick's half is checked); ``held_out``: the runs are
+    judged on held-out data -- the horizon step needs all three.
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
@@ -199,7 +230,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         raise ValueError(f"{subject}: every candidate learning rate diverged in verification; lower start or end")
     n_final = min(int(np.isfinite(first).sum()), finalist_count(cands.size))
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
-    final, n, capped, steady_runs = _trained(train(finalists, final_steps, True))
+    final, n, capped, steady_runs, samples = _trained(train(finalists, final_steps, True))
     notes = []
     if noisy(tie) and "above_a_failure" in STEPS:
         above = above_a_failure(finalists, final, start_loss, capped, bound)
@@ -218,12 +249,12 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                             np.full(finalists.size, final_steps), spent,
                             f"every finalist failed the longer run; {pick:.3g} was the best of the first round", pick)
     runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
-                     None if allowance is None else allowance - used, restarts)
+                     None if allowance is None else allowance - used, restarts, samples)
     pick = _pick_after_a_plateau(runs, start_loss, notes, tie) if "plateau" in STEPS else None
     plateau = pick is not None
     ties = Ties.of(tie, start_loss, held_out)
     if pick is None:
-        pick = ties.smallest_of_the_best(runs.rates, runs.usable())
+        pick = runs.smallest_of_the_best(ties, notes)
     pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, ties, notes)
     if moved == Moved.KEPT and not plateau and mini_batches and "take_half" in STEPS:
         pick = take_half(runs, pick, ties, notes)
@@ -323,7 +354,7 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
             return pick, moved
         double, double_loss = (early, math.inf) if early is not None else (double, runs.loss(double))
         if (early is None and "catapult" in STEPS and runs.horizon == final_steps
-                and not ties.better(double_loss, best)
+                and not ties.better(double_loss, best, runs.error(double, pick))
                 and may_settle(double, double_loss, runs.is_capped(double), bound)
                 and runs.extend(round(EXTEND * final_steps), [pick, double])):
             notes.append(f"after {final_steps} steps {double:.3g} (above 2/λ_max = {bound:.3g} at the start) had done "
@@ -355,8 +386,11 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
                          f"is at the edge of stability")
             pick, moved = backed, Moved.BACKED_OFF       # and look at the backed-off rate's double in turn
             continue
-        if (moved == Moved.BACKED_OFF or not ties.better(double_loss, best) or runs.is_capped(double)
-                or "take_double" not in STEPS):
+        if (moved == Moved.BACKED_OFF or not ties.better(double_loss, best, runs.error(double, pick))
+                or runs.is_capped(double) or "take_double" not in STEPS):
+            if (moved != Moved.BACKED_OFF and ties.better(double_loss, best) and not runs.is_capped(double)
+                    and "take_double" in STEPS):
+                notes.append(split_noise(pick, best, double, double_loss, runs.error(double, pick)))
             return pick, moved
         pick, moved = double, Moved.DOUBLED    # the double does better: take it, and look at its double in turn
 
@@ -367,8 +401,9 @@ class _Verified:
     ran shorter is trained on to it. ``used`` counts the steps trained here."""
 
     def __init__(self, train, rates, losses, capped, final_steps: int, probes: int, steady=None,
-                 edge_probes: int = 0, allowance: int | None = None, restarts: bool = False):
+                 edge_probes: int = 0, allowance: int | None = None, restarts: bool = False, samples=None):
         self.train, self.rates, self.losses, self.capped = train, rates, losses, capped
+        self.samples = [None] * rates.size if samples is None else list(samples)   # held-out losses per example
         self.allowance = allowance          # the most steps the runs here may take (None: no limit)
         self.restarts = restarts            # a run trained on to a longer horizon costs all its steps again
         self.edge_probes_left = edge_probes
@@ -382,6 +417,24 @@ class _Verified:
     def usable(self) -> np.ndarray:
         """The losses, inf for a capped run (never recommended)."""
         return np.where(self.capped, np.inf, self.losses)
+
+    def error(self, rate, other) -> float:
+        """The standard error of the difference between two verified rates' losses (:func:`standard_error`)."""
+        return standard_error(self.samples[self._index(rate)], self.samples[self._index(other)])
+
+    def smallest_of_the_best(self, ties: Ties, notes: list, at_horizon: bool = False) -> float:
+        """:meth:`Ties.smallest_of_the_best` of the verified rates (only those at the current horizon, if
+        ``at_horizon``), each one's difference from the best judged with its standard error (``notes`` get a line
+        where that decided)."""
+        keep = (self.lengths == self.horizon) if at_horizon else np.ones(self.rates.size, dtype=bool)
+        rates, losses = self.rates[keep], self.usable()[keep]
+        k = int(np.argmin(losses))
+        errors = [self.error(r, rates[k]) for r in rates]
+        pick = ties.smallest_of_the_best(rates, losses, errors)
+        if pick < ties.smallest_of_the_best(rates, losses):
+            j = int(np.searchsorted(rates, pick))
+            notes.append(split_noise(pick, losses[j], float(rates[k]), losses[k], errors[j]))
+        return pick
 
     def is_capped(self, rate) -> bool:
         return bool(self.capped[self._index(rate)])
@@ -404,13 +457,15 @@ class _Verified:
 
     def train_on(self, rates):
         """Train ``rates`` to the current horizon (a verified rate is updated, a new one added)."""
-        losses, n, capped, steady = _trained(self.train(np.asarray(rates, dtype=float), self.horizon, True))
+        losses, n, capped, steady, samples = _trained(self.train(np.asarray(rates, dtype=float), self.horizon, True))
         self.used += n
-        for rate, value, cap, calm in zip(rates, losses, capped, steady):
+        for rate, value, cap, calm, sample in zip(rates, losses, capped, steady, samples):
             k = self._index(rate)
             if k < self.rates.size and self.rates[k] == rate:
                 self.losses[k], self.capped[k], self.lengths[k], self.steady[k] = value, cap, self.horizon, calm
+                self.samples[k] = sample
             else:
+                self.samples.insert(k, sample)
                 self.rates, self.losses = np.insert(self.rates, k, rate), np.insert(self.losses, k, value)
                 self.capped, self.lengths = np.insert(self.capped, k, cap), np.insert(self.lengths, k, self.horizon)
                 self.steady = np.insert(self.steady, k, calm)
@@ -455,8 +510,7 @@ def take_half(runs: "_Verified", pick: float, ties: Ties, notes: list) -> float:
     (as everywhere, of rates that tie the smallest wins), then that rate's half in turn, while probes and compute
     last. The round then brackets the best rate from below as the double does from above."""
     while runs.near(pick / 2, pick / DOUBLE_NEAR, pick / 1.0001) is None and runs.probe(pick / 2):
-        now = runs.lengths == runs.horizon                  # the runs at the length compared
-        half = ties.smallest_of_the_best(runs.rates[now], runs.usable()[now])
+        half = runs.smallest_of_the_best(ties, notes, at_horizon=True)     # of the runs at the length compared
         if half >= pick:
             break
         notes.append(f"{half:.3g} trained as well as the best after {runs.horizon} steps (no smaller rate than "
@@ -497,10 +551,13 @@ def failed_early(cands, first, pick: float) -> float | None:
 
 
 def _trained(answer) -> tuple:
-    """A trainer's answer as (losses, steps spent, capped, steady): ``steady`` is all False when not given."""
+    """A trainer's answer as (losses, steps spent, capped, steady, samples): ``steady`` is all False when not given,
+    ``samples`` (each run's held-out loss per example) all None."""
     losses, spent, capped = answer[:3]
     steady_runs = answer[3] if len(answer) > 3 else np.zeros(len(losses), dtype=bool)
-    return np.asarray(losses, dtype=np.float64), spent, np.asarray(capped, dtype=bool), np.asarray(steady_runs, bool)
+    samples = list(answer[4]) if len(answer) > 4 else [None] * len(losses)
+    return (np.asarray(losses, dtype=np.float64), spent, np.asarray(capped, dtype=bool),
+            np.asarray(steady_runs, bool), samples)
 
 
 def steady(losses, give_back: float = GIVE_BACK) -> bool:

@@ -59,7 +59,7 @@ class CandidateRun:
 
     def run(self, lr: float, n_steps: int, final_round: bool) -> tuple:
         """Train this rate to ``n_steps`` steps (going on from where it stopped when it can), then judge it: (loss,
-        steps spent, capped, steady), as the local path's run."""
+        steps spent, capped, steady, held-out loss by piece), as the local path's run."""
         from .finder import go_on
         s = self.settings
         if self.trainer is None or self.lr != lr or len(self.history) > n_steps \
@@ -69,10 +69,10 @@ class CandidateRun:
             self.history, self.lr = [], lr
         spent = go_on(self.trainer, self.history, n_steps) * s.accumulation_steps
         paused = State(self.model, self.optimizer, (self.loader, s.val_loader), grads=False)
-        final, capped = s.judge(self.model, self.loss_fn, self.optimizer, self.trainer, self.history, lr, n_steps,
-                                final_round)
+        final, capped, pieces = s.judge(self.model, self.loss_fn, self.optimizer, self.trainer, self.history, lr,
+                                        n_steps, final_round)
         paused.restore(self.model, self.optimizer)     # judging (evaluation, sharpness) leaves the run as it was
-        return float(final), int(spent), bool(capped), bool(steady(self.history))
+        return float(final), int(spent), bool(capped), bool(steady(self.history)), pieces
 
 
 class CandidateHost:
@@ -164,7 +164,7 @@ class CandidateActors:
         found = {job[0]: result for h, answer in zip(hosts, answers) for job, result in zip(jobs[h], answer)}
         self.rounds.append((len(rates), int(n_steps), time.perf_counter() - t0, started))
         results = [found[float(lr)] for lr in rates]
-        return [(v if math.isfinite(v) else math.inf, n, c, calm) for v, n, c, calm in results]
+        return [(v if math.isfinite(v) else math.inf, n, c, calm, pieces) for v, n, c, calm, pieces in results]
 
     def close(self) -> None:
         for actor in self.actors:

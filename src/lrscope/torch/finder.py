@@ -23,7 +23,7 @@ from ..diagnose import smooth
 from ..finder.pipeline import Curve, Kept, make_plan, recommend, unverified
 from ..finder.range_test import BUDGET_ALL, DivergenceStop, FindResult
 from ..finder.rules import read_curve
-from ..finder.verify import EDGE, EDGE_PROBES, MAX_PROBES, TIE, Tally, run_score, steady
+from ..finder.verify import EDGE, EDGE_PROBES, MAX_PROBES, PIECES, TIE, Tally, run_score, steady
 from ._state import State, preserved_state, trainable_parameters
 from .cluster import CandidateActors, check_backend
 from .optimizers import kind_of, stability_limit
@@ -87,18 +87,50 @@ class _Trainer:
         return total
 
     @torch.no_grad()
-    def evaluate(self, loader) -> float:
+    def evaluate(self, loader, pieces: bool = False):
+        """The mean loss over ``loader``'s examples; with ``pieces``, also the loss of each piece of the data --
+        single examples, or up to ``PIECES`` equal groups of them in a large set (None where the loader shuffles,
+        so that runs are not judged on the same examples in the same order, or the model's output has no leading
+        batch axis) -- from which :func:`lrscope.finder.verify.standard_error` reads how far two runs' held-out
+        losses may differ by the luck of the split."""
         was = self.model.training
         self.model.eval()
-        total, count = 0.0, 0
+        total, count, parts = 0.0, 0, [] if pieces and _in_order(loader) else None
+        size = _piece_size(loader)
         for batch in loader:
             x, y = batch[0], batch[1]
-            total += float(self.loss_fn(self.model(x), y)) * x.shape[0]
+            out = self.model(x)
+            total += float(self.loss_fn(out, y)) * x.shape[0]
             count += x.shape[0]
+            if parts is not None:
+                if not (isinstance(out, torch.Tensor) and out.shape[:1] == x.shape[:1] == y.shape[:1]):
+                    parts = None
+                else:
+                    parts += [float(self.loss_fn(out[i:i + size], y[i:i + size])) for i in range(0, len(x), size)]
         self.model.train(was)
         if count == 0:
             raise ValueError("val_loader: is empty")
-        return total / count
+        if not pieces:
+            return total / count
+        return total / count, None if parts is None else np.asarray(parts, dtype=np.float64)
+
+
+def _in_order(loader) -> bool:
+    """Whether ``loader`` gives its examples in the same order every time (no RandomSampler inside)."""
+    sampler = getattr(loader, "sampler", None)
+    while sampler is not None:
+        if isinstance(sampler, torch.utils.data.RandomSampler):
+            return False
+        sampler = getattr(sampler, "sampler", None)
+    return not isinstance(getattr(loader, "batch_sampler", None), torch.utils.data.RandomSampler)
+
+
+def _piece_size(loader) -> int:
+    """Examples per piece of the held-out set: 1, or more where the set has over ``PIECES`` examples."""
+    try:
+        return max(1, -(-len(loader.dataset) // PIECES))
+    except (AttributeError, TypeError):
+        return 1
 
 
 PAUSED_BYTES = 2 ** 30     # at most this much memory for the paused verification runs' copies
@@ -148,14 +180,17 @@ class RunSettings:
         return trainer
 
     def judge(self, model, loss_fn, optimizer, trainer, history, lr, n_steps, final_round) -> tuple:
-        """(the run's loss where it ended, whether it is capped): inf when it diverged; in the final rounds (and
-        with held-out data) the loss on the same fixed batches for every rate -- the mini-batch losses of its last
-        steps are noisy and lag behind the model; above 2/λ_max at the start, capped when it is far past the bound
-        measured where its run ended (the sanity cap)."""
+        """(the run's loss where it ended, whether it is capped, its held-out loss by piece or None): inf when it
+        diverged; in the final rounds (and with held-out data) the loss on the same fixed batches for every rate --
+        the mini-batch losses of its last steps are noisy and lag behind the model; above 2/λ_max at the start,
+        capped when it is far past the bound measured where its run ended (the sanity cap)."""
         if len(history) < n_steps or not np.all(np.isfinite(history)):
-            return np.inf, False
-        if final_round or self.val_loader is not None:
-            final = trainer.evaluate(self.val_loader if self.val_loader is not None else self.score_batches)
+            return np.inf, False, None
+        pieces = None
+        if self.val_loader is not None:
+            final, pieces = trainer.evaluate(self.val_loader, pieces=True)
+        elif final_round:
+            final = trainer.evaluate(self.score_batches)
         else:
             final = run_score(history, first_round=True)
         capped = False
@@ -166,7 +201,7 @@ class RunSettings:
             except (ValueError, RuntimeError):
                 limit = None
             capped = limit is not None and lr >= EDGE * limit
-        return final, capped
+        return final, capped, pieces
 
 
 def _score_batches(loader) -> list:
@@ -360,8 +395,9 @@ class _ModelTrainer:
             spent = go_on(trainer, history, n_steps, self.tally.add) * s.accumulation_steps
             if self.resumable and np.all(np.isfinite(history)):
                 self.paused[float(lr)] = _Paused(model, optimizer, (self.loader, s.val_loader), trainer, history)
-            final, capped = s.judge(model, self.loss_fn, optimizer, trainer, history, lr, n_steps, final_round)
-            return final, spent, capped, steady(history)
+            final, capped, pieces = s.judge(model, self.loss_fn, optimizer, trainer, history, lr, n_steps,
+                                            final_round)
+            return final, spent, capped, steady(history), pieces
 
     def round(self, rates, n_steps, final_round):
         if self.actors is not None:
@@ -370,7 +406,8 @@ class _ModelTrainer:
         else:
             results = [self._train(lr, n_steps, final_round) for lr in rates]
         return (np.array([r[0] for r in results]), sum(r[1] for r in results),
-                np.array([r[2] for r in results], dtype=bool), np.array([r[3] for r in results], dtype=bool))
+                np.array([r[2] for r in results], dtype=bool), np.array([r[3] for r in results], dtype=bool),
+                [r[4] for r in results])
 
     def keep(self, rate, going_on):
         kept = self.paused.get(float(rate))
