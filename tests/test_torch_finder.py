@@ -390,3 +390,5 @@ def test_held_out_data_are_judged_piece_by_piece_where_their_order_is_fixed():
     shuffled = torch.utils.data.DataLoader(data, batch_size=128, shuffle=True)
     assert trainer.evaluate(shuffled, pieces=True)[1] is None
     assert trainer.evaluate(shuffled) == pytest.approx(whole, rel=1e-6)
+    spread = torch.utils.data.distributed.DistributedSampler(data, num_replicas=1, rank=0, shuffle=True)
+    assert trainer.evaluate(torch.utils.data.DataLoader(data, batch_size=128, sampler=spread), pieces=True)[1] is None

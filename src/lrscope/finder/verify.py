@@ -83,19 +83,12 @@ class Ties:
         return float(np.min(rates[~np.array([self.better(best, x, e) for x, e in zip(losses, errors)])]))
 
 
-def split_noise(rate: float, loss: float, other: float, other_loss: float, error: float) -> str:
-    """The note for two rates whose held-out losses differ by less than the difference's standard error."""
-    return (f"{rate:.3g} ({loss:.4g}) and {other:.3g} ({other_loss:.4g}) differ by less than the standard error of "
-            f"their held-out losses' difference ({error:.2g}): the held-out examples cannot tell them apart, and "
-            f"the smaller rate was taken")
-
-
 def standard_error(a, b) -> float:
     """The standard error of the difference between two held-out losses measured on the same examples (``a``,
-    ``b``: each example's loss; None where a trainer gives none): the spread of the paired differences over √n.
-    A difference within it is the luck of which examples were held out, not the rate (the one-standard-error
-    rule of model selection): the smaller rate is taken."""
-    if a is None or b is None or "standard_error" not in STEPS:
+    ``b``: each example's loss, or each piece's; None where a trainer gives none): the spread of the paired
+    differences over √n. A difference within it is the luck of which examples were held out, not the rate (the
+    one-standard-error rule of model selection): the smaller rate is taken."""
+    if a is None or b is None:
         return 0.0
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.size < 2:
@@ -230,7 +223,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         raise ValueError(f"{subject}: every candidate learning rate diverged in verification; lower start or end")
     n_final = min(int(np.isfinite(first).sum()), finalist_count(cands.size))
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
-    final, n, capped, steady_runs, samples = _trained(train(finalists, final_steps, True))
+    final, n, capped, steady_runs, pieces = _trained(train(finalists, final_steps, True))
     notes = []
     if noisy(tie) and "above_a_failure" in STEPS:
         above = above_a_failure(finalists, final, start_loss, capped, bound)
@@ -249,12 +242,12 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                             np.full(finalists.size, final_steps), spent,
                             f"every finalist failed the longer run; {pick:.3g} was the best of the first round", pick)
     runs = _Verified(train, finalists, final, capped, final_steps, probes, steady_runs, edge_probes,
-                     None if allowance is None else allowance - used, restarts, samples)
+                     None if allowance is None else allowance - used, restarts, pieces)
     pick = _pick_after_a_plateau(runs, start_loss, notes, tie) if "plateau" in STEPS else None
     plateau = pick is not None
     ties = Ties.of(tie, start_loss, held_out)
     if pick is None:
-        pick = runs.smallest_of_the_best(ties, notes)
+        pick = runs.smallest_of_the_best(ties)
     pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, ties, notes)
     if moved == Moved.KEPT and not plateau and mini_batches and "take_half" in STEPS:
         pick = take_half(runs, pick, ties, notes)
@@ -271,9 +264,14 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
         reason = (f"{pick:.3g}: the best of the rates tried between a steady run and one that fails (the edge "
                   f"search), {usable[int(np.searchsorted(runs.rates, pick))]:.4g} after {runs.horizon} steps")
     else:
-        k = int(np.searchsorted(runs.rates, pick))
-        reason = (f"{pick:.3g} ended lowest ({usable[k]:.4g} after {runs.lengths[k]} steps) of the "
-                  f"{int(np.isfinite(usable).sum())} rates verified at that length (ties go to the smaller rate)")
+        k, best = int(np.searchsorted(runs.rates, pick)), runs.best(pick)
+        j = int(np.searchsorted(runs.rates, best))
+        n = int(np.sum(np.isfinite(usable) & (runs.lengths == runs.lengths[k])))
+        reason = (f"{pick:.3g} ended lowest ({usable[k]:.4g} after {runs.lengths[k]} steps) of the {n} rates "
+                  f"verified at that length" if best == pick else
+                  f"{pick:.3g} ({usable[k]:.4g} after {runs.lengths[k]} steps) tied with the lowest of the {n} rates "
+                  f"verified at that length, {best:.3g}'s {usable[j]:.4g}, and ties go to the smaller rate")
+        notes += split_noise(runs, pick, best, ties)
     verified = pick
     if (budget is not None and mini_batches and held_out and "horizon" in STEPS and not plateau
             and moved != Moved.EDGE_SEARCH):
@@ -289,6 +287,17 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     notes += fitted_held_out(runs.rates, usable, ties)
     return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, runs.rates,
                         usable, used + runs.used, notes, runs.lengths, spent, reason, verified)
+
+
+def split_noise(runs: "_Verified", pick: float, best: float, ties: Ties) -> list:
+    """The note (a list of at most one) where the pick tied with the best only by the standard error of their
+    held-out losses' difference: by the tie rule alone the best was clearly better."""
+    loss, best_loss = (float(runs.usable()[runs._index(r)]) for r in (pick, best))
+    if best == pick or not ties.better(best_loss, loss):
+        return []
+    return [f"{pick:.3g} ({loss:.4g}) and {best:.3g} ({best_loss:.4g}) differ by less than the standard error of "
+            f"their held-out losses' difference ({runs.error(pick, best):.2g}): the held-out examples cannot tell "
+            f"them apart, and the smaller rate was taken"]
 
 
 def fitted_held_out(rates, losses, ties: Ties) -> list:
@@ -388,9 +397,6 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
             continue
         if (moved == Moved.BACKED_OFF or not ties.better(double_loss, best, runs.error(double, pick))
                 or runs.is_capped(double) or "take_double" not in STEPS):
-            if (moved != Moved.BACKED_OFF and ties.better(double_loss, best) and not runs.is_capped(double)
-                    and "take_double" in STEPS):
-                notes.append(split_noise(pick, best, double, double_loss, runs.error(double, pick)))
             return pick, moved
         pick, moved = double, Moved.DOUBLED    # the double does better: take it, and look at its double in turn
 
@@ -401,9 +407,9 @@ class _Verified:
     ran shorter is trained on to it. ``used`` counts the steps trained here."""
 
     def __init__(self, train, rates, losses, capped, final_steps: int, probes: int, steady=None,
-                 edge_probes: int = 0, allowance: int | None = None, restarts: bool = False, samples=None):
+                 edge_probes: int = 0, allowance: int | None = None, restarts: bool = False, pieces=None):
         self.train, self.rates, self.losses, self.capped = train, rates, losses, capped
-        self.samples = [None] * rates.size if samples is None else list(samples)   # held-out losses per example
+        self.pieces = [None] * rates.size if pieces is None else list(pieces)   # held-out losses per example
         self.allowance = allowance          # the most steps the runs here may take (None: no limit)
         self.restarts = restarts            # a run trained on to a longer horizon costs all its steps again
         self.edge_probes_left = edge_probes
@@ -419,22 +425,24 @@ class _Verified:
         return np.where(self.capped, np.inf, self.losses)
 
     def error(self, rate, other) -> float:
-        """The standard error of the difference between two verified rates' losses (:func:`standard_error`)."""
-        return standard_error(self.samples[self._index(rate)], self.samples[self._index(other)])
+        """The standard error of the difference between two verified rates' held-out losses (0 where the trainer
+        gave no pieces, or without the step ``standard_error``)."""
+        if "standard_error" not in STEPS:
+            return 0.0
+        return standard_error(self.pieces[self._index(rate)], self.pieces[self._index(other)])
 
-    def smallest_of_the_best(self, ties: Ties, notes: list, at_horizon: bool = False) -> float:
+    def best(self, rate) -> float:
+        """The rate with the lowest loss among those verified at ``rate``'s length."""
+        usable = np.where(self.lengths == self.lengths[self._index(rate)], self.usable(), np.inf)
+        return float(self.rates[int(np.argmin(usable))])
+
+    def smallest_of_the_best(self, ties: Ties, at_horizon: bool = False) -> float:
         """:meth:`Ties.smallest_of_the_best` of the verified rates (only those at the current horizon, if
-        ``at_horizon``), each one's difference from the best judged with its standard error (``notes`` get a line
-        where that decided)."""
+        ``at_horizon``), each one's difference from the best judged with its standard error."""
         keep = (self.lengths == self.horizon) if at_horizon else np.ones(self.rates.size, dtype=bool)
         rates, losses = self.rates[keep], self.usable()[keep]
-        k = int(np.argmin(losses))
-        errors = [self.error(r, rates[k]) for r in rates]
-        pick = ties.smallest_of_the_best(rates, losses, errors)
-        if pick < ties.smallest_of_the_best(rates, losses):
-            j = int(np.searchsorted(rates, pick))
-            notes.append(split_noise(pick, losses[j], float(rates[k]), losses[k], errors[j]))
-        return pick
+        best = rates[int(np.argmin(losses))]
+        return ties.smallest_of_the_best(rates, losses, [self.error(r, best) for r in rates])
 
     def is_capped(self, rate) -> bool:
         return bool(self.capped[self._index(rate)])
@@ -457,15 +465,15 @@ class _Verified:
 
     def train_on(self, rates):
         """Train ``rates`` to the current horizon (a verified rate is updated, a new one added)."""
-        losses, n, capped, steady, samples = _trained(self.train(np.asarray(rates, dtype=float), self.horizon, True))
+        losses, n, capped, steady, pieces = _trained(self.train(np.asarray(rates, dtype=float), self.horizon, True))
         self.used += n
-        for rate, value, cap, calm, sample in zip(rates, losses, capped, steady, samples):
+        for rate, value, cap, calm, piece in zip(rates, losses, capped, steady, pieces):
             k = self._index(rate)
             if k < self.rates.size and self.rates[k] == rate:
                 self.losses[k], self.capped[k], self.lengths[k], self.steady[k] = value, cap, self.horizon, calm
-                self.samples[k] = sample
+                self.pieces[k] = piece
             else:
-                self.samples.insert(k, sample)
+                self.pieces.insert(k, piece)
                 self.rates, self.losses = np.insert(self.rates, k, rate), np.insert(self.losses, k, value)
                 self.capped, self.lengths = np.insert(self.capped, k, cap), np.insert(self.lengths, k, self.horizon)
                 self.steady = np.insert(self.steady, k, calm)
@@ -510,7 +518,7 @@ def take_half(runs: "_Verified", pick: float, ties: Ties, notes: list) -> float:
     (as everywhere, of rates that tie the smallest wins), then that rate's half in turn, while probes and compute
     last. The round then brackets the best rate from below as the double does from above."""
     while runs.near(pick / 2, pick / DOUBLE_NEAR, pick / 1.0001) is None and runs.probe(pick / 2):
-        half = runs.smallest_of_the_best(ties, notes, at_horizon=True)     # of the runs at the length compared
+        half = runs.smallest_of_the_best(ties, at_horizon=True)     # of the runs at the length compared
         if half >= pick:
             break
         notes.append(f"{half:.3g} trained as well as the best after {runs.horizon} steps (no smaller rate than "
@@ -551,13 +559,13 @@ def failed_early(cands, first, pick: float) -> float | None:
 
 
 def _trained(answer) -> tuple:
-    """A trainer's answer as (losses, steps spent, capped, steady, samples): ``steady`` is all False when not given,
-    ``samples`` (each run's held-out loss per example) all None."""
+    """A trainer's answer as (losses, steps spent, capped, steady, pieces): ``steady`` is all False when not given,
+    ``pieces`` (each run's held-out loss per example or group of them) all None."""
     losses, spent, capped = answer[:3]
     steady_runs = answer[3] if len(answer) > 3 else np.zeros(len(losses), dtype=bool)
-    samples = list(answer[4]) if len(answer) > 4 else [None] * len(losses)
+    pieces = list(answer[4]) if len(answer) > 4 else [None] * len(losses)
     return (np.asarray(losses, dtype=np.float64), spent, np.asarray(capped, dtype=bool),
-            np.asarray(steady_runs, bool), samples)
+            np.asarray(steady_runs, bool), pieces)
 
 
 def steady(losses, give_back: float = GIVE_BACK) -> bool:

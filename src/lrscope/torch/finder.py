@@ -116,13 +116,14 @@ class _Trainer:
 
 
 def _in_order(loader) -> bool:
-    """Whether ``loader`` gives its examples in the same order every time (no RandomSampler inside)."""
+    """Whether ``loader`` gives its examples in the same order every time: no sampler inside it (a batch sampler
+    wraps one) is a RandomSampler or one that shuffles (a DistributedSampler's ``shuffle``)."""
     sampler = getattr(loader, "sampler", None)
     while sampler is not None:
-        if isinstance(sampler, torch.utils.data.RandomSampler):
+        if isinstance(sampler, torch.utils.data.RandomSampler) or getattr(sampler, "shuffle", False):
             return False
         sampler = getattr(sampler, "sampler", None)
-    return not isinstance(getattr(loader, "batch_sampler", None), torch.utils.data.RandomSampler)
+    return True
 
 
 def _piece_size(loader) -> int:
