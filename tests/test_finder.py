@@ -903,6 +903,35 @@ def test_held_out_losses_closer_than_their_standard_error_tie_and_the_smaller_ra
     assert v.suggestion == pytest.approx(0.2)
 
 
+def test_every_finalist_past_its_best_lowers_the_pick_to_reach_the_first_rounds_best_at_the_budget():
+    """Overfitting: each finalist's run goes on from its first-round run, and where every finalist's held-out loss
+    rose between the rounds (by more than a tie and its standard error), each is past its best -- the rate that
+    was best after h₁ steps then gets as far in the budget's T steps at r₁ h₁ / T (0.16 × 10 / 400 = 0.004), and a
+    note says it was not verified. One finalist still falling, a rise within the standard error, or no held-out
+    data: the pick is the usual one."""
+    from lrscope.finder import verify
+    cands = np.array([0.01, 0.02, 0.04, 0.08, 0.16, 0.32])
+    first = {0.01: 0.9, 0.02: 0.8, 0.04: 0.7, 0.08: 0.6, 0.16: 0.5, 0.32: 0.95}
+    rng = np.random.default_rng(1)
+    base = rng.uniform(-0.05, 0.05, 50)
+
+    def train(rates, steps, final_round, second=None, spread=0.0):
+        second = second or {0.04: 0.75, 0.08: 0.7, 0.16: 0.65}          # every finalist rose
+        losses = np.array([(second if final_round else first)[r] for r in rates])
+        swing = spread * np.where(np.arange(50) % 2 == 0, 1.0, -1.0)
+        per = [x + base + (swing if final_round else 0.0) for x in losses]
+        return losses, steps * len(rates), np.zeros(len(rates), bool), np.zeros(len(rates), bool), per
+    kw = dict(start_loss=1.0, probes=0, held_out=True, budget=400)
+    v = verify.verify_candidates(cands, train, 10, 40, **kw)
+    assert v.suggestion == pytest.approx(0.16 * 10 / 400)
+    assert any("held-out loss rose" in n and "not verified" in n for n in v.notes)
+    assert v.verified == pytest.approx(0.16)             # the finalists' own pick, lowered
+    for variant in (lambda *a: train(*a, second={0.04: 0.75, 0.08: 0.7, 0.16: 0.45}),    # 0.16 still falls
+                    lambda *a: train(*a, spread=2.0)):                                     # rises within the SE
+        assert verify.verify_candidates(cands, variant, 10, 40, **kw).suggestion > 0.01
+    assert verify.verify_candidates(cands, train, 10, 40, **{**kw, "held_out": False}).suggestion > 0.01
+
+
 def test_the_standard_error_of_a_held_out_difference_is_that_of_the_paired_differences():
     from lrscope.finder.verify import standard_error
     a = np.array([1.0, 2.0, 3.0, 4.0])

@@ -40,9 +40,11 @@ PIECES = 256                # a held-out set is cut into at most this many group
 # horizon: on mini-batches, the best rate's fall from the first round to the finalists' carried on to the budget;
 # above_a_failure: on mini-batches, no finalist at or above one that failed where a smaller one did not is picked;
 # take_half: on mini-batches, where no rate below the pick was verified, its half is, and taken if it ties;
-# standard_error: held-out losses that differ by less than the standard error of their paired difference tie.
+# standard_error: held-out losses that differ by less than the standard error of their paired difference tie;
+# past_best: where every finalist's held-out loss rose between the rounds, the pick reaches the first round's best at
+# the budget's end.
 STEPS = frozenset({"plateau", "failed_early", "catapult", "edge_search", "back_off", "take_double", "horizon",
-                   "above_a_failure", "take_half", "standard_error"})
+                   "above_a_failure", "take_half", "standard_error", "past_best"})
 
 
 @dataclass(frozen=True)
@@ -214,10 +216,13 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
        are trained on to ``EXTEND`` × ``final_steps`` (once), and every comparison from then on is made at that
        length; on ``mini_batches``, where the margin check left the pick where it was and no smaller rate was
        verified, the pick's half with the probes left (:func:`take_half`);
-    4. with a ``budget`` longer than the finalists' round, on mini-batches judged on held-out data: the best rate's
-       fall from the first round to the second, carried on to the budget (:func:`horizon`).
+    4. with a ``budget`` longer than the finalists' round, judged on held-out data: where every finalist's held-out
+       loss rose between the rounds (:func:`past_their_best`: all overfit within the round), the first round's best
+       rate r₁ lowered to get as far in the budget as in the first round, r₁ h₁ / T (progress ∝ rate × steps);
+       else, on mini-batches, the best rate's fall from the first round to the second, carried on to the budget
+       (:func:`horizon`).
     """
-    first, used = _trained(train(cands, verify_steps, False))[:2]
+    first, used, _, _, first_pieces = _trained(train(cands, verify_steps, False))
     spent = {"first round": used}
     if not np.any(np.isfinite(first)):
         raise ValueError(f"{subject}: every candidate learning rate diverged in verification; lower start or end")
@@ -225,6 +230,10 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     finalists = np.sort(cands[np.argsort(first)[:n_final]])
     final, n, capped, steady_runs, pieces = _trained(train(finalists, final_steps, True))
     notes = []
+    ties = Ties.of(tie, start_loss, held_out)
+    live = np.isfinite(final) & ~capped
+    all_past = bool(held_out and "past_best" in STEPS and np.any(live) and np.all(
+        past_their_best(cands, first, first_pieces, finalists, final, pieces, ties)[live]))
     if noisy(tie) and "above_a_failure" in STEPS:
         above = above_a_failure(finalists, final, start_loss, capped, bound)
         if np.any(above & ~capped):
@@ -245,7 +254,6 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                      None if allowance is None else allowance - used, restarts, pieces)
     pick = _pick_after_a_plateau(runs, start_loss, notes, tie) if "plateau" in STEPS else None
     plateau = pick is not None
-    ties = Ties.of(tie, start_loss, held_out)
     if pick is None:
         pick = runs.smallest_of_the_best(ties)
     pick, moved = margin_check(runs, pick, cands, first, final_steps, start_loss, bound, ties, notes)
@@ -273,9 +281,16 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                   f"verified at that length, {best:.3g}'s {usable[j]:.4g}, and ties go to the smaller rate")
         notes += split_noise(runs, pick, best, ties)
     verified = pick
-    if (budget is not None and mini_batches and held_out and "horizon" in STEPS and not plateau
+    r1 = ties.smallest_of_the_best(cands, first)        # the first round's best, read as the pick is
+    if all_past and not plateau and budget is not None and r1 * verify_steps / budget < pick:
+        pick = r1 * verify_steps / budget
+        notes.append(f"every finalist's held-out loss rose between the rounds (past its best: overfitting "
+                     f"within {final_steps} steps); {r1:.3g} was best after {verify_steps} steps, and {pick:.3g} "
+                     f"takes the budget's {budget} steps to get as far (progress ∝ rate × steps) -- not verified: "
+                     f"a run as long as the budget was not made")
+        reason += f"; every finalist overfit: {pick:.3g}, to reach {r1:.3g}'s best at the budget's end"
+    elif (budget is not None and mini_batches and held_out and "horizon" in STEPS and not plateau
             and moved != Moved.EDGE_SEARCH):
-        r1 = ties.smallest_of_the_best(cands, first)
         r2 = ties.smallest_of_the_best(finalists, np.where(capped, np.inf, final))     # as the round judged them
         factor = horizon(r1, r2, verify_steps, final_steps, budget)
         if factor < 1:
@@ -287,6 +302,22 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     notes += fitted_held_out(runs.rates, usable, ties)
     return Verification(pick, (float(min(good.min(), pick)), float(max(good.max(), pick))), first, runs.rates,
                         usable, used + runs.used, notes, runs.lengths, spent, reason, verified)
+
+
+def past_their_best(cands, first, first_pieces, finalists, final, pieces, ties: Ties) -> np.ndarray:
+    """Which finalists' held-out loss rose between the rounds by more than a tie (and than the standard error of
+    the rise, where the trainer gives pieces): each finalist's run goes on from its first-round run, so such a run
+    is past its best -- it overfits, and the longer it trains the worse it gets. Unlike a ranking of rates, a rise
+    of one run counts however near 0 the held-out loss (a separable split: 5e-5 to 9e-3 is overconfidence
+    growing)."""
+    cands = np.asarray(cands, dtype=np.float64)
+    past = np.zeros(len(finalists), dtype=bool)
+    for k, (rate, loss) in enumerate(zip(finalists, final)):
+        j = np.flatnonzero(np.isclose(cands, rate, rtol=1e-9))
+        if j.size and np.isfinite(loss) and np.isfinite(first[j[0]]):
+            past[k] = clearly_better(float(first[j[0]]), float(loss), ties.rel,
+                                     max(ties.floor, standard_error(first_pieces[j[0]], pieces[k])))
+    return past
 
 
 def split_noise(runs: "_Verified", pick: float, best: float, ties: Ties) -> list:
