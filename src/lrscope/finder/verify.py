@@ -4,7 +4,7 @@ a margin check at the edge of stability (see :func:`verify_candidates`)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -227,13 +227,15 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     if not np.any(np.isfinite(first)):
         raise ValueError(f"{subject}: every candidate learning rate diverged in verification; lower start or end")
     n_final = min(int(np.isfinite(first).sum()), finalist_count(cands.size))
-    finalists = np.sort(cands[np.argsort(first)[:n_final]])
+    chosen = np.argsort(first)[:n_final]
+    chosen = chosen[np.argsort(cands[chosen])]           # the finalists in order of rate
+    finalists = cands[chosen]
     final, n, capped, steady_runs, pieces = _trained(train(finalists, final_steps, True))
     notes = []
     ties = Ties.of(tie, start_loss, held_out)
     live = np.isfinite(final) & ~capped
     all_past = bool(held_out and "past_best" in STEPS and np.any(live) and np.all(
-        past_their_best(cands, first, first_pieces, finalists, final, pieces, ties)[live]))
+        past_their_best(first[chosen], [first_pieces[k] for k in chosen], final, pieces, ties)[live]))
     if noisy(tie) and "above_a_failure" in STEPS:
         above = above_a_failure(finalists, final, start_loss, capped, bound)
         if np.any(above & ~capped):
@@ -304,20 +306,15 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                         usable, used + runs.used, notes, runs.lengths, spent, reason, verified)
 
 
-def past_their_best(cands, first, first_pieces, finalists, final, pieces, ties: Ties) -> np.ndarray:
-    """Which finalists' held-out loss rose between the rounds by more than a tie (and than the standard error of
-    the rise, where the trainer gives pieces): each finalist's run goes on from its first-round run, so such a run
-    is past its best -- it overfits, and the longer it trains the worse it gets. Unlike a ranking of rates, a rise
-    of one run counts however near 0 the held-out loss (a separable split: 5e-5 to 9e-3 is overconfidence
-    growing)."""
-    cands = np.asarray(cands, dtype=np.float64)
-    past = np.zeros(len(finalists), dtype=bool)
-    for k, (rate, loss) in enumerate(zip(finalists, final)):
-        j = np.flatnonzero(np.isclose(cands, rate, rtol=1e-9))
-        if j.size and np.isfinite(loss) and np.isfinite(first[j[0]]):
-            past[k] = clearly_better(float(first[j[0]]), float(loss), ties.rel,
-                                     max(ties.floor, standard_error(first_pieces[j[0]], pieces[k])))
-    return past
+def past_their_best(before, before_pieces, after, after_pieces, ties: Ties) -> np.ndarray:
+    """Which runs' held-out loss rose from ``before`` (the first round) to ``after`` (the finalists' round, the
+    same runs gone on) by more than a tie and than the standard error of the rise (``*_pieces``: per example, or
+    None): such a run is past its best -- it overfits, and the longer it trains the worse it gets. Unlike a ranking
+    of rates, a rise of one run counts however near 0 the held-out loss (``ties.fitted`` does not apply: on a
+    separable split, 5e-5 to 9e-3 is overconfidence growing)."""
+    rise = replace(ties, fitted=-np.inf)
+    return np.array([np.isfinite(b) and np.isfinite(a) and rise.better(float(b), float(a), standard_error(bp, ap))
+                     for b, a, bp, ap in zip(before, after, before_pieces, after_pieces)], dtype=bool)
 
 
 def split_noise(runs: "_Verified", pick: float, best: float, ties: Ties) -> list:
