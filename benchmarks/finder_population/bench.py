@@ -38,6 +38,7 @@ import contextlib
 import io
 import json
 import math
+import os
 import sys
 import time
 from pathlib import Path
@@ -319,7 +320,9 @@ def keep(path: Path, seed: int, entry: dict, merge: bool = False) -> dict:
     beside this one. Returns everything kept."""
     kept = json.loads(path.read_text()) if path.exists() else {}
     kept[str(seed)] = {**kept.get(str(seed), {}), **entry} if merge else entry
-    path.write_text(json.dumps(kept, indent=1))
+    part = path.with_name(f"{path.name}.{os.getpid()}")
+    part.write_text(json.dumps(kept, indent=1))
+    part.replace(path)                          # at once: a reader beside never sees half a file
     return kept
 
 
