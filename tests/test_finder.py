@@ -833,8 +833,8 @@ def test_the_best_rates_fall_with_the_horizon_is_carried_on_to_the_budget():
 
 def test_verification_carries_the_best_rates_trend_on_to_the_budget(monkeypatch):
     """First round (10 steps): 0.1 best; finalists (40 steps): 0.05 best -- for a budget of 160 steps the pick is
-    lowered along that trend, and says so (on mini-batches judged on held-out data); without a budget, on the
-    training loss, on full batches, or with the step left out, it is not."""
+    lowered along that trend, and says so (judged on held-out data, on mini-batches or the full batch); without a
+    budget, on the training loss, or with the step left out, it is not."""
     from lrscope.finder import verify
     calls = []
 
@@ -850,9 +850,11 @@ def test_verification_carries_the_best_rates_trend_on_to_the_budget(monkeypatch)
     assert v.verified == pytest.approx(0.05) and v.suggestion == pytest.approx(0.05 * factor)
     assert any("the best rate fell from 0.1 after 10 steps to 0.05 after 40" in n for n in v.notes)
     assert v.interval[0] <= v.suggestion <= v.interval[1]
-    for kwargs in (held_out, dict(budget=160, mini_batches=True), dict(budget=160, held_out=True)):
+    for kwargs in (held_out, dict(budget=160, mini_batches=True)):
         assert verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, **kwargs).suggestion == \
             pytest.approx(0.05)
+    full_batch = verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, budget=160, held_out=True)
+    assert full_batch.suggestion == pytest.approx(0.05 * factor)   # overfitting needs no mini-batches
     monkeypatch.setattr(verify, "STEPS", verify.STEPS - {"horizon"})
     assert verify.verify_candidates(cands, train, 10, 40, start_loss=3.0, budget=160, **held_out).suggestion == \
         pytest.approx(0.05)

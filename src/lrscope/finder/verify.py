@@ -37,7 +37,7 @@ PIECES = 256                # a held-out set is cut into at most this many group
 # that failed in the first round stands for the double; catapult: a double above 2/λ_max that has not blown up is
 # trained on before it is judged; edge_search: between a steady pick and its failing double (full batch); back_off:
 # from a pick whose double fails, to about half of it; take_double: a double that does clearly better is taken;
-# horizon: on mini-batches, the best rate's fall from the first round to the finalists' carried on to the budget;
+# horizon: on held-out data, the best rate's fall from the first round to the finalists' carried on to the budget;
 # above_a_failure: on mini-batches, no finalist at or above one that failed where a smaller one did not is picked;
 # take_half: on mini-batches, where no rate below the pick was verified, its half is, and taken if it ties;
 # standard_error: held-out losses that differ by less than the standard error of their paired difference tie;
@@ -187,7 +187,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     run from its start (a longer run costs all its steps again, not just the added ones). ``budget``: the steps
     the user will train for at a constant rate (None: unknown, or a schedule); ``mini_batches``: the runs see
     mini-batches, whose noise floor rises with the rate (the pick's half is checked); ``held_out``: the runs are
-    judged on held-out data -- the horizon step needs all three.
+    judged on held-out data -- step 4 needs it and a budget.
 
     1. every candidate for ``verify_steps``; the best third (at least two) go on -- ranked by the lowest loss of
        their last third (:func:`run_score`), so a run caught in a spike that may settle is not thrown out;
@@ -219,7 +219,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
     4. with a ``budget`` longer than the finalists' round, judged on held-out data: where every finalist's held-out
        loss rose between the rounds (:func:`past_their_best`: all overfit within the round), the first round's best
        rate r₁ lowered to get as far in the budget as in the first round, r₁ h₁ / T (progress ∝ rate × steps);
-       else, on mini-batches, the best rate's fall from the first round to the second, carried on to the budget
+       else the best rate's fall from the first round to the second, carried on to the budget
        (:func:`horizon`).
     """
     first, used, _, _, first_pieces = _trained(train(cands, verify_steps, False))
@@ -291,7 +291,7 @@ def verify_candidates(cands, train, verify_steps: int, final_steps: int, start_l
                      f"takes the budget's {budget} steps to get as far (progress ∝ rate × steps) -- not verified: "
                      f"a run as long as the budget was not made")
         reason += f"; every finalist overfit: {pick:.3g}, to reach {r1:.3g}'s best at the budget's end"
-    elif (budget is not None and mini_batches and held_out and "horizon" in STEPS and not plateau
+    elif (budget is not None and held_out and "horizon" in STEPS and not plateau
             and moved != Moved.EDGE_SEARCH):
         r2 = ties.smallest_of_the_best(finalists, np.where(capped, np.inf, final))     # as the round judged them
         factor = horizon(r1, r2, verify_steps, final_steps, budget)
@@ -349,8 +349,8 @@ def horizon(first_best: float, final_best: float, verify_steps: int, final_steps
     h₁ = ``verify_steps`` (r₁) and after h₂ = ``final_steps`` (r₂), a power law in the horizon carried on to
     T = ``budget``: r(T) = r₂ (r₂/r₁)^(ln(T/h₂)/ln(h₂/h₁)) -- carried no further than the rounds measured it
     (an exponent of at most 1: a trend from short rounds flattens), never up (a higher rate needs its own run: the
-    margin check), and never below 1/``HORIZON_FLOOR``. On mini-batches a rate's noise floor rises with it, and
-    the longer the run, the more the floor (and on held-out data, overfitting) counts against the speed: the best
+    margin check), and never below 1/``HORIZON_FLOOR``. On held-out data a fast rate overfits sooner (and on
+    mini-batches its noise floor is higher), and the longer the run, the more that counts against the speed: the best
     rate falls with the horizon, and the finalists' round (30% of the budget) still favours a rate too high for the
     whole of it (docs/finder.md, "The horizon"). Only where both rounds are judged alike, on held-out data: on the
     training loss the first round is read off its lowest point (:func:`run_score`), which flatters the fast,
