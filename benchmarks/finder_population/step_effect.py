@@ -14,6 +14,7 @@ rate schedule, so a second look at the same problems -- another step, a changed 
 
     python benchmarks/finder_population/step_effect.py past_best --first 96 --count 48
     python benchmarks/finder_population/step_effect.py horizon take_half --first 96 --count 48 --everywhere
+    python benchmarks/finder_population/step_effect.py horizon --seeds 10 18 24 --everywhere
 """
 
 from __future__ import annotations
@@ -111,13 +112,15 @@ def main() -> None:
                         help=f"steps to leave out, one at a time: {', '.join(sorted(verify.STEPS))}")
     parser.add_argument("--first", type=int, default=96, help="the first seed (even: tune problems only)")
     parser.add_argument("--count", type=int, default=48, help="how many tune problems")
+    parser.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                        help="these problems instead (an odd seed is held back: run it only to report)")
     parser.add_argument("--everywhere", action="store_true",
                         help="train the grid on every problem (else only where a step moved the pick)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     first = args.first + args.first % 2
     results = []
-    for seed in range(first, first + 2 * args.count, 2):
+    for seed in args.seeds or range(first, first + 2 * args.count, 2):
         t0 = time.perf_counter()
         r = effect(seed, args.steps, args.everywhere)
         results.append(r)
@@ -133,7 +136,7 @@ def main() -> None:
         better = sum(r["ratio"]["all"] < r["ratio"][s] / 1.05 for r in moved)
         worse = sum(r["ratio"]["all"] > r["ratio"][s] * 1.05 for r in moved)
         gm = np.exp(np.mean([np.log(r["ratio"]["all"] / r["ratio"][s]) for r in moved])) if moved else 1.0
-        print(f"{s}: moved {len(moved)} of {len(results)} tune problems; with it better by > 5%: {better}, worse: "
+        print(f"{s}: moved {len(moved)} of {len(results)} problems; with it better by > 5%: {better}, worse: "
               f"{worse}; geometric mean of with ÷ without over the moved: {gm:.3f}")
     if args.everywhere:
         print(f"\nmean test loss over {DRAWS} draws ÷ the best grid rate's mean ({len(results)} problems)")
