@@ -956,3 +956,23 @@ def test_find_with_validation_judges_its_runs_on_the_held_out_rows_piece_by_piec
     assert per.shape == (3, test.n_samples) and test.n_samples <= PIECES
     np.testing.assert_allclose(per.mean(axis=1), test.value(ends), rtol=1e-12)
     assert _pieces(ls.objectives.get("rosenbrock"), ends[:, :2]) == [None, None, None]
+
+
+def test_a_shorter_run_is_not_trained_on_to_compare_it_past_the_compute_allowed():
+    """Rates are compared at one length, and one that ran shorter is trained on to it -- unless that would overrun
+    the verification's allowance: its loss is then None (a loss after fewer steps is no comparison; the margin
+    check stops with the pick it has), and no step is spent."""
+    from lrscope.finder.verify import _Verified
+    calls = []
+
+    def train(rates, steps, final_round):
+        calls.append((list(rates), steps))        # goes on with runs of 10 steps: spends the 10 added
+        return np.full(len(rates), 0.4), (steps - 10) * len(rates), np.zeros(len(rates), dtype=bool)
+    for allowance, trained in ((15, False), (20, True), (None, True)):
+        calls.clear()
+        runs = _Verified(train, np.array([0.1, 0.2]), np.array([0.6, 0.5]), np.zeros(2, dtype=bool), 10, probes=2,
+                         allowance=allowance)
+        assert runs.extend(20, [0.2]) and runs.used == 10           # 0.2 on to 20 steps: 10 more
+        assert runs.loss(0.2) == 0.4
+        assert (runs.loss(0.1) == 0.4) if trained else (runs.loss(0.1) is None)
+        assert runs.used == (20 if trained else 10) and len(calls) == (2 if trained else 1)

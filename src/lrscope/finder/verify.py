@@ -382,6 +382,8 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
     moved, tie = Moved.KEPT, ties.rel
     while True:
         best = runs.loss(pick)
+        if best is None:            # the pick cannot be brought to the length compared within the compute
+            return pick, moved
         double = runs.near(2 * pick, pick * 1.0001, DOUBLE_NEAR * pick)   # a verified rate near the double
         if double is None:
             double = 2 * pick if runs.probe(2 * pick) else None
@@ -390,6 +392,8 @@ def margin_check(runs: "_Verified", pick: float, cands, first, final_steps: int,
         if double is None and early is None:
             return pick, moved
         double, double_loss = (early, math.inf) if early is not None else (double, runs.loss(double))
+        if double_loss is None:
+            return pick, moved
         if (early is None and "catapult" in STEPS and runs.horizon == final_steps
                 and not ties.better(double_loss, best, runs.error(double, pick))
                 and may_settle(double, double_loss, runs.is_capped(double), bound)
@@ -519,9 +523,13 @@ class _Verified:
         self.train_on([rate])
         return True
 
-    def loss(self, rate) -> float:
-        """``rate``'s loss at the current horizon (trained on to it if it ran shorter)."""
-        if self.lengths[self._index(rate)] < self.horizon:
+    def loss(self, rate) -> float | None:
+        """``rate``'s loss at the current horizon (trained on to it if it ran shorter), or None where that would not
+        fit the allowance: a loss after fewer steps is no comparison."""
+        k = self._index(rate)
+        if self.lengths[k] < self.horizon:
+            if not self.fits(self.horizon if self.restarts else self.horizon - int(self.lengths[k])):
+                return None
             self.train_on([rate])
         return float(self.losses[self._index(rate)])
 
@@ -625,8 +633,11 @@ def search_the_edge(runs: "_Verified", low: float, high: float, start_loss: floa
             mid, inside = inside, None
         else:
             mid = float(np.sqrt(low * high))
-        runs.probe(mid, edge=True)
+        if not runs.probe(mid, edge=True):      # no run of it fits the compute left
+            break
         mid_loss, low_loss = runs.loss(mid), runs.loss(low)
+        if low_loss is None:
+            break
         if much_worse(mid_loss, low_loss, start_loss) or runs.is_capped(mid):
             high = mid
         elif clearly_better(mid_loss, low_loss, tie) and runs.is_steady(mid):
