@@ -113,26 +113,51 @@ def train(problem: Problem, rates=None, make_optimizer=None, report=None, every:
 
 
 # ------------------------------------------------------------------------------------------------------- methods
+def past_a_winning_end(grid, run, score=lambda result: result) -> tuple[list, list]:
+    """``run(lr)`` for every rate of ``grid``, the grid extended by its own ratio past an end whose run wins (the
+    lowest ``score`` of a run's result; up to ``EXTEND`` points): the rates and their runs' results, in rate order."""
+    rates = list(grid)
+    ratio = rates[1] / rates[0]
+    runs = [run(lr) for lr in rates]
+    for _ in range(EXTEND):
+        k = int(np.argmin([score(r) for r in runs]))
+        if 0 < k < len(rates) - 1:
+            break
+        at, lr = (0, rates[0] / ratio) if k == 0 else (len(rates), rates[-1] * ratio)
+        rates.insert(at, lr)
+        runs.insert(at, run(lr))
+    return rates, runs
+
+
+def check_step(step: str) -> None:
+    """Stop with a one-line message where ``step`` names none of the margin check's steps."""
+    if step not in verify.STEPS:
+        raise SystemExit(f"--without: unknown step {step!r}; the steps are {', '.join(sorted(verify.STEPS))}")
+
+
+@contextlib.contextmanager
+def without(step: str):
+    """The finder with the named step of its margin check (``lrscope.finder.verify.STEPS``) left out."""
+    check_step(step)
+    every = verify.STEPS
+    verify.STEPS = every - {step}
+    try:
+        yield
+    finally:
+        verify.STEPS = every
+
+
 def grid(problem: Problem, schedule: str) -> dict:
     """The best of the problem's 13-point grid (by test loss: the reference), extended by the grid's own ratio past
     an end that wins (up to ``EXTEND`` points), so that the reference is a tuned rate, not the grid's edge."""
     shape = {"cosine": cosine(problem.budget), "const": np.ones(problem.budget),
              "cooldown": with_cooldown(1.0, problem.budget)}[schedule]
-    rates = list(problem.grid())
-    ratio = rates[1] / rates[0]
 
     def trained(lr) -> tuple:
         model = train(problem, lr * shape)[0]
         return problem.test_loss(model), problem.test_loss(model, problem.val)
 
-    runs = [trained(lr) for lr in rates]        # (test loss, validation loss) of each rate's run
-    for _ in range(EXTEND):
-        k = int(np.argmin([test for test, _ in runs]))
-        if 0 < k < len(rates) - 1:
-            break
-        at, lr = (0, rates[0] / ratio) if k == 0 else (len(rates), rates[-1] * ratio)
-        rates.insert(at, lr)
-        runs.insert(at, trained(lr))
+    rates, runs = past_a_winning_end(problem.grid(), trained, score=lambda run: run[0])   # (test, validation)
     losses, vals = [test for test, _ in runs], [val for _, val in runs]
     k = int(np.argmin(losses))
     return {"test": float(losses[k]), "lr": float(rates[k]), "compute": len(rates) * problem.budget,
@@ -400,19 +425,14 @@ def ablation(results: dict, seeds: list, steps: list, base: str = "lrscope val")
     leaving it out does on these problems: the distribution, and on how many problems the pick moved and the test
     loss got better or worse by more than 5%."""
     for step in steps:
-        if step not in verify.STEPS:
-            raise SystemExit(f"--without: unknown step {step!r}; the steps are {', '.join(sorted(verify.STEPS))}")
-    every = verify.STEPS
+        check_step(step)                        # before any run
     for step in steps:
         name = f"{base} -{step}"
-        verify.STEPS = every - {step}
-        try:
+        with without(step):
             for s in seeds:
                 if name not in results[str(s)]:
                     results[str(s)][name] = lrscope_method(draw(s), base == "lrscope val")
                     keep(RESULTS, s, {name: results[str(s)][name]}, merge=True)
-        finally:
-            verify.STEPS = every
     print(f"\n{'':28s} {'median':>7s} {'p90':>7s} {'worst':>7s} {'≤1.05':>6s} {'≤1.5':>6s}  moved  better  worse")
     for name in [base] + [f"{base} -{step}" for step in steps]:
         vals = np.array([ratio(results[str(s)], name) for s in seeds])

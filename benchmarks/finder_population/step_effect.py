@@ -26,7 +26,7 @@ import time
 import numpy as np
 import torch
 
-from bench import EXTEND, HERE, cosine, keep, lrscope_method, relative, train
+from bench import HERE, cosine, keep, lrscope_method, past_a_winning_end, relative, train, without
 from expected import lrscope_rates
 from lrscope.finder import verify
 from noise import replicate
@@ -40,11 +40,8 @@ def picks(problem, steps: list[str]) -> dict:
     """lr_find's result with every step (key ``"all"``) and without each of ``steps``."""
     out = {"all": lrscope_method(problem, val=True)}
     for step in steps:
-        kept, verify.STEPS = verify.STEPS, verify.STEPS - {step}
-        try:
+        with without(step):
             out[step] = lrscope_method(problem, val=True)
-        finally:
-            verify.STEPS = kept
     return out
 
 
@@ -53,32 +50,28 @@ class Runs:
 
     def __init__(self, problem):
         self.problem, self.seed = problem, problem.seed
-        self.kept = json.loads(CACHE.read_text()).get(str(self.seed), {}) if CACHE.exists() else {}
-        self.runs = self.kept.get("runs", {})
+        self.runs = json.loads(CACHE.read_text()).get(str(self.seed), {}).get("runs", {}) if CACHE.exists() else {}
 
-    def mean(self, key: str, rates: np.ndarray) -> float:
+    def mean(self, key: str, rates: np.ndarray, first: float | None = None) -> float:
+        """The mean test loss of ``rates`` over the draws (``first``: draw 0's, where it was trained already)."""
         if key not in self.runs:
-            twins = [self.problem] + [replicate(self.problem, k) for k in range(1, DRAWS)]
-            self.runs[key] = [twin.test_loss(train(twin, rates)[0]) for twin in twins]
+            twins = [replicate(self.problem, k) for k in range(1, DRAWS)]
+            losses = [twin.test_loss(train(twin, rates)[0]) for twin in twins]
+            draw0 = self.problem.test_loss(train(self.problem, rates)[0]) if first is None else first
+            self.runs[key] = [draw0] + losses
             keep(CACHE, self.seed, {"name": self.problem.name, "runs": self.runs}, merge=True)
         return float(np.mean(self.runs[key]))
 
     def pick(self, result: dict) -> float:
+        """A pick's mean test loss: ``result`` is bench.py's, whose test loss is draw 0's (the pick trained once)."""
         shape = "cooldown" if result["schedule"] else "constant"
-        return self.mean(f"{result['lr']:.10g} {shape}", lrscope_rates(result, self.problem.budget))
+        return self.mean(f"{result['lr']:.10g} {shape}", lrscope_rates(result, self.problem.budget), result["test"])
 
     def grid(self) -> tuple[float, float]:
         """The best cosine grid rate's mean test loss, and that rate (the grid extended past a winning end)."""
-        budget, rates = self.problem.budget, [float(v) for v in self.problem.grid()]
-        ratio = rates[1] / rates[0]
-        means = [self.mean(f"{lr:.10g} cosine", lr * cosine(budget)) for lr in rates]
-        for _ in range(EXTEND):
-            k = int(np.argmin(means))
-            if 0 < k < len(rates) - 1:
-                break
-            at, lr = (0, rates[0] / ratio) if k == 0 else (len(rates), rates[-1] * ratio)
-            rates.insert(at, lr)
-            means.insert(at, self.mean(f"{lr:.10g} cosine", lr * cosine(budget)))
+        budget = self.problem.budget
+        rates, means = past_a_winning_end([float(v) for v in self.problem.grid()],
+                                          lambda lr: self.mean(f"{lr:.10g} cosine", lr * cosine(budget)))
         k = int(np.argmin(means))
         return means[k], rates[k]
 

@@ -528,10 +528,15 @@ class _Verified:
         fit the allowance: a loss after fewer steps is no comparison."""
         k = self._index(rate)
         if self.lengths[k] < self.horizon:
-            if not self.fits(self.horizon if self.restarts else self.horizon - int(self.lengths[k])):
+            if not self.fits(self._steps_to(rate, self.horizon)):
                 return None
             self.train_on([rate])
-        return float(self.losses[self._index(rate)])
+        return float(self.losses[k])
+
+    def _steps_to(self, rate, horizon: int) -> int:
+        """The steps that bring a verified rate's run to ``horizon``: the added ones, or all of them again where the
+        trainer restarts its runs."""
+        return horizon if self.restarts else horizon - int(self.lengths[self._index(rate)])
 
     def fits(self, steps: int) -> bool:
         """Whether ``steps`` more training steps stay within the allowance."""
@@ -540,8 +545,7 @@ class _Verified:
     def extend(self, horizon: int, rates) -> bool:
         """From now on compare at ``horizon`` steps, and train ``rates`` on to it -- if that fits the allowance
         (True if it did)."""
-        added = [horizon if self.restarts else horizon - int(self.lengths[self._index(r)]) for r in rates]
-        if not self.fits(sum(added)):
+        if not self.fits(sum(self._steps_to(r, horizon) for r in rates)):
             return False
         self.horizon = horizon
         self.train_on(rates)
