@@ -241,8 +241,8 @@ def test_a_first_loss_high_by_chance_does_not_hide_what_a_noisy_run_learned():
 def test_a_loss_near_zero_cannot_pay_more_than_its_level_however_fast_it_falls():
     """From 2,400 to 10 in 100 steps, its level still falling at a steady pace (45 at half way): at that pace
     training on would add 2.6% to the progress, but a loss never below 0 has at most its level (10) left to lose --
-    0.4% of its progress: it has stopped paying (benchmarks/verdicts: 16 extra heavy-ball problems, 25 misses -> 4); the same
-    curve lifted far above zero, where the bound says nothing, stays slow."""
+    0.4% of its progress: it has stopped paying (benchmarks/verdicts: 16 extra heavy-ball problems, 25 misses -> 4);
+    the same curve lifted far above zero, where the bound says nothing, stays slow."""
     from lrscope.diagnose import Kind
     from lrscope.outlook import PAYS, outlook
     t = np.arange(101)

@@ -636,7 +636,8 @@ def test_stepping_and_playing_move_the_iterates_and_the_table_row(page):
 def test_dragging_the_start_point_reruns_from_there(page):
     page.goto(page.url.split("?")[0] + "?f=quadratic&lr=0.01,0.18")
     page.wait_for_function("document.querySelectorAll('#verdicts li').length === 2")
-    page.wait_for_function("(document.getElementById('landscape-chart').data || []).some(t => t.name.startsWith('start'))")
+    page.wait_for_function("(document.getElementById('landscape-chart').data || [])"
+                           ".some(t => t.name.startsWith('start'))")
     before = _loss_data(page)
     ring = page.evaluate("""(() => {
         const el = document.getElementById('landscape-chart'), fl = el._fullLayout, box = el.getBoundingClientRect();
@@ -718,7 +719,8 @@ def _shown(page, n_runs, n_lines):
     ends = dict(page.evaluate("document.getElementById('loss-chart').data.filter(t => t.mode && "
                               "t.mode.includes('lines') && t.name !== 'mini-batch loss').map(t => [t.name, "
                               "t.y[t.y.length - 1]])"))
-    badges = page.evaluate("[...document.querySelectorAll('#verdicts li .badge')].map(b => b.textContent.toLowerCase())")
+    badges = page.evaluate("[...document.querySelectorAll('#verdicts li .badge')]"
+                           ".map(b => b.textContent.toLowerCase())")
     theory = page.inner_text("#theory-text")
     rows = page.evaluate("[...document.querySelectorAll('#steps-table tbody tr')].map(r => [...r.cells].map(c => "
                          "Number(c.textContent)))")
@@ -749,7 +751,8 @@ def test_every_examples_caption_says_what_its_charts_show(page):
             assert "1 − 2α = 0.8" in captions[i] and "× −1.2" in captions[i]
         elif i == 1:                                                # w² from 4: 3.2; −8, 16; loss 16 → 64 → 256
             _, badges, _, rows = _shown(page, 2, 2)
-            assert rows[1][1] == 3.2 and [r[3] for r in rows[:3]] == [4, -8, 16] and [r[4] for r in rows[:3]] == [16, 64, 256]
+            assert rows[1][1] == 3.2 and [r[3] for r in rows[:3]] == [4, -8, 16]
+            assert [r[4] for r in rows[:3]] == [16, 64, 256]
             assert badges[1].startswith("diverged")
         elif i == 2:                                                # decades: 0.1 converges, 0.0001 barely moved
             ends, badges, _, _ = _shown(page, 4, 4)

@@ -159,7 +159,8 @@ def one_cycle(total_steps: int | None = None, pct_start: float = 0.3, anneal: Li
         initial, peak = base / div_factor, base
         final = initial / final_div_factor
         if three_phase:
-            phases = [(pct_start * n - 1, initial, peak), (2 * pct_start * n - 2, peak, initial), (n - 1, initial, final)]
+            phases = [(pct_start * n - 1, initial, peak), (2 * pct_start * n - 2, peak, initial),
+                      (n - 1, initial, final)]
         else:
             phases = [(pct_start * n - 1, initial, peak), (n - 1, peak, final)]
         out = np.zeros(np.broadcast_shapes(t.shape, base.shape))

@@ -8,8 +8,8 @@
         if monitor.should_stop:
             break
 
-It keeps the loss and learning-rate history (and the gradient norm every ``grad_norm_every`` steps: reading every gradient
-costs more than the rest of the monitor), and raises:
+It keeps the loss and learning-rate history (and the gradient norm every ``grad_norm_every`` steps: reading every
+gradient costs more than the rest of the monitor), and raises:
 
 - **diverged** at once on NaN/inf, or when the loss is more than ``diverge_factor`` × its scale above the best so far
   for two steps in a row (a blow-up at α far above 2/λ_max shows within a few steps);
