@@ -72,12 +72,14 @@ class Ties:
         return cls(tie, IMMATERIAL * scale, FITTED * scale if held_out else -np.inf)
 
     def better(self, loss: float, than: float, error: float | None = None) -> bool:
-        """Whether ``loss`` beats ``than`` by more than a tie (:func:`clearly_better`). Where ``error``, the
-        standard error of their difference (:func:`standard_error`), was measured, it replaces ``rel``: ``rel``
-        guesses the noise, ``error`` measures it (a 3% tie on a text model's 2.3 nats is 0.07, its standard error
-        over 250 pieces far less: the tie took rates 3-8x too low; docs/finder.md, "The tie on held-out data")."""
-        if error is None:
-            return clearly_better(loss, than, self.rel, self.floor, self.fitted)
+        """Whether ``loss`` beats ``than`` by more than a tie (:func:`clearly_better`) and than ``error``, the
+        standard error of their difference (:func:`standard_error`; None: not measured). On noisy runs a measured
+        ``error`` replaces ``rel``: the 3% guesses how far noise moves a loss, the standard error measures what the
+        held-out split can tell (3% of a text model's 2.3 nats is 0.07, its standard error over 250 pieces far
+        less: the tie took rates 3-8x too low; docs/finder.md, "The tie on held-out data"). On exact runs ``rel``
+        is what is too small to matter, and stays."""
+        if error is None or not noisy(self.rel):
+            return clearly_better(loss, than, self.rel, max(self.floor, error or 0.0), self.fitted)
         return clearly_better(loss, than, 0.0, max(self.floor, error), self.fitted)
 
     def smallest_of_the_best(self, rates, losses, errors=None) -> float:
