@@ -109,15 +109,6 @@ def standard_error(a, b) -> float | None:
     return float(np.std(d, ddof=1) / math.sqrt(d.size))
 
 
-def errors_from_the_best(losses, pieces) -> list | None:
-    """Each run's :func:`standard_error` of its held-out loss's difference from the lowest one's (``pieces``: each
-    run's per example, or None); None without the step ``standard_error``."""
-    if "standard_error" not in STEPS:
-        return None
-    best = pieces[int(np.argmin(losses))]
-    return [standard_error(p, best) for p in pieces]
-
-
 @dataclass
 class Verification:
     """What :func:`verify_candidates` found: the pick, the range that trained almost as well, both rounds, the
@@ -494,9 +485,9 @@ class _Verified:
         """:meth:`Ties.smallest_of_the_best` of the verified rates (only those at the current horizon, if
         ``at_horizon``), each one's difference from the best judged with its standard error."""
         keep = (self.lengths == self.horizon) if at_horizon else np.ones(self.rates.size, dtype=bool)
-        losses = self.usable()[keep]
-        pieces = [p for p, k in zip(self.pieces, keep) if k]
-        return ties.smallest_of_the_best(self.rates[keep], losses, errors_from_the_best(losses, pieces))
+        rates, losses = self.rates[keep], self.usable()[keep]
+        best = rates[int(np.argmin(losses))]
+        return ties.smallest_of_the_best(rates, losses, [self.error(r, best) for r in rates])
 
     def is_capped(self, rate) -> bool:
         return bool(self.capped[self._index(rate)])
