@@ -13,8 +13,9 @@ things more:
    (successive halving: a short run flatters a rate that is fast at first and unstable later; ``budget``, the steps
    you will train for, sizes both rounds; runs go on from where they stopped rather than start again), and the one
    that lowers the loss most is recommended (of rates that tie, the smallest: within 3% on mini-batches, where the
-   difference is noise, or 0.1% of the start loss; 0.1% on full batches; on mini-batches never one at or above a
-   rate that failed where a smaller one did not) -- unless twice that rate already fails: then, if the rate's own run
+   difference is noise -- on held-out rows, one standard error of the difference instead --, or 0.1% of the start
+   loss; 0.1% on full batches; on mini-batches never one at or above a rate that failed where a smaller one did
+   not) -- unless twice that rate already fails: then, if the rate's own run
    was steady (it never gave back more than 10% of its gain in its second half), the edge lies between the two and
    lrscope searches there (log-scale bisection, first step ×√2, until a tie or two runs are spent; gradient
    descent and momentum only: adaptive rates do not fail at a sharp edge); if it was not, the rate sits at the
