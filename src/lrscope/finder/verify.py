@@ -4,7 +4,7 @@ a margin check at the edge of stability (see :func:`verify_candidates`)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 
 import numpy as np
@@ -57,7 +57,8 @@ class Ties:
     1e-6, as on a quadratic near 2/L), or the one compared with below ``fitted`` (judged on held-out data with
     noise, ``FITTED`` of the start loss: a split fitted all but perfectly no longer tells rates apart -- a linear
     model on 28 wine examples ranked 20 above 10 by 2.7e-3 against 9.3e-3 after a start of 1.45, and 20 was 23x
-    worse on test; benchmarks/finder_population)."""
+    worse on test; benchmarks/finder_population). Where the standard error of a held-out difference was measured
+    (:meth:`better`), it takes the place of ``rel`` on noisy runs."""
 
     rel: float
     floor: float = 0.0
@@ -78,9 +79,13 @@ class Ties:
         held-out split can tell (3% of a text model's 2.3 nats is 0.07, its standard error over 250 pieces far
         less: the tie took rates 3-8x too low; docs/finder.md, "The tie on held-out data"). On exact runs ``rel``
         is what is too small to matter, and stays."""
-        if error is None or not noisy(self.rel):
-            return clearly_better(loss, than, self.rel, max(self.floor, error or 0.0), self.fitted)
-        return clearly_better(loss, than, 0.0, max(self.floor, error), self.fitted)
+        if error is not None and noisy(self.rel):
+            return clearly_better(loss, than, 0.0, max(self.floor, error), self.fitted)
+        return self.beyond(loss, than, error)
+
+    def beyond(self, loss: float, than: float, error: float | None = None) -> bool:
+        """Whether ``loss`` beats ``than`` by more than the tie and than ``error`` both (None: not measured)."""
+        return clearly_better(loss, than, self.rel, max(self.floor, error or 0.0), self.fitted)
 
     def smallest_of_the_best(self, rates, losses, errors=None) -> float:
         """The smallest rate whose loss ties with the lowest (``errors``: each one's standard error of its
@@ -323,22 +328,21 @@ def past_their_best(before, before_pieces, after, after_pieces, ties: Ties) -> n
     of rates, a rise of one run counts however near 0 the held-out loss (``ties.fitted`` does not apply: on a
     separable split, 5e-5 to 9e-3 is overconfidence growing; and the tie stands beside the standard error, which
     measures the split's noise but not that of a run going on)."""
-    def rose(b, a, bp, ap):
-        error = standard_error(bp, ap)
-        return np.isfinite(b) and np.isfinite(a) and clearly_better(b, a, ties.rel, max(ties.floor, error or 0.0))
-    return np.array([rose(float(b), float(a), bp, ap) for b, a, bp, ap in zip(before, after, before_pieces,
-                                                                              after_pieces)], dtype=bool)
+    rise = replace(ties, fitted=-np.inf)
+    return np.array([np.isfinite(b) and np.isfinite(a) and rise.beyond(float(b), float(a), standard_error(bp, ap))
+                     for b, a, bp, ap in zip(before, after, before_pieces, after_pieces)], dtype=bool)
 
 
 def split_noise(runs: "_Verified", pick: float, best: float, ties: Ties) -> list:
     """The note (a list of at most one) where the pick tied with the best by the standard error of their held-out
     losses' difference: without it (0) the best was clearly better."""
     loss, best_loss = (float(runs.usable()[runs._index(r)]) for r in (pick, best))
-    if best == pick or runs.error(pick, best) is None or not ties.better(best_loss, loss, 0.0):
+    error = None if best == pick else runs.error(pick, best)
+    if error is None or not ties.better(best_loss, loss, 0.0):
         return []
     return [f"{pick:.3g} ({loss:.4g}) and {best:.3g} ({best_loss:.4g}) differ by less than the standard error of "
-            f"their held-out losses' difference ({runs.error(pick, best):.2g}): the held-out examples cannot tell "
-            f"them apart, and the smaller rate was taken"]
+            f"their held-out losses' difference ({error:.2g}): the held-out examples cannot tell them apart, and the "
+            f"smaller rate was taken"]
 
 
 def fitted_held_out(rates, losses, ties: Ties) -> list:
