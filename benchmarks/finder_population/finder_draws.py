@@ -1,0 +1,109 @@
+"""The finder's own luck: ``lr_find`` run again on each problem with other batch orders (a finder draw), each pick
+scored in expectation, and two versions of the finder compared over several draws.
+
+``expected.py`` averages over the draws of the pick's training, not over the finder: its pick is one draw of it.
+Draw k runs ``lrscope.torch.lr_find(budget=, val_loader=)`` on the problem with seed + k × ``OFFSET`` (its
+loader's batch order and its own seed; draw 0 is ``bench.py``'s); each pick is trained on ``step_effect``'s three
+draws and its mean test loss ÷ the best cosine grid rate's mean (the runs kept in ``results_steps.json``). A change
+to the finder that changes which runs it makes re-draws every pick, so one draw cannot tell it from luck: save the
+picks of each version (``--out``; another commit's finder by ``PYTHONPATH=<its checkout>/src``, with the same
+benchmarks and cache) and compare (``--against``), the mean over the draws per problem.
+
+    python benchmarks/finder_population/finder_draws.py --first 0 --count 96 [--draws 2] [--out A.json]
+        [--against B.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+
+import numpy as np
+import torch
+
+from bench import lrscope_method, relative
+from problems import draw
+from step_effect import Runs, distribution
+
+OFFSET = 500_000        # draw k's seed: the problem's + k × this (noise.py's replicates use + k × 10,000)
+
+
+def picks(seed: int, draws: int) -> dict:
+    """``draws`` finder draws on problem ``seed``: each pick (bench.py's result) and its ratio in expectation."""
+    problem = draw(seed)
+    runs = Runs(problem)
+    best, _ = runs.grid()
+    untrained = problem.test_loss(problem.make_model())
+    out = {"name": problem.name, "picks": [], "ratios": []}
+    for k in range(draws):
+        found = lrscope_method(dataclasses.replace(problem, seed=seed + k * OFFSET), val=True)
+        if k:
+            found["test"] = None            # trained on that draw's batch order: train it on the problem's own
+        out["picks"].append(found)
+        out["ratios"].append(relative(runs.pick(found), best, untrained))
+    return out
+
+
+def summary(label: str, ratios: list[list[float]]) -> None:
+    """Each draw's distribution, and how far the draws disagree per problem."""
+    by_draw = np.array(ratios).T
+    for k, r in enumerate(by_draw):
+        print(f"{label} draw {k}: {distribution(r)}")
+    if len(by_draw) > 1:
+        spread = by_draw.max(axis=0) / by_draw.min(axis=0)
+        print(f"{label}: the draws differ by more than 5% on {np.mean(spread > 1.05):.0%} of the problems "
+              f"(median {np.median(spread):.3f}×, worst {spread.max():.3g}×)")
+
+
+def compare(mine: dict, other: dict) -> None:
+    """Paired, per problem in both: the mean over the draws of this version's ratio against the other's."""
+    common = sorted(set(mine) & set(other), key=int)
+    a = np.array([np.mean(mine[s]["ratios"]) for s in common])
+    b = np.array([np.mean(other[s]["ratios"]) for s in common])
+    print(f"\nagainst the other version, on {len(common)} problems, the mean over each one's draws:")
+    print(f"  this version  {distribution(a)}")
+    print(f"  the other     {distribution(b)}")
+    print(f"  this better by > 5% on {np.sum(a < b / 1.05)}, worse on {np.sum(a > b * 1.05)}; geometric mean of "
+          f"this ÷ the other {np.exp(np.mean(np.log(a / b))):.3f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--first", type=int, default=0, help="the first seed (even: tune problems only)")
+    parser.add_argument("--count", type=int, default=48, help="how many tune problems")
+    parser.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
+                        help="these problems instead (an odd seed is held back: run it only to report)")
+    parser.add_argument("--draws", type=int, default=2, help="finder draws per problem (at least 1)")
+    parser.add_argument("--out", metavar="JSON", help="keep the picks and ratios here")
+    parser.add_argument("--against", metavar="JSON", help="another version's --out to compare with")
+    args = parser.parse_args()
+    if args.draws < 1:
+        parser.error(f"--draws: must be at least 1, got {args.draws}")
+    other = None
+    if args.against:
+        try:
+            with open(args.against) as f:
+                other = json.load(f)
+        except (OSError, ValueError) as e:
+            parser.error(f"--against: cannot read {args.against}: {e}")
+    torch.set_num_threads(1)
+    first = args.first + args.first % 2
+    results = {}
+    for seed in args.seeds or range(first, first + 2 * args.count, 2):
+        t0 = time.perf_counter()
+        results[str(seed)] = r = picks(seed, args.draws)
+        print(f"{r['name']:52s} {time.perf_counter() - t0:6.1f} s  picks "
+              + "  ".join(f"{p['lr']:.3g} {x:.3f}×" for p, x in zip(r["picks"], r["ratios"])), flush=True)
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(results, f, default=float)
+    print()
+    summary("this version", [r["ratios"] for r in results.values()])
+    if other is not None:
+        compare(results, other)
+
+
+if __name__ == "__main__":
+    main()
