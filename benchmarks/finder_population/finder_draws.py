@@ -25,7 +25,7 @@ import torch
 
 from bench import lrscope_method, relative
 from problems import draw
-from step_effect import Runs, distribution
+from step_effect import Runs, chosen_seeds, distribution, seed_arguments
 
 OFFSET = 500_000        # draw k's seed: the problem's + k × this (noise.py's replicates use + k × 10,000)
 
@@ -71,10 +71,7 @@ def compare(mine: dict, other: dict) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--first", type=int, default=0, help="the first seed (even: tune problems only)")
-    parser.add_argument("--count", type=int, default=48, help="how many tune problems")
-    parser.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
-                        help="these problems instead (an odd seed is held back: run it only to report)")
+    seed_arguments(parser, first=0)
     parser.add_argument("--draws", type=int, default=2, help="finder draws per problem (at least 1)")
     parser.add_argument("--out", metavar="JSON", help="keep the picks and ratios here")
     parser.add_argument("--against", metavar="JSON", help="another version's --out to compare with")
@@ -88,10 +85,15 @@ def main() -> None:
                 other = json.load(f)
         except (OSError, ValueError) as e:
             parser.error(f"--against: cannot read {args.against}: {e}")
+    if args.out:
+        try:                        # before the work, not after it
+            with open(args.out, "w") as f:
+                json.dump({}, f)
+        except OSError as e:
+            parser.error(f"--out: cannot write {args.out}: {e}")
     torch.set_num_threads(1)
-    first = args.first + args.first % 2
     results = {}
-    for seed in args.seeds or range(first, first + 2 * args.count, 2):
+    for seed in chosen_seeds(args):
         t0 = time.perf_counter()
         results[str(seed)] = r = picks(seed, args.draws)
         print(f"{r['name']:52s} {time.perf_counter() - t0:6.1f} s  picks "

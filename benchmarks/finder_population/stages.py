@@ -20,7 +20,7 @@ from bench import half_from_command_line, relative, train
 from expected import lrscope_rates
 from problems import draw
 
-STAGES = ("candidates", "finalists", "pick")
+STAGES = ("looked at", "finalists", "pick")
 
 
 def scores(problem, result: dict) -> dict:
@@ -35,7 +35,7 @@ def scores(problem, result: dict) -> dict:
         val.append(problem.test_loss(model, problem.val))
         test.append(problem.test_loss(model))
     val, test = np.array(val), np.array(test)
-    members = {"candidates": np.ones(len(rates), dtype=bool),        # every rate looked at
+    members = {"looked at": np.ones(len(rates), dtype=bool),        # every rate: candidates, probes, the pick
                "finalists": np.isin(rates, np.float64(rounds["finalists"])),
                "pick": np.isclose(rates, found["lr"], rtol=1e-12)}
     grid = result["grid cosine"]

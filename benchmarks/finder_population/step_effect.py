@@ -99,21 +99,35 @@ def distribution(ratios: np.ndarray) -> str:
             f"≤1.05 {np.mean(ratios <= 1.05):4.0%}  ≤1.5 {np.mean(ratios <= 1.5):4.0%}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("steps", nargs="*", choices=sorted(verify.STEPS), metavar="STEP",
-                        help=f"steps to leave out, one at a time: {', '.join(sorted(verify.STEPS))}")
-    parser.add_argument("--first", type=int, default=96, help="the first seed (even: tune problems only)")
+def seed_arguments(parser: argparse.ArgumentParser, first: int) -> None:
+    """The options that say which problems, for this script and ``finder_draws.py``: ``--count`` tune problems from
+    ``--first`` on (even seeds), or ``--seeds``."""
+    parser.add_argument("--first", type=int, default=first, help="the first seed (even: tune problems only)")
     parser.add_argument("--count", type=int, default=48, help="how many tune problems")
     parser.add_argument("--seeds", type=int, nargs="+", metavar="SEED",
                         help="these problems instead (an odd seed is held back: run it only to report)")
+
+
+def chosen_seeds(args) -> list[int]:
+    """The seeds :func:`seed_arguments`' options name."""
+    first = args.first + args.first % 2
+    return args.seeds or list(range(first, first + 2 * args.count, 2))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("steps", nargs="*", metavar="STEP",      # (choices= refuses none at all: checked below)
+                        help=f"steps to leave out, one at a time: {', '.join(sorted(verify.STEPS))}")
+    seed_arguments(parser, first=96)
     parser.add_argument("--everywhere", action="store_true",
                         help="train the grid on every problem (else only where a step moved the pick)")
     args = parser.parse_args()
+    unknown = [step for step in args.steps if step not in verify.STEPS]
+    if unknown:
+        parser.error(f"STEP: unknown {', '.join(unknown)}; the steps are {', '.join(sorted(verify.STEPS))}")
     torch.set_num_threads(1)
-    first = args.first + args.first % 2
     results = []
-    for seed in args.seeds or range(first, first + 2 * args.count, 2):
+    for seed in chosen_seeds(args):
         t0 = time.perf_counter()
         r = effect(seed, args.steps, args.everywhere)
         results.append(r)
