@@ -378,7 +378,8 @@ def in_half(seed: int, args) -> bool:
 def half_from_command_line(description: str, more_arguments=None) -> tuple[argparse.Namespace, dict]:
     """For the scripts beside this one (``noise.py``, ``horizon.py``, ``expected.py``): the command line (the half,
     :func:`half_arguments`, and what ``more_arguments(parser)`` adds), torch on one thread, and the kept results of
-    the half's problems, by seed (in seed order). Exits with a message where bench.py has not run on them."""
+    the half's problems of the population (seeds below ``PROBLEMS``), by seed (in seed order). Exits with a message
+    where bench.py has not run on them."""
     parser = argparse.ArgumentParser(description=description)
     half_arguments(parser)
     if more_arguments is not None:
@@ -386,7 +387,8 @@ def half_from_command_line(description: str, more_arguments=None) -> tuple[argpa
     args = parser.parse_args()
     torch.set_num_threads(1)
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    half = {int(s): results[s] for s in sorted(results, key=int) if in_half(int(s), args)}
+    half = {int(s): results[s] for s in sorted(results, key=int)
+            if int(s) < PROBLEMS and in_half(int(s), args)}        # (a fresh tune problem may be kept there too)
     if not half:
         parser.exit(2, f"{parser.prog}: no {args.split} problem from seed {args.first} on in {RESULTS.name}: run "
                        f"bench.py --split {args.split} first\n")
