@@ -7,7 +7,9 @@ loader's batch order and its own seed; draw 0 is ``bench.py``'s); each pick is t
 draws and its mean test loss ÷ the best cosine grid rate's mean (the runs kept in ``results_steps.json``). A change
 to the finder that changes which runs it makes re-draws every pick, so one draw cannot tell it from luck: save the
 picks of each version (``--out``; another commit's finder by ``PYTHONPATH=<its checkout>/src``, with the same
-benchmarks and cache) and compare (``--against``), the mean over the draws per problem.
+benchmarks and cache) and compare (``--against``), the mean over the draws per problem. With three draws or more it
+also scores the draws' median pick (the finder's luck averaged away), and beside them the grid chosen by validation
+where ``expected.py`` trained it.
 
     python benchmarks/finder_population/finder_draws.py --first 0 --count 96 [--draws 2] [--out A.json]
         [--against B.json]
@@ -24,6 +26,7 @@ import numpy as np
 import torch
 
 from bench import lrscope_method, relative
+from expected import DRAWS
 from problems import draw
 from step_effect import Runs, chosen_seeds, distribution, seed_arguments
 
@@ -36,7 +39,7 @@ def picks(seed: int, draws: int) -> dict:
     runs = Runs(problem)
     best, _ = runs.grid()
     untrained = problem.test_loss(problem.make_model())
-    out = {"name": problem.name, "picks": [], "ratios": []}
+    out = {"name": problem.name, "picks": [], "ratios": [], "grid by val": by_validation(seed, best, untrained)}
     for k in range(draws):
         found = lrscope_method(dataclasses.replace(problem, seed=seed + k * OFFSET), val=True)
         if k:
@@ -46,15 +49,33 @@ def picks(seed: int, draws: int) -> dict:
     return out
 
 
-def summary(label: str, ratios: list[list[float]]) -> None:
-    """Each draw's distribution, and how far the draws disagree per problem."""
-    by_draw = np.array(ratios).T
+def by_validation(seed: int, best: float, untrained: float) -> float | None:
+    """The cosine grid's rate chosen by validation loss (13× the budget), its mean test loss over the same three
+    training draws ÷ ``best`` -- where ``expected.py`` has trained it on this problem (else None)."""
+    kept = json.loads(DRAWS.read_text()).get(str(seed), {}) if DRAWS.exists() else {}
+    losses = kept.get("grid cosine by val", [])[:3]
+    return relative(float(np.mean(losses)), best, untrained) if len(losses) == 3 else None
+
+
+def summary(label: str, results: list[dict]) -> None:
+    """Each draw's distribution, how far the draws disagree per problem, the pick of median rate among the draws
+    (a finder with their compute together), and the grid chosen by validation beside them where it was trained."""
+    by_draw = np.array([r["ratios"] for r in results]).T
     for k, r in enumerate(by_draw):
         print(f"{label} draw {k}: {distribution(r)}")
     if len(by_draw) > 1:
         spread = by_draw.max(axis=0) / by_draw.min(axis=0)
         print(f"{label}: the draws differ by more than 5% on {np.mean(spread > 1.05):.0%} of the problems "
               f"(median {np.median(spread):.3f}×, worst {spread.max():.3g}×)")
+    if len(by_draw) > 2:
+        median_pick = [r["ratios"][int(np.argsort([p["lr"] for p in r["picks"]])[len(r["picks"]) // 2])]
+                       for r in results]
+        print(f"{label}, the draws' median pick: {distribution(np.array(median_pick))}")
+    both = [r for r in results if r.get("grid by val") is not None]
+    if both:
+        ours, theirs = np.array([r["ratios"] for r in both]), np.array([r["grid by val"] for r in both])
+        print(f"the grid chosen by validation (13×), on {len(both)} of them: {distribution(theirs)}; this version "
+              f"as good or within 5% on {np.mean(ours <= 1.05 * theirs[:, None]):.0%} (each draw)")
 
 
 def compare(mine: dict, other: dict) -> None:
@@ -102,7 +123,7 @@ def main() -> None:
             with open(args.out, "w") as f:
                 json.dump(results, f, default=float)
     print()
-    summary("this version", [r["ratios"] for r in results.values()])
+    summary("this version", list(results.values()))
     if other is not None:
         compare(results, other)
 
