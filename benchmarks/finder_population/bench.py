@@ -376,10 +376,10 @@ def in_half(seed: int, args) -> bool:
 
 
 def half_from_command_line(description: str, more_arguments=None) -> tuple[argparse.Namespace, dict]:
-    """For the scripts beside this one (``noise.py``, ``horizon.py``, ``expected.py``): the command line (the half,
-    :func:`half_arguments`, and what ``more_arguments(parser)`` adds), torch on one thread, and the kept results of
-    the half's problems of the population (seeds below ``PROBLEMS``), by seed (in seed order). Exits with a message
-    where bench.py has not run on them."""
+    """For the scripts beside this one (``noise.py``, ``horizon.py``, ``expected.py``, ``stages.py``): the command
+    line (the half, :func:`half_arguments`, and what ``more_arguments(parser)`` adds), torch on one thread, and the
+    kept results of the half's problems of the population (seeds below ``PROBLEMS``), by seed (in seed order).
+    Exits with a message where bench.py has not run on them."""
     parser = argparse.ArgumentParser(description=description)
     half_arguments(parser)
     if more_arguments is not None:

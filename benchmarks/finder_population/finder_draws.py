@@ -26,20 +26,21 @@ import numpy as np
 import torch
 
 from bench import lrscope_method, relative
-from expected import DRAWS
+from expected import DRAWS as EXPECTED
 from problems import draw
-from step_effect import Runs, chosen_seeds, distribution, seed_arguments
+from step_effect import DRAWS, Runs, chosen_seeds, distribution, seed_arguments
 
 OFFSET = 500_000        # draw k's seed: the problem's + k × this (noise.py's replicates use + k × 10,000)
 
 
-def picks(seed: int, draws: int) -> dict:
-    """``draws`` finder draws on problem ``seed``: each pick (bench.py's result) and its ratio in expectation."""
+def picks(seed: int, draws: int, expected: dict) -> dict:
+    """``draws`` finder draws on problem ``seed``: each pick (bench.py's result) and its ratio in expectation;
+    ``expected``: what ``expected.py`` kept (its draws of every method, by seed)."""
     problem = draw(seed)
     runs = Runs(problem)
     best, _ = runs.grid()
     untrained = problem.test_loss(problem.make_model())
-    out = {"name": problem.name, "picks": [], "ratios": [], "grid by val": by_validation(seed, best, untrained)}
+    out = {"name": problem.name, "picks": [], "ratios": [], "grid by val": by_validation(expected.get(str(seed), {}), best, untrained)}
     for k in range(draws):
         found = lrscope_method(dataclasses.replace(problem, seed=seed + k * OFFSET), val=True)
         if k:
@@ -49,12 +50,12 @@ def picks(seed: int, draws: int) -> dict:
     return out
 
 
-def by_validation(seed: int, best: float, untrained: float) -> float | None:
-    """The cosine grid's rate chosen by validation loss (13× the budget), its mean test loss over the same three
-    training draws ÷ ``best`` -- where ``expected.py`` has trained it on this problem (else None)."""
-    kept = json.loads(DRAWS.read_text()).get(str(seed), {}) if DRAWS.exists() else {}
-    losses = kept.get("grid cosine by val", [])[:3]
-    return relative(float(np.mean(losses)), best, untrained) if len(losses) == 3 else None
+def by_validation(kept: dict, best: float, untrained: float) -> float | None:
+    """The cosine grid's rate chosen by validation loss (13× the budget), its mean test loss over the training
+    draws the picks are scored on ÷ ``best`` -- where ``expected.py`` trained it on as many (``kept``: its draws
+    of one problem; else None)."""
+    losses = kept.get("grid cosine by val", [])[:DRAWS]
+    return relative(float(np.mean(losses)), best, untrained) if len(losses) == DRAWS else None
 
 
 def summary(label: str, results: list[dict]) -> None:
@@ -113,10 +114,11 @@ def main() -> None:
         except OSError as e:
             parser.error(f"--out: cannot write {args.out}: {e}")
     torch.set_num_threads(1)
+    expected = json.loads(EXPECTED.read_text()) if EXPECTED.exists() else {}
     results = {}
     for seed in chosen_seeds(args):
         t0 = time.perf_counter()
-        results[str(seed)] = r = picks(seed, args.draws)
+        results[str(seed)] = r = picks(seed, args.draws, expected)
         print(f"{r['name']:52s} {time.perf_counter() - t0:6.1f} s  picks "
               + "  ".join(f"{p['lr']:.3g} {x:.3f}×" for p, x in zip(r["picks"], r["ratios"])), flush=True)
         if args.out:
